@@ -1,0 +1,157 @@
+//! The few UTC time renderings CloudTrail uses, written by hand because they sit on the hot path.
+
+use time::{Month, OffsetDateTime};
+
+fn two(out: &mut String, n: u8) {
+    out.push(char::from(b'0' + n / 10));
+    out.push(char::from(b'0' + n % 10));
+}
+
+fn four(out: &mut String, n: i32) {
+    let n = n.clamp(0, 9999) as u32;
+    for d in [1000, 100, 10, 1] {
+        out.push(char::from(b'0' + ((n / d) % 10) as u8));
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the record's `eventTime` and the digest times.
+pub fn iso_seconds(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = String::with_capacity(20);
+    four(&mut s, t.year());
+    s.push('-');
+    two(&mut s, u8::from(t.month()));
+    s.push('-');
+    two(&mut s, t.day());
+    s.push('T');
+    two(&mut s, t.hour());
+    s.push(':');
+    two(&mut s, t.minute());
+    s.push(':');
+    two(&mut s, t.second());
+    s.push('Z');
+    s
+}
+
+/// `YYYYMMDDTHHmmZ`, the delivery time in a log file's name.
+pub fn compact_minutes(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = String::with_capacity(14);
+    four(&mut s, t.year());
+    two(&mut s, u8::from(t.month()));
+    two(&mut s, t.day());
+    s.push('T');
+    two(&mut s, t.hour());
+    two(&mut s, t.minute());
+    s.push('Z');
+    s
+}
+
+/// `YYYYMMDDTHHmmssZ`, the digest end time in a digest file's name (and SigV4's `X-Amz-Date`).
+pub fn compact_seconds(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = compact_minutes(t);
+    s.pop();
+    two(&mut s, t.second());
+    s.push('Z');
+    s
+}
+
+/// `YYYY/MM/DD`, the date folders of a key.
+pub fn date_path(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = String::with_capacity(10);
+    four(&mut s, t.year());
+    s.push('/');
+    two(&mut s, u8::from(t.month()));
+    s.push('/');
+    two(&mut s, t.day());
+    s
+}
+
+/// Java's default `Date` rendering as CloudTrail shows it inside `responseElements`:
+/// `Nov 5, 2018 6:06:01 AM` (pattern `MMM d, yyyy h:mm:ss a`, UTC).
+pub fn java_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let month = match t.month() {
+        Month::January => "Jan",
+        Month::February => "Feb",
+        Month::March => "Mar",
+        Month::April => "Apr",
+        Month::May => "May",
+        Month::June => "Jun",
+        Month::July => "Jul",
+        Month::August => "Aug",
+        Month::September => "Sep",
+        Month::October => "Oct",
+        Month::November => "Nov",
+        Month::December => "Dec",
+    };
+    let (hour12, ampm) = match t.hour() {
+        0 => (12, "AM"),
+        h @ 1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    };
+    format!(
+        "{month} {}, {} {hour12}:{:02}:{:02} {ampm}",
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn parse_iso_seconds(s: &str) -> Option<OffsetDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> { s.get(r)?.parse().ok() };
+    let date = time::Date::from_calendar_date(
+        num(0..4)? as i32,
+        Month::try_from(num(5..7)? as u8).ok()?,
+        num(8..10)? as u8,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms(num(11..13)? as u8, num(14..16)? as u8, num(17..19)? as u8).ok()?;
+    Some(date.with_time(clock).assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn renders_every_form() {
+        let t = datetime!(2018-11-05 06:06:01 UTC);
+        assert_eq!(iso_seconds(t), "2018-11-05T06:06:01Z");
+        assert_eq!(compact_minutes(t), "20181105T0606Z");
+        assert_eq!(compact_seconds(t), "20181105T060601Z");
+        assert_eq!(date_path(t), "2018/11/05");
+        assert_eq!(java_date(t), "Nov 5, 2018 6:06:01 AM");
+        assert_eq!(
+            java_date(datetime!(2020-01-01 00:00:09 UTC)),
+            "Jan 1, 2020 12:00:09 AM"
+        );
+        assert_eq!(
+            java_date(datetime!(2020-01-01 12:30:00 UTC)),
+            "Jan 1, 2020 12:30:00 PM"
+        );
+        assert_eq!(
+            java_date(datetime!(2020-01-01 23:30:00 UTC)),
+            "Jan 1, 2020 11:30:00 PM"
+        );
+        assert_eq!(parse_iso_seconds("2018-11-05T06:06:01Z"), Some(t));
+        assert_eq!(parse_iso_seconds("2018-11-05T06:06:01"), None);
+    }
+}

@@ -1,0 +1,2 @@
+//! The `emulator` binary.
+fn main() {}

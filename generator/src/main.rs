@@ -1,0 +1,2 @@
+//! The `generator` binary.
+fn main() {}

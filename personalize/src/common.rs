@@ -1,0 +1,295 @@
+//! What every resource shares: input access and validation, ARNs, pagination tokens and status lifecycles.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::{Config, Context};
+
+/// What a handler gets besides the store: the call's context and the service config.
+#[derive(Debug, Clone, Copy)]
+pub struct Cx<'a> {
+    /// Account, region, time.
+    pub ctx: &'a Context,
+    /// Service configuration.
+    pub config: &'a Config,
+}
+
+impl Cx<'_> {
+    /// `arn:aws:personalize:<region>:<account>:<kind>/<id>`.
+    pub fn arn(&self, kind: &str, id: &str) -> String {
+        format!(
+            "arn:aws:personalize:{}:{}:{kind}/{id}",
+            self.ctx.region, self.ctx.account
+        )
+    }
+
+    /// The call time as epoch seconds, as the API returns timestamps.
+    pub fn now_epoch(&self) -> f64 {
+        epoch(self.ctx.now)
+    }
+}
+
+/// Epoch seconds with millisecond precision, as a JSON number.
+pub fn epoch(t: OffsetDateTime) -> f64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
+}
+
+/// The request object.
+pub type Input = Map<String, Value>;
+
+/// Reads typed members out of a request object with Personalize's validation messages.
+pub struct Members<'a> {
+    obj: &'a Map<String, Value>,
+}
+
+impl<'a> Members<'a> {
+    /// Wraps a request body (already checked to be an object by the caller).
+    pub fn new(v: &'a Value) -> Self {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        Members {
+            obj: v.as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new)),
+        }
+    }
+
+    /// A member as raw JSON.
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    /// An optional string member.
+    pub fn opt_str(&self, name: &str) -> Result<Option<&'a str>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(type_error(name, "string")),
+        }
+    }
+
+    /// A required string member.
+    pub fn str(&self, name: &str) -> Result<&'a str> {
+        self.opt_str(name)?.ok_or_else(|| missing(name))
+    }
+
+    /// An optional integer member.
+    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_error(name, "integer")),
+            Some(_) => Err(type_error(name, "integer")),
+        }
+    }
+
+    /// An optional boolean member.
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(type_error(name, "boolean")),
+        }
+    }
+
+    /// An optional list member.
+    pub fn opt_list(&self, name: &str) -> Result<Option<&'a Vec<Value>>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(_) => Err(type_error(name, "list")),
+        }
+    }
+
+    /// An optional structure or map member.
+    pub fn opt_obj(&self, name: &str) -> Result<Option<&'a Map<String, Value>>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o)),
+            Some(_) => Err(type_error(name, "structure")),
+        }
+    }
+}
+
+fn missing(name: &str) -> Error {
+    Error::invalid(format!(
+        "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+fn type_error(name: &str, ty: &str) -> Error {
+    Error::invalid(format!("Value at '{name}' must be a {ty}."))
+}
+
+/// Checks a resource name: `^[a-zA-Z0-9][a-zA-Z0-9\-_]*`, 1 to 63 characters.
+pub fn check_name(member: &str, name: &str) -> Result<()> {
+    let ok_chars = name
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b.is_ascii_alphanumeric() || (i > 0 && (b == b'-' || b == b'_')));
+    if name.is_empty() || name.len() > 63 || !ok_chars {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\\-_]*"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an ARN member: `arn:([a-z\d-]+):personalize:.*:.*:.+`, at most 256 characters.
+pub fn check_arn(member: &str, arn: &str) -> Result<()> {
+    let mut parts = arn.splitn(6, ':');
+    let ok = arn.len() <= 256
+        && parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        && parts.next() == Some("personalize")
+        && parts.next().is_some()
+        && parts.next().is_some()
+        && parts.next().is_some_and(|r| !r.is_empty());
+    if !ok {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value '{arn}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:([a-z\\d-]+):personalize:.*:.*:.+"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads `maxResults` (1 to 100, default 100).
+pub fn max_results(m: &Members<'_>) -> Result<usize> {
+    match m.opt_i64("maxResults")? {
+        None => Ok(100),
+        Some(n) if (1..=100).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::invalid(format!(
+            "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"
+        ))),
+    }
+}
+
+/// One page of a sorted listing. The token is opaque, carries the position, and is bound to
+/// the query (operation plus filter members) so a token from another query is rejected with
+/// `InvalidNextTokenException`.
+pub fn paginate<T: Clone>(items: &[T], query: &str, m: &Members<'_>) -> Result<(Vec<T>, Option<String>)> {
+    let max = max_results(m)?;
+    let start = match m.opt_str("nextToken")? {
+        None => 0,
+        Some(tok) => decode_token(tok, query)
+            .filter(|&s| s <= items.len())
+            .ok_or_else(|| Error::new(crate::ErrorKind::InvalidNextToken, "Invalid next token."))?,
+    };
+    let end = (start + max).min(items.len());
+    let next = (end < items.len()).then(|| encode_token(end, query));
+    Ok((items[start..end].to_vec(), next))
+}
+
+fn query_tag(query: &str) -> String {
+    hex::encode(&Sha256::digest(query.as_bytes())[..8])
+}
+
+fn encode_token(offset: usize, query: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{}:{offset}", query_tag(query)))
+}
+
+fn decode_token(tok: &str, query: &str) -> Option<usize> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(tok).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (tag, off) = raw.split_once(':')?;
+    (tag == query_tag(query)).then(|| off.parse().ok()).flatten()
+}
+
+/// A status lifecycle: the steps a resource goes through, each with a (real-world) duration,
+/// scaled by [`Config::time_scale`]. The status at a time is derived from the start time, so
+/// nothing needs a timer and a test clock drives it.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    /// When the current transition began.
+    pub started: OffsetDateTime,
+    /// `(status, seconds spent in it before the next)`; the last entry is terminal.
+    pub steps: Vec<(&'static str, f64)>,
+}
+
+impl Lifecycle {
+    /// The usual create lifecycle: `CREATE PENDING`, `CREATE IN_PROGRESS`, then `ACTIVE`.
+    pub fn create(started: OffsetDateTime, in_progress_secs: f64) -> Self {
+        Lifecycle {
+            started,
+            steps: vec![
+                ("CREATE PENDING", 5.0),
+                ("CREATE IN_PROGRESS", in_progress_secs),
+                ("ACTIVE", 0.0),
+            ],
+        }
+    }
+
+    /// The status at `now` under `config`.
+    pub fn status(&self, now: OffsetDateTime, config: &Config) -> &'static str {
+        let elapsed = (now - self.started).as_seconds_f64();
+        let mut t = 0.0;
+        for (i, (status, secs)) in self.steps.iter().enumerate() {
+            t += secs * config.time_scale;
+            if elapsed < t || i + 1 == self.steps.len() {
+                return status;
+            }
+        }
+        "ACTIVE"
+    }
+
+    /// When the terminal status is reached.
+    pub fn finished_at(&self, config: &Config) -> OffsetDateTime {
+        let total: f64 = self.steps.iter().map(|(_, s)| s * config.time_scale).sum();
+        self.started + time::Duration::seconds_f64(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    #[test]
+    fn names_and_arns() {
+        assert!(check_name("name", "my-dsg_1").is_ok());
+        assert!(check_name("name", "-bad").is_err());
+        assert!(check_name("name", "").is_err());
+        assert!(check_name("name", &"a".repeat(64)).is_err());
+        assert!(
+            check_arn(
+                "datasetGroupArn",
+                "arn:aws:personalize:us-east-1:123456789012:dataset-group/x"
+            )
+            .is_ok()
+        );
+        assert!(check_arn("datasetGroupArn", "arn:aws:s3:::bucket").is_err());
+    }
+
+    #[test]
+    fn tokens_are_bound_to_their_query() {
+        let items: Vec<u32> = (0..5).collect();
+        let body = json!({"maxResults": 2});
+        let (page, next) = paginate(&items, "q1", &Members::new(&body)).unwrap();
+        assert_eq!(page, vec![0, 1]);
+        let next = next.unwrap();
+        let body = json!({"maxResults": 2, "nextToken": next});
+        let (page, _) = paginate(&items, "q1", &Members::new(&body)).unwrap();
+        assert_eq!(page, vec![2, 3]);
+        let err = paginate(&items, "q2", &Members::new(&body)).unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::InvalidNextToken);
+        assert!(paginate(&items, "q1", &Members::new(&json!({"maxResults": 0}))).is_err());
+    }
+
+    #[test]
+    fn lifecycle_follows_the_clock() {
+        let t0 = datetime!(2026-01-01 00:00:00 UTC);
+        let cfg = Config { time_scale: 1.0 };
+        let lc = Lifecycle::create(t0, 60.0);
+        assert_eq!(lc.status(t0, &cfg), "CREATE PENDING");
+        assert_eq!(
+            lc.status(t0 + time::Duration::seconds(6), &cfg),
+            "CREATE IN_PROGRESS"
+        );
+        assert_eq!(lc.status(t0 + time::Duration::seconds(66), &cfg), "ACTIVE");
+    }
+}
