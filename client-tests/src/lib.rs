@@ -1,1 +1,737 @@
-//! Test harness.
+//! Harness for driving an in-process emulator with real AWS clients and reading back what it delivered.
+//!
+//! - [`Emulator`]: an embedded server on `127.0.0.1:0` with a temporary data directory and a
+//!   [`ManualClock`], plus admin calls (flush, reset, health) and raw signed requests.
+//! - [`Emulator::personalize`], [`Emulator::runtime`], [`Emulator::events`]: aws-sdk-rust clients
+//!   configured by hand (static credentials, plain HTTP, the emulator's clock, no retries, so one
+//!   call is exactly one record).
+//! - [`Delivered`]: every delivered log file, gunzipped and checked against the file-level
+//!   invariants consumers rely on, with its records as raw JSON and as [`cloudtrail::Record`].
+//! - [`checks`]: field-by-field record checks shared by the tests.
+//! - [`python`]: the pinned AWS CLI and boto3 from the project's virtualenv.
+
+pub mod checks;
+pub mod python;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_async::time::TimeSource;
+use bytes::Bytes;
+use cloudtrail::{Clock, ManualClock, Record};
+use emulator::config::FileConfig;
+use emulator::sigv4::Signer;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// The demo account of the embedded default configuration.
+pub const ACCOUNT: &str = "123456789012";
+/// The region clients use unless a test picks another.
+pub const REGION: &str = "us-east-1";
+
+/// A key pair (and session token for temporary credentials) from the default configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Creds {
+    /// The access key id.
+    pub access_key_id: &'static str,
+    /// The secret access key.
+    pub secret_access_key: &'static str,
+    /// The session token of temporary credentials.
+    pub session_token: Option<&'static str>,
+}
+
+/// IAM user `alice`, the AWS documentation's example key pair.
+pub const ALICE: Creds = Creds {
+    access_key_id: "AKIAIOSFODNN7EXAMPLE",
+    secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    session_token: None,
+};
+/// IAM user `intern` (path `/trainees/`), denied `Delete*`, `CreateDatasetGroup` and `Stop*`.
+pub const INTERN: Creds = Creds {
+    access_key_id: "AKIAIOSFODNN7INTERN1",
+    secret_access_key: "internSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    session_token: None,
+};
+/// The root user's access key.
+pub const ROOT: Creds = Creds {
+    access_key_id: "AKIAI44QH8DHBEXAMPLE",
+    secret_access_key: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+    session_token: None,
+};
+/// Session `alice-session` of role `PersonalizeAdmin` (MFA, source identity `alice`).
+pub const SESSION: Creds = Creds {
+    access_key_id: "ASIAIOSFODNN7EXAMPLE",
+    secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
+    session_token: Some("IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENFORTHEPERSONALIZEEMULATOR"),
+};
+/// Session `stale-session` of the same role, expired in 2020.
+pub const EXPIRED_SESSION: Creds = Creds {
+    access_key_id: "ASIAIOSFODNN7EXPIRED",
+    secret_access_key: "expiredSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    session_token: Some("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN"),
+};
+/// Federated user `bob`, issued by `alice`.
+pub const FEDERATED: Creds = Creds {
+    access_key_id: "ASIAIOSFODNN7FEDUSER",
+    secret_access_key: "federatedSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    session_token: Some("IQoJb3JpZ2luX2VjEXAMPLEFEDERATIONTOKEN"),
+};
+/// The `personalize.amazonaws.com` service principal.
+pub const SERVICE: Creds = Creds {
+    access_key_id: "AKIAIOSFODNN7SERVICE",
+    secret_access_key: "serviceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    session_token: None,
+};
+
+/// How to start an emulator.
+pub struct Options {
+    /// `[server] flush_interval`; long by default so only explicit flushes write files.
+    pub flush_interval: Duration,
+    /// `[personalize] time_scale`: `0.0` makes every lifecycle finish at once.
+    pub time_scale: f64,
+    /// Where the manual clock starts; `None` is the current time, whole seconds, so that the
+    /// AWS CLI and boto3 (which sign with the real time) are within the allowed skew.
+    pub start: Option<OffsetDateTime>,
+    /// Further edits to the file configuration (deny rules, limits, identities).
+    pub edit_file: Option<Box<dyn FnOnce(&mut FileConfig) + Send>>,
+    /// Edits to the runtime configuration (extensions such as the CloudTrail API).
+    pub edit_config: Option<Box<dyn FnOnce(&mut emulator::Config) + Send>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            flush_interval: Duration::from_secs(3600),
+            time_scale: 0.0,
+            start: None,
+            edit_file: None,
+            edit_config: None,
+        }
+    }
+}
+
+impl Options {
+    /// Sets the Personalize time scale.
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Edits the file configuration before start.
+    pub fn file(mut self, edit: impl FnOnce(&mut FileConfig) + Send + 'static) -> Self {
+        self.edit_file = Some(Box::new(edit));
+        self
+    }
+
+    /// Edits the runtime configuration before start.
+    pub fn config(mut self, edit: impl FnOnce(&mut emulator::Config) + Send + 'static) -> Self {
+        self.edit_config = Some(Box::new(edit));
+        self
+    }
+}
+
+/// A running in-process emulator. Dropping it signals shutdown.
+pub struct Emulator {
+    addr: SocketAddr,
+    endpoint: String,
+    clock: Arc<ManualClock>,
+    dir: tempfile::TempDir,
+    http: aws_smithy_http_client::SharedHttpClient,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<Result<(), emulator::ServerError>>>,
+}
+
+/// A response to a raw request.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `x-amzn-RequestId` header.
+    pub fn request_id(&self) -> String {
+        self.header("x-amzn-requestid").unwrap_or_default().to_owned()
+    }
+
+    /// The body's `__type`.
+    pub fn error_type(&self) -> String {
+        self.json()["__type"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The body's `message`.
+    pub fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// Client-side knobs for the SDK clients.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The region to sign for and call.
+    pub region: String,
+    /// Seconds added to the emulator's clock when the client signs (clock-skew tests).
+    pub time_offset: i64,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            region: REGION.to_owned(),
+            time_offset: 0,
+        }
+    }
+}
+
+/// The SDK's time source: the emulator's manual clock (plus an offset), so clients sign with
+/// the time the server believes in even after a test advances it.
+#[derive(Debug, Clone)]
+struct EmulatorTime {
+    clock: Arc<ManualClock>,
+    offset: i64,
+}
+
+impl TimeSource for EmulatorTime {
+    fn now(&self) -> SystemTime {
+        let t = self.clock.now() + time::Duration::seconds(self.offset);
+        SystemTime::from(t)
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator with the default options.
+    pub async fn start() -> Emulator {
+        Self::start_with(Options::default()).await
+    }
+
+    /// Starts an emulator on `127.0.0.1:0` with a fresh temporary data directory.
+    pub async fn start_with(options: Options) -> Emulator {
+        let dir = tempfile::tempdir().expect("a temporary data directory");
+        let mut file = FileConfig::embedded_default();
+        file.server.data_dir = dir.path().to_owned();
+        file.server.flush_interval = options.flush_interval;
+        file.personalize.time_scale = options.time_scale;
+        if let Some(edit) = options.edit_file {
+            edit(&mut file);
+        }
+        let start = options.start.unwrap_or_else(|| {
+            let now = OffsetDateTime::now_utc();
+            now.replace_nanosecond(0).unwrap_or(now)
+        });
+        let clock = ManualClock::new(start);
+        let mut config = emulator::Config::new(file).with_clock(clock.clone());
+        if let Some(edit) = options.edit_config {
+            edit(&mut config);
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("a local address");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(emulator::run(listener, config, async move {
+            let _ = rx.await;
+        }));
+        let emu = Emulator {
+            addr,
+            endpoint: format!("http://{addr}"),
+            clock,
+            dir,
+            http: aws_smithy_http_client::Builder::new().build_http(),
+            shutdown: Some(tx),
+            handle: Some(handle),
+        };
+        // The listener is bound before `run` starts, but delivery starts inside it: wait until
+        // the server answers so the first test call is not the one that finds it half ready.
+        for _ in 0..500 {
+            if let Ok(r) = emu.try_send(Method::GET, "/_emulator/health", HeaderMap::new(), Bytes::new()).await
+                && r.status == StatusCode::OK
+            {
+                return emu;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the emulator at {addr} never answered /_emulator/health");
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The data directory (buckets, spool).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The emulator's clock.
+    pub fn clock(&self) -> &Arc<ManualClock> {
+        &self.clock
+    }
+
+    /// The emulator's current time.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Moves the emulator's clock (and every SDK client's) forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Signals shutdown and waits for the server to drain and flush.
+    pub async fn stop(&mut self) -> Result<(), emulator::ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.handle.take() {
+            Some(h) => h.await.expect("the server task does not panic"),
+            None => Ok(()),
+        }
+    }
+
+    /// `POST /_emulator/flush`: returns once every record accepted so far is in a delivered
+    /// file, with the keys written by this flush.
+    pub async fn flush(&self) -> Vec<String> {
+        let r = self.send(Method::POST, "/_emulator/flush", HeaderMap::new(), Bytes::new()).await;
+        assert_eq!(r.status, StatusCode::OK, "flush failed: {}", String::from_utf8_lossy(&r.body));
+        r.json()["written"]
+            .as_array()
+            .map(|files| {
+                files
+                    .iter()
+                    .filter_map(|w| w["key"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `POST /_emulator/reset`: forgets resources, keeps logs.
+    pub async fn reset(&self) {
+        let r = self.send(Method::POST, "/_emulator/reset", HeaderMap::new(), Bytes::new()).await;
+        assert_eq!(r.status, StatusCode::OK, "reset failed: {}", String::from_utf8_lossy(&r.body));
+    }
+
+    /// `GET /_emulator/health`.
+    pub async fn health(&self) -> Value {
+        self.send(Method::GET, "/_emulator/health", HeaderMap::new(), Bytes::new())
+            .await
+            .json()
+    }
+
+    /// Flushes, then reads and checks every delivered log file.
+    pub async fn delivered(&self) -> Delivered {
+        let keys = self.flush().await;
+        let delivered = Delivered::read(self.data_dir()).unwrap_or_else(|problems| {
+            panic!("delivered log files break the invariants:\n{}", problems.join("\n"))
+        });
+        for key in &keys {
+            assert!(
+                delivered.files.iter().any(|f| &f.key == key),
+                "flush reported {key}, which is not a delivered log file"
+            );
+        }
+        delivered
+    }
+
+    /// Sends one request on a fresh connection.
+    pub async fn send(&self, method: Method, path: &str, headers: HeaderMap, body: impl Into<Bytes>) -> RawResponse {
+        self.try_send(method, path, headers, body.into())
+            .await
+            .unwrap_or_else(|e| panic!("request to {path} failed: {e}"))
+    }
+
+    async fn try_send(&self, method: Method, path: &str, headers: HeaderMap, body: Bytes) -> Result<RawResponse, String> {
+        let stream = TcpStream::connect(self.addr).await.map_err(|e| e.to_string())?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut req = http::Request::builder().method(method).uri(path);
+        for (k, v) in headers.iter() {
+            req = req.header(k, v);
+        }
+        if !headers.contains_key(http::header::HOST) {
+            req = req.header(http::header::HOST, self.addr.to_string());
+        }
+        let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
+        let resp = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req))
+            .await
+            .map_err(|_| "no response within 30 s".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok(RawResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// Signs a request with `creds` for `service` in [`REGION`] at the emulator's time and sends it.
+    /// `Host` is set to the emulator's address unless `headers` has one.
+    pub async fn signed(
+        &self,
+        creds: Creds,
+        service: &str,
+        method: Method,
+        path: &str,
+        mut headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> RawResponse {
+        let body = body.into();
+        if !headers.contains_key(http::header::HOST) {
+            headers.insert(
+                http::header::HOST,
+                self.addr.to_string().parse().expect("an address is a valid header"),
+            );
+        }
+        let mut signer = Signer::new(creds.access_key_id, creds.secret_access_key, REGION, service);
+        if let Some(token) = creds.session_token {
+            signer = signer.with_session_token(token);
+        }
+        let uri: http::Uri = path.parse().expect("a valid request path");
+        signer.sign(&method, &uri, &mut headers, &body, self.now());
+        self.send(method, path, headers, body).await
+    }
+
+    /// A signed AWS JSON 1.1 control-plane call with a raw body, as alice.
+    pub async fn raw_json(&self, operation: &str, body: &str) -> RawResponse {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amz-target",
+            format!("AmazonPersonalize.{operation}").parse().expect("a valid target"),
+        );
+        h.insert("content-type", http::HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert("user-agent", http::HeaderValue::from_static("client-tests/raw"));
+        self.signed(ALICE, "personalize", Method::POST, "/", h, body.to_owned())
+            .await
+    }
+
+    /// A signed REST-JSON call (Runtime or Events) with a raw body, as alice.
+    pub async fn raw_rest(&self, path: &str, body: &str) -> RawResponse {
+        let mut h = HeaderMap::new();
+        h.insert("content-type", http::HeaderValue::from_static("application/json"));
+        h.insert("user-agent", http::HeaderValue::from_static("client-tests/raw"));
+        self.signed(ALICE, "personalize", Method::POST, path, h, body.to_owned())
+            .await
+    }
+
+    fn time_source(&self, options: &ClientOptions) -> EmulatorTime {
+        EmulatorTime {
+            clock: self.clock.clone(),
+            offset: options.time_offset,
+        }
+    }
+
+    /// An aws-sdk-personalize client for `creds` in [`REGION`].
+    pub fn personalize(&self, creds: Creds) -> aws_sdk_personalize::Client {
+        self.personalize_with(creds, &ClientOptions::default())
+    }
+
+    /// An aws-sdk-personalize client with client-side options.
+    pub fn personalize_with(&self, creds: Creds, options: &ClientOptions) -> aws_sdk_personalize::Client {
+        use aws_sdk_personalize::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+        let conf = aws_sdk_personalize::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(options.region.clone()))
+            .credentials_provider(Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                creds.session_token.map(str::to_owned),
+                None,
+                "client-tests",
+            ))
+            .endpoint_url(&self.endpoint)
+            .http_client(self.http.clone())
+            .time_source(self.time_source(options))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        aws_sdk_personalize::Client::from_conf(conf)
+    }
+
+    /// An aws-sdk-personalizeruntime client for `creds` in [`REGION`].
+    pub fn runtime(&self, creds: Creds) -> aws_sdk_personalizeruntime::Client {
+        use aws_sdk_personalizeruntime::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+        let options = ClientOptions::default();
+        let conf = aws_sdk_personalizeruntime::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(options.region.clone()))
+            .credentials_provider(Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                creds.session_token.map(str::to_owned),
+                None,
+                "client-tests",
+            ))
+            .endpoint_url(&self.endpoint)
+            .http_client(self.http.clone())
+            .time_source(self.time_source(&options))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        aws_sdk_personalizeruntime::Client::from_conf(conf)
+    }
+
+    /// An aws-sdk-personalizeevents client for `creds` in [`REGION`].
+    pub fn events(&self, creds: Creds) -> aws_sdk_personalizeevents::Client {
+        use aws_sdk_personalizeevents::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+        let options = ClientOptions::default();
+        let conf = aws_sdk_personalizeevents::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(options.region.clone()))
+            .credentials_provider(Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                creds.session_token.map(str::to_owned),
+                None,
+                "client-tests",
+            ))
+            .endpoint_url(&self.endpoint)
+            .http_client(self.http.clone())
+            .time_source(self.time_source(&options))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        aws_sdk_personalizeevents::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// One delivered log file.
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    /// The bucket (the first folder under the data directory).
+    pub bucket: String,
+    /// The object key inside the bucket.
+    pub key: String,
+    /// The account folder of the key.
+    pub account: String,
+    /// The region folder of the key.
+    pub region: String,
+    /// The file's records, in file order.
+    pub records: Vec<Value>,
+}
+
+/// Everything delivered so far.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered {
+    /// Every log file, sorted by bucket and key.
+    pub files: Vec<LogFile>,
+    /// Every record, file by file, in file order.
+    pub records: Vec<Value>,
+    /// The same records, typed.
+    pub typed: Vec<Record>,
+}
+
+/// `AWSLogs/[o-…/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>`, after an optional prefix.
+const KEY_LAYOUT: &str = r"^(?:(?P<prefix>.+)/)?AWSLogs/(?:(?P<org>o-[a-z0-9]{10,32})/)?(?P<account>\d{12})/CloudTrail/(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<file>[^/]+)$";
+/// The file name AWS uses; `unique` is 16 alphanumerics.
+const FILE_NAME: &str = r"^(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<date>\d{8})T(?P<hm>\d{4})Z_(?P<unique>[A-Za-z0-9]{16})\.json\.gz$";
+/// The regex the CloudTrail Processing Library uses to recognise log files.
+pub const CPL_LOG_KEY: &str = r".+_CloudTrail_[\w\-]+_\d{8}T\d{4}Z_[\w]+\.json\.gz";
+
+impl Delivered {
+    /// Reads every log file under `data_dir`'s buckets. Problems (a key or body that breaks
+    /// what consumers rely on) are collected and returned together.
+    pub fn read(data_dir: &Path) -> Result<Delivered, Vec<String>> {
+        let layout = regex::Regex::new(KEY_LAYOUT).expect("valid regex");
+        let file_name = regex::Regex::new(FILE_NAME).expect("valid regex");
+        let cpl = regex::Regex::new(&format!("^{CPL_LOG_KEY}$")).expect("valid regex");
+        let mut problems = Vec::new();
+        let mut out = Delivered::default();
+        let mut buckets: Vec<PathBuf> = std::fs::read_dir(data_dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        buckets.sort();
+        for bucket_dir in buckets {
+            let Some(bucket) = bucket_dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            // `.spool`, `.s3meta`, `.s3tmp` and the like hold no objects.
+            if bucket.starts_with('.') || !bucket_dir.is_dir() {
+                continue;
+            }
+            let mut paths = Vec::new();
+            walk(&bucket_dir, &mut paths);
+            paths.sort();
+            for path in paths {
+                let Some(key) = path
+                    .strip_prefix(&bucket_dir)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                    .map(str::to_owned)
+                else {
+                    problems.push(format!("{}: not UTF-8", path.display()));
+                    continue;
+                };
+                // Digest files, notifications and anything else are other tests' business.
+                if !key.contains("/CloudTrail/") {
+                    continue;
+                }
+                match read_log_file(&path, &bucket, &key, &layout, &file_name, &cpl) {
+                    Ok(f) => out.files.push(f),
+                    Err(e) => problems.push(format!("{bucket}/{key}: {e}")),
+                }
+            }
+        }
+        for f in &out.files {
+            for r in &f.records {
+                match serde_json::from_value::<Record>(r.clone()) {
+                    Ok(typed) => out.typed.push(typed),
+                    Err(e) => problems.push(format!("{}: record does not parse as cloudtrail::Record: {e}: {r}", f.key)),
+                }
+                out.records.push(r.clone());
+            }
+        }
+        if problems.is_empty() { Ok(out) } else { Err(problems) }
+    }
+
+    /// The one record whose `requestID` is `id`.
+    pub fn by_request_id(&self, id: &str) -> &Value {
+        let matches: Vec<&Value> = self.records.iter().filter(|r| r["requestID"] == id).collect();
+        assert_eq!(
+            matches.len(),
+            1,
+            "expected exactly one record with requestID {id}, found {} among {}",
+            matches.len(),
+            self.records.len()
+        );
+        matches[0]
+    }
+
+    /// Every record of an event name, in delivery order.
+    pub fn named(&self, event_name: &str) -> Vec<&Value> {
+        self.records.iter().filter(|r| r["eventName"] == event_name).collect()
+    }
+
+    /// Record counts by `eventName`.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for r in &self.records {
+            *m.entry(r["eventName"].as_str().unwrap_or("?").to_owned()).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn read_log_file(
+    path: &Path,
+    bucket: &str,
+    key: &str,
+    layout: &regex::Regex,
+    file_name: &regex::Regex,
+    cpl: &regex::Regex,
+) -> Result<LogFile, String> {
+    if !cpl.is_match(key) {
+        return Err("key does not match the CloudTrail Processing Library's log-file regex".into());
+    }
+    let l = layout.captures(key).ok_or("key does not follow the AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/ layout")?;
+    let name = l.name("file").map_or("", |m| m.as_str());
+    let n = file_name
+        .captures(name)
+        .ok_or("file name is not <account>_CloudTrail_<region>_<YYYYMMDD>T<HHmm>Z_<16 alphanumerics>.json.gz")?;
+    let account = l.name("account").map_or("", |m| m.as_str());
+    let region = l.name("region").map_or("", |m| m.as_str());
+    if n.name("account").map(|m| m.as_str()) != Some(account) {
+        return Err("file name account differs from the account folder".into());
+    }
+    if n.name("region").map(|m| m.as_str()) != Some(region) {
+        return Err("file name region differs from the region folder".into());
+    }
+    let folder_date = format!(
+        "{}{}{}",
+        l.name("y").map_or("", |m| m.as_str()),
+        l.name("m").map_or("", |m| m.as_str()),
+        l.name("d").map_or("", |m| m.as_str())
+    );
+    if n.name("date").map(|m| m.as_str()) != Some(folder_date.as_str()) {
+        return Err("file name date differs from the YYYY/MM/DD folders".into());
+    }
+    let gz = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    if gz.get(..2) != Some(&[0x1f, 0x8b][..]) {
+        return Err("not a gzip file".into());
+    }
+    let body = cloudtrail::logfile::gunzip(&gz).map_err(|e| format!("cannot gunzip: {e}"))?;
+    if !body.starts_with(br#"{"Records":["#) {
+        return Err(format!(
+            "body does not start with {{\"Records\":[ but {:?}",
+            String::from_utf8_lossy(body.get(..40).unwrap_or(&body))
+        ));
+    }
+    let v: Value = serde_json::from_slice(&body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("body is not a JSON object")?;
+    if obj.len() != 1 {
+        return Err(format!("body has members other than Records: {:?}", obj.keys().collect::<Vec<_>>()));
+    }
+    let records = v["Records"].as_array().ok_or("Records is not an array")?.clone();
+    if records.is_empty() {
+        return Err("a log file with no records".into());
+    }
+    for r in &records {
+        if r["recipientAccountId"] != account {
+            return Err(format!("record for account {} in account {account}'s folder", r["recipientAccountId"]));
+        }
+        if r["awsRegion"] != region {
+            return Err(format!("record for region {} in region {region}'s folder", r["awsRegion"]));
+        }
+    }
+    Ok(LogFile {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        account: account.to_owned(),
+        region: region.to_owned(),
+        records,
+    })
+}
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}

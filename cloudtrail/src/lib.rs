@@ -7,12 +7,34 @@
 //! - [`record`], [`identity`]: the typed record and `userIdentity`, serialised with AWS's names.
 //! - [`timefmt`]: the UTC renderings CloudTrail uses.
 //! - [`clock`]: injected time, so tests advance a clock instead of sleeping.
+//! - [`layout`]: the exact AWS object key of a log file.
+//! - [`store`]: the local S3-like directory (`<data-dir>/<bucket>/<key>`, metadata outside the key space).
+//! - [`logfile`]: the writer: `{"Records":[...]}` body, gzip, put; shared with the offline generator.
+//! - [`delivery`]: the pipeline: spool, batching per (trail, account, Region), retries, observers.
+//! - [`notify`]: SNS-shaped delivery notifications.
 
 pub mod clock;
+pub mod delivery;
+pub mod digest;
 pub mod identity;
+pub mod keys;
+pub mod layout;
+pub mod logfile;
+pub mod notify;
 pub mod record;
+mod spool;
+pub mod store;
 pub mod timefmt;
+pub mod trails;
+pub mod history;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use delivery::{
+    Delivery, DeliveryConfig, DeliveryError, DeliveryObserver, DeliveryStatus, Destination, Router,
+    SingleDestination,
+};
 pub use identity::{IdentityType, UserIdentity};
+pub use layout::{LogDestination, log_key};
+pub use logfile::WrittenLog;
 pub use record::{EventCategory, EventType, Record, Resource, TlsDetails};
+pub use store::{LocalDir, ObjectMeta, ObjectStore, StoreError};

@@ -1,2 +1,124 @@
-//! The `emulator` binary.
-fn main() {}
+//! The `emulator` binary: parse flags and environment, load the configuration, serve until
+//! SIGINT or SIGTERM.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use emulator::config::{FileConfig, parse_duration};
+
+/// A fake Amazon Personalize endpoint that records every call as CloudTrail log files.
+///
+/// Flags win over environment variables, which win over the config file, which wins over the
+/// built-in defaults (see `default-config.toml`).
+#[derive(Debug, Parser)]
+#[command(name = "emulator", version)]
+struct Args {
+    /// Address to listen on [default: 127.0.0.1:4599].
+    #[arg(long, env = "EMULATOR_BIND")]
+    bind: Option<SocketAddr>,
+    /// Directory for buckets (log files), the spool and the notifications log [default: ./trail-data].
+    #[arg(long, env = "EMULATOR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Maximum age of a batch before its log file is written, e.g. 250ms, 30s, 5m [default: 5m].
+    #[arg(long, env = "EMULATOR_FLUSH_INTERVAL", value_parser = parse_duration)]
+    flush_interval: Option<std::time::Duration>,
+    /// TOML configuration file; without one the built-in demo configuration is used.
+    #[arg(long, env = "EMULATOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Map unknown access keys to generated IAM users instead of rejecting them.
+    #[arg(long, env = "EMULATOR_ALLOW_UNKNOWN_KEYS")]
+    allow_unknown_keys: bool,
+    /// Multiplier for simulated durations (0.01 makes ten minutes take six seconds).
+    #[arg(long, env = "EMULATOR_TIME_SCALE")]
+    time_scale: Option<f64>,
+    /// A proxy whose X-Forwarded-For header is trusted (repeatable; comma-separated in the env).
+    #[arg(long = "trusted-proxy", env = "EMULATOR_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<IpAddr>,
+    /// A URL that receives every delivery notification (repeatable; comma-separated in the env).
+    #[arg(long = "webhook", env = "EMULATOR_WEBHOOKS", value_delimiter = ',')]
+    webhooks: Vec<String>,
+    /// Print the built-in configuration and exit.
+    #[arg(long)]
+    print_default_config: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.print_default_config {
+        print!("{}", emulator::config::DEFAULT_CONFIG_TOML);
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EMULATOR_LOG")
+                .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut file = match &args.config {
+        Some(path) => FileConfig::load(path).with_context(|| format!("loading {}", path.display()))?,
+        None => FileConfig::embedded_default(),
+    };
+    let server = &mut file.server;
+    if let Some(bind) = args.bind {
+        server.bind = bind;
+    }
+    if let Some(dir) = args.data_dir {
+        server.data_dir = dir;
+    }
+    if let Some(interval) = args.flush_interval {
+        server.flush_interval = interval;
+    }
+    if args.allow_unknown_keys {
+        server.allow_unknown_keys = true;
+    }
+    server.trusted_proxies.extend(args.trusted_proxies);
+    if let Some(scale) = args.time_scale {
+        anyhow::ensure!(scale >= 0.0 && scale.is_finite(), "--time-scale must be >= 0");
+        file.personalize.time_scale = scale;
+    }
+    file.notifications.webhooks.extend(args.webhooks);
+    let bind = file.server.bind;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        emulator::run(listener, emulator::Config::new(file), shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,1 +1,29 @@
-//! The generator library.
+//! Synthetic Amazon Personalize traffic: signed calls against a live endpoint, or CloudTrail log
+//! files written straight into a bucket directory.
+//!
+//! Everything is drawn from seeded ChaCha streams ([`rng`]), so the same seed and arguments give
+//! the same calls and byte-identical files.
+//!
+//! # Layout
+//! - [`scenario`]: the TOML scenario model and the built-in presets.
+//! - [`population`], [`agents`], [`inventory`]: who calls, from where, with which client, about
+//!   which existing resources.
+//! - [`ops`], [`calls`]: the operations and the request, response and error of each call.
+//! - [`plan`]: a scenario turned into a timeline per (account, Region, span), workflows included.
+//! - [`record`]: a call as a CloudTrail record.
+//! - [`offline`]: log files and digests on every core.
+//! - [`sigv4`], [`live`], [`stats`]: signed calls at an open-loop rate, and the report.
+
+pub mod agents;
+pub mod calls;
+pub mod inventory;
+pub mod live;
+pub mod offline;
+pub mod ops;
+pub mod plan;
+pub mod population;
+pub mod record;
+pub mod rng;
+pub mod scenario;
+pub mod sigv4;
+pub mod stats;

@@ -155,6 +155,111 @@ pub fn check_arn(member: &str, arn: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks an enum member against its allowed values (exact match, as the service does).
+pub fn check_enum(member: &str, value: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+        allowed.join(", ")
+    )))
+}
+
+/// Checks a string member's length in characters against the model's `min`/`max`.
+pub fn check_len(member: &str, value: &str, min: usize, max: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+        )));
+    }
+    if n < min {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a `RoleArn`: `arn:([a-z\d-]+):iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`, at most 256 characters.
+pub fn check_role_arn(member: &str, arn: &str) -> Result<()> {
+    let ok = arn.len() <= 256
+        && arn
+            .strip_prefix("arn:")
+            .and_then(|r| r.split_once(":iam::"))
+            .is_some_and(|(part, rest)| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && rest.split_once(":role").is_some_and(|(acct, path)| {
+                        acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()) && {
+                            let path = path.strip_prefix('/').unwrap_or(path);
+                            !path.is_empty()
+                                && path
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-/".contains(&b))
+                        }
+                    })
+            });
+    if !ok {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value '{arn}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:([a-z\\d-]+):iam::\\d{{12}}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an `S3Location`: `(s3|http|https)://.+`, at most 256 characters.
+pub fn check_s3_location(member: &str, loc: &str) -> Result<()> {
+    let ok = loc.len() <= 256
+        && ["s3://", "http://", "https://"]
+            .iter()
+            .any(|p| loc.strip_prefix(p).is_some_and(|r| !r.is_empty()));
+    if !ok {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value '{loc}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: (s3|http|https)://.+"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a `KmsKeyArn`: `arn:aws.*:kms:.*:[0-9]{12}:key/.*`, at most 2048 characters.
+pub fn check_kms_key_arn(member: &str, arn: &str) -> Result<()> {
+    let ok = arn.len() <= 2048
+        && arn.starts_with("arn:aws")
+        && arn.split_once(":kms:").is_some_and(|(_, rest)| {
+            rest.split(':')
+                .any(|seg| seg.len() == 12 && seg.bytes().all(|b| b.is_ascii_digit()))
+                && rest.contains(":key/")
+        });
+    if !ok {
+        return Err(Error::invalid(format!(
+            "1 validation error detected: Value '{arn}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kms:.*:[0-9]{{12}}:key/.*"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an `S3DataConfig` structure (`{"path": S3Location, "kmsKeyArn"?: KmsKeyArn}`) at `member`.
+pub fn check_s3_data_config(member: &str, v: &Value) -> Result<()> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| Error::invalid(format!("Value at '{member}' must be a structure.")))?;
+    match o.get("path") {
+        Some(Value::String(p)) => check_s3_location(&format!("{member}.path"), p)?,
+        None | Some(Value::Null) => return Err(missing(&format!("{member}.path"))),
+        Some(_) => return Err(type_error(&format!("{member}.path"), "string")),
+    }
+    match o.get("kmsKeyArn") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(k)) => check_kms_key_arn(&format!("{member}.kmsKeyArn"), k)?,
+        Some(_) => return Err(type_error(&format!("{member}.kmsKeyArn"), "string")),
+    }
+    Ok(())
+}
+
 /// Reads `maxResults` (1 to 100, default 100).
 pub fn max_results(m: &Members<'_>) -> Result<usize> {
     match m.opt_i64("maxResults")? {
@@ -234,6 +339,20 @@ impl Lifecycle {
             }
         }
         "ACTIVE"
+    }
+
+    /// When the status at `now` began: the resource's `lastUpdatedDateTime`.
+    pub fn status_since(&self, now: OffsetDateTime, config: &Config) -> OffsetDateTime {
+        let elapsed = (now - self.started).as_seconds_f64();
+        let mut t = 0.0;
+        for (i, (_, secs)) in self.steps.iter().enumerate() {
+            let next = t + secs * config.time_scale;
+            if elapsed < next || i + 1 == self.steps.len() {
+                return self.started + time::Duration::seconds_f64(t);
+            }
+            t = next;
+        }
+        self.started
     }
 
     /// When the terminal status is reached.

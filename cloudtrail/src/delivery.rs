@@ -1,0 +1,997 @@
+//! The delivery pipeline: records in, spooled durably, batched per (trail, account, Region),
+//! written as CloudTrail log files, acknowledged in the spool, and announced to observers.
+//!
+//! One core task owns all state: it appends submitted records to the spool in groups (one write
+//! per group, then every submitter in the group is answered), keeps the open batches, cuts them on
+//! age, size, request or shutdown, and hands cut batches to blocking workers that shuffle,
+//! compress and put the file. When a worker reports back, the core acknowledges the records in
+//! the spool, releases their memory budget and tells the observers.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+use crate::clock::SharedClock;
+use crate::layout::{LogDestination, unique_string};
+use crate::logfile::{RawRecord, WrittenLog, write_raw};
+use crate::record::Record;
+use crate::spool::{NewRecord, Spool};
+use crate::store::ObjectStore;
+
+/// One trail's copy of the logs for one (account, Region).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Destination {
+    /// The trail ARN.
+    pub trail: String,
+    /// Where its files go.
+    pub log: LogDestination,
+}
+
+/// Decides which trails receive a record. Called once, at submit time; the answer is spooled
+/// with the record, so a restart delivers to the same places.
+pub trait Router: Send + Sync + 'static {
+    /// The destinations of `record` (none: the record is not logged).
+    fn route(&self, record: &Record) -> Vec<Destination>;
+}
+
+/// A router that sends everything to one trail and bucket, with the key's account and Region
+/// taken from the record (`recipientAccountId`, `awsRegion`), as a multi-Region trail does.
+#[derive(Debug, Clone)]
+pub struct SingleDestination(pub Destination);
+
+impl Router for SingleDestination {
+    fn route(&self, record: &Record) -> Vec<Destination> {
+        let mut d = self.0.clone();
+        d.log.account.clone_from(&record.recipient_account_id);
+        d.log.region.clone_from(&record.aws_region);
+        vec![d]
+    }
+}
+
+/// Hooks for what happens after a file is delivered (digests, notifications) or fails.
+pub trait DeliveryObserver: Send + Sync + 'static {
+    /// A file is visible in the store and its records are acknowledged in the spool.
+    /// Called from the pipeline's task in delivery order; keep it short.
+    fn delivered(&self, log: &WrittenLog);
+    /// A delivery attempt failed; the records are kept and retried with backoff.
+    fn failed(&self, trail: &str, error: &str) {
+        let _ = (trail, error);
+    }
+}
+
+/// Pipeline settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Where the spool lives. One pipeline per spool directory.
+    pub spool_dir: PathBuf,
+    /// A batch is written once its oldest record is this old (default 5 minutes, at least 100 ms).
+    pub flush_interval: Duration,
+    /// A batch is written as soon as it holds this many records.
+    pub max_records: usize,
+    /// A batch is written before its uncompressed body would exceed this many bytes.
+    pub max_bytes: usize,
+    /// libdeflate level, 0–12 (default 6, like gzip).
+    pub compression_level: i32,
+    /// Chance that a record is written twice into its file (same `eventID`). Default 0.
+    pub duplicate_rate: f64,
+    /// Chance that a record is held back from its batch into the next file. Default 0.
+    pub late_rate: f64,
+    /// Bytes of record JSON held in memory (spooled but not delivered) before `submit` waits.
+    pub max_pending_bytes: usize,
+    /// Parallel compress-and-write workers (default: the number of CPUs).
+    pub workers: usize,
+    /// `fsync` the spool after each group write and ack (survives power loss, not only crashes).
+    pub fsync: bool,
+    /// First retry delay after a failed delivery; doubles up to `max_retry_delay`.
+    pub retry_delay: Duration,
+    /// Longest retry delay.
+    pub max_retry_delay: Duration,
+}
+
+impl DeliveryConfig {
+    /// The defaults, spooling into `spool_dir`.
+    pub fn new(spool_dir: impl Into<PathBuf>) -> Self {
+        DeliveryConfig {
+            spool_dir: spool_dir.into(),
+            flush_interval: Duration::from_secs(300),
+            max_records: 10_000,
+            max_bytes: 32 << 20,
+            compression_level: 6,
+            duplicate_rate: 0.0,
+            late_rate: 0.0,
+            max_pending_bytes: 256 << 20,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            fsync: false,
+            retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(300),
+        }
+    }
+
+    fn validate(&self) -> Result<(), DeliveryError> {
+        let bad = |m: &str| Err(DeliveryError::Config(m.to_owned()));
+        if self.flush_interval < Duration::from_millis(100) {
+            return bad("flush_interval must be at least 100 ms");
+        }
+        if self.max_records == 0 || self.max_bytes == 0 || self.max_pending_bytes == 0 || self.workers == 0 {
+            return bad("max_records, max_bytes, max_pending_bytes and workers must be positive");
+        }
+        if !(0.0..=1.0).contains(&self.duplicate_rate) || !(0.0..1.0).contains(&self.late_rate) {
+            return bad("duplicate_rate must be in [0, 1] and late_rate in [0, 1)");
+        }
+        Ok(())
+    }
+}
+
+/// Why the pipeline said no.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The spool could not be read or written; the record was not accepted.
+    #[error("spool {path}: {source}")]
+    Spool {
+        /// The spool directory.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing a log file failed; the records are kept and retried.
+    #[error("log delivery failed: {0}")]
+    Delivery(String),
+    /// The pipeline has shut down.
+    #[error("the delivery pipeline is shut down")]
+    Closed,
+    /// The configuration is unusable.
+    #[error("invalid delivery configuration: {0}")]
+    Config(String),
+}
+
+/// Per-trail delivery state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailStatus {
+    /// When the last file was delivered.
+    pub last_delivery: Option<OffsetDateTime>,
+    /// The last delivery error, cleared by the next success.
+    pub last_error: Option<String>,
+    /// When that error happened.
+    pub last_error_at: Option<OffsetDateTime>,
+    /// Files delivered since start.
+    pub delivered_files: u64,
+}
+
+/// A snapshot of the pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    /// Record copies waiting in open batches.
+    pub batched_records: usize,
+    /// Record copies cut into files being written or queued for a worker.
+    pub in_flight_records: usize,
+    /// Bytes of record JSON in memory (the backpressure budget in use).
+    pub pending_bytes: usize,
+    /// Per trail ARN.
+    pub trails: BTreeMap<String, TrailStatus>,
+}
+
+/// The memory budget: `submit` waits while spooled-but-undelivered JSON exceeds it.
+struct Budget {
+    used: Mutex<usize>,
+    freed: Notify,
+    max: usize,
+}
+
+impl Budget {
+    async fn acquire(&self, n: usize) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+                // An empty pipeline always takes a record, however large.
+                if *used == 0 || *used + n <= self.max {
+                    *used += n;
+                    return;
+                }
+            }
+            freed.await;
+        }
+    }
+
+    fn force(&self, n: usize) {
+        *self.used.lock().unwrap_or_else(|e| e.into_inner()) += n;
+    }
+
+    fn release(&self, n: usize) {
+        {
+            let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+            *used = used.saturating_sub(n);
+        }
+        self.freed.notify_waiters();
+    }
+
+    fn used(&self) -> usize {
+        *self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Shared {
+    budget: Budget,
+    status: Mutex<DeliveryStatus>,
+}
+
+enum Cmd {
+    Submit {
+        dests: Vec<Destination>,
+        event_time: i64,
+        json: Arc<Vec<u8>>,
+        reply: oneshot::Sender<Result<(), DeliveryError>>,
+    },
+    Flush {
+        reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>,
+    },
+    Tick {
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<Result<(), DeliveryError>>,
+    },
+}
+
+struct Inner {
+    tx: mpsc::UnboundedSender<Cmd>,
+    router: Arc<dyn Router>,
+    shared: Arc<Shared>,
+}
+
+/// The pipeline handle. Cheap to clone; every clone feeds the same pipeline.
+#[derive(Clone)]
+pub struct Delivery {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// Opens the spool, re-queues every record not yet delivered (written right away), and
+    /// starts the pipeline on the current tokio runtime.
+    pub async fn start(
+        config: DeliveryConfig,
+        clock: SharedClock,
+        store: Arc<dyn ObjectStore>,
+        router: Arc<dyn Router>,
+        observers: Vec<Arc<dyn DeliveryObserver>>,
+    ) -> Result<Delivery, DeliveryError> {
+        config.validate()?;
+        let shared = Arc::new(Shared {
+            budget: Budget {
+                used: Mutex::new(0),
+                freed: Notify::new(),
+                max: config.max_pending_bytes,
+            },
+            status: Mutex::new(DeliveryStatus::default()),
+        });
+        let spool_dir = config.spool_dir.clone();
+        let fsync = config.fsync;
+        let spool_err = |source| DeliveryError::Spool {
+            path: spool_dir.display().to_string(),
+            source,
+        };
+        let dir = spool_dir.clone();
+        let (opened, dests) = tokio::task::spawn_blocking(move || {
+            let mut dests = Interner::default();
+            let r = Spool::open(&dir, fsync, SEGMENT_BYTES, &mut |d| dests.id(d));
+            (r, dests)
+        })
+        .await
+        .map_err(|e| spool_err(std::io::Error::other(e.to_string())))?;
+        let (spool, replayed) = opened.map_err(spool_err)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let now = clock.now();
+        let mut core = Core {
+            clock_rx: clock.advanced(),
+            clock,
+            store,
+            observers,
+            shared: shared.clone(),
+            spool,
+            dests,
+            batches: HashMap::new(),
+            ready: VecDeque::new(),
+            in_flight: 0,
+            in_flight_records: 0,
+            rng: StdRng::seed_from_u64(rand::random()),
+            waiters: Vec::new(),
+            done_tx,
+            interval: config.flush_interval,
+            config,
+            closing: None,
+        };
+        // Replayed records are overdue: write them as soon as the pipeline runs.
+        let overdue = now - core.interval;
+        for r in replayed {
+            let d = core.dests.id(&r.dest);
+            shared.budget.force(r.json.len());
+            core.add(
+                d,
+                Entry {
+                    seg: r.seg,
+                    idx: r.idx,
+                    slot: r.slot,
+                    event_time: r.event_time,
+                    json: r.json,
+                    held: false,
+                },
+                overdue,
+            );
+        }
+        tokio::spawn(core.run(rx, done_rx));
+        Ok(Delivery {
+            inner: Arc::new(Inner { tx, router, shared }),
+        })
+    }
+
+    /// Routes the record, appends it to the spool and returns once it is there (so it will be
+    /// delivered even if the process dies now). Waits while the memory budget is used up.
+    pub async fn submit(&self, record: Record) -> Result<(), DeliveryError> {
+        let dests = self.inner.router.route(&record);
+        if dests.is_empty() {
+            return Ok(());
+        }
+        let json = Arc::new(record.to_json());
+        self.inner.shared.budget.acquire(json.len() * dests.len()).await;
+        let (reply, rx) = oneshot::channel();
+        let cmd = Cmd::Submit {
+            event_time: record.event_time.unix_timestamp(),
+            dests,
+            json,
+            reply,
+        };
+        if self.inner.tx.send(cmd).is_err() {
+            return Err(DeliveryError::Closed);
+        }
+        rx.await.map_err(|_| DeliveryError::Closed)?
+    }
+
+    /// Writes every record accepted so far (late records included, as separate files) and
+    /// returns the files written meanwhile. Fails with the delivery error if a write fails; the
+    /// records are then kept and retried.
+    pub async fn flush(&self) -> Result<Vec<WrittenLog>, DeliveryError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Cmd::Flush { reply })
+            .map_err(|_| DeliveryError::Closed)?;
+        rx.await.map_err(|_| DeliveryError::Closed)?
+    }
+
+    /// Makes the pipeline look at the clock and start whatever is due, then returns (without
+    /// waiting for the writes). Lets tests and admin endpoints step a manual clock precisely.
+    pub async fn tick(&self) -> Result<(), DeliveryError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Cmd::Tick { reply })
+            .map_err(|_| DeliveryError::Closed)?;
+        rx.await.map_err(|_| DeliveryError::Closed)
+    }
+
+    /// Flushes everything and stops the pipeline. Records whose delivery fails stay in the
+    /// spool for the next start, and the error is returned.
+    pub async fn shutdown(self) -> Result<(), DeliveryError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Cmd::Shutdown { reply })
+            .map_err(|_| DeliveryError::Closed)?;
+        rx.await.map_err(|_| DeliveryError::Closed)?
+    }
+
+    /// Last delivery and error per trail, and what is pending.
+    pub fn status(&self) -> DeliveryStatus {
+        let mut s = self
+            .inner
+            .shared
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        s.pending_bytes = self.inner.shared.budget.used();
+        s
+    }
+}
+
+#[derive(Default)]
+struct Interner {
+    list: Vec<Destination>,
+    ids: HashMap<Destination, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, d: &Destination) -> u32 {
+        if let Some(&i) = self.ids.get(d) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(d.clone());
+        self.ids.insert(d.clone(), i);
+        i
+    }
+
+    fn get(&self, i: u32) -> Option<&Destination> {
+        self.list.get(i as usize)
+    }
+}
+
+/// One record copy bound for one destination.
+struct Entry {
+    seg: u64,
+    idx: u32,
+    slot: u16,
+    event_time: i64,
+    json: Arc<Vec<u8>>,
+    /// Already held back once by `late_rate`: never held again.
+    held: bool,
+}
+
+impl Entry {
+    fn body_bytes(&self) -> usize {
+        self.json.len() + 1
+    }
+}
+
+/// Size of `{"Records":[]}`.
+const BODY_OVERHEAD: usize = 14;
+
+struct Batch {
+    entries: Vec<Entry>,
+    bytes: usize,
+    opened_at: OffsetDateTime,
+    retry_at: Option<OffsetDateTime>,
+    backoff: Duration,
+}
+
+struct Job {
+    dest: u32,
+    entries: Vec<Entry>,
+}
+
+struct Done {
+    dest: u32,
+    entries: Vec<Entry>,
+    result: Result<WrittenLog, String>,
+}
+
+struct Waiter {
+    high_water: u64,
+    logs: Vec<WrittenLog>,
+    reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>,
+}
+
+struct Core {
+    config: DeliveryConfig,
+    interval: Duration,
+    clock: SharedClock,
+    clock_rx: Option<watch::Receiver<OffsetDateTime>>,
+    store: Arc<dyn ObjectStore>,
+    observers: Vec<Arc<dyn DeliveryObserver>>,
+    shared: Arc<Shared>,
+    spool: Spool,
+    dests: Interner,
+    batches: HashMap<u32, Batch>,
+    ready: VecDeque<Job>,
+    in_flight: usize,
+    in_flight_records: usize,
+    rng: StdRng,
+    waiters: Vec<Waiter>,
+    done_tx: mpsc::UnboundedSender<Done>,
+    closing: Option<oneshot::Sender<Result<(), DeliveryError>>>,
+}
+
+/// A spool segment is sealed once it reaches this size.
+const SEGMENT_BYTES: u64 = 64 << 20;
+
+/// Most commands folded into one spool write.
+const GROUP: usize = 4096;
+
+impl Core {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>, mut done_rx: mpsc::UnboundedReceiver<Done>) {
+        let mut group: Vec<Cmd> = Vec::with_capacity(GROUP);
+        loop {
+            self.start_due(false);
+            self.dispatch();
+            self.publish_status();
+            if self.closing.is_some()
+                && self.in_flight == 0
+                && self.ready.is_empty()
+                && self.waiters.is_empty()
+            {
+                break;
+            }
+            let deadline = self.next_deadline();
+            tokio::select! {
+                biased;
+                done = done_rx.recv() => {
+                    if let Some(done) = done {
+                        self.finish(done);
+                    }
+                }
+                cmd = rx.recv(), if self.closing.is_none() => {
+                    let Some(cmd) = cmd else {
+                        // Every handle is gone without a shutdown: stop; the spool keeps the rest.
+                        break;
+                    };
+                    group.push(cmd);
+                    while group.len() < GROUP {
+                        match rx.try_recv() {
+                            Ok(c) => group.push(c),
+                            Err(_) => break,
+                        }
+                    }
+                    self.handle(&mut group);
+                }
+                () = wait_until(&self.clock, &mut self.clock_rx, deadline) => {}
+            }
+        }
+        // Answer anyone still waiting on the way out.
+        for w in self.waiters.drain(..) {
+            let _ = w.reply.send(Err(DeliveryError::Closed));
+        }
+        if let Some(reply) = self.closing.take() {
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    /// Processes a run of commands: consecutive submits share one spool write.
+    fn handle(&mut self, group: &mut Vec<Cmd>) {
+        let mut submits = Vec::new();
+        for cmd in group.drain(..) {
+            match cmd {
+                Cmd::Submit {
+                    dests,
+                    event_time,
+                    json,
+                    reply,
+                } => submits.push((dests, event_time, json, reply)),
+                other => {
+                    self.commit(&mut submits);
+                    self.command(other);
+                }
+            }
+        }
+        self.commit(&mut submits);
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn commit(
+        &mut self,
+        submits: &mut Vec<(
+            Vec<Destination>,
+            i64,
+            Arc<Vec<u8>>,
+            oneshot::Sender<Result<(), DeliveryError>>,
+        )>,
+    ) {
+        if submits.is_empty() {
+            return;
+        }
+        let ids: Vec<Vec<u32>> = submits
+            .iter()
+            .map(|(d, ..)| d.iter().map(|d| self.dests.id(d)).collect())
+            .collect();
+        let records: Vec<NewRecord<'_>> = submits
+            .iter()
+            .zip(&ids)
+            .map(|((_, t, json, _), ids)| NewRecord {
+                dests: ids,
+                event_time: *t,
+                json,
+            })
+            .collect();
+        let list = &self.dests.list;
+        let dest_of = |i: u32| list.get(i as usize).cloned().unwrap_or_else(empty_destination);
+        let result = self.spool.append(&records, &dest_of);
+        drop(records);
+        match result {
+            Ok(positions) => {
+                let now = self.clock.now();
+                for (((_, t, json, reply), ids), (seg, idx)) in submits.drain(..).zip(ids).zip(positions) {
+                    for (slot, d) in ids.into_iter().enumerate() {
+                        let e = Entry {
+                            seg,
+                            idx,
+                            slot: slot as u16,
+                            event_time: t,
+                            json: json.clone(),
+                            held: false,
+                        };
+                        self.add(d, e, now);
+                    }
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "spool write failed; records rejected");
+                let msg = e.to_string();
+                for (dests, _, json, reply) in submits.drain(..) {
+                    self.shared.budget.release(json.len() * dests.len());
+                    let _ = reply.send(Err(DeliveryError::Spool {
+                        path: self.config.spool_dir.display().to_string(),
+                        source: std::io::Error::new(e.kind(), msg.clone()),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Submit { .. } => {}
+            Cmd::Tick { reply } => {
+                self.start_due(false);
+                self.dispatch();
+                self.publish_status();
+                let _ = reply.send(());
+            }
+            Cmd::Flush { reply } => self.start_flush(reply),
+            Cmd::Shutdown { reply } => {
+                let (tx, rx) = oneshot::channel();
+                self.start_flush(tx);
+                // The flush's own outcome decides the shutdown's.
+                let (ctx, crx) = oneshot::channel::<Result<(), DeliveryError>>();
+                self.closing = Some(ctx);
+                tokio::spawn(async move {
+                    let flushed = rx
+                        .await
+                        .map_err(|_| DeliveryError::Closed)
+                        .and_then(|r| r.map(|_| ()));
+                    let _ = crx.await;
+                    let _ = reply.send(flushed);
+                });
+            }
+        }
+    }
+
+    fn start_flush(&mut self, reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>) {
+        let high_water = self.spool.seal();
+        self.start_due(true);
+        self.dispatch();
+        self.waiters.push(Waiter {
+            high_water,
+            logs: Vec::new(),
+            reply,
+        });
+        self.check_waiters();
+    }
+
+    /// Adds one record copy to its destination's batch, cutting the batch on size.
+    fn add(&mut self, dest: u32, e: Entry, now: OffsetDateTime) {
+        let max_records = self.config.max_records;
+        let max_bytes = self.config.max_bytes;
+        let batch = self.batches.entry(dest).or_insert_with(|| Batch {
+            entries: Vec::new(),
+            bytes: BODY_OVERHEAD,
+            opened_at: now,
+            retry_at: None,
+            backoff: Duration::ZERO,
+        });
+        if batch.entries.is_empty() {
+            batch.opened_at = now;
+        }
+        let failing = batch.retry_at.is_some();
+        if !failing && !batch.entries.is_empty() && batch.bytes + e.body_bytes() > max_bytes {
+            let entries = std::mem::take(&mut batch.entries);
+            batch.bytes = BODY_OVERHEAD;
+            batch.opened_at = now;
+            self.ready.push_back(Job { dest, entries });
+        }
+        let Some(batch) = self.batches.get_mut(&dest) else {
+            return;
+        };
+        batch.bytes += e.body_bytes();
+        batch.entries.push(e);
+        if !failing && (batch.entries.len() >= max_records || batch.bytes > max_bytes) {
+            let entries = std::mem::take(&mut batch.entries);
+            batch.bytes = BODY_OVERHEAD;
+            self.ready.push_back(Job { dest, entries });
+        }
+    }
+
+    /// Cuts every batch that is due (all of them when `force`) into jobs.
+    fn start_due(&mut self, force: bool) {
+        let now = self.clock.now();
+        let interval = self.interval;
+        let late_rate = self.config.late_rate;
+        let mut due: Vec<u32> = self
+            .batches
+            .iter()
+            .filter(|(_, b)| !b.entries.is_empty())
+            .filter(|(_, b)| {
+                force
+                    || match b.retry_at {
+                        Some(t) => now >= t,
+                        None => now >= b.opened_at + interval,
+                    }
+            })
+            .map(|(d, _)| *d)
+            .collect();
+        due.sort_unstable();
+        for d in due {
+            let Some(batch) = self.batches.get_mut(&d) else {
+                continue;
+            };
+            let mut entries = std::mem::take(&mut batch.entries);
+            batch.bytes = BODY_OVERHEAD;
+            batch.opened_at = now;
+            // Late records: some stay for the next file. On a forced flush they still get their
+            // own later file, so a flush leaves nothing behind.
+            let mut late = Vec::new();
+            if late_rate > 0.0 {
+                let (keep, hold): (Vec<Entry>, Vec<Entry>) = entries
+                    .into_iter()
+                    .partition(|e| e.held || !self.rng.random_bool(late_rate));
+                entries = keep;
+                late = hold;
+                for e in &mut late {
+                    e.held = true;
+                }
+            }
+            for chunk in split(entries, self.config.max_records, self.config.max_bytes) {
+                self.ready.push_back(Job {
+                    dest: d,
+                    entries: chunk,
+                });
+            }
+            if force {
+                for chunk in split(late, self.config.max_records, self.config.max_bytes) {
+                    self.ready.push_back(Job {
+                        dest: d,
+                        entries: chunk,
+                    });
+                }
+            } else if !late.is_empty()
+                && let Some(batch) = self.batches.get_mut(&d)
+            {
+                batch.bytes += late.iter().map(Entry::body_bytes).sum::<usize>();
+                batch.entries.extend(late);
+            }
+        }
+    }
+
+    /// Starts queued jobs on free workers.
+    fn dispatch(&mut self) {
+        while self.in_flight < self.config.workers {
+            let Some(job) = self.ready.pop_front() else { break };
+            if job.entries.is_empty() {
+                continue;
+            }
+            let Some(dest) = self.dests.get(job.dest).cloned() else {
+                continue;
+            };
+            self.in_flight += 1;
+            self.in_flight_records += job.entries.len();
+            let delivered_at = self.clock.now();
+            let unique = unique_string(&mut self.rng);
+            let seed: u64 = self.rng.random();
+            let store = self.store.clone();
+            let level = self.config.compression_level;
+            let dup = self.config.duplicate_rate;
+            let done_tx = self.done_tx.clone();
+            let d = job.dest;
+            let mut entries = job.entries;
+            tokio::task::spawn_blocking(move || {
+                let mut rng = StdRng::seed_from_u64(seed);
+                // AWS files are not ordered by time.
+                entries.shuffle(&mut rng);
+                let mut raw: Vec<RawRecord<'_>> = Vec::with_capacity(entries.len());
+                for e in &entries {
+                    let r = RawRecord {
+                        json: &e.json,
+                        event_time: OffsetDateTime::from_unix_timestamp(e.event_time)
+                            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    };
+                    raw.push(r);
+                    if dup > 0.0 && rng.random_bool(dup) {
+                        let at = rng.random_range(0..=raw.len());
+                        raw.insert(at, r);
+                    }
+                }
+                let result = write_raw(
+                    &*store,
+                    &dest.trail,
+                    &dest.log,
+                    &raw,
+                    delivered_at,
+                    &unique,
+                    level,
+                )
+                .map_err(|e| e.to_string());
+                drop(raw);
+                let _ = done_tx.send(Done {
+                    dest: d,
+                    entries,
+                    result,
+                });
+            });
+        }
+    }
+
+    /// A worker finished: acknowledge, release and announce, or keep the records for a retry.
+    fn finish(&mut self, done: Done) {
+        self.in_flight -= 1;
+        self.in_flight_records -= done.entries.len();
+        let trail = self
+            .dests
+            .get(done.dest)
+            .map(|d| d.trail.clone())
+            .unwrap_or_default();
+        match done.result {
+            Ok(log) => {
+                let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
+                let mut bytes = 0;
+                for e in &done.entries {
+                    by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
+                    bytes += e.json.len();
+                }
+                for (seg, pairs) in by_seg {
+                    if let Err(err) = self.spool.ack(seg, &pairs) {
+                        // The file is out; without the ack a restart would write these again.
+                        tracing::error!(error = %err, seg, "spool ack failed; records may be delivered twice after a restart");
+                    }
+                }
+                self.shared.budget.release(bytes);
+                if let Some(b) = self.batches.get_mut(&done.dest) {
+                    b.retry_at = None;
+                    b.backoff = Duration::ZERO;
+                }
+                {
+                    let mut st = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+                    let t = st.trails.entry(trail).or_default();
+                    t.last_delivery = Some(log.delivered_at);
+                    t.last_error = None;
+                    t.delivered_files += 1;
+                }
+                for o in &self.observers {
+                    o.delivered(&log);
+                }
+                for w in &mut self.waiters {
+                    w.logs.push(log.clone());
+                }
+                self.check_waiters();
+            }
+            Err(msg) => {
+                tracing::warn!(trail, error = %msg, "log delivery failed; will retry");
+                let now = self.clock.now();
+                let first = self.config.retry_delay;
+                let max = self.config.max_retry_delay;
+                let batch = self.batches.entry(done.dest).or_insert_with(|| Batch {
+                    entries: Vec::new(),
+                    bytes: BODY_OVERHEAD,
+                    opened_at: now,
+                    retry_at: None,
+                    backoff: Duration::ZERO,
+                });
+                batch.backoff = if batch.backoff.is_zero() {
+                    first
+                } else {
+                    (batch.backoff * 2).min(max)
+                };
+                batch.retry_at = Some(now + batch.backoff);
+                batch.bytes += done.entries.iter().map(Entry::body_bytes).sum::<usize>();
+                let mut entries = done.entries;
+                entries.append(&mut batch.entries);
+                batch.entries = entries;
+                {
+                    let mut st = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+                    let t = st.trails.entry(trail.clone()).or_default();
+                    t.last_error = Some(msg.clone());
+                    t.last_error_at = Some(now);
+                }
+                for o in &self.observers {
+                    o.failed(&trail, &msg);
+                }
+                for w in self.waiters.drain(..) {
+                    let _ = w.reply.send(Err(DeliveryError::Delivery(msg.clone())));
+                }
+            }
+        }
+    }
+
+    fn check_waiters(&mut self) {
+        let mut i = 0;
+        while i < self.waiters.len() {
+            if self.spool.pending_up_to(self.waiters[i].high_water) {
+                i += 1;
+            } else {
+                let w = self.waiters.swap_remove(i);
+                let _ = w.reply.send(Ok(w.logs));
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<OffsetDateTime> {
+        self.batches
+            .values()
+            .filter(|b| !b.entries.is_empty())
+            .map(|b| b.retry_at.unwrap_or(b.opened_at + self.interval))
+            .min()
+    }
+
+    fn publish_status(&self) {
+        let mut st = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+        st.batched_records = self.batches.values().map(|b| b.entries.len()).sum();
+        st.in_flight_records =
+            self.in_flight_records + self.ready.iter().map(|j| j.entries.len()).sum::<usize>();
+    }
+}
+
+fn empty_destination() -> Destination {
+    Destination {
+        trail: String::new(),
+        log: LogDestination {
+            bucket: String::new(),
+            prefix: None,
+            org_id: None,
+            account: String::new(),
+            region: String::new(),
+        },
+    }
+}
+
+/// Splits entries into files that respect the record and byte limits.
+fn split(entries: Vec<Entry>, max_records: usize, max_bytes: usize) -> Vec<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut bytes = BODY_OVERHEAD;
+    for e in entries {
+        if !cur.is_empty() && (cur.len() >= max_records || bytes + e.body_bytes() > max_bytes) {
+            out.push(std::mem::take(&mut cur));
+            bytes = BODY_OVERHEAD;
+        }
+        bytes += e.body_bytes();
+        cur.push(e);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Resolves at `deadline` by the injected clock: a manual clock wakes us when it moves, a real
+/// one through a timer.
+async fn wait_until(
+    clock: &SharedClock,
+    rx: &mut Option<watch::Receiver<OffsetDateTime>>,
+    deadline: Option<OffsetDateTime>,
+) {
+    if let Some(r) = rx {
+        if r.changed().await.is_err() {
+            // The manual clock is gone; time stands still.
+            *rx = None;
+            std::future::pending::<()>().await;
+        }
+        return;
+    }
+    match deadline {
+        None => std::future::pending().await,
+        Some(d) => {
+            let left = d - clock.now();
+            if left.is_positive() {
+                tokio::time::sleep(left.try_into().unwrap_or(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}

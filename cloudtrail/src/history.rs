@@ -1,0 +1,1144 @@
+//! Event history (what `LookupEvents` reads): every management event per account and Region
+//! for 90 days, independent of trails, on disk so it survives a restart.
+//!
+//! Storage is one append-only segment file per (account, Region, UTC day of `eventTime`):
+//! `<dir>/<account>/<region>/<YYYY-MM-DD>.jsonl`. Each line is a small header (time, sequence
+//! number, the eight lookup attributes) and the record's JSON, separated by a tab (JSON never
+//! contains a raw tab). Memory holds only an index of segment names and sizes, bounded by
+//! days kept × (account, Region) pairs, and a query keeps at most `MaxResults + 1` events:
+//! it scans segments newest day first and stops as soon as a page is full.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::clock::SharedClock;
+use crate::record::{EventCategory, Record};
+
+/// How long events stay in history.
+pub const RETENTION_DAYS: i64 = 90;
+/// `MaxResults` bounds and default.
+pub const MAX_RESULTS: i64 = 50;
+/// Most open segment files kept for appending.
+const MAX_OPEN_FILES: usize = 64;
+/// How much of a segment's tail is read at startup to find its last sequence number.
+const TAIL_BYTES: u64 = 1 << 20;
+
+/// The lookup attribute keys, as the API spells them.
+pub const ATTRIBUTE_KEYS: &[&str] = &[
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+];
+
+/// Why a history operation failed; each variant but `Io` is the AWS error of the same name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// Bad `LookupAttributes`.
+    #[error("{0}")]
+    InvalidLookupAttributes(String),
+    /// `StartTime` after `EndTime`.
+    #[error("{0}")]
+    InvalidTimeRange(String),
+    /// `MaxResults` outside 1 to 50.
+    #[error("{0}")]
+    InvalidMaxResults(String),
+    /// A token that is malformed or belongs to another query.
+    #[error("{0}")]
+    InvalidNextToken(String),
+    /// An `EventCategory` other than `insight`.
+    #[error("{0}")]
+    InvalidEventCategory(String),
+    /// Over the per-account, per-Region request rate.
+    #[error("{0}")]
+    Throttling(String),
+    /// The history files could not be read or written.
+    #[error("event history I/O: {0}")]
+    Io(String),
+}
+
+impl HistoryError {
+    /// The AWS error code (`__type`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            HistoryError::InvalidLookupAttributes(_) => "InvalidLookupAttributesException",
+            HistoryError::InvalidTimeRange(_) => "InvalidTimeRangeException",
+            HistoryError::InvalidMaxResults(_) => "InvalidMaxResultsException",
+            HistoryError::InvalidNextToken(_) => "InvalidNextTokenException",
+            HistoryError::InvalidEventCategory(_) => "InvalidEventCategoryException",
+            HistoryError::Throttling(_) => "ThrottlingException",
+            HistoryError::Io(_) => "InternalFailure",
+        }
+    }
+
+    /// Whether the fault is the server's (HTTP 500).
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, HistoryError::Io(_))
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> HistoryError {
+    HistoryError::Io(e.to_string())
+}
+
+/// The per-line header: everything a lookup filters or sorts on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    /// `eventTime`, epoch seconds.
+    t: i64,
+    /// Append sequence number, breaks ties within a second (later first).
+    s: u64,
+    id: String,
+    n: String,
+    ro: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<String>,
+    src: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ak: Option<String>,
+    /// `(ResourceType, ResourceName)` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    r: Vec<(Option<String>, Option<String>)>,
+}
+
+impl Header {
+    fn of(record: &Record, seq: u64) -> Header {
+        Header {
+            t: record.event_time.unix_timestamp(),
+            s: seq,
+            id: record.event_id.to_string(),
+            n: record.event_name.clone(),
+            ro: if record.read_only == Some(true) {
+                "true"
+            } else {
+                "false"
+            }
+            .to_owned(),
+            u: record.user_identity.lookup_username(),
+            src: record.event_source.clone(),
+            ak: record.user_identity.access_key_id.clone(),
+            r: record
+                .resources
+                .iter()
+                .map(|r| {
+                    (
+                        r.resource_type.clone(),
+                        r.arn.clone().or_else(|| r.arn_prefix.clone()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn key(&self) -> (i64, u64) {
+        (self.t, self.s)
+    }
+
+    fn matches(&self, attr: Option<&(String, String)>) -> bool {
+        let Some((k, v)) = attr else { return true };
+        match k.as_str() {
+            "EventId" => &self.id == v,
+            "EventName" => &self.n == v,
+            "ReadOnly" => &self.ro == v,
+            "Username" => self.u.as_ref() == Some(v),
+            "ResourceType" => self.r.iter().any(|(t, _)| t.as_ref() == Some(v)),
+            "ResourceName" => self.r.iter().any(|(_, n)| n.as_ref() == Some(v)),
+            "EventSource" => &self.src == v,
+            "AccessKeyId" => self.ak.as_ref() == Some(v),
+            _ => false,
+        }
+    }
+}
+
+/// One event of a `LookupEvents` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupEvent {
+    /// `EventId`.
+    pub event_id: String,
+    /// `EventName`.
+    pub event_name: String,
+    /// `ReadOnly`, the string `"true"` or `"false"`.
+    pub read_only: String,
+    /// `AccessKeyId`.
+    pub access_key_id: Option<String>,
+    /// `EventTime`, epoch seconds.
+    pub event_time: i64,
+    /// `EventSource`.
+    pub event_source: String,
+    /// `Username`.
+    pub username: Option<String>,
+    /// `Resources`: `(ResourceType, ResourceName)`.
+    pub resources: Vec<(Option<String>, Option<String>)>,
+    /// `CloudTrailEvent`: the record as a JSON string.
+    pub cloud_trail_event: String,
+}
+
+/// A `LookupEvents` request, typed but not yet validated.
+#[derive(Debug, Clone, Default)]
+pub struct LookupRequest {
+    /// `LookupAttributes` as `(AttributeKey, AttributeValue)`.
+    pub attributes: Vec<(String, String)>,
+    /// `StartTime`, inclusive.
+    pub start: Option<OffsetDateTime>,
+    /// `EndTime`, inclusive.
+    pub end: Option<OffsetDateTime>,
+    /// `EventCategory`.
+    pub category: Option<String>,
+    /// `MaxResults`.
+    pub max_results: Option<i64>,
+    /// `NextToken`.
+    pub next_token: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LookupPage {
+    /// Newest first.
+    pub events: Vec<LookupEvent>,
+    /// Present when there are more.
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Token {
+    h: String,
+    t: i64,
+    s: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SegMeta {
+    bytes: u64,
+}
+
+type Pair = (String, String);
+
+struct Inner {
+    next_seq: u64,
+    index: BTreeMap<Pair, BTreeMap<Date, SegMeta>>,
+    open: HashMap<(Pair, Date), fs::File>,
+    last_prune: Option<Date>,
+}
+
+/// The Event history store.
+pub struct History {
+    dir: PathBuf,
+    clock: SharedClock,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Account ids and Region names become path segments: accept only their real shapes.
+fn safe_segment(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn day_name(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn parse_day(name: &str) -> Option<Date> {
+    let stem = name.strip_suffix(".jsonl")?;
+    let mut it = stem.splitn(3, '-');
+    let y: i32 = it.next()?.parse().ok()?;
+    let m: u8 = it.next()?.parse().ok()?;
+    let d: u8 = it.next()?.parse().ok()?;
+    Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
+fn split_line(line: &[u8]) -> Option<(Header, &[u8])> {
+    let tab = line.iter().position(|&b| b == b'\t')?;
+    let (h, rest) = line.split_at(tab);
+    let header: Header = serde_json::from_slice(h).ok()?;
+    let body = rest.get(1..)?;
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    Some((header, body))
+}
+
+/// The sequence number on the last complete line of a segment (0 when none).
+fn last_seq(path: &Path) -> std::io::Result<u64> {
+    let mut f = fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let from = len.saturating_sub(TAIL_BYTES);
+    f.seek(SeekFrom::Start(from))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    let mut best = 0;
+    for line in tail.split(|&b| b == b'\n') {
+        if let Some((h, _)) = split_line(line) {
+            best = best.max(h.s);
+        }
+    }
+    if best == 0 && from > 0 {
+        // A line longer than the tail window: read the whole file.
+        for line in BufReader::new(fs::File::open(path)?).split(b'\n') {
+            if let Some((h, _)) = split_line(&line?) {
+                best = best.max(h.s);
+            }
+        }
+    }
+    Ok(best)
+}
+
+impl History {
+    /// Opens (or creates) the history under `dir`, rebuilding the index from the file names.
+    /// A line torn by a crash is sealed with a newline so later appends stay parseable.
+    pub fn open(dir: impl Into<PathBuf>, clock: SharedClock) -> Result<Self, HistoryError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(io)?;
+        let mut index: BTreeMap<Pair, BTreeMap<Date, SegMeta>> = BTreeMap::new();
+        let mut max_seq = 0u64;
+        for acct in fs::read_dir(&dir).map_err(io)? {
+            let acct = acct.map_err(io)?;
+            let Ok(account) = acct.file_name().into_string() else {
+                continue;
+            };
+            if !acct.path().is_dir() || !safe_segment(&account, 12) {
+                continue;
+            }
+            for reg in fs::read_dir(acct.path()).map_err(io)? {
+                let reg = reg.map_err(io)?;
+                let Ok(region) = reg.file_name().into_string() else {
+                    continue;
+                };
+                if !reg.path().is_dir() || !safe_segment(&region, 32) {
+                    continue;
+                }
+                for seg in fs::read_dir(reg.path()).map_err(io)? {
+                    let seg = seg.map_err(io)?;
+                    let Some(day) = seg.file_name().to_str().and_then(parse_day) else {
+                        continue;
+                    };
+                    let path = seg.path();
+                    let mut bytes = seg.metadata().map_err(io)?.len();
+                    if bytes > 0 && !ends_with_newline(&path).map_err(io)? {
+                        let mut f = fs::OpenOptions::new().append(true).open(&path).map_err(io)?;
+                        f.write_all(b"\n").map_err(io)?;
+                        bytes += 1;
+                    }
+                    max_seq = max_seq.max(last_seq(&path).map_err(io)?);
+                    index
+                        .entry((account.clone(), region.clone()))
+                        .or_default()
+                        .insert(day, SegMeta { bytes });
+                }
+            }
+        }
+        Ok(History {
+            dir,
+            clock,
+            inner: Mutex::new(Inner {
+                next_seq: max_seq + 1,
+                index,
+                open: HashMap::new(),
+                last_prune: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn seg_path(&self, account: &str, region: &str, day: Date) -> PathBuf {
+        self.dir
+            .join(account)
+            .join(region)
+            .join(format!("{}.jsonl", day_name(day)))
+    }
+
+    /// Adds a record if it is a management event older than nothing and newer than the
+    /// retention window. Returns whether it was kept.
+    pub fn append(&self, record: &Record) -> Result<bool, HistoryError> {
+        if record.event_category != EventCategory::Management {
+            return Ok(false);
+        }
+        let account = record.recipient_account_id.as_str();
+        let region = record.aws_region.as_str();
+        if !safe_segment(account, 12) || !safe_segment(region, 32) {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        if record.event_time < now - Duration::days(RETENTION_DAYS) {
+            return Ok(false);
+        }
+        let day = record.event_time.date();
+        let body = record.to_json();
+        let mut inner = self.lock();
+        self.prune(&mut inner, now);
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let mut line = serde_json::to_vec(&Header::of(record, seq)).map_err(io)?;
+        line.push(b'\t');
+        line.extend_from_slice(&body);
+        line.push(b'\n');
+        let pair = (account.to_owned(), region.to_owned());
+        let key = (pair.clone(), day);
+        if !inner.open.contains_key(&key) {
+            if inner.open.len() >= MAX_OPEN_FILES {
+                inner.open.clear();
+            }
+            let path = self.seg_path(account, region, day);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(io)?;
+            }
+            let f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io)?;
+            inner.open.insert(key.clone(), f);
+        }
+        let f = inner.open.get_mut(&key).ok_or_else(|| io("segment not open"))?;
+        // One write per line: readers never see half of it once it is there.
+        f.write_all(&line).map_err(io)?;
+        let meta = inner
+            .index
+            .entry(pair)
+            .or_default()
+            .entry(day)
+            .or_insert(SegMeta { bytes: 0 });
+        meta.bytes += line.len() as u64;
+        Ok(true)
+    }
+
+    /// Deletes segments older than the retention window, at most once per day.
+    fn prune(&self, inner: &mut Inner, now: OffsetDateTime) {
+        let today = now.date();
+        if inner.last_prune == Some(today) {
+            return;
+        }
+        inner.last_prune = Some(today);
+        // A segment is wholly out of the window once its day ends before `now - 90 days`.
+        let cutoff = (now - Duration::days(RETENTION_DAYS)).date();
+        let mut dead = Vec::new();
+        for (pair, segs) in &inner.index {
+            for day in segs.keys().filter(|d| **d < cutoff) {
+                dead.push((pair.clone(), *day));
+            }
+        }
+        for (pair, day) in dead {
+            inner.open.remove(&(pair.clone(), day));
+            let _ = fs::remove_file(self.seg_path(&pair.0, &pair.1, day));
+            if let Some(segs) = inner.index.get_mut(&pair) {
+                segs.remove(&day);
+            }
+        }
+    }
+
+    /// How many bytes of history are on disk for (account, Region) (for tests and status).
+    pub fn bytes(&self, account: &str, region: &str) -> u64 {
+        let inner = self.lock();
+        inner
+            .index
+            .get(&(account.to_owned(), region.to_owned()))
+            .map_or(0, |s| s.values().map(|m| m.bytes).sum())
+    }
+
+    /// `LookupEvents` for the caller's account and Region.
+    pub fn lookup(
+        &self,
+        account: &str,
+        region: &str,
+        req: &LookupRequest,
+    ) -> Result<LookupPage, HistoryError> {
+        let max = req.max_results.unwrap_or(MAX_RESULTS);
+        if !(1..=MAX_RESULTS).contains(&max) {
+            return Err(HistoryError::InvalidMaxResults(format!(
+                "Value {max} for MaxResults is invalid. It must be between 1 and {MAX_RESULTS}."
+            )));
+        }
+        let max = usize::try_from(max).unwrap_or(50);
+        if req.attributes.len() > 1 {
+            return Err(HistoryError::InvalidLookupAttributes(
+                "You can specify only one lookup attribute.".to_owned(),
+            ));
+        }
+        let attr = req.attributes.first();
+        if let Some((k, v)) = attr {
+            if !ATTRIBUTE_KEYS.contains(&k.as_str()) {
+                return Err(HistoryError::InvalidLookupAttributes(format!(
+                    "Lookup attribute key {k} is not valid. Valid keys are {}.",
+                    ATTRIBUTE_KEYS.join(", ")
+                )));
+            }
+            if v.is_empty() || v.chars().count() > 2000 {
+                return Err(HistoryError::InvalidLookupAttributes(
+                    "Lookup attribute values must be 1 to 2000 characters.".to_owned(),
+                ));
+            }
+        }
+        match req.category.as_deref() {
+            None => {}
+            Some("insight") => {
+                if let Some((k, _)) = attr
+                    && !["EventId", "EventName", "EventSource"].contains(&k.as_str())
+                {
+                    return Err(HistoryError::InvalidLookupAttributes(format!(
+                        "Lookup attribute key {k} is not supported for Insights events."
+                    )));
+                }
+            }
+            Some(other) => {
+                return Err(HistoryError::InvalidEventCategory(format!(
+                    "Event category {other} is not valid. The only valid value is insight."
+                )));
+            }
+        }
+        if let (Some(s), Some(e)) = (req.start, req.end)
+            && s > e
+        {
+            return Err(HistoryError::InvalidTimeRange(
+                "Start time must be before end time.".to_owned(),
+            ));
+        }
+        let hash = query_hash(account, region, req);
+        let cursor = match &req.next_token {
+            None => None,
+            Some(tok) => {
+                let bad = || HistoryError::InvalidNextToken("Invalid NextToken.".to_owned());
+                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(tok)
+                    .map_err(|_| bad())?;
+                let t: Token = serde_json::from_slice(&raw).map_err(|_| bad())?;
+                if t.h != hash {
+                    return Err(HistoryError::InvalidNextToken(
+                        "The NextToken does not belong to this query: repeat the call with the same parameters.".to_owned(),
+                    ));
+                }
+                Some((t.t, t.s))
+            }
+        };
+        // The emulator records no Insights events, so an insight lookup is always empty.
+        if req.category.is_some() || !safe_segment(account, 12) || !safe_segment(region, 32) {
+            return Ok(LookupPage::default());
+        }
+        let now = self.clock.now();
+        let floor = (now - Duration::days(RETENTION_DAYS)).unix_timestamp();
+        let lo = req.start.map_or(floor, |s| s.unix_timestamp().max(floor));
+        let hi = req.end.map_or(i64::MAX, |e| e.unix_timestamp());
+        let days: Vec<Date> = {
+            let inner = self.lock();
+            inner
+                .index
+                .get(&(account.to_owned(), region.to_owned()))
+                .map(|s| s.keys().rev().copied().collect())
+                .unwrap_or_default()
+        };
+        let want = max + 1;
+        // A min-heap of the best `want` keys seen so far (largest keys are the newest events).
+        let mut heap: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
+        for day in days {
+            let day_lo = day.midnight().assume_utc().unix_timestamp();
+            let day_hi = day_lo + 86_399;
+            if day_lo > hi || day_hi < lo || cursor.is_some_and(|c| day_lo > c.0) {
+                continue;
+            }
+            if heap.len() >= want {
+                break;
+            }
+            let path = self.seg_path(account, region, day);
+            let f = match fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
+            };
+            let mut reader = BufReader::new(f);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                if line.last() != Some(&b'\n') {
+                    // Being appended right now: not there yet.
+                    break;
+                }
+                let Some((h, body)) = split_line(&line) else {
+                    continue;
+                };
+                let k = h.key();
+                if h.t < lo || h.t > hi || cursor.is_some_and(|c| k >= c) || !h.matches(attr) {
+                    continue;
+                }
+                if heap.len() < want {
+                    heap.push(Reverse(Hit {
+                        k,
+                        h,
+                        body: body.to_vec(),
+                    }));
+                } else if heap.peek().is_some_and(|Reverse(min)| k > min.k) {
+                    heap.pop();
+                    heap.push(Reverse(Hit {
+                        k,
+                        h,
+                        body: body.to_vec(),
+                    }));
+                }
+            }
+        }
+        let mut items: Vec<Hit> = heap.into_iter().map(|Reverse(x)| x).collect();
+        items.sort_by_key(|b| Reverse(b.k));
+        let more = items.len() > max;
+        items.truncate(max);
+        let next_token = if more {
+            items.last().map(|hit| {
+                let tok = Token {
+                    h: hash.clone(),
+                    t: hit.k.0,
+                    s: hit.k.1,
+                };
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(serde_json::to_vec(&tok).unwrap_or_default())
+            })
+        } else {
+            None
+        };
+        let events = items
+            .into_iter()
+            .map(|Hit { h, body, .. }| LookupEvent {
+                event_id: h.id,
+                event_name: h.n,
+                read_only: h.ro,
+                access_key_id: h.ak,
+                event_time: h.t,
+                event_source: h.src,
+                username: h.u,
+                resources: h.r,
+                cloud_trail_event: String::from_utf8_lossy(&body).into_owned(),
+            })
+            .collect();
+        Ok(LookupPage { events, next_token })
+    }
+}
+
+/// A candidate event of a lookup, ordered by its (time, sequence) key only.
+struct Hit {
+    k: (i64, u64),
+    h: Header,
+    body: Vec<u8>,
+}
+
+impl PartialEq for Hit {
+    fn eq(&self, other: &Self) -> bool {
+        self.k == other.k
+    }
+}
+
+impl Eq for Hit {}
+
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Hit {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.k.cmp(&other.k)
+    }
+}
+
+fn ends_with_newline(path: &Path) -> std::io::Result<bool> {
+    let mut f = fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    f.seek(SeekFrom::Start(len - 1))?;
+    let mut b = [0u8; 1];
+    f.read_exact(&mut b)?;
+    Ok(b[0] == b'\n')
+}
+
+/// Binds a token to everything that defines the result set (not `MaxResults`, which may change
+/// between pages).
+fn query_hash(account: &str, region: &str, req: &LookupRequest) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    field(account);
+    field(region);
+    for (k, v) in &req.attributes {
+        field(k);
+        field(v);
+    }
+    field(
+        &req.start
+            .map(|t| t.unix_timestamp().to_string())
+            .unwrap_or_default(),
+    );
+    field(
+        &req.end
+            .map(|t| t.unix_timestamp().to_string())
+            .unwrap_or_default(),
+    );
+    field(req.category.as_deref().unwrap_or_default());
+    hex::encode(h.finalize().get(..16).unwrap_or_default())
+}
+
+/// The `LookupEvents` rate limit: a token bucket per (account, Region), `rate` requests per
+/// second with a burst of `rate` (AWS documents 2 per second per account per Region).
+pub struct LookupThrottle {
+    rate: f64,
+    clock: SharedClock,
+    buckets: Mutex<HashMap<Pair, (f64, OffsetDateTime)>>,
+}
+
+impl std::fmt::Debug for LookupThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LookupThrottle")
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most (account, Region) buckets remembered; full buckets are forgotten beyond it.
+const MAX_BUCKETS: usize = 10_000;
+
+impl LookupThrottle {
+    /// `rate` requests per second; 0 or less disables throttling.
+    pub fn new(rate: f64, clock: SharedClock) -> Self {
+        LookupThrottle {
+            rate,
+            clock,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request's token, or answers `ThrottlingException`.
+    pub fn check(&self, account: &str, region: &str) -> Result<(), HistoryError> {
+        if self.rate <= 0.0 || !self.rate.is_finite() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if b.len() >= MAX_BUCKETS {
+            let rate = self.rate;
+            b.retain(|_, (tokens, at)| *tokens + (now - *at).as_seconds_f64() * rate < rate);
+        }
+        let (tokens, at) = b
+            .entry((account.to_owned(), region.to_owned()))
+            .or_insert((self.rate, now));
+        let elapsed = (now - *at).as_seconds_f64().max(0.0);
+        *tokens = (*tokens + elapsed * self.rate).min(self.rate);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(HistoryError::Throttling("Rate exceeded".to_owned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::identity::UserIdentity;
+    use crate::record::Resource;
+    use std::sync::Arc;
+    use time::macros::datetime;
+
+    const ACCT: &str = "123456789012";
+
+    fn rec(t: OffsetDateTime, name: &str, ro: bool, user: &str) -> Record {
+        let ident = UserIdentity::iam_user(
+            ACCT,
+            "/",
+            user,
+            "AIDAEXAMPLE",
+            &format!("AKIA{}", user.to_uppercase()),
+        );
+        let mut r = Record::api_call(
+            ident,
+            t,
+            "personalize.amazonaws.com",
+            name,
+            "us-east-1",
+            "192.0.2.1",
+            ACCT,
+        );
+        r.read_only = Some(ro);
+        r
+    }
+
+    fn setup() -> (tempfile::TempDir, Arc<ManualClock>, History) {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+        let h = History::open(dir.path().join("history"), clock.clone()).unwrap();
+        (dir, clock, h)
+    }
+
+    fn all(h: &History, req: LookupRequest) -> Vec<LookupEvent> {
+        let mut out = Vec::new();
+        let mut req = req;
+        loop {
+            let page = h.lookup(ACCT, "us-east-1", &req).unwrap();
+            out.extend(page.events);
+            match page.next_token {
+                Some(t) => req.next_token = Some(t),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn newest_first_across_pages_and_days_with_each_attribute() {
+        let (_d, _clock, h) = setup();
+        let base = datetime!(2026-03-08 23:59:58 UTC);
+        let mut recs = Vec::new();
+        for i in 0..37i64 {
+            let mut r = rec(
+                base + Duration::seconds(i / 3),
+                if i % 2 == 0 { "CreateSchema" } else { "ListSchemas" },
+                i % 2 == 1,
+                if i % 5 == 0 { "bob" } else { "alice" },
+            );
+            if i % 4 == 0 {
+                r.resources = vec![Resource {
+                    arn: Some(format!("arn:aws:personalize:us-east-1:{ACCT}:schema/s{i}")),
+                    arn_prefix: None,
+                    account_id: Some(ACCT.into()),
+                    resource_type: Some("AWS::Personalize::Schema".into()),
+                }];
+            }
+            assert!(h.append(&r).unwrap());
+            recs.push(r);
+        }
+        // Data events are never in history.
+        let mut d = rec(base, "PutEvents", false, "alice");
+        d.event_category = EventCategory::Data;
+        assert!(!h.append(&d).unwrap());
+
+        let expect = |f: &dyn Fn(&Record) -> bool| -> Vec<String> {
+            let mut v: Vec<&Record> = recs.iter().filter(|r| f(r)).collect();
+            // Newest first; equal seconds: appended later first.
+            v.reverse();
+            v.sort_by_key(|b| std::cmp::Reverse(b.event_time));
+            v.into_iter().map(|r| r.event_id.to_string()).collect()
+        };
+        let got = |k: &str, v: &str, max: i64| -> Vec<String> {
+            all(
+                &h,
+                LookupRequest {
+                    attributes: vec![(k.into(), v.into())],
+                    max_results: Some(max),
+                    ..Default::default()
+                },
+            )
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect()
+        };
+        let everything: Vec<String> = all(
+            &h,
+            LookupRequest {
+                max_results: Some(4),
+                ..Default::default()
+            },
+        )
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+        assert_eq!(everything, expect(&|_| true));
+        assert_eq!(
+            got("EventName", "CreateSchema", 5),
+            expect(&|r| r.event_name == "CreateSchema")
+        );
+        assert_eq!(got("ReadOnly", "true", 3), expect(&|r| r.read_only == Some(true)));
+        assert_eq!(
+            got("Username", "bob", 2),
+            expect(&|r| r.user_identity.user_name.as_deref() == Some("bob"))
+        );
+        assert_eq!(
+            got("AccessKeyId", "AKIABOB", 50),
+            expect(&|r| r.user_identity.user_name.as_deref() == Some("bob"))
+        );
+        assert_eq!(got("EventSource", "personalize.amazonaws.com", 7).len(), 37);
+        assert_eq!(
+            got("ResourceType", "AWS::Personalize::Schema", 2),
+            expect(&|r| !r.resources.is_empty())
+        );
+        let one = recs[8].resources[0].arn.clone().unwrap();
+        assert_eq!(got("ResourceName", &one, 1), vec![recs[8].event_id.to_string()]);
+        assert_eq!(
+            got("EventId", &recs[3].event_id.to_string(), 50),
+            vec![recs[3].event_id.to_string()]
+        );
+        assert!(got("EventName", "Nope", 50).is_empty());
+        // The record round-trips as CloudTrailEvent.
+        let e = all(
+            &h,
+            LookupRequest {
+                attributes: vec![("EventId".into(), recs[3].event_id.to_string())],
+                ..Default::default()
+            },
+        );
+        let back: Record = serde_json::from_str(&e[0].cloud_trail_event).unwrap();
+        assert_eq!(back, recs[3]);
+        assert_eq!(e[0].read_only, "true");
+        // Time bounds are inclusive.
+        let t0 = base + Duration::seconds(2);
+        let t1 = base + Duration::seconds(4);
+        let bounded = all(
+            &h,
+            LookupRequest {
+                start: Some(t0),
+                end: Some(t1),
+                ..Default::default()
+            },
+        );
+        assert_eq!(bounded.len(), 9);
+        assert!(
+            bounded
+                .iter()
+                .all(|e| (t0.unix_timestamp()..=t1.unix_timestamp()).contains(&e.event_time))
+        );
+    }
+
+    #[test]
+    fn validation_and_tokens_bound_to_their_query() {
+        let (_d, _clock, h) = setup();
+        for i in 0..5 {
+            h.append(&rec(
+                datetime!(2026-03-10 10:00:00 UTC) + Duration::seconds(i),
+                "CreateSchema",
+                false,
+                "alice",
+            ))
+            .unwrap();
+        }
+        let err = |r: LookupRequest| h.lookup(ACCT, "us-east-1", &r).unwrap_err().code();
+        assert_eq!(
+            err(LookupRequest {
+                max_results: Some(0),
+                ..Default::default()
+            }),
+            "InvalidMaxResultsException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                max_results: Some(51),
+                ..Default::default()
+            }),
+            "InvalidMaxResultsException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                attributes: vec![("EventName".into(), "a".into()), ("EventName".into(), "b".into())],
+                ..Default::default()
+            }),
+            "InvalidLookupAttributesException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                attributes: vec![("Bogus".into(), "a".into())],
+                ..Default::default()
+            }),
+            "InvalidLookupAttributesException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                attributes: vec![("EventName".into(), String::new())],
+                ..Default::default()
+            }),
+            "InvalidLookupAttributesException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                category: Some("management".into()),
+                ..Default::default()
+            }),
+            "InvalidEventCategoryException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                start: Some(datetime!(2026-03-10 11:00:00 UTC)),
+                end: Some(datetime!(2026-03-10 10:00:00 UTC)),
+                ..Default::default()
+            }),
+            "InvalidTimeRangeException"
+        );
+        assert_eq!(
+            err(LookupRequest {
+                next_token: Some("garbage!".into()),
+                ..Default::default()
+            }),
+            "InvalidNextTokenException"
+        );
+        let page = h
+            .lookup(
+                ACCT,
+                "us-east-1",
+                &LookupRequest {
+                    max_results: Some(2),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let tok = page.next_token.unwrap();
+        // Same query, other MaxResults: fine. Other attribute: rejected.
+        h.lookup(
+            ACCT,
+            "us-east-1",
+            &LookupRequest {
+                max_results: Some(1),
+                next_token: Some(tok.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            err(LookupRequest {
+                attributes: vec![("EventName".into(), "CreateSchema".into())],
+                next_token: Some(tok.clone()),
+                ..Default::default()
+            }),
+            "InvalidNextTokenException"
+        );
+        assert_eq!(
+            h.lookup(
+                ACCT,
+                "eu-west-1",
+                &LookupRequest {
+                    next_token: Some(tok),
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+            .code(),
+            "InvalidNextTokenException"
+        );
+        // Insights: valid, and empty.
+        let p = h
+            .lookup(
+                ACCT,
+                "us-east-1",
+                &LookupRequest {
+                    category: Some("insight".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(p.events.is_empty() && p.next_token.is_none());
+        // Other Regions and accounts see nothing.
+        assert!(
+            h.lookup(ACCT, "eu-west-1", &LookupRequest::default())
+                .unwrap()
+                .events
+                .is_empty()
+        );
+        assert!(
+            h.lookup("111122223333", "us-east-1", &LookupRequest::default())
+                .unwrap()
+                .events
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn survives_restart_and_ages_out_after_ninety_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+        let path = dir.path().join("h");
+        let first: Vec<String> = {
+            let h = History::open(&path, clock.clone()).unwrap();
+            (0..3)
+                .map(|i| {
+                    let r = rec(
+                        datetime!(2026-03-10 11:00:00 UTC),
+                        &format!("Op{i}"),
+                        false,
+                        "alice",
+                    );
+                    h.append(&r).unwrap();
+                    r.event_id.to_string()
+                })
+                .collect()
+        };
+        // Simulate a crash mid-write: a torn line at the end of the segment.
+        let seg = path.join(ACCT).join("us-east-1").join("2026-03-10.jsonl");
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&seg)
+            .unwrap()
+            .write_all(b"{\"t\":17")
+            .unwrap();
+        let h = History::open(&path, clock.clone()).unwrap();
+        let r = rec(datetime!(2026-03-10 11:00:00 UTC), "After", false, "alice");
+        h.append(&r).unwrap();
+        let ids: Vec<String> = all(&h, LookupRequest::default())
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect();
+        // Same second: the one appended after the restart is newest.
+        assert_eq!(
+            ids,
+            [
+                r.event_id.to_string(),
+                first[2].clone(),
+                first[1].clone(),
+                first[0].clone()
+            ]
+        );
+        clock.advance(std::time::Duration::from_secs(91 * 86_400));
+        assert!(all(&h, LookupRequest::default()).is_empty());
+        // An append on a new day prunes the old segment.
+        h.append(&rec(clock.now(), "Late", false, "alice")).unwrap();
+        assert!(!seg.exists());
+        assert_eq!(all(&h, LookupRequest::default()).len(), 1);
+    }
+
+    #[test]
+    fn throttle_two_per_second() {
+        let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+        let t = LookupThrottle::new(2.0, clock.clone());
+        t.check(ACCT, "us-east-1").unwrap();
+        t.check(ACCT, "us-east-1").unwrap();
+        assert_eq!(
+            t.check(ACCT, "us-east-1").unwrap_err().code(),
+            "ThrottlingException"
+        );
+        // Other Regions have their own budget.
+        t.check(ACCT, "eu-west-1").unwrap();
+        clock.advance(std::time::Duration::from_millis(500));
+        t.check(ACCT, "us-east-1").unwrap();
+        assert!(t.check(ACCT, "us-east-1").is_err());
+        clock.advance(std::time::Duration::from_secs(10));
+        t.check(ACCT, "us-east-1").unwrap();
+        t.check(ACCT, "us-east-1").unwrap();
+        assert!(t.check(ACCT, "us-east-1").is_err());
+        let off = LookupThrottle::new(0.0, clock);
+        for _ in 0..100 {
+            off.check(ACCT, "us-east-1").unwrap();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! When files are cut: age (by the injected clock), record count, bytes, request and shutdown;
+//! and what happens when the directory cannot be written.
+
+use std::time::Duration;
+
+use cloudtrail::delivery::DeliveryError;
+use cloudtrail::logfile::gunzip;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn flush_by_age_follows_the_clock() {
+    let mut rig = rig(|_| {}).await;
+    for i in 0..3 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    rig.clock.advance(Duration::from_secs(299));
+    rig.delivery.tick().await.unwrap();
+    assert_eq!(rig.delivery.status().batched_records, 3);
+    assert_eq!(rig.delivery.status().in_flight_records, 0);
+    assert!(rig.logs.try_recv().is_err());
+    rig.clock.advance(Duration::from_secs(1));
+    let log = rig.next_log().await;
+    assert_eq!(log.records, 3);
+    assert_eq!(log.delivered_at, T0 + Duration::from_secs(300));
+    let st = rig.delivery.status();
+    assert_eq!(st.trails[TRAIL].last_delivery, Some(log.delivered_at));
+    assert_eq!(st.trails[TRAIL].delivered_files, 1);
+    assert_eq!(st.pending_bytes, 0);
+}
+
+#[tokio::test]
+async fn configurable_interval_down_to_100ms() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.flush_interval = Duration::from_millis(99);
+    assert!(matches!(cfg_err(cfg).await, DeliveryError::Config(_)));
+    let mut rig = rig(|c| c.flush_interval = Duration::from_millis(100)).await;
+    rig.delivery.submit(record(0, "us-east-1")).await.unwrap();
+    rig.clock.advance(Duration::from_millis(100));
+    assert_eq!(rig.next_log().await.records, 1);
+}
+
+async fn cfg_err(cfg: cloudtrail::DeliveryConfig) -> DeliveryError {
+    let clock = cloudtrail::ManualClock::new(T0);
+    let dir = tempfile::tempdir().unwrap();
+    cloudtrail::Delivery::start(
+        cfg,
+        clock,
+        std::sync::Arc::new(cloudtrail::LocalDir::new(dir.path())),
+        std::sync::Arc::new(cloudtrail::SingleDestination(destination())),
+        vec![],
+    )
+    .await
+    .unwrap_err()
+}
+
+#[tokio::test]
+async fn flush_by_count() {
+    let mut rig = rig(|c| c.max_records = 10).await;
+    for i in 0..25 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    assert_eq!(rig.next_log().await.records, 10);
+    assert_eq!(rig.next_log().await.records, 10);
+    rig.delivery.tick().await.unwrap();
+    assert_eq!(rig.delivery.status().batched_records, 5);
+    let logs = rig.delivery.flush().await.unwrap();
+    assert_eq!(logs.iter().map(|l| l.records).sum::<usize>(), 5);
+}
+
+#[tokio::test]
+async fn flush_by_bytes() {
+    let one = record(0, "us-east-1").to_json().len() + 1;
+    // Room for three records and the `{"Records":[]}` wrapper, not four.
+    let max = 14 + 3 * one + one / 2;
+    let mut rig = rig(|c| c.max_bytes = max).await;
+    for i in 0..10 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    for _ in 0..3 {
+        let log = rig.next_log().await;
+        assert_eq!(log.records, 3);
+        let body = gunzip(&std::fs::read(rig.data().join(BUCKET).join(&log.key)).unwrap()).unwrap();
+        assert!(body.len() <= max, "{} > {max}", body.len());
+    }
+    rig.delivery.tick().await.unwrap();
+    assert_eq!(rig.delivery.status().batched_records, 1);
+}
+
+#[tokio::test]
+async fn flush_on_request_and_on_shutdown() {
+    let rig = rig(|_| {}).await;
+    assert!(rig.delivery.flush().await.unwrap().is_empty());
+    for i in 0..4 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    let logs = rig.delivery.flush().await.unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].records, 4);
+    for i in 4..11 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    let other = rig.delivery.clone();
+    rig.delivery.clone().shutdown().await.unwrap();
+    let counts = id_counts(&read_logs(&rig.data(), BUCKET));
+    assert_eq!(counts.len(), 11);
+    assert!(matches!(
+        other.submit(record(99, "us-east-1")).await,
+        Err(DeliveryError::Closed)
+    ));
+    assert!(matches!(other.flush().await, Err(DeliveryError::Closed)));
+    // The spool is empty after a clean shutdown.
+    assert!(walk(&rig.dir.path().join("spool")).is_empty());
+}
+
+/// The data directory is a plain file (as good as unwritable, even for root): deliveries fail,
+/// records are kept, the error is visible, retries back off, and it all goes out once fixed.
+#[tokio::test]
+async fn unwritable_directory_retries_keeps_records_and_bounds_memory() {
+    let one = record(0, "us-east-1").to_json().len();
+    // Twenty records fit (the later ones are a byte longer), a twenty-first does not.
+    let mut rig = rig(|c| c.max_pending_bytes = 20 * one + 20).await;
+    std::fs::write(rig.data(), b"not a directory").unwrap();
+    for i in 0..20 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    let err = rig.delivery.flush().await.unwrap_err();
+    assert!(matches!(err, DeliveryError::Delivery(_)), "{err}");
+    let failure = rig.fails.recv().await.unwrap();
+    let st = rig.delivery.status();
+    assert_eq!(st.trails[TRAIL].last_error.as_deref(), Some(failure.as_str()));
+    assert_eq!(st.trails[TRAIL].last_error_at, Some(T0));
+    assert_eq!(st.batched_records, 20);
+    assert!(st.pending_bytes >= 20 * one);
+
+    // The budget is used up: the next submit waits instead of dropping or growing memory.
+    let blocked = rig.delivery.clone();
+    let mut waiting = Box::pin(async move { blocked.submit(record(20, "us-east-1")).await });
+    tokio::select! {
+        biased;
+        r = &mut waiting => panic!("submit did not wait: {r:?}"),
+        () = std::future::ready(()) => {}
+    }
+
+    // Backoff: 1 s, then 2 s, by the clock.
+    rig.clock.advance(Duration::from_secs(1));
+    rig.fails.recv().await.unwrap();
+    rig.clock.advance(Duration::from_secs(1));
+    rig.delivery.tick().await.unwrap();
+    assert!(rig.fails.try_recv().is_err(), "retried before the backoff");
+    assert_eq!(
+        rig.delivery.status().trails[TRAIL].last_error_at,
+        Some(T0 + Duration::from_secs(1))
+    );
+
+    // Fixed: the next retry delivers everything, and the waiting submit gets in.
+    std::fs::remove_file(rig.data()).unwrap();
+    rig.clock.advance(Duration::from_secs(1));
+    let log = rig.next_log().await;
+    assert_eq!(log.records, 20);
+    waiting.await.unwrap();
+    let logs = rig.delivery.flush().await.unwrap();
+    assert_eq!(logs.iter().map(|l| l.records).sum::<usize>(), 1);
+    let st = rig.delivery.status();
+    assert_eq!(st.trails[TRAIL].last_error, None);
+    assert_eq!(st.pending_bytes, 0);
+    let counts = id_counts(&read_logs(&rig.data(), BUCKET));
+    assert_eq!(counts.len(), 21);
+    assert!(counts.values().all(|&n| n == 1));
+}
+
+#[tokio::test]
+async fn shutdown_with_a_broken_directory_keeps_the_spool() {
+    let rig = rig(|_| {}).await;
+    std::fs::write(rig.data(), b"x").unwrap();
+    for i in 0..5 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    assert!(matches!(
+        rig.delivery.clone().shutdown().await,
+        Err(DeliveryError::Delivery(_))
+    ));
+    // A restart on the same spool delivers them once the directory is back.
+    std::fs::remove_file(rig.data()).unwrap();
+    let clock = rig.clock.clone();
+    let Rig { dir, .. } = rig;
+    let rig = start(dir, clock, |_| {}).await;
+    rig.delivery.flush().await.unwrap();
+    let counts = id_counts(&read_logs(&rig.data(), BUCKET));
+    assert_eq!(counts.len(), 5);
+    assert!(counts.values().all(|&n| n == 1));
+}

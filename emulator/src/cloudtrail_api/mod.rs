@@ -1,0 +1,703 @@
+//! The CloudTrail JSON API (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`): trails,
+//! event selectors, status, tags, public keys and `LookupEvents`, over the pure state in
+//! `cloudtrail::trails` and `cloudtrail::history`. Every other operation of the model answers
+//! `UnsupportedOperationException`. The server authenticates and records every call (with
+//! `eventSource` `cloudtrail.amazonaws.com`); this module only computes answers.
+
+pub mod setup;
+
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine as _;
+use cloudtrail::delivery::Delivery;
+use cloudtrail::digest::{DigestTrail, Digests};
+use cloudtrail::history::{History, HistoryError, LookupRequest, LookupThrottle};
+use cloudtrail::keys::KeyRing;
+use cloudtrail::trails::{
+    AdvancedEventSelector, Caller, EventSelector, Selectors, Tag, Trail, TrailError, TrailSpec, TrailUpdate, Trails,
+};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::seams::{BoxFuture, CallContext, JsonService, OperationInfo, ServiceError};
+
+pub use setup::{CloudTrailParts, SetupError};
+
+/// The `X-Amz-Target` prefix of CloudTrail.
+pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
+/// The record's `eventSource`.
+pub const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
+
+/// Every operation of the CloudTrail model (2013-11-01).
+pub const ALL_OPERATIONS: &[&str] = &[
+    "AddTags", "CancelQuery", "CreateChannel", "CreateDashboard", "CreateEventDataStore", "CreateTrail",
+    "DeleteChannel", "DeleteDashboard", "DeleteEventDataStore", "DeleteResourcePolicy", "DeleteTrail",
+    "DeregisterOrganizationDelegatedAdmin", "DescribeQuery", "DescribeTrails", "DisableFederation",
+    "EnableFederation", "GenerateQuery", "GetChannel", "GetDashboard", "GetEventConfiguration",
+    "GetEventDataStore", "GetEventSelectors", "GetImport", "GetInsightSelectors", "GetQueryResults",
+    "GetResourcePolicy", "GetTrail", "GetTrailStatus", "ListChannels", "ListDashboards", "ListEventDataStores",
+    "ListImportFailures", "ListImports", "ListInsightsData", "ListInsightsMetricData", "ListPublicKeys",
+    "ListQueries", "ListTags", "ListTrails", "LookupEvents", "PutEventConfiguration", "PutEventSelectors",
+    "PutInsightSelectors", "PutResourcePolicy", "RegisterOrganizationDelegatedAdmin", "RemoveTags",
+    "RestoreEventDataStore", "SearchSampleQueries", "StartDashboardRefresh", "StartEventDataStoreIngestion",
+    "StartImport", "StartLogging", "StartQuery", "StopEventDataStoreIngestion", "StopImport", "StopLogging",
+    "UpdateChannel", "UpdateDashboard", "UpdateEventDataStore", "UpdateTrail",
+];
+
+/// The operations this emulator serves; the rest answer `UnsupportedOperationException`.
+pub const SERVED_OPERATIONS: &[&str] = &[
+    "AddTags",
+    "CreateTrail",
+    "DeleteTrail",
+    "DescribeTrails",
+    "GetEventSelectors",
+    "GetTrail",
+    "GetTrailStatus",
+    "ListPublicKeys",
+    "ListTags",
+    "ListTrails",
+    "LookupEvents",
+    "PutEventSelectors",
+    "RemoveTags",
+    "StartLogging",
+    "StopLogging",
+    "UpdateTrail",
+];
+
+const TIMESTAMP_MEMBERS: &[&str] = &[
+    "CreatedTimestamp",
+    "CreationTime",
+    "EndEventTime",
+    "EndTime",
+    "EventTime",
+    "LastUpdatedTime",
+    "LatestCloudWatchLogsDeliveryTime",
+    "LatestDeliveryTime",
+    "LatestDigestDeliveryTime",
+    "LatestIngestionAttemptTime",
+    "LatestIngestionSuccessTime",
+    "LatestNotificationTime",
+    "StartEventTime",
+    "StartLoggingTime",
+    "StartTime",
+    "StopLoggingTime",
+    "UpdatedTimestamp",
+    "ValidityEndTime",
+    "ValidityStartTime",
+];
+
+/// Page size of `ListTrails`.
+const LIST_TRAILS_PAGE: usize = 50;
+
+/// The CloudTrail service plugged into the server.
+pub struct CloudTrailApi {
+    trails: Arc<Trails>,
+    history: Arc<History>,
+    throttle: LookupThrottle,
+    keys: Arc<KeyRing>,
+    digests: Arc<Digests>,
+    notifier: Arc<setup::Notifier>,
+    delivery: OnceLock<Delivery>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for CloudTrailApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudTrailApi").finish_non_exhaustive()
+    }
+}
+
+impl Drop for CloudTrailApi {
+    fn drop(&mut self) {
+        // Stops the digest loop started with the service.
+        self.stop.notify_one();
+    }
+}
+
+fn trail_err(e: TrailError) -> ServiceError {
+    ServiceError {
+        code: e.code().to_owned(),
+        message: e.to_string(),
+        status: if e.is_server_fault() { 500 } else { 400 },
+    }
+}
+
+fn history_err(e: HistoryError) -> ServiceError {
+    ServiceError {
+        code: e.code().to_owned(),
+        message: e.to_string(),
+        status: if e.is_server_fault() { 500 } else { 400 },
+    }
+}
+
+fn serialization(member: &str, want: &str) -> ServiceError {
+    ServiceError::client(
+        "SerializationException",
+        format!("Member {member} must be a {want}."),
+    )
+}
+
+/// Typed access to the members of a request object.
+struct In<'a>(&'a Map<String, Value>);
+
+impl<'a> In<'a> {
+    fn new(v: &'a Value) -> Self {
+        static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+        In(v.as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new)))
+    }
+
+    fn raw(&self, k: &str) -> Option<&'a Value> {
+        self.0.get(k).filter(|v| !v.is_null())
+    }
+
+    fn str(&self, k: &str) -> Result<Option<&'a str>, ServiceError> {
+        match self.raw(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(serialization(k, "string")),
+        }
+    }
+
+    fn bool(&self, k: &str) -> Result<Option<bool>, ServiceError> {
+        match self.raw(k) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(serialization(k, "boolean")),
+        }
+    }
+
+    fn int(&self, k: &str) -> Result<Option<i64>, ServiceError> {
+        match self.raw(k) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| serialization(k, "integer")),
+            Some(_) => Err(serialization(k, "integer")),
+        }
+    }
+
+    fn list(&self, k: &str) -> Result<Option<&'a Vec<Value>>, ServiceError> {
+        match self.raw(k) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(_) => Err(serialization(k, "list")),
+        }
+    }
+
+    fn strings(&self, k: &str) -> Result<Option<Vec<String>>, ServiceError> {
+        self.list(k)?
+            .map(|l| {
+                l.iter()
+                    .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| serialization(k, "list of strings")))
+                    .collect()
+            })
+            .transpose()
+    }
+
+    /// A timestamp: epoch seconds (what the SDKs send) or an ISO 8601 string.
+    fn time(&self, k: &str) -> Result<Option<OffsetDateTime>, ServiceError> {
+        let bad = || serialization(k, "timestamp");
+        match self.raw(k) {
+            None => Ok(None),
+            Some(Value::Number(n)) => {
+                let secs = n.as_f64().ok_or_else(bad)?;
+                let nanos = (secs * 1e9).round();
+                if !nanos.is_finite() || nanos.abs() > 2.5e20 {
+                    return Err(bad());
+                }
+                OffsetDateTime::from_unix_timestamp_nanos(nanos as i128).map(Some).map_err(|_| bad())
+            }
+            Some(Value::String(s)) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(Some)
+                .map_err(|_| bad()),
+            Some(_) => Err(bad()),
+        }
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(&self, k: &str, want: &str) -> Result<Option<T>, ServiceError> {
+        self.raw(k)
+            .map(|v| serde_json::from_value(v.clone()).map_err(|e| ServiceError::client("SerializationException", format!("Member {k} is not a valid {want}: {e}"))))
+            .transpose()
+    }
+}
+
+fn required<'a>(v: Option<&'a str>, err: impl FnOnce() -> TrailError) -> Result<&'a str, ServiceError> {
+    v.filter(|s| !s.is_empty()).ok_or_else(|| trail_err(err()))
+}
+
+fn trail_name(input: &In<'_>, member: &str) -> Result<String, ServiceError> {
+    required(input.str(member)?, || {
+        TrailError::InvalidTrailName(format!("{member} is required: the trail name or ARN cannot be blank."))
+    })
+    .map(str::to_owned)
+}
+
+fn tags(input: &In<'_>, member: &str) -> Result<Vec<Tag>, ServiceError> {
+    Ok(input.typed::<Vec<Tag>>(member, "list of tags")?.unwrap_or_default())
+}
+
+fn epoch(secs: i64) -> Value {
+    json!(secs)
+}
+
+fn epoch_of(t: OffsetDateTime) -> Value {
+    json!(t.unix_timestamp())
+}
+
+fn iso(t: OffsetDateTime) -> String {
+    cloudtrail::timefmt::iso_seconds(t)
+}
+
+fn topic_name(t: &Trail) -> Option<String> {
+    t.sns_topic_name
+        .as_deref()
+        .map(|s| if s.starts_with("arn:") { s.rsplit(':').next().unwrap_or(s).to_owned() } else { s.to_owned() })
+}
+
+/// The `Trail` structure (GetTrail, DescribeTrails).
+fn trail_json(t: &Trail) -> Value {
+    let mut m = Map::new();
+    m.insert("Name".into(), json!(t.name));
+    m.insert("S3BucketName".into(), json!(t.bucket));
+    if let Some(p) = &t.prefix {
+        m.insert("S3KeyPrefix".into(), json!(p));
+    }
+    if let Some(n) = topic_name(t) {
+        m.insert("SnsTopicName".into(), json!(n));
+    }
+    if let Some(a) = t.sns_topic_arn() {
+        m.insert("SnsTopicARN".into(), json!(a));
+    }
+    m.insert("IncludeGlobalServiceEvents".into(), json!(t.include_global_service_events));
+    m.insert("IsMultiRegionTrail".into(), json!(t.multi_region));
+    m.insert("HomeRegion".into(), json!(t.home_region));
+    m.insert("TrailARN".into(), json!(t.arn()));
+    m.insert("LogFileValidationEnabled".into(), json!(t.log_file_validation));
+    if let Some(g) = &t.cloud_watch_logs_log_group_arn {
+        m.insert("CloudWatchLogsLogGroupArn".into(), json!(g));
+    }
+    if let Some(r) = &t.cloud_watch_logs_role_arn {
+        m.insert("CloudWatchLogsRoleArn".into(), json!(r));
+    }
+    if let Some(k) = &t.kms_key_id {
+        m.insert("KmsKeyId".into(), json!(k));
+    }
+    m.insert("HasCustomEventSelectors".into(), json!(t.has_custom_selectors));
+    m.insert("HasInsightSelectors".into(), json!(false));
+    m.insert("IsOrganizationTrail".into(), json!(t.organization.is_some()));
+    Value::Object(m)
+}
+
+/// The CreateTrail / UpdateTrail response: the trail without HomeRegion and selector flags.
+fn trail_response(t: &Trail) -> Value {
+    let mut v = trail_json(t);
+    if let Some(m) = v.as_object_mut() {
+        m.remove("HomeRegion");
+        m.remove("HasCustomEventSelectors");
+        m.remove("HasInsightSelectors");
+    }
+    v
+}
+
+fn selectors_json(t: &Trail) -> Value {
+    match &t.selectors {
+        Selectors::Basic(b) => json!({ "TrailARN": t.arn(), "EventSelectors": b }),
+        Selectors::Advanced(a) => json!({ "TrailARN": t.arn(), "AdvancedEventSelectors": a }),
+    }
+}
+
+fn digest_trail(t: &Trail) -> DigestTrail {
+    DigestTrail {
+        arn: t.arn(),
+        bucket: t.bucket.clone(),
+        prefix: t.prefix.clone(),
+        org_id: t.organization.clone(),
+    }
+}
+
+impl CloudTrailApi {
+    /// The delivery pipeline, once started (GetTrailStatus reads its per-trail status).
+    pub fn attach_delivery(&self, delivery: Delivery) {
+        let _ = self.delivery.set(delivery);
+    }
+
+    /// Starts or refreshes the digest chain of a logging, validating trail; closes it otherwise.
+    fn sync_digests(&self, before: Option<&Trail>, after: &Trail) {
+        let was = before.is_some_and(|b| b.logging && b.log_file_validation);
+        let is = after.logging && after.log_file_validation;
+        let result = if is {
+            self.digests.start_chain(&digest_trail(after)).map(|_| ())
+        } else if was {
+            self.digests.final_digest(&after.arn()).map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            tracing::warn!(trail = %after.arn(), error = %e, "digest chain update failed");
+        }
+    }
+
+    fn create_trail(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let spec = TrailSpec {
+            name: trail_name(input, "Name")?,
+            bucket: required(input.str("S3BucketName")?, || {
+                TrailError::InvalidS3BucketName("S3BucketName is required.".to_owned())
+            })?
+            .to_owned(),
+            prefix: input.str("S3KeyPrefix")?.map(str::to_owned),
+            sns_topic_name: input.str("SnsTopicName")?.map(str::to_owned),
+            include_global_service_events: input.bool("IncludeGlobalServiceEvents")?,
+            multi_region: input.bool("IsMultiRegionTrail")?,
+            log_file_validation: input.bool("EnableLogFileValidation")?,
+            organization_trail: input.bool("IsOrganizationTrail")?,
+            kms_key_id: input.str("KmsKeyId")?.map(str::to_owned),
+            cloud_watch_logs_log_group_arn: input.str("CloudWatchLogsLogGroupArn")?.map(str::to_owned),
+            cloud_watch_logs_role_arn: input.str("CloudWatchLogsRoleArn")?.map(str::to_owned),
+            tags: tags(input, "TagsList")?,
+            store: None,
+        };
+        let trail = self.trails.create(caller, spec).map_err(trail_err)?;
+        if trail.sns_topic_name.is_some() {
+            self.notifier.validation_message(&trail);
+        }
+        Ok(trail_response(&trail))
+    }
+
+    fn update_trail(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "Name")?;
+        let before = self.trails.get(caller, &name).map_err(trail_err)?;
+        let update = TrailUpdate {
+            bucket: input.str("S3BucketName")?.map(str::to_owned),
+            prefix: input.str("S3KeyPrefix")?.map(str::to_owned),
+            sns_topic_name: input.str("SnsTopicName")?.map(str::to_owned),
+            include_global_service_events: input.bool("IncludeGlobalServiceEvents")?,
+            multi_region: input.bool("IsMultiRegionTrail")?,
+            log_file_validation: input.bool("EnableLogFileValidation")?,
+            organization_trail: input.bool("IsOrganizationTrail")?,
+            kms_key_id: input.str("KmsKeyId")?.map(str::to_owned),
+            cloud_watch_logs_log_group_arn: input.str("CloudWatchLogsLogGroupArn")?.map(str::to_owned),
+            cloud_watch_logs_role_arn: input.str("CloudWatchLogsRoleArn")?.map(str::to_owned),
+        };
+        let after = self.trails.update(caller, &name, update).map_err(trail_err)?;
+        if after.sns_topic_name.is_some() && after.sns_topic_arn() != before.sns_topic_arn() {
+            self.notifier.validation_message(&after);
+        }
+        let moved = after.bucket != before.bucket || after.prefix != before.prefix || after.organization != before.organization;
+        if moved || after.log_file_validation != before.log_file_validation {
+            self.sync_digests(Some(&before), &after);
+        }
+        Ok(trail_response(&after))
+    }
+
+    fn delete_trail(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "Name")?;
+        let removed = self.trails.delete(caller, &name).map_err(trail_err)?;
+        if let Err(e) = self.digests.delete_trail(&removed.arn()) {
+            tracing::warn!(trail = %removed.arn(), error = %e, "final digest on DeleteTrail failed");
+        }
+        Ok(json!({}))
+    }
+
+    fn get_trail(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "Name")?;
+        let t = self.trails.get(caller, &name).map_err(trail_err)?;
+        Ok(json!({ "Trail": trail_json(&t) }))
+    }
+
+    fn describe_trails(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let names = input.strings("trailNameList")?;
+        let shadow = input.bool("includeShadowTrails")?.unwrap_or(true);
+        let list = self.trails.describe(caller, names.as_deref(), shadow).map_err(trail_err)?;
+        Ok(json!({ "trailList": list.iter().map(trail_json).collect::<Vec<_>>() }))
+    }
+
+    fn list_trails(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let all = self.trails.list(caller);
+        let start = match input.str("NextToken")? {
+            None => 0,
+            Some(tok) => {
+                let arn = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(tok)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| ServiceError::client("InvalidTokenException", "Invalid NextToken."))?;
+                all.iter().position(|t| t.arn() > arn).unwrap_or(all.len())
+            }
+        };
+        let page: Vec<&Trail> = all.iter().skip(start).take(LIST_TRAILS_PAGE).collect();
+        let mut out = json!({
+            "Trails": page.iter().map(|t| json!({"TrailARN": t.arn(), "Name": t.name, "HomeRegion": t.home_region})).collect::<Vec<_>>()
+        });
+        if start + page.len() < all.len()
+            && let (Some(last), Some(m)) = (page.last(), out.as_object_mut())
+        {
+            m.insert(
+                "NextToken".into(),
+                json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.arn())),
+            );
+        }
+        Ok(out)
+    }
+
+    fn get_trail_status(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "Name")?;
+        let t = self.trails.status_of(caller, &name).map_err(trail_err)?;
+        let arn = t.arn();
+        let mut m = Map::new();
+        m.insert("IsLogging".into(), json!(t.logging));
+        let delivery = self.delivery.get().and_then(|d| d.status().trails.get(&arn).cloned());
+        if let Some(d) = &delivery {
+            if let Some(e) = &d.last_error {
+                m.insert("LatestDeliveryError".into(), json!(e));
+            }
+            if let Some(at) = d.last_delivery {
+                m.insert("LatestDeliveryTime".into(), epoch_of(at));
+            }
+            let attempt = match (d.last_delivery, d.last_error_at) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(at) = attempt {
+                m.insert("LatestDeliveryAttemptTime".into(), json!(iso(at)));
+                let ok = d.last_delivery.filter(|s| d.last_error_at.is_none_or(|e| *s >= e));
+                m.insert("LatestDeliveryAttemptSucceeded".into(), json!(ok.map(iso).unwrap_or_default()));
+            }
+        }
+        let notif = self.notifier.status(&arn);
+        if let Some(n) = &notif {
+            if let Some(e) = &n.error {
+                m.insert("LatestNotificationError".into(), json!(e));
+            }
+            if let Some(at) = n.succeeded {
+                m.insert("LatestNotificationTime".into(), epoch_of(at));
+            }
+            m.insert("LatestNotificationAttemptTime".into(), json!(iso(n.attempted)));
+            m.insert("LatestNotificationAttemptSucceeded".into(), json!(n.succeeded.map(iso).unwrap_or_default()));
+        }
+        if let Some(s) = t.start_logging_time {
+            m.insert("StartLoggingTime".into(), epoch(s));
+            if let Ok(at) = OffsetDateTime::from_unix_timestamp(s) {
+                m.insert("TimeLoggingStarted".into(), json!(iso(at)));
+            }
+        }
+        if let Some(s) = t.stop_logging_time {
+            m.insert("StopLoggingTime".into(), epoch(s));
+            if let Ok(at) = OffsetDateTime::from_unix_timestamp(s) {
+                m.insert("TimeLoggingStopped".into(), json!(iso(at)));
+            }
+        }
+        if let Some(ds) = self.digests.status(&arn) {
+            if let Some(at) = ds.latest_delivery {
+                m.insert("LatestDigestDeliveryTime".into(), epoch_of(at));
+            }
+            if let Some(e) = ds.latest_error {
+                m.insert("LatestDigestDeliveryError".into(), json!(e));
+            }
+        }
+        Ok(Value::Object(m))
+    }
+
+    fn start_logging(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "Name")?;
+        let (t, was_stopped) = self.trails.start_logging(caller, &name).map_err(trail_err)?;
+        if was_stopped && t.log_file_validation {
+            self.sync_digests(None, &t);
+        }
+        Ok(json!({}))
+    }
+
+    fn stop_logging(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "Name")?;
+        let (t, was_logging) = self.trails.stop_logging(caller, &name).map_err(trail_err)?;
+        if was_logging
+            && t.log_file_validation
+            && let Err(e) = self.digests.final_digest(&t.arn())
+        {
+            tracing::warn!(trail = %t.arn(), error = %e, "final digest on StopLogging failed");
+        }
+        Ok(json!({}))
+    }
+
+    fn put_event_selectors(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "TrailName")?;
+        let basic: Option<Vec<EventSelector>> = input.typed("EventSelectors", "list of event selectors")?;
+        let advanced: Option<Vec<AdvancedEventSelector>> =
+            input.typed("AdvancedEventSelectors", "list of advanced event selectors")?;
+        let t = self.trails.put_event_selectors(caller, &name, basic, advanced).map_err(trail_err)?;
+        Ok(selectors_json(&t))
+    }
+
+    fn get_event_selectors(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let name = trail_name(input, "TrailName")?;
+        let t = self.trails.get(caller, &name).map_err(trail_err)?;
+        Ok(selectors_json(&t))
+    }
+
+    fn add_tags(&self, caller: Caller<'_>, input: &In<'_>, remove: bool) -> Result<Value, ServiceError> {
+        let arn = required(input.str("ResourceId")?, || {
+            TrailError::CloudTrailArnInvalid("ResourceId is required.".to_owned())
+        })?;
+        let list = tags(input, "TagsList")?;
+        if remove {
+            self.trails.remove_tags(caller, arn, &list).map_err(trail_err)?;
+        } else {
+            self.trails.add_tags(caller, arn, &list).map_err(trail_err)?;
+        }
+        Ok(json!({}))
+    }
+
+    fn list_tags(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
+        let arns = input.strings("ResourceIdList")?.unwrap_or_default();
+        let tags = self.trails.list_tags(caller, &arns).map_err(trail_err)?;
+        Ok(json!({
+            "ResourceTagList": tags.into_iter().map(|(arn, tags)| json!({"ResourceId": arn, "TagsList": tags})).collect::<Vec<_>>()
+        }))
+    }
+
+    fn list_public_keys(&self, ctx: &CallContext, input: &In<'_>) -> Result<Value, ServiceError> {
+        if input.str("NextToken")?.is_some() {
+            return Err(ServiceError::client("InvalidTokenException", "Invalid NextToken: this API returns one page."));
+        }
+        let start = input.time("StartTime")?.unwrap_or(ctx.now);
+        let end = input.time("EndTime")?.unwrap_or(ctx.now);
+        if start > end {
+            return Err(ServiceError::client("InvalidTimeRangeException", "Start time must be before end time."));
+        }
+        let keys = self.keys.list_public_keys(&ctx.region, start, end).map_err(|e| ServiceError {
+            code: "InternalFailure".into(),
+            message: e.to_string(),
+            status: 500,
+        })?;
+        Ok(json!({
+            "PublicKeyList": keys.iter().map(|k| json!({
+                "Value": base64::engine::general_purpose::STANDARD.encode(&k.value_der_pkcs1),
+                "ValidityStartTime": epoch_of(k.validity_start),
+                "ValidityEndTime": epoch_of(k.validity_end),
+                "Fingerprint": k.fingerprint_md5_hex,
+            })).collect::<Vec<_>>()
+        }))
+    }
+
+    fn lookup_events(&self, ctx: &CallContext, input: &In<'_>) -> Result<Value, ServiceError> {
+        self.throttle.check(&ctx.account, &ctx.region).map_err(history_err)?;
+        let mut attributes = Vec::new();
+        for a in input.list("LookupAttributes")?.map(Vec::as_slice).unwrap_or_default() {
+            let m = In::new(a);
+            let (Some(k), Some(v)) = (m.str("AttributeKey")?, m.str("AttributeValue")?) else {
+                return Err(history_err(HistoryError::InvalidLookupAttributes(
+                    "Each lookup attribute needs an AttributeKey and an AttributeValue.".to_owned(),
+                )));
+            };
+            attributes.push((k.to_owned(), v.to_owned()));
+        }
+        let req = LookupRequest {
+            attributes,
+            start: input.time("StartTime")?,
+            end: input.time("EndTime")?,
+            category: input.str("EventCategory")?.map(str::to_owned),
+            max_results: input.int("MaxResults")?,
+            next_token: input.str("NextToken")?.map(str::to_owned),
+        };
+        let page = self.history.lookup(&ctx.account, &ctx.region, &req).map_err(history_err)?;
+        let events: Vec<Value> = page
+            .events
+            .into_iter()
+            .map(|e| {
+                let mut m = Map::new();
+                m.insert("EventId".into(), json!(e.event_id));
+                m.insert("EventName".into(), json!(e.event_name));
+                m.insert("ReadOnly".into(), json!(e.read_only));
+                if let Some(k) = e.access_key_id {
+                    m.insert("AccessKeyId".into(), json!(k));
+                }
+                m.insert("EventTime".into(), epoch(e.event_time));
+                m.insert("EventSource".into(), json!(e.event_source));
+                if let Some(u) = e.username {
+                    m.insert("Username".into(), json!(u));
+                }
+                let resources: Vec<Value> = e
+                    .resources
+                    .into_iter()
+                    .map(|(t, n)| {
+                        let mut r = Map::new();
+                        if let Some(t) = t {
+                            r.insert("ResourceType".into(), json!(t));
+                        }
+                        if let Some(n) = n {
+                            r.insert("ResourceName".into(), json!(n));
+                        }
+                        Value::Object(r)
+                    })
+                    .collect();
+                m.insert("Resources".into(), Value::Array(resources));
+                m.insert("CloudTrailEvent".into(), json!(e.cloud_trail_event));
+                Value::Object(m)
+            })
+            .collect();
+        let mut out = Map::new();
+        out.insert("Events".into(), Value::Array(events));
+        if let Some(t) = page.next_token {
+            out.insert("NextToken".into(), json!(t));
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn dispatch(&self, ctx: &CallContext, op: &str, input: &Value) -> Result<Value, ServiceError> {
+        let caller = Caller { account: &ctx.account, region: &ctx.region };
+        let input = In::new(input);
+        match op {
+            "CreateTrail" => self.create_trail(caller, &input),
+            "UpdateTrail" => self.update_trail(caller, &input),
+            "DeleteTrail" => self.delete_trail(caller, &input),
+            "GetTrail" => self.get_trail(caller, &input),
+            "DescribeTrails" => self.describe_trails(caller, &input),
+            "ListTrails" => self.list_trails(caller, &input),
+            "GetTrailStatus" => self.get_trail_status(caller, &input),
+            "StartLogging" => self.start_logging(caller, &input),
+            "StopLogging" => self.stop_logging(caller, &input),
+            "PutEventSelectors" => self.put_event_selectors(caller, &input),
+            "GetEventSelectors" => self.get_event_selectors(caller, &input),
+            "AddTags" => self.add_tags(caller, &input, false),
+            "RemoveTags" => self.add_tags(caller, &input, true),
+            "ListTags" => self.list_tags(caller, &input),
+            "ListPublicKeys" => self.list_public_keys(ctx, &input),
+            "LookupEvents" => self.lookup_events(ctx, &input),
+            other => Err(ServiceError::client(
+                "UnsupportedOperationException",
+                format!("{other} is not supported by this emulator."),
+            )),
+        }
+    }
+}
+
+impl JsonService for CloudTrailApi {
+    fn target_prefix(&self) -> &'static str {
+        TARGET_PREFIX
+    }
+
+    fn signing_name(&self) -> &'static str {
+        "cloudtrail"
+    }
+
+    fn event_source(&self) -> &'static str {
+        EVENT_SOURCE
+    }
+
+    fn operation(&self, name: &str) -> Option<OperationInfo> {
+        let name = *ALL_OPERATIONS.iter().find(|o| **o == name)?;
+        let read_only = ["Get", "Describe", "List", "Lookup", "Search"].iter().any(|p| name.starts_with(p));
+        Some(OperationInfo { name, read_only })
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a CallContext,
+        operation: &'a str,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<Value, ServiceError>> {
+        // Trail changes write one small file; the work is short enough for the request task.
+        Box::pin(async move { self.dispatch(ctx, operation, input) })
+    }
+
+    fn is_timestamp_member(&self, name: &str) -> bool {
+        TIMESTAMP_MEMBERS.contains(&name)
+    }
+}

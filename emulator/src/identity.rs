@@ -1,0 +1,367 @@
+//! Who may sign requests: access keys from the configuration, resolved to CloudTrail identities,
+//! with per-identity deny rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cloudtrail::identity::SessionIssuer;
+use cloudtrail::{IdentityType, UserIdentity};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::config::{AccountConfig, FileConfig};
+
+/// The identity behind one access key.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The account the key belongs to (the record's `recipientAccountId`).
+    pub account: String,
+    /// The `userIdentity` element of records made with this key.
+    pub identity: UserIdentity,
+    /// The secret that signs requests.
+    pub secret: String,
+    /// For temporary (`ASIA…`) credentials: the token that must come as `X-Amz-Security-Token`.
+    pub session_token: Option<String>,
+    /// When temporary credentials stop working.
+    pub expiration: Option<OffsetDateTime>,
+    /// Operation patterns (`personalize:Delete*`, `CreateSchema`) this identity may not call.
+    pub deny: Vec<String>,
+    /// A principal made up for an unknown key (`--allow-unknown-keys`); its signature cannot be
+    /// checked because the emulator does not know the secret.
+    pub generated: bool,
+}
+
+impl Principal {
+    /// The ARN AWS names in `AccessDeniedException` messages.
+    pub fn arn_for_messages(&self) -> String {
+        self.identity
+            .arn
+            .clone()
+            .or_else(|| self.identity.invoked_by.clone())
+            .unwrap_or_else(|| format!("arn:aws:iam::{}:root", self.account))
+    }
+
+    /// The first deny rule matching `service:Operation`, if any.
+    pub fn denies(&self, service: &str, operation: &str) -> Option<&str> {
+        self.deny
+            .iter()
+            .find(|pattern| deny_matches(pattern, service, operation))
+            .map(String::as_str)
+    }
+}
+
+/// Whether a deny pattern covers an action. `service:pattern` matches that service's operations;
+/// a bare pattern matches the operation name in any service. Matching ignores case, as IAM does.
+pub fn deny_matches(pattern: &str, service: &str, operation: &str) -> bool {
+    match pattern.split_once(':') {
+        Some((svc, op)) => glob(&svc.to_ascii_lowercase(), &service.to_ascii_lowercase())
+            && glob(&op.to_ascii_lowercase(), &operation.to_ascii_lowercase()),
+        None => glob(&pattern.to_ascii_lowercase(), &operation.to_ascii_lowercase()),
+    }
+}
+
+/// `*` matches any run of characters and `?` any single character.
+fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+}
+
+/// Access key id to principal, built once from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Identities {
+    by_key: HashMap<String, Arc<Principal>>,
+    /// The account unknown keys are mapped into, when `allow_unknown_keys` is on.
+    unknown_key_account: Option<String>,
+}
+
+impl Identities {
+    /// Builds the table from the `[[accounts]]` of a configuration.
+    pub fn from_config(file: &FileConfig) -> Self {
+        let mut by_key = HashMap::new();
+        for account in &file.accounts {
+            add_account(&mut by_key, account);
+        }
+        let unknown_key_account = file.server.allow_unknown_keys.then(|| {
+            file.accounts
+                .first()
+                .map(|a| a.id.clone())
+                .unwrap_or_else(|| "123456789012".to_owned())
+        });
+        Identities {
+            by_key,
+            unknown_key_account,
+        }
+    }
+
+    /// The principal holding `access_key_id`: a configured one, or a generated IAM user when
+    /// unknown keys are allowed.
+    pub fn lookup(&self, access_key_id: &str) -> Option<Arc<Principal>> {
+        if let Some(p) = self.by_key.get(access_key_id) {
+            return Some(p.clone());
+        }
+        let account = self.unknown_key_account.as_deref()?;
+        let suffix: String = access_key_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let name = format!("emulator-generated-{suffix}");
+        let principal_id = derived_id("AIDA", &format!("{account}/{access_key_id}"));
+        Some(Arc::new(Principal {
+            account: account.to_owned(),
+            identity: UserIdentity::iam_user(account, "/", &name, &principal_id, access_key_id),
+            secret: String::new(),
+            session_token: None,
+            expiration: None,
+            deny: Vec::new(),
+            generated: true,
+        }))
+    }
+
+    /// How many keys are configured.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether no key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountConfig) {
+    let id = account.id.as_str();
+    let mut insert = |key: &str, p: Principal| {
+        by_key.insert(key.to_owned(), Arc::new(p));
+    };
+    if let Some(root) = &account.root {
+        insert(
+            &root.access_key_id,
+            Principal {
+                account: id.to_owned(),
+                identity: UserIdentity::root(id, &root.access_key_id, account.alias.as_deref()),
+                secret: root.secret_access_key.clone(),
+                session_token: None,
+                expiration: None,
+                deny: root.deny.clone(),
+                generated: false,
+            },
+        );
+    }
+    for user in &account.users {
+        let principal_id = user
+            .principal_id
+            .clone()
+            .unwrap_or_else(|| derived_id("AIDA", &format!("{id}/user/{}", user.name)));
+        for key in &user.keys {
+            insert(
+                &key.access_key_id,
+                Principal {
+                    account: id.to_owned(),
+                    identity: UserIdentity::iam_user(
+                        id,
+                        &user.path,
+                        &user.name,
+                        &principal_id,
+                        &key.access_key_id,
+                    ),
+                    secret: key.secret_access_key.clone(),
+                    session_token: None,
+                    expiration: None,
+                    deny: user.deny.clone(),
+                    generated: false,
+                },
+            );
+        }
+    }
+    for role in &account.roles {
+        let role_id = role
+            .role_id
+            .clone()
+            .unwrap_or_else(|| derived_id("AROA", &format!("{id}/role/{}", role.name)));
+        for s in &role.sessions {
+            let mut identity = UserIdentity::assumed_role(
+                id,
+                &role.path,
+                &role.name,
+                &role_id,
+                &s.name,
+                &s.access_key_id,
+                &s.creation_date,
+                s.mfa_authenticated,
+                s.source_identity.as_deref(),
+            );
+            if let Some(service) = &s.invoked_by {
+                identity = identity.invoked_by(service);
+            }
+            insert(
+                &s.access_key_id,
+                Principal {
+                    account: id.to_owned(),
+                    identity,
+                    secret: s.secret_access_key.clone(),
+                    session_token: Some(s.session_token.clone()),
+                    expiration: s.expiration.as_deref().and_then(cloudtrail::timefmt::parse_iso_seconds),
+                    deny: role.deny.iter().chain(&s.deny).cloned().collect(),
+                    generated: false,
+                },
+            );
+        }
+    }
+    for fed in &account.federated_users {
+        // The config check guarantees the issuer exists; fall back to a derived id regardless.
+        let issuer = account.users.iter().find(|u| u.name == fed.issuer_user);
+        let issuer_path = issuer.map(|u| u.path.as_str()).unwrap_or("/");
+        let issuer_id = issuer
+            .and_then(|u| u.principal_id.clone())
+            .unwrap_or_else(|| derived_id("AIDA", &format!("{id}/user/{}", fed.issuer_user)));
+        let issuer_arn = UserIdentity::iam_user(id, issuer_path, &fed.issuer_user, &issuer_id, "")
+            .arn
+            .unwrap_or_default();
+        let session_issuer = SessionIssuer {
+            issuer_type: IdentityType::IAMUser,
+            principal_id: issuer_id,
+            arn: issuer_arn,
+            account_id: id.to_owned(),
+            user_name: Some(fed.issuer_user.clone()),
+        };
+        insert(
+            &fed.access_key_id,
+            Principal {
+                account: id.to_owned(),
+                identity: UserIdentity::federated_user(
+                    id,
+                    &fed.name,
+                    &fed.access_key_id,
+                    session_issuer,
+                    &fed.creation_date,
+                    fed.mfa_authenticated,
+                ),
+                secret: fed.secret_access_key.clone(),
+                session_token: Some(fed.session_token.clone()),
+                expiration: fed.expiration.as_deref().and_then(cloudtrail::timefmt::parse_iso_seconds),
+                deny: fed.deny.clone(),
+                generated: false,
+            },
+        );
+    }
+    for svc in &account.services {
+        insert(
+            &svc.access_key_id,
+            Principal {
+                account: id.to_owned(),
+                identity: UserIdentity::aws_service(&svc.principal),
+                secret: svc.secret_access_key.clone(),
+                session_token: None,
+                expiration: None,
+                deny: svc.deny.clone(),
+                generated: false,
+            },
+        );
+    }
+}
+
+/// A stable 21-character IAM unique id (`AIDA…`, `AROA…`) derived from a seed, so restarts
+/// and generated users keep their ids.
+pub fn derived_id(prefix: &str, seed: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let digest = Sha256::digest(seed.as_bytes());
+    let mut s = String::with_capacity(21);
+    s.push_str(prefix);
+    for b in digest.iter() {
+        if s.len() >= 21 {
+            break;
+        }
+        s.push(char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("delete*", "deletedataset"));
+        assert!(glob("*", ""));
+        assert!(glob("list*s", "listschemas"));
+        assert!(!glob("list*s", "listschema"));
+        assert!(glob("describe?ataset", "describedataset"));
+        assert!(glob("*data*", "createdatasetgroup"));
+        assert!(!glob("create", "createschema"));
+        assert!(deny_matches("personalize:Delete*", "personalize", "DeleteSchema"));
+        assert!(!deny_matches("cloudtrail:Delete*", "personalize", "DeleteSchema"));
+        assert!(deny_matches("CreateSchema", "personalize", "CreateSchema"));
+        assert!(deny_matches("*:*", "cloudtrail", "StopLogging"));
+    }
+
+    #[test]
+    fn default_config_identities() {
+        let ids = Identities::from_config(&FileConfig::embedded_default());
+        let alice = ids.lookup("AKIAIOSFODNN7EXAMPLE").unwrap();
+        assert_eq!(alice.identity.identity_type, IdentityType::IAMUser);
+        assert_eq!(alice.identity.arn.as_deref(), Some("arn:aws:iam::123456789012:user/alice"));
+        let session = ids.lookup("ASIAIOSFODNN7EXAMPLE").unwrap();
+        assert_eq!(session.identity.identity_type, IdentityType::AssumedRole);
+        assert!(session.session_token.is_some());
+        let ctx = session.identity.session_context.as_ref().unwrap();
+        assert_eq!(ctx.attributes.mfa_authenticated, "true");
+        assert_eq!(ctx.source_identity.as_deref(), Some("alice"));
+        let fed = ids.lookup("ASIAIOSFODNN7FEDUSER").unwrap();
+        assert_eq!(fed.identity.identity_type, IdentityType::FederatedUser);
+        assert_eq!(
+            fed.identity.session_context.as_ref().unwrap().session_issuer.as_ref().unwrap().arn,
+            "arn:aws:iam::123456789012:user/alice"
+        );
+        let svc = ids.lookup("AKIAIOSFODNN7SERVICE").unwrap();
+        assert_eq!(svc.identity.invoked_by.as_deref(), Some("personalize.amazonaws.com"));
+        let root = ids.lookup("AKIAI44QH8DHBEXAMPLE").unwrap();
+        assert_eq!(root.identity.identity_type, IdentityType::Root);
+        let intern = ids.lookup("AKIAIOSFODNN7INTERN1").unwrap();
+        assert!(intern.denies("personalize", "DeleteDataset").is_some());
+        assert!(intern.denies("personalize", "ListDatasets").is_none());
+        assert!(ids.lookup("AKIANOTCONFIGURED000").is_none());
+    }
+
+    #[test]
+    fn unknown_keys_become_stable_generated_users() {
+        let mut file = FileConfig::embedded_default();
+        file.server.allow_unknown_keys = true;
+        let ids = Identities::from_config(&file);
+        let a = ids.lookup("AKIAUNKNOWNKEY123456").unwrap();
+        let b = ids.lookup("AKIAUNKNOWNKEY123456").unwrap();
+        assert!(a.generated);
+        assert_eq!(a.identity, b.identity);
+        assert_eq!(a.identity.principal_id.as_ref().unwrap().len(), 21);
+        assert_eq!(a.account, "123456789012");
+    }
+}

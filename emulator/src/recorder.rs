@@ -1,0 +1,202 @@
+//! The recorder: the only place that builds CloudTrail records. It runs after the response is
+//! known and before it is sent, so failed calls are recorded too and every record is in the
+//! spool before the client hears back.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use cloudtrail::{Delivery, DeliveryError, EventCategory, Record, Resource, SharedClock};
+use serde_json::{Map, Value};
+
+use crate::identity::Principal;
+use crate::seams::RecordTap;
+
+/// `userAgent` is cut to this many bytes, as CloudTrail does.
+const MAX_USER_AGENT: usize = 1024;
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    /// The response body the client got.
+    Success(&'a Value),
+    /// The error the client got.
+    Failure {
+        /// `errorCode`.
+        code: &'a str,
+        /// `errorMessage`.
+        message: &'a str,
+    },
+}
+
+/// Everything about one call that a record shows.
+pub struct Call<'a> {
+    /// Who made it.
+    pub principal: &'a Principal,
+    /// `personalize.amazonaws.com`, `cloudtrail.amazonaws.com`.
+    pub event_source: &'a str,
+    /// The operation.
+    pub event_name: &'a str,
+    /// The region from the credential scope.
+    pub region: &'a str,
+    /// The caller's address.
+    pub source_ip: IpAddr,
+    /// The received `User-Agent`.
+    pub user_agent: Option<&'a str>,
+    /// The request body, when it parsed as a JSON object.
+    pub request: Option<&'a Value>,
+    /// The result.
+    pub outcome: Outcome<'a>,
+    /// Whether the operation only reads.
+    pub read_only: bool,
+    /// Data event (Runtime, Events) rather than management event.
+    pub data_event: bool,
+    /// The `x-amzn-RequestId` sent back.
+    pub request_id: &'a str,
+    /// The resources the call names, where AWS lists them.
+    pub resources: Vec<Resource>,
+    /// Which response members are timestamps (rendered as Java dates).
+    pub is_timestamp: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+/// Builds records and hands them to delivery and the taps.
+#[derive(Clone)]
+pub struct Recorder {
+    delivery: Delivery,
+    taps: Vec<Arc<dyn RecordTap>>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").field("taps", &self.taps.len()).finish()
+    }
+}
+
+impl Recorder {
+    /// A recorder feeding `delivery` and `taps`, stamping times from `clock`.
+    pub fn new(delivery: Delivery, taps: Vec<Arc<dyn RecordTap>>, clock: SharedClock) -> Self {
+        Recorder { delivery, taps, clock }
+    }
+
+    /// The record for a call (the time is the clock's now: the call has completed).
+    pub fn build(&self, call: &Call<'_>) -> Record {
+        let p = call.principal;
+        // Calls a service makes on someone's behalf show the service as source and agent.
+        let service = p.identity.invoked_by.as_deref();
+        let source_ip = service.map_or_else(|| call.source_ip.to_string(), str::to_owned);
+        let mut r = Record::api_call(
+            p.identity.clone(),
+            self.clock.now(),
+            call.event_source,
+            call.event_name,
+            call.region,
+            source_ip,
+            p.account.clone(),
+        );
+        r.user_agent = match service {
+            Some(s) => Some(s.to_owned()),
+            None => call.user_agent.map(truncate_user_agent),
+        };
+        r.request_parameters = call
+            .request
+            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+            .cloned();
+        match call.outcome {
+            Outcome::Success(output) => {
+                if !call.read_only {
+                    r.response_elements = render_response(output, call.is_timestamp);
+                }
+            }
+            Outcome::Failure { code, message } => {
+                r.error_code = Some(code.to_owned());
+                r.error_message = Some(message.to_owned());
+            }
+        }
+        r.request_id = Some(call.request_id.to_owned());
+        r.read_only = Some(call.read_only);
+        r.resources = call.resources.clone();
+        if call.data_event {
+            r.event_category = EventCategory::Data;
+            r.management_event = Some(false);
+        }
+        r
+    }
+
+    /// Builds the record, shows it to the taps, and returns once delivery has spooled it.
+    pub async fn record(&self, call: Call<'_>) -> Result<(), DeliveryError> {
+        let record = self.build(&call);
+        for tap in &self.taps {
+            tap.record(&record);
+        }
+        self.delivery.submit(record).await
+    }
+}
+
+fn truncate_user_agent(ua: &str) -> String {
+    if ua.len() <= MAX_USER_AGENT {
+        return ua.to_owned();
+    }
+    let mut end = MAX_USER_AGENT;
+    while !ua.is_char_boundary(end) {
+        end -= 1;
+    }
+    ua.get(..end).unwrap_or_default().to_owned()
+}
+
+/// `responseElements`: the output with timestamps as Java dates; null when the output is empty.
+fn render_response(output: &Value, is_timestamp: &(dyn Fn(&str) -> bool + Sync)) -> Option<Value> {
+    match output {
+        Value::Object(o) if o.is_empty() => None,
+        Value::Null => None,
+        v => Some(render(v, is_timestamp)),
+    }
+}
+
+fn render(v: &Value, is_timestamp: &(dyn Fn(&str) -> bool + Sync)) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut out = Map::with_capacity(o.len());
+            for (k, v) in o {
+                let rendered = match v {
+                    Value::Number(n) if is_timestamp(k) => n
+                        .as_f64()
+                        .and_then(|secs| {
+                            time::OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128).ok()
+                        })
+                        .map(|t| Value::String(cloudtrail::timefmt::java_date(t)))
+                        .unwrap_or_else(|| v.clone()),
+                    other => render(other, is_timestamp),
+                };
+                out.insert(k.clone(), rendered);
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| render(x, is_timestamp)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renders_nested_timestamps_and_empty_outputs() {
+        let out = json!({"datasetGroup": {"creationDateTime": 1541397961.0, "name": "x"},
+                         "items": [{"lastUpdatedDateTime": 1541397961}], "count": 3});
+        let r = render_response(&out, &personalize::is_timestamp_member).unwrap();
+        assert_eq!(r["datasetGroup"]["creationDateTime"], "Nov 5, 2018 6:06:01 AM");
+        assert_eq!(r["items"][0]["lastUpdatedDateTime"], "Nov 5, 2018 6:06:01 AM");
+        assert_eq!(r["count"], 3);
+        assert!(render_response(&json!({}), &personalize::is_timestamp_member).is_none());
+    }
+
+    #[test]
+    fn user_agent_is_cut_on_a_char_boundary() {
+        let ua = "é".repeat(600);
+        let cut = truncate_user_agent(&ua);
+        assert!(cut.len() <= MAX_USER_AGENT);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,173 @@
+//! The listener: accept loop with a connection limit, per-connection hyper service, graceful
+//! shutdown (stop accepting, drain with a deadline, flush every record), and start-up assembly.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cloudtrail::delivery::{Delivery, DeliveryConfig, DeliveryObserver, Destination, Router, SingleDestination};
+use cloudtrail::notify::{NotificationLog, NotificationSink};
+use cloudtrail::{LocalDir, LogDestination, ObjectStore};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::identity::Identities;
+use crate::recorder::Recorder;
+use crate::webhook::WebhookSink;
+
+/// The default trail's bucket: until trails are configurable, every record goes here.
+pub const DEFAULT_BUCKET: &str = "aws-cloudtrail-logs-123456789012";
+/// The default trail's ARN.
+pub const DEFAULT_TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events";
+/// The topic delivery notifications are announced on.
+pub const DEFAULT_TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:aws-cloudtrail-logs-123456789012";
+/// The spool directory inside the data directory (a name no bucket can have).
+pub const SPOOL_DIR: &str = ".spool";
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The delivery pipeline failed to start or to flush at shutdown.
+    #[error("delivery: {0}")]
+    Delivery(#[from] cloudtrail::DeliveryError),
+    /// A webhook URL is unusable.
+    #[error(transparent)]
+    Webhook(#[from] crate::webhook::WebhookError),
+    /// The data directory cannot be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Builds the shared state: identities, Personalize, the delivery pipeline and its router and
+/// observers, and the extensions.
+///
+/// Issue-4 seam: the CloudTrail API, the S3 API and trail routing plug in here (replace the
+/// `SingleDestination` router, add observers, push onto `extensions`).
+async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
+    let server = config.file.server.clone();
+    std::fs::create_dir_all(&server.data_dir).map_err(|source| ServerError::DataDir {
+        path: server.data_dir.display().to_string(),
+        source,
+    })?;
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalDir::new(server.data_dir.clone()));
+    let router: Arc<dyn Router> = Arc::new(SingleDestination(Destination {
+        trail: DEFAULT_TRAIL_ARN.to_owned(),
+        log: LogDestination {
+            bucket: DEFAULT_BUCKET.to_owned(),
+            prefix: None,
+            org_id: None,
+            account: String::new(),
+            region: String::new(),
+        },
+    }));
+    let mut sinks: Vec<Arc<dyn NotificationSink>> = Vec::new();
+    if !config.file.notifications.webhooks.is_empty() {
+        sinks.push(Arc::new(WebhookSink::start(config.file.notifications.webhooks.clone())?));
+    }
+    let observers: Vec<Arc<dyn DeliveryObserver>> = vec![Arc::new(NotificationLog::new(
+        &server.data_dir,
+        DEFAULT_TOPIC_ARN,
+        config.clock.clone(),
+        sinks,
+    ))];
+    let mut delivery_config = DeliveryConfig::new(server.data_dir.join(SPOOL_DIR));
+    delivery_config.flush_interval = server.flush_interval.max(Duration::from_millis(100));
+    let delivery = Delivery::start(delivery_config, config.clock.clone(), store, router, observers).await?;
+    let recorder = Recorder::new(delivery.clone(), config.extensions.taps.clone(), config.clock.clone());
+    let personalize = personalize::Personalize::new(personalize::Config {
+        time_scale: config.file.personalize.time_scale,
+    });
+    Ok(Arc::new(App {
+        clock: config.clock.clone(),
+        identities: Identities::from_config(&config.file),
+        personalize: Mutex::new(personalize),
+        json_services: config.extensions.json_services.clone(),
+        s3: config.extensions.s3.clone(),
+        recorder,
+        delivery,
+        in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),
+        started: Instant::now(),
+        server,
+    }))
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops accepting, lets in-flight calls
+/// finish (up to the configured deadline), flushes every accepted record into log files, and
+/// returns.
+pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -> Result<(), ServerError> {
+    let app = assemble(config).await?;
+    let max_connections = app.server.max_connections.max(1);
+    let connections = Arc::new(Semaphore::new(max_connections));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.server.header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    tracing::info!(
+        addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        data_dir = %app.server.data_dir.display(),
+        keys = app.identities.len(),
+        "emulator listening"
+    );
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        // Waiting for a free slot before accepting keeps excess connections in the kernel's
+        // backlog instead of in memory.
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Usually out of file descriptors: wait for some to be released.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        backoff = Duration::from_millis(10);
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| app.clone().handle(peer, req));
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let deadline = app.server.shutdown_deadline;
+    tracing::info!(?deadline, "shutting down: draining in-flight requests");
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(deadline) => tracing::warn!("drain deadline passed; closing remaining connections"),
+    }
+    tracing::info!("flushing pending records");
+    app.delivery.clone().shutdown().await?;
+    tracing::info!("shutdown complete");
+    Ok(())
+}

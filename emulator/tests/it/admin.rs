@@ -1,0 +1,118 @@
+//! `/_emulator/*`: health, flush (keys listed, records readable), reset (state, not logs), and
+//! webhook notifications for delivered files.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn health_and_unknown_admin_paths() {
+    let h = Harness::start().await;
+    let r = h.send(Method::GET, "/_emulator/health", HeaderMap::new(), "").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], "ok");
+    assert_eq!(r.json()["now"], "2026-03-01T10:00:00Z");
+    let r = h.send(Method::POST, "/_emulator/health", HeaderMap::new(), "").await;
+    assert_eq!(r.status, 405);
+    let r = h.send(Method::GET, "/_emulator/nope", HeaderMap::new(), "").await;
+    assert_eq!(r.status, 404);
+    let r = h.send(Method::GET, "/_emulator/flush", HeaderMap::new(), "").await;
+    assert_eq!(r.status, 405);
+}
+
+#[tokio::test]
+async fn flush_lists_keys_and_every_accepted_record_is_in_them() {
+    let h = Harness::start().await;
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let r = h.personalize(&alice(), "CreateDatasetGroup", &format!(r#"{{"name":"g{i}"}}"#)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        ids.push(r.request_id());
+    }
+    let keys = h.flush().await;
+    assert!(!keys.is_empty());
+    for key in &keys {
+        assert!(key.starts_with("AWSLogs/123456789012/CloudTrail/us-east-1/2026/03/01/123456789012_CloudTrail_us-east-1_"), "{key}");
+        assert!(h.data_dir().join("aws-cloudtrail-logs-123456789012").join(key).is_file(), "{key}");
+    }
+    let records = h.records();
+    for id in &ids {
+        by_request_id(&records, id);
+    }
+    // A second flush with nothing new writes nothing.
+    assert!(h.flush().await.is_empty());
+}
+
+#[tokio::test]
+async fn reset_forgets_state_but_keeps_logs() {
+    let h = Harness::start().await;
+    let r = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"keep-me"}"#).await;
+    assert_eq!(r.status, 200);
+    h.flush().await;
+    let r = h.send(Method::POST, "/_emulator/reset", HeaderMap::new(), "").await;
+    assert_eq!((r.status.as_u16(), r.json()["reset"].as_bool()), (200, Some(true)));
+    let list = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
+    assert_eq!(list.json()["datasetGroups"].as_array().map(Vec::len).unwrap_or(0), 0);
+    // The same name is free again, and the earlier record is still on disk.
+    let r = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"keep-me"}"#).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let records = h.flushed_records().await;
+    assert_eq!(records.iter().filter(|r| r["eventName"] == "CreateDatasetGroup").count(), 2);
+}
+
+#[tokio::test]
+async fn delivered_files_are_posted_to_webhooks() {
+    let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = hook.local_addr().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    {
+        let received = received.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = hook.accept().await.unwrap();
+                let received = received.clone();
+                let tx = tx.clone();
+                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                    TokioIo::new(stream),
+                    service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let received = received.clone();
+                        let tx = tx.clone();
+                        async move {
+                            let headers = req.headers().clone();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            received.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
+                            let _ = tx.send(());
+                            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+                        }
+                    }),
+                ));
+            }
+        });
+    }
+    let h = Harness::start_with(|f| f.notifications.webhooks = vec![format!("http://{hook_addr}/sns")]).await;
+    let r = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
+    assert_eq!(r.status, 200);
+    let keys = h.flush().await;
+    assert_eq!(keys.len(), 1);
+    rx.recv().await.unwrap();
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let (headers, body) = &got[0];
+    assert_eq!(headers["x-amz-sns-message-type"], "Notification");
+    let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(envelope["Type"], "Notification");
+    let message: serde_json::Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["s3Bucket"], "aws-cloudtrail-logs-123456789012");
+    assert_eq!(message["s3ObjectKey"][0], keys[0].as_str());
+    // The notifications log has the same line.
+    let log = std::fs::read_to_string(h.data_dir().join("notifications.log")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+}

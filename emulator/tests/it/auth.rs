@@ -1,0 +1,160 @@
+//! SigV4 over the wire: every failure answers AWS's error, and failures with a known identity
+//! are recorded.
+
+use std::time::Duration;
+
+use emulator::sigv4::Signer;
+use http::{HeaderMap, Method};
+
+use crate::common::*;
+
+fn list_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("x-amz-target", "AmazonPersonalize.ListDatasetGroups".parse().unwrap());
+    h.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
+    h
+}
+
+#[tokio::test]
+async fn missing_and_incomplete_signatures() {
+    let h = Harness::start().await;
+    let r = h.send(Method::POST, "/", list_headers(), "{}").await;
+    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "MissingAuthenticationTokenException"));
+    assert_eq!(r.message(), "Request is missing Authentication Token");
+
+    let mut headers = list_headers();
+    headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request".parse().unwrap());
+    headers.insert("x-amz-date", "20260301T100000Z".parse().unwrap());
+    let r = h.send(Method::POST, "/", headers, "{}").await;
+    assert_eq!(r.error_type(), "IncompleteSignatureException");
+    assert!(r.message().contains("Authorization header requires 'Signature' parameter."));
+
+    let mut headers = list_headers();
+    headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request, SignedHeaders=host, Signature=00".parse().unwrap());
+    let r = h.send(Method::POST, "/", headers, "{}").await;
+    assert_eq!(r.error_type(), "IncompleteSignatureException");
+    assert!(r.message().contains("'X-Amz-Date' or a 'Date' header"));
+
+    let mut headers = list_headers();
+    headers.insert("authorization", "AWS4-HMAC-SHA512 Credential=x".parse().unwrap());
+    let r = h.send(Method::POST, "/", headers, "{}").await;
+    assert_eq!(r.error_type(), "IncompleteSignatureException");
+    assert_eq!(r.message(), "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'");
+
+    // On REST-JSON the same failure is a 403.
+    let r = h.send(Method::POST, "/events", HeaderMap::new(), "{}").await;
+    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (403, "MissingAuthenticationTokenException"));
+    assert_eq!(r.headers["x-amzn-errortype"], "MissingAuthenticationTokenException");
+}
+
+#[tokio::test]
+async fn unknown_key_wrong_secret_scope_and_skew() {
+    let h = Harness::start().await;
+    let stranger = Signer::new("AKIANOTCONFIGURED000", "x", "us-east-1", "personalize");
+    let r = h.personalize(&stranger, "ListDatasetGroups", "{}").await;
+    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "UnrecognizedClientException"));
+    assert_eq!(r.message(), "The security token included in the request is invalid.");
+
+    let wrong_secret = Signer::new(ALICE.0, "not-the-secret", "us-east-1", "personalize");
+    let bad_sig = h.personalize(&wrong_secret, "ListDatasetGroups", "{}").await;
+    assert_eq!((bad_sig.status.as_u16(), bad_sig.error_type().as_str()), (400, "InvalidSignatureException"));
+    assert!(bad_sig.message().starts_with("The request signature we calculated does not match"));
+
+    let wrong_service = Signer::new(ALICE.0, ALICE.1, "us-east-1", "cloudtrail");
+    let r = h.personalize(&wrong_service, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.error_type(), "InvalidSignatureException");
+    assert_eq!(r.message(), "Credential should be scoped to correct service: 'personalize'. ");
+
+    // Sign at START, then let the server's clock run 20 minutes ahead.
+    let mut headers = list_headers();
+    headers.insert("host", h.addr.to_string().parse().unwrap());
+    alice().sign(&Method::POST, &"/".parse().unwrap(), &mut headers, b"{}", START);
+    h.clock.advance(Duration::from_secs(20 * 60));
+    let expired = h.send(Method::POST, "/", headers, "{}").await;
+    assert_eq!(expired.error_type(), "InvalidSignatureException");
+    assert_eq!(
+        expired.message(),
+        "Signature expired: 20260301T100000Z is now earlier than 20260301T100500Z (20260301T102000Z - 15 min.)"
+    );
+
+    // Failures with a known key are recorded against it; the unknown key is not.
+    let records = h.flushed_records().await;
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let r = by_request_id(&records, &bad_sig.request_id());
+    assert_eq!(r["errorCode"], "InvalidSignatureException");
+    assert_eq!(r["userIdentity"]["userName"], "alice");
+    assert_eq!(r["eventName"], "ListDatasetGroups");
+    let r = by_request_id(&records, &expired.request_id());
+    assert!(r["errorMessage"].as_str().unwrap().starts_with("Signature expired"));
+}
+
+#[tokio::test]
+async fn session_tokens() {
+    let h = Harness::start().await;
+    let no_token = Signer::new(SESSION.0, SESSION.1, "us-west-2", "personalize");
+    let r = h.personalize(&no_token, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.error_type(), "UnrecognizedClientException");
+    let wrong_token = no_token.clone().with_session_token("not-the-token");
+    let r = h.personalize(&wrong_token, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.error_type(), "UnrecognizedClientException");
+    let ok = no_token.with_session_token(SESSION.2);
+    let r = h.personalize(&ok, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    let stale = Signer::new(
+        "ASIAIOSFODNN7EXPIRED",
+        "expiredSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "us-east-1",
+        "personalize",
+    )
+    .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
+    let r = h.personalize(&stale, "ListDatasetGroups", "{}").await;
+    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "ExpiredTokenException"));
+    assert_eq!(r.message(), "The security token included in the request is expired");
+    let rid = r.request_id();
+    let records = h.flushed_records().await;
+    let rec = by_request_id(&records, &rid);
+    assert_eq!(rec["errorCode"], "ExpiredTokenException");
+    assert_eq!(rec["userIdentity"]["type"], "AssumedRole");
+}
+
+#[tokio::test]
+async fn unknown_keys_allowed() {
+    let h = Harness::start_with(|f| f.server.allow_unknown_keys = true).await;
+    let stranger = Signer::new("AKIANOTCONFIGURED000", "whatever", "ap-south-1", "personalize");
+    let r = h.personalize(&stranger, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let records = h.flushed_records().await;
+    let rec = by_request_id(&records, &r.request_id());
+    assert_eq!(rec["userIdentity"]["type"], "IAMUser");
+    assert_eq!(rec["userIdentity"]["accessKeyId"], "AKIANOTCONFIGURED000");
+    assert_eq!(rec["awsRegion"], "ap-south-1");
+}
+
+#[tokio::test]
+async fn deny_rules_answer_access_denied_and_are_recorded() {
+    let h = Harness::start().await;
+    let intern = Signer::new(INTERN.0, INTERN.1, "us-east-1", "personalize");
+    let r = h.personalize(&intern, "CreateDatasetGroup", r#"{"name":"forbidden"}"#).await;
+    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "AccessDeniedException"));
+    assert_eq!(
+        r.message(),
+        "User: arn:aws:iam::123456789012:user/trainees/intern is not authorized to perform: \
+         personalize:CreateDatasetGroup on resource: arn:aws:personalize:us-east-1:123456789012:dataset-group/forbidden \
+         with an explicit deny in an identity-based policy"
+    );
+    let denied = r.request_id();
+    let r = h.personalize(&intern, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.status, 200);
+    let r = h.rest(&intern, "/users", "{}").await;
+    assert_eq!(r.status, 400, "PutUsers is not denied: {:?}", r.body);
+
+    let records = h.flushed_records().await;
+    let rec = by_request_id(&records, &denied);
+    assert_eq!(rec["errorCode"], "AccessDeniedException");
+    assert_eq!(rec["requestParameters"]["name"], "forbidden");
+    assert!(rec["responseElements"].is_null());
+    // Nothing was created.
+    let list = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
+    assert_eq!(list.json()["datasetGroups"].as_array().map(Vec::len).unwrap_or(0), 0);
+}

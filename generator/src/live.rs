@@ -1,0 +1,726 @@
+//! Live mode: the scenario's calls, SigV4-signed, sent over HTTP/1.1 keep-alive connections at an
+//! open-loop rate.
+//!
+//! Every intended send time is computed before the run from the arrival process. A dispatcher
+//! hands each call to the connection pool at its time whether or not earlier calls have
+//! returned, and latency is measured from the intended time, so a slow server shows up as
+//! latency rather than as a lower offered rate (no coordinated omission).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rand::RngExt;
+use serde::Deserialize;
+use tokio::net::TcpStream;
+use tokio::sync::{Mutex, mpsc};
+use tokio::time::Instant;
+
+use crate::ops::{Api, OpSpec};
+use crate::plan::{Plan, Shard};
+use crate::population::{Population, Principal};
+use crate::rng;
+use crate::scenario::{IdentityKind, Scenario};
+use crate::sigv4::{Credentials, Signer};
+use crate::stats::{Histogram, Latency, Report};
+
+/// Why live mode could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The endpoint is not an `http://host:port` URL.
+    #[error("endpoint {0:?}: only http://host[:port] URLs are supported")]
+    Endpoint(String),
+    /// The identity file could not be read or has no usable identity.
+    #[error("identities: {0}")]
+    Identities(String),
+    /// The options make no sense.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How requests arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arrival {
+    /// Evenly spaced.
+    Constant,
+    /// A Poisson process: exponential gaps with the same mean.
+    Poisson,
+    /// Each second's requests arrive within its first 200 ms, as a Poisson process.
+    Bursts,
+}
+
+impl Arrival {
+    fn name(self) -> &'static str {
+        match self {
+            Arrival::Constant => "constant",
+            Arrival::Poisson => "poisson",
+            Arrival::Bursts => "bursts",
+        }
+    }
+}
+
+/// Intended send offsets in nanoseconds from the start, in order.
+pub fn schedule(arrival: Arrival, rate: f64, duration: Duration, seed: u64) -> Vec<u64> {
+    let total_ns = duration.as_nanos().min(u128::from(u64::MAX)) as u64;
+    if !(rate.is_finite() && rate > 0.0) {
+        return Vec::new();
+    }
+    let gap = 1e9 / rate;
+    let mut rng = rng::derive(seed, &[0x6172726976]);
+    let mut out = Vec::with_capacity((rate * duration.as_secs_f64()).min(5e7) as usize + 1);
+    match arrival {
+        Arrival::Constant => {
+            let n = (rate * duration.as_secs_f64()).round() as u64;
+            out.extend((0..n).map(|i| (i as f64 * gap) as u64));
+        }
+        Arrival::Poisson => {
+            let mut t = 0.0f64;
+            loop {
+                let u: f64 = rng.random_range(f64::EPSILON..1.0);
+                t += -u.ln() * gap;
+                if t >= total_ns as f64 {
+                    break;
+                }
+                out.push(t as u64);
+            }
+        }
+        Arrival::Bursts => {
+            // Five times the rate for the first fifth of each second, silence for the rest.
+            let mut t = 0.0f64;
+            loop {
+                let u: f64 = rng.random_range(f64::EPSILON..1.0);
+                t += -u.ln() * gap / 5.0;
+                let second = (t / 1e9).floor();
+                let within = t - second * 1e9;
+                if within >= 2e8 {
+                    t = (second + 1.0) * 1e9;
+                    continue;
+                }
+                if t >= total_ns as f64 {
+                    break;
+                }
+                out.push(t as u64);
+            }
+        }
+    }
+    out
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// `http://host:port`.
+    pub endpoint: String,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Requests per second.
+    pub rate: f64,
+    /// Run length.
+    pub duration: Duration,
+    /// Connections (and so at most this many requests in flight).
+    pub concurrency: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Arrival process.
+    pub arrival: Arrival,
+    /// Signing identities (from the emulator's config format).
+    pub identities: Vec<LiveIdentity>,
+    /// Regions to call (overrides the scenario).
+    pub regions: Option<Vec<String>>,
+    /// Print a progress line on stderr.
+    pub progress: bool,
+}
+
+/// One identity live mode can sign as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveIdentity {
+    /// Its type, matched against the scenario's identity groups.
+    pub kind: IdentityKind,
+    /// Its account.
+    pub account: String,
+    /// A name for reports.
+    pub name: String,
+    /// Its keys.
+    pub credentials: Credentials,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdConfig {
+    #[serde(default)]
+    accounts: Vec<IdAccount>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdKey {
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(default)]
+    session_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdAccount {
+    id: String,
+    #[serde(default)]
+    root: Option<IdKey>,
+    #[serde(default)]
+    users: Vec<IdUser>,
+    #[serde(default)]
+    roles: Vec<IdRole>,
+    #[serde(default)]
+    federated_users: Vec<IdFederated>,
+    #[serde(default)]
+    services: Vec<IdService>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdUser {
+    name: String,
+    #[serde(default)]
+    keys: Vec<IdKey>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdRole {
+    #[serde(default)]
+    sessions: Vec<IdSession>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdSession {
+    name: String,
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(default)]
+    session_token: Option<String>,
+    #[serde(default)]
+    expiration: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdFederated {
+    name: String,
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(default)]
+    session_token: Option<String>,
+    #[serde(default)]
+    expiration: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct IdService {
+    principal: String,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+/// The emulator's built-in configuration, whose identities live mode uses by default.
+pub const EMULATOR_DEFAULT_CONFIG: &str = include_str!("../../emulator/src/default-config.toml");
+
+fn expired(expiration: &Option<String>) -> bool {
+    expiration
+        .as_deref()
+        .and_then(cloudtrail::timefmt::parse_iso_seconds)
+        .is_some_and(|e| e <= time::OffsetDateTime::now_utc())
+}
+
+/// Reads the identities of an emulator config file (the same TOML the emulator takes).
+/// Expired sessions are left out.
+pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
+    let cfg: IdConfig = toml::from_str(text).map_err(|e| LiveError::Identities(e.to_string()))?;
+    let mut out = Vec::new();
+    let creds = |a: &str, s: &str, t: &Option<String>| Credentials {
+        access_key_id: a.to_owned(),
+        secret_access_key: s.to_owned(),
+        session_token: t.clone(),
+    };
+    for a in &cfg.accounts {
+        if let Some(k) = &a.root {
+            out.push(LiveIdentity {
+                kind: IdentityKind::Root,
+                account: a.id.clone(),
+                name: "root".into(),
+                credentials: creds(&k.access_key_id, &k.secret_access_key, &k.session_token),
+            });
+        }
+        for u in &a.users {
+            for k in &u.keys {
+                out.push(LiveIdentity {
+                    kind: IdentityKind::IAMUser,
+                    account: a.id.clone(),
+                    name: u.name.clone(),
+                    credentials: creds(&k.access_key_id, &k.secret_access_key, &k.session_token),
+                });
+            }
+        }
+        for r in &a.roles {
+            for s in r.sessions.iter().filter(|s| !expired(&s.expiration)) {
+                out.push(LiveIdentity {
+                    kind: IdentityKind::AssumedRole,
+                    account: a.id.clone(),
+                    name: s.name.clone(),
+                    credentials: creds(&s.access_key_id, &s.secret_access_key, &s.session_token),
+                });
+            }
+        }
+        for f in a.federated_users.iter().filter(|f| !expired(&f.expiration)) {
+            out.push(LiveIdentity {
+                kind: IdentityKind::FederatedUser,
+                account: a.id.clone(),
+                name: f.name.clone(),
+                credentials: creds(&f.access_key_id, &f.secret_access_key, &f.session_token),
+            });
+        }
+        for s in &a.services {
+            out.push(LiveIdentity {
+                kind: IdentityKind::AWSService,
+                account: a.id.clone(),
+                name: s.principal.clone(),
+                credentials: creds(&s.access_key_id, &s.secret_access_key, &None),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(LiveError::Identities("no identity with keys in the file".into()));
+    }
+    Ok(out)
+}
+
+/// The scenario's population in one account, each principal signing as a live identity of the
+/// same type (round-robin), or an IAM user when the file has none of that type.
+fn live_population(scenario: &Scenario, regions: &[String], ids: &[LiveIdentity], seed: u64) -> (Population, Vec<usize>) {
+    let generated = Population::generate(scenario, 1, regions, seed);
+    let mut next: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut assigned = Vec::new();
+    let kind_no = |k: IdentityKind| k as u8;
+    for p in &generated.principals {
+        let of_kind: Vec<usize> = (0..ids.len()).filter(|i| ids[*i].kind == p.kind).collect();
+        let pool = if of_kind.is_empty() {
+            let users: Vec<usize> = (0..ids.len()).filter(|i| ids[*i].kind == IdentityKind::IAMUser).collect();
+            if users.is_empty() { (0..ids.len()).collect() } else { users }
+        } else {
+            of_kind
+        };
+        let n = next.entry(kind_no(p.kind)).or_insert(0);
+        assigned.push(pool.get(*n % pool.len().max(1)).copied().unwrap_or(0));
+        *n += 1;
+    }
+    let principals: Vec<Principal> = generated.principals.clone();
+    (Population::from_parts(generated.accounts.clone(), regions.to_vec(), principals), assigned)
+}
+
+/// One call ready to sign and send.
+#[derive(Debug)]
+struct Prepared {
+    op: &'static OpSpec,
+    identity: usize,
+    region: String,
+    body: Bytes,
+    user_agent: String,
+    source_ip: String,
+}
+
+struct Job {
+    call: Prepared,
+    intended: Instant,
+}
+
+#[derive(Default)]
+struct WorkerStats {
+    latency: Histogram,
+    by_status: BTreeMap<u16, u64>,
+    by_error: BTreeMap<String, u64>,
+    by_operation: BTreeMap<String, u64>,
+    transport_errors: u64,
+    last_done: Option<Instant>,
+}
+
+struct Shared {
+    sent: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Produces the scenario's calls, in order, forever (day after day, Region after Region).
+fn produce(scenario: Scenario, population: Population, assigned: Vec<usize>, seed: u64, tx: mpsc::Sender<Prepared>, stop: Arc<AtomicBool>) {
+    let regions = population.regions.len().max(1);
+    let day_ms = 86_400_000i64;
+    // A fixed Monday, so the weekday curve is the same every run.
+    let base = 1_767_571_200_000i64;
+    let mut idle_days = 0;
+    for d in 0i64.. {
+        let mut any = false;
+        for r in 0..regions {
+            let shard = Shard { account: 0, region: r, start_ms: base + d * day_ms, end_ms: base + (d + 1) * day_ms };
+            let mut plan = Plan::new(&scenario, &population, seed, shard, true);
+            let region = population.regions.get(r).cloned().unwrap_or_default();
+            while let Some(ev) = plan.next_event() {
+                any = true;
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let body = serde_json::to_vec(&ev.content.body).unwrap_or_else(|_| b"{}".to_vec());
+                let call = Prepared {
+                    op: ev.op,
+                    identity: assigned.get(ev.principal).copied().unwrap_or(0),
+                    region: region.clone(),
+                    body: Bytes::from(body),
+                    user_agent: ev.user_agent,
+                    source_ip: ev.source_ip,
+                };
+                if tx.blocking_send(call).is_err() {
+                    return;
+                }
+            }
+        }
+        // A scenario whose every behaviour is quiet on some days still ends: give up after a week of nothing.
+        idle_days = if any { 0 } else { idle_days + 1 };
+        if idle_days > 7 {
+            return;
+        }
+    }
+}
+
+/// Runs live mode until the schedule is done or `shutdown` resolves.
+pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Result<Report, LiveError> {
+    let authority = parse_endpoint(&opts.endpoint)?;
+    if !(opts.rate.is_finite() && opts.rate > 0.0 && opts.rate <= 10_000_000.0) {
+        return Err(LiveError::Invalid("--rate must be a positive number of requests per second".into()));
+    }
+    if opts.concurrency == 0 || opts.concurrency > 100_000 {
+        return Err(LiveError::Invalid("--concurrency must be 1..=100000".into()));
+    }
+    if opts.identities.is_empty() {
+        return Err(LiveError::Identities("no identities".into()));
+    }
+    let regions = opts.regions.clone().unwrap_or_else(|| opts.scenario.population.regions.clone());
+    if regions.is_empty() || !regions.iter().all(|r| crate::scenario::valid_region(r)) {
+        return Err(LiveError::Invalid(format!("bad region list {regions:?}")));
+    }
+    let sched = schedule(opts.arrival, opts.rate, opts.duration, opts.seed);
+    let (population, assigned) = live_population(&opts.scenario, &regions, &opts.identities, opts.seed);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ptx, mut prx) = mpsc::channel::<Prepared>(16_384);
+    let producer = {
+        let (scenario, seed, stop) = (opts.scenario.clone(), opts.seed, stop.clone());
+        std::thread::spawn(move || produce(scenario, population, assigned, seed, ptx, stop))
+    };
+
+    let shared = Arc::new(Shared {
+        sent: AtomicU64::new(0),
+        completed: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+    });
+    let (jtx, jrx) = mpsc::unbounded_channel::<Job>();
+    let jrx = Arc::new(Mutex::new(jrx));
+    let identities = Arc::new(opts.identities.clone());
+    let mut workers = Vec::new();
+    for _ in 0..opts.concurrency {
+        let (jrx, shared, identities, authority) = (jrx.clone(), shared.clone(), identities.clone(), authority.clone());
+        workers.push(tokio::spawn(async move { worker(jrx, shared, identities, authority).await }));
+    }
+
+    let start = Instant::now() + Duration::from_millis(20);
+    let progress = opts.progress.then(|| {
+        let shared = shared.clone();
+        let total = sched.len() as u64;
+        tokio::spawn(async move {
+            use std::io::Write;
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut last = 0;
+            loop {
+                tick.tick().await;
+                let done = shared.completed.load(Ordering::Relaxed) + shared.failed.load(Ordering::Relaxed);
+                let sent = shared.sent.load(Ordering::Relaxed);
+                let secs = start.elapsed().as_secs_f64();
+                eprint!(
+                    "\r[{secs:6.1}s] sent {sent}/{total}  done {done}  in flight {}  {} req/s   ",
+                    sent.saturating_sub(done),
+                    done - last
+                );
+                let _ = std::io::stderr().flush();
+                last = done;
+            }
+        })
+    });
+
+    let mut interrupted = false;
+    let mut scheduled = 0u64;
+    {
+        let dispatch = async {
+            for offset in &sched {
+                let intended = start + Duration::from_nanos(*offset);
+                if Instant::now() < intended {
+                    tokio::time::sleep_until(intended).await;
+                }
+                let Some(call) = prx.recv().await else { break };
+                scheduled += 1;
+                if jtx.send(Job { call, intended }).is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::pin!(dispatch);
+        tokio::pin!(shutdown);
+        tokio::select! {
+            _ = &mut dispatch => {}
+            _ = &mut shutdown => { interrupted = true; }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    drop(prx);
+    drop(jtx);
+    let mut total = WorkerStats::default();
+    for w in workers {
+        if let Ok(s) = w.await {
+            total.latency.merge(&s.latency);
+            for (k, v) in s.by_status {
+                *total.by_status.entry(k).or_default() += v;
+            }
+            for (k, v) in s.by_error {
+                *total.by_error.entry(k).or_default() += v;
+            }
+            for (k, v) in s.by_operation {
+                *total.by_operation.entry(k).or_default() += v;
+            }
+            total.transport_errors += s.transport_errors;
+            total.last_done = total.last_done.max(s.last_done);
+        }
+    }
+    if let Some(p) = progress {
+        p.abort();
+        eprintln!();
+    }
+    let _ = producer.join();
+    let elapsed = total.last_done.map(|t| t.saturating_duration_since(start).as_secs_f64()).unwrap_or(0.0);
+    let completed = shared.completed.load(Ordering::Relaxed);
+    Ok(Report {
+        scenario: opts.scenario.name.clone(),
+        arrival: opts.arrival.name().to_owned(),
+        offered_rate: opts.rate,
+        achieved_rate: if elapsed > 0.0 { completed as f64 / elapsed } else { 0.0 },
+        duration_secs: opts.duration.as_secs_f64(),
+        elapsed_secs: elapsed,
+        scheduled,
+        sent: shared.sent.load(Ordering::Relaxed),
+        completed,
+        transport_errors: total.transport_errors,
+        by_status: total.by_status,
+        by_error: total.by_error,
+        by_operation: total.by_operation,
+        latency_ms: Latency::from(&total.latency),
+        interrupted,
+    })
+}
+
+fn parse_endpoint(endpoint: &str) -> Result<String, LiveError> {
+    let uri: http::Uri = endpoint.parse().map_err(|_| LiveError::Endpoint(endpoint.to_owned()))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(LiveError::Endpoint(endpoint.to_owned()));
+    }
+    let authority = uri.authority().ok_or_else(|| LiveError::Endpoint(endpoint.to_owned()))?;
+    let port = authority.port_u16().unwrap_or(80);
+    Ok(format!("{}:{port}", authority.host()))
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(authority: &str) -> Option<Sender> {
+    let stream = TcpStream::connect(authority).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Some(sender)
+}
+
+async fn worker(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, shared: Arc<Shared>, ids: Arc<Vec<LiveIdentity>>, authority: String) -> WorkerStats {
+    let mut stats = WorkerStats::default();
+    let mut signers: Vec<Signer> = ids.iter().map(|i| Signer::new(i.credentials.clone(), "personalize")).collect();
+    let mut conn: Option<Sender> = None;
+    let host = authority.strip_suffix(":80").unwrap_or(&authority).to_owned();
+    loop {
+        let job = {
+            let mut rx = jobs.lock().await;
+            rx.recv().await
+        };
+        let Some(job) = job else { break };
+        if conn.as_ref().is_none_or(|c| c.is_closed()) {
+            conn = connect(&authority).await;
+        }
+        let Some(sender) = conn.as_mut() else {
+            stats.transport_errors += 1;
+            shared.failed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let req = match build_request(&job.call, &host, &mut signers, &ids) {
+            Some(r) => r,
+            None => {
+                stats.transport_errors += 1;
+                shared.failed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        };
+        if sender.ready().await.is_err() {
+            conn = None;
+            stats.transport_errors += 1;
+            shared.failed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        shared.sent.fetch_add(1, Ordering::Relaxed);
+        let result = async {
+            let resp = sender.send_request(req).await?;
+            let (parts, body) = resp.into_parts();
+            let bytes = body.collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((parts, bytes))
+        }
+        .await;
+        let done = Instant::now();
+        match result {
+            Ok((parts, bytes)) => {
+                let micros = done.saturating_duration_since(job.intended).as_micros().min(u128::from(u64::MAX)) as u64;
+                stats.latency.record(micros);
+                let status = parts.status.as_u16();
+                *stats.by_status.entry(status).or_default() += 1;
+                if status >= 400 {
+                    let code = error_code(&parts.headers, &bytes);
+                    *stats.by_error.entry(code).or_default() += 1;
+                } else {
+                    *stats.by_operation.entry(job.call.op.name.to_owned()).or_default() += 1;
+                }
+                stats.last_done = Some(done);
+                shared.completed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                conn = None;
+                stats.transport_errors += 1;
+                shared.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    stats
+}
+
+fn build_request(call: &Prepared, host: &str, signers: &mut [Signer], ids: &[LiveIdentity]) -> Option<http::Request<Full<Bytes>>> {
+    let signer = signers.get_mut(call.identity)?;
+    let token = ids.get(call.identity)?.credentials.session_token.clone();
+    let amz_date = cloudtrail::timefmt::compact_seconds(time::OffsetDateTime::now_utc());
+    let (path, content_type, target) = match call.op.api {
+        Api::ControlPlane => ("/", "application/x-amz-json-1.1", Some(format!("AmazonPersonalize.{}", call.op.name))),
+        Api::Runtime | Api::Events => (call.op.path.unwrap_or("/"), "application/json", None),
+    };
+    let mut headers: Vec<(&str, &str)> = vec![("content-type", content_type), ("host", host), ("x-amz-date", &amz_date)];
+    if let Some(t) = &token {
+        headers.push(("x-amz-security-token", t));
+    }
+    if let Some(t) = &target {
+        headers.push(("x-amz-target", t));
+    }
+    let auth = signer.authorization(&call.region, &amz_date, "POST", path, &headers, &call.body);
+    let mut b = http::Request::builder().method("POST").uri(path);
+    for (k, v) in &headers {
+        b = b.header(*k, *v);
+    }
+    b.header("authorization", auth)
+        .header("user-agent", &call.user_agent)
+        .header("x-forwarded-for", &call.source_ip)
+        .header("content-length", call.body.len())
+        .body(Full::new(call.body.clone()))
+        .ok()
+}
+
+/// The AWS error code of a failed response: `X-Amzn-ErrorType` or the body's `__type`, without
+/// any `namespace#` prefix or `:` suffix.
+pub fn error_code(headers: &http::HeaderMap, body: &[u8]) -> String {
+    let raw = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "Unknown".to_owned());
+    let no_ns = raw.rsplit('#').next().unwrap_or(&raw);
+    no_ns.split(':').next().unwrap_or(no_ns).to_owned()
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a duration (500ms, 30s, 10m, 1h)"))?;
+    let secs = v * mult;
+    if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
+        return Err(format!("{s:?} is not a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_hold_the_rate() {
+        let d = Duration::from_secs(10);
+        let c = schedule(Arrival::Constant, 1000.0, d, 1);
+        assert_eq!(c.len(), 10_000);
+        assert!(c.windows(2).all(|w| w[0] <= w[1]));
+        for a in [Arrival::Poisson, Arrival::Bursts] {
+            let s = schedule(a, 1000.0, d, 1);
+            assert!((9_500..10_500).contains(&s.len()), "{a:?}: {}", s.len());
+            assert!(s.windows(2).all(|w| w[0] <= w[1]));
+            assert!(s.iter().all(|t| *t < 10_000_000_000));
+        }
+        let b = schedule(Arrival::Bursts, 1000.0, d, 1);
+        assert!(b.iter().all(|t| t % 1_000_000_000 < 200_000_000));
+        assert_eq!(schedule(Arrival::Poisson, 1000.0, d, 1), schedule(Arrival::Poisson, 1000.0, d, 1));
+    }
+
+    #[test]
+    fn reads_the_emulator_default_identities() {
+        let ids = parse_identities(EMULATOR_DEFAULT_CONFIG).unwrap();
+        assert!(ids.iter().any(|i| i.credentials.access_key_id == "AKIAIOSFODNN7EXAMPLE" && i.kind == IdentityKind::IAMUser));
+        assert!(ids.iter().any(|i| i.kind == IdentityKind::AssumedRole && i.credentials.session_token.is_some()));
+        assert!(ids.iter().any(|i| i.kind == IdentityKind::Root));
+        assert!(parse_identities("accounts = []").is_err());
+        assert!(parse_identities("not toml [").is_err());
+    }
+
+    #[test]
+    fn error_codes_and_durations() {
+        let h = http::HeaderMap::new();
+        assert_eq!(error_code(&h, br#"{"__type":"com.amazon.coral.service#ResourceNotFoundException","message":"x"}"#), "ResourceNotFoundException");
+        assert_eq!(error_code(&h, b"garbage"), "Unknown");
+        let mut h2 = http::HeaderMap::new();
+        h2.insert("x-amzn-errortype", http::HeaderValue::from_static("InvalidInputException:http://internal.amazon.com/"));
+        assert_eq!(error_code(&h2, b""), "InvalidInputException");
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("abc").is_err());
+        assert_eq!(parse_endpoint("http://127.0.0.1:4599").unwrap(), "127.0.0.1:4599");
+        assert!(parse_endpoint("https://x").is_err());
+    }
+}

@@ -1,0 +1,475 @@
+//! Offline mode: CloudTrail log files (and digests) written straight into a bucket directory, on
+//! every core, one shard per (account, Region, day), each with its own deterministic stream.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cloudtrail::digest::{self, DigestLogFile, DigestTarget, PreviousDigest};
+use cloudtrail::keys::KeyPair;
+use cloudtrail::layout::{self, LogDestination};
+use cloudtrail::logfile::{self, RawRecord, WrittenLog};
+use cloudtrail::store::{LocalDir, ObjectStore, StoreError};
+use cloudtrail::UserIdentity;
+use rand::RngExt;
+use time::OffsetDateTime;
+
+use crate::plan::{self, Plan, Shard};
+use crate::population::Population;
+use crate::record;
+use crate::scenario::Scenario;
+
+/// CloudTrail publishes roughly every five minutes.
+pub const WINDOW_MS: i64 = 300_000;
+/// Share of records that miss their window and arrive in the next one.
+const LATE_RATE: f64 = 0.004;
+/// Share of records that arrive two windows late.
+const VERY_LATE_RATE: f64 = 0.001;
+
+/// Why an offline run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    /// Writing an object failed.
+    #[error("writing to the bucket directory: {0}")]
+    Store(#[from] StoreError),
+    /// The options cannot describe a run.
+    #[error("{0}")]
+    Invalid(String),
+    /// A worker thread panicked (a bug).
+    #[error("a worker thread panicked")]
+    Panicked,
+}
+
+/// Digest files alongside the logs.
+pub struct DigestOptions {
+    /// Signs every digest.
+    pub key: Arc<KeyPair>,
+    /// The trail's name, part of the digest file names.
+    pub trail_name: String,
+}
+
+impl std::fmt::Debug for DigestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestOptions").field("trail_name", &self.trail_name).field("fingerprint", &self.key.fingerprint()).finish()
+    }
+}
+
+/// What to generate.
+#[derive(Debug)]
+pub struct OfflineOptions {
+    /// The data directory; files land in `<out>/<bucket>/<key>`.
+    pub out: PathBuf,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// First instant (inclusive).
+    pub start: OffsetDateTime,
+    /// Last instant (exclusive).
+    pub end: OffsetDateTime,
+    /// Number of accounts (overrides the scenario).
+    pub accounts: Option<u32>,
+    /// Regions (override the scenario).
+    pub regions: Option<Vec<String>>,
+    /// Mix calls per account, Region and full day (overrides the scenario).
+    pub events_per_day: Option<u64>,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Bucket name.
+    pub bucket: String,
+    /// Optional `S3KeyPrefix`.
+    pub prefix: Option<String>,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+    /// gzip level (6 = gzip's default).
+    pub level: i32,
+    /// Digests, when wanted.
+    pub digests: Option<DigestOptions>,
+    /// Draw a progress bar on stderr (only shown on a terminal).
+    pub progress: bool,
+}
+
+/// What a run wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records written.
+    pub events: u64,
+    /// Log files written.
+    pub files: u64,
+    /// Digest files written.
+    pub digests: u64,
+    /// Uncompressed JSON bytes.
+    pub raw_bytes: u64,
+    /// gzip bytes.
+    pub gz_bytes: u64,
+    /// Whether the stop flag ended the run early (every file written is complete).
+    pub interrupted: bool,
+}
+
+struct Counters {
+    events: AtomicU64,
+    files: AtomicU64,
+    raw: AtomicU64,
+    gz: AtomicU64,
+}
+
+/// Generates the run. `stop` is polled between files (set it from a Ctrl-C handler).
+pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineError> {
+    if opts.end <= opts.start {
+        return Err(OfflineError::Invalid("--end must be after --start".into()));
+    }
+    if !cloudtrail::store::valid_bucket(&opts.bucket) {
+        return Err(OfflineError::Invalid(format!("{:?} is not a valid bucket name", opts.bucket)));
+    }
+    let mut scenario = opts.scenario.clone();
+    if let Some(n) = opts.events_per_day {
+        scenario.events_per_day = n;
+    }
+    let regions = opts.regions.clone().unwrap_or_else(|| scenario.population.regions.clone());
+    if regions.is_empty() || !regions.iter().all(|r| crate::scenario::valid_region(r)) {
+        return Err(OfflineError::Invalid(format!("bad region list {regions:?}")));
+    }
+    let accounts = opts.accounts.unwrap_or(scenario.population.accounts);
+    if accounts == 0 || accounts > 10_000 {
+        return Err(OfflineError::Invalid("--accounts must be 1..=10000".into()));
+    }
+    let population = Population::generate(&scenario, accounts, &regions, opts.seed);
+    let days = plan::days(opts.start, opts.end);
+    let mut shards = Vec::new();
+    for a in 0..population.accounts.len() {
+        for r in 0..regions.len() {
+            for (s, e) in &days {
+                shards.push(Shard { account: a, region: r, start_ms: *s, end_ms: *e });
+            }
+        }
+    }
+    let store = LocalDir::new(&opts.out);
+    store.create_bucket(&opts.bucket)?;
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    } else {
+        opts.threads
+    }
+    .min(shards.len().max(1));
+
+    let estimate = (scenario.events_per_day as f64
+        * (opts.end - opts.start).as_seconds_f64()
+        / 86_400.0
+        * (population.accounts.len() * regions.len()) as f64
+        * 0.8) as u64;
+    let bar = progress_bar(opts.progress, estimate);
+    let counters = Counters {
+        events: AtomicU64::new(0),
+        files: AtomicU64::new(0),
+        raw: AtomicU64::new(0),
+        gz: AtomicU64::new(0),
+    };
+    let next = AtomicUsize::new(0);
+    let written: Mutex<Vec<WrittenLog>> = Mutex::new(Vec::new());
+    let failure: Mutex<Option<OfflineError>> = Mutex::new(None);
+    let done = AtomicBool::new(false);
+    let ctx = ShardCtx {
+        scenario: &scenario,
+        population: &population,
+        opts,
+        store: &store,
+        counters: &counters,
+        stop,
+    };
+    let panicked = std::thread::scope(|scope| {
+        let ticker = scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(counters.events.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(shard) = shards.get(i) else { break };
+                        match ctx.run_shard(*shard) {
+                            Ok(mut logs) => mine.append(&mut logs),
+                            Err(e) => {
+                                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                                stop.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    }
+                    written.lock().unwrap_or_else(|p| p.into_inner()).append(&mut mine);
+                })
+            })
+            .collect();
+        let panicked = workers.into_iter().map(|w| w.join().is_err()).fold(false, |a, b| a | b);
+        done.store(true, Ordering::Relaxed);
+        let _ = ticker.join();
+        panicked
+    });
+    bar.set_position(counters.events.load(Ordering::Relaxed));
+    bar.finish_and_clear();
+    if panicked {
+        return Err(OfflineError::Panicked);
+    }
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let interrupted = stop.load(Ordering::Relaxed);
+    let mut summary = Summary {
+        events: counters.events.load(Ordering::Relaxed),
+        files: counters.files.load(Ordering::Relaxed),
+        digests: 0,
+        raw_bytes: counters.raw.load(Ordering::Relaxed),
+        gz_bytes: counters.gz.load(Ordering::Relaxed),
+        interrupted,
+    };
+    if let (Some(d), false) = (&opts.digests, interrupted) {
+        let logs = written.into_inner().unwrap_or_else(|p| p.into_inner());
+        summary.digests = write_digests(opts, d, &population, &regions, logs, &store, threads)?;
+    }
+    Ok(summary)
+}
+
+fn progress_bar(show: bool, estimate: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(estimate.max(1));
+    let style = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {human_pos}/~{human_len} events  {per_sec}  ETA {eta}",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+struct ShardCtx<'a> {
+    scenario: &'a Scenario,
+    population: &'a Population,
+    opts: &'a OfflineOptions,
+    store: &'a LocalDir,
+    counters: &'a Counters,
+    stop: &'a AtomicBool,
+}
+
+/// Records waiting for their delivery window: (event time, JSON).
+type Pending = BTreeMap<i64, Vec<(OffsetDateTime, Vec<u8>)>>;
+
+impl ShardCtx<'_> {
+    fn run_shard(&self, shard: Shard) -> Result<Vec<WrittenLog>, OfflineError> {
+        let account = self.population.accounts.get(shard.account).cloned().unwrap_or_default();
+        let region = self.population.regions.get(shard.region).cloned().unwrap_or_default();
+        let dest = LogDestination {
+            bucket: self.opts.bucket.clone(),
+            prefix: self.opts.prefix.clone(),
+            org_id: None,
+            account: account.clone(),
+            region: region.clone(),
+        };
+        let trail = format!(
+            "arn:aws:cloudtrail:{}:{account}:trail/{}",
+            self.population.regions.first().cloned().unwrap_or_default(),
+            self.opts.digests.as_ref().map(|d| d.trail_name.as_str()).unwrap_or("generator")
+        );
+        let mut plan = Plan::new(self.scenario, self.population, self.opts.seed, shard, false);
+        let last_window = (shard.end_ms - 1).div_euclid(WINDOW_MS);
+        let mut pending: Pending = BTreeMap::new();
+        let mut identities: HashMap<(usize, i64), UserIdentity> = HashMap::new();
+        let mut written = Vec::new();
+        let salt = self.opts.seed ^ 0x5e55_1011;
+        while let Some(event) = plan.next_event() {
+            let window = event.time_ms.div_euclid(WINDOW_MS);
+            // Every window before this one is complete: deliver it.
+            while let Some((&w, _)) = pending.first_key_value() {
+                if w >= window {
+                    break;
+                }
+                let Some((w, records)) = pending.pop_first() else { break };
+                written.push(self.deliver(&mut plan, &dest, &trail, w, records)?);
+            }
+            let hour = event.time_ms.div_euclid(3_600_000);
+            let principal = self.population.principals.get(event.principal);
+            let identity = match principal {
+                Some(p) => identities
+                    .entry((event.principal, hour))
+                    .or_insert_with(|| {
+                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                        p.user_identity(&account, Some((start, salt ^ event.principal as u64)))
+                    })
+                    .clone(),
+                None => continue,
+            };
+            let rec = record::to_record(&event, identity, &account, &region, plan.rng());
+            let x: f64 = plan.rng().random();
+            let delay = if x < VERY_LATE_RATE {
+                2
+            } else if x < VERY_LATE_RATE + LATE_RATE {
+                1
+            } else {
+                0
+            };
+            let target = (window + delay).min(last_window);
+            pending.entry(target).or_default().push((rec.event_time, rec.to_json()));
+        }
+        while let Some((w, records)) = pending.pop_first() {
+            written.push(self.deliver(&mut plan, &dest, &trail, w, records)?);
+        }
+        Ok(written.into_iter().flatten().collect())
+    }
+
+    fn deliver(
+        &self,
+        plan: &mut Plan<'_>,
+        dest: &LogDestination,
+        trail: &str,
+        window: i64,
+        records: Vec<(OffsetDateTime, Vec<u8>)>,
+    ) -> Result<Option<WrittenLog>, OfflineError> {
+        // Draw the delivery details even when stopping, so what is written never depends on timing.
+        let rng = plan.rng();
+        let delay_ms = rng.random_range(30_000..270_000);
+        let unique = layout::unique_string(rng);
+        if records.is_empty() || self.stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let delivered_ms = (window + 1) * WINDOW_MS + delay_ms;
+        let delivered_at = OffsetDateTime::from_unix_timestamp(delivered_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let raw: Vec<RawRecord<'_>> = records.iter().map(|(t, j)| RawRecord { json: j, event_time: *t }).collect();
+        let log = logfile::write_raw(self.store, trail, dest, &raw, delivered_at, &unique, self.opts.level)?;
+        let raw_len: usize = records.iter().map(|r| r.1.len() + 1).sum::<usize>() + 13;
+        self.counters.events.fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.counters.files.fetch_add(1, Ordering::Relaxed);
+        self.counters.raw.fetch_add(raw_len as u64, Ordering::Relaxed);
+        self.counters.gz.fetch_add(log.compressed_bytes as u64, Ordering::Relaxed);
+        Ok(Some(log))
+    }
+}
+
+/// One hourly digest chain per (account, Region), covering every delivered file.
+fn write_digests(
+    opts: &OfflineOptions,
+    d: &DigestOptions,
+    population: &Population,
+    regions: &[String],
+    mut logs: Vec<WrittenLog>,
+    store: &dyn ObjectStore,
+    threads: usize,
+) -> Result<u64, OfflineError> {
+    logs.sort_by(|a, b| (a.delivered_at, &a.key).cmp(&(b.delivered_at, &b.key)));
+    let mut by_chain: BTreeMap<(String, String), Vec<(OffsetDateTime, DigestLogFile)>> = BTreeMap::new();
+    for l in &logs {
+        if let Some((account, region)) = account_region(&l.key) {
+            by_chain.entry((account, region)).or_default().push((l.delivered_at, DigestLogFile::from(l)));
+        }
+    }
+    let home = regions.first().cloned().unwrap_or_default();
+    let first_hour = opts.start.unix_timestamp().div_euclid(3600);
+    let last_delivery = logs.iter().map(|l| l.delivered_at.unix_timestamp()).max().unwrap_or(opts.end.unix_timestamp());
+    let last_hour = last_delivery.max(opts.end.unix_timestamp() - 1).div_euclid(3600);
+    let chains: Vec<(String, String)> = population
+        .accounts
+        .iter()
+        .flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone())))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let count = AtomicU64::new(0);
+    let failure: Mutex<Option<StoreError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let Some((account, region)) = chains.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let target = DigestTarget {
+                        trail_name: d.trail_name.clone(),
+                        home_region: home.clone(),
+                        bucket: opts.bucket.clone(),
+                        prefix: opts.prefix.clone(),
+                        org_id: None,
+                        account: account.clone(),
+                        region: region.clone(),
+                    };
+                    let files = by_chain.get(&(account.clone(), region.clone())).map(Vec::as_slice).unwrap_or(&[]);
+                    let mut previous: Option<PreviousDigest> = None;
+                    let mut i = 0;
+                    for hour in first_hour..=last_hour {
+                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                        let end = OffsetDateTime::from_unix_timestamp((hour + 1) * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                        let from = i;
+                        while files.get(i).is_some_and(|f| f.0 < end) {
+                            i += 1;
+                        }
+                        let slice: Vec<DigestLogFile> =
+                            files.get(from..i).unwrap_or(&[]).iter().map(|f| f.1.clone()).collect();
+                        match digest::write_digest(store, &target, start, end, &slice, previous.as_ref(), &d.key) {
+                            Ok(dg) => {
+                                previous = Some(dg.link());
+                                count.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
+    }
+    Ok(count.load(Ordering::Relaxed))
+}
+
+/// `(account, region)` of a log key `…/AWSLogs/[o-id/]acct/CloudTrail/region/Y/M/D/file`.
+fn account_region(key: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = key.rsplit('/').collect();
+    // file, D, M, Y, region, "CloudTrail", account
+    let region = parts.get(4)?;
+    let account = parts.get(6)?;
+    (parts.get(5) == Some(&"CloudTrail")).then(|| (account.to_string(), region.to_string()))
+}
+
+/// Reads the PKCS#1 DER private key at `path`, or makes one and writes it (and its public half)
+/// beside the bucket, so the same key can later be served to `validate-logs`.
+pub fn digest_key(path: Option<&std::path::Path>, out: &std::path::Path, start: OffsetDateTime, end: OffsetDateTime) -> Result<KeyPair, String> {
+    let from = start - time::Duration::days(1);
+    let until = end + time::Duration::days(30);
+    if let Some(p) = path {
+        let der = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        return KeyPair::from_pkcs1_der(&der, from, until).map_err(|e| e.to_string());
+    }
+    let key = KeyPair::generate(from, until).map_err(|e| e.to_string())?;
+    let dir = out.join(".generator");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let pubfile = dir.join("digest-public-key.der");
+    std::fs::write(&pubfile, &key.info().value_der_pkcs1).map_err(|e| format!("writing {}: {e}", pubfile.display()))?;
+    std::fs::write(dir.join("digest-public-key.fingerprint"), key.fingerprint()).map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+/// How long ago `t` was, for reports.
+pub fn elapsed(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_region_from_key() {
+        assert_eq!(
+            account_region("p/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"),
+            Some(("111122223333".into(), "us-east-2".into()))
+        );
+        assert_eq!(account_region("x/y"), None);
+    }
+}

@@ -1,0 +1,644 @@
+//! Turns a scenario into a timeline of calls for one (account, Region, time span): when each call
+//! happens and who makes it, then, in time order, what it contains.
+//!
+//! Planning is cheap (a time, a principal and a task per call) so a whole day fits in memory; the
+//! content is drawn afterwards from a second stream in time order, which keeps every shard
+//! deterministic no matter which thread runs it.
+
+use std::collections::HashMap;
+
+use rand::RngExt;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::agents::Agent;
+use crate::calls::{self, Content};
+use crate::inventory::{self, Inventory};
+use crate::ops::{self, Kind, OpSpec};
+use crate::population::{self, Population};
+use crate::rng::{self, Rng};
+use crate::scenario::{AddressMode, BehaviourKind, Scenario, WorkflowName};
+
+/// A span of one (account, Region) to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Account index.
+    pub account: usize,
+    /// Region index.
+    pub region: usize,
+    /// Start, unix milliseconds (inclusive).
+    pub start_ms: i64,
+    /// End, unix milliseconds (exclusive).
+    pub end_ms: i64,
+}
+
+/// One call, ready to record or send.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// When it completed, unix milliseconds.
+    pub time_ms: i64,
+    /// Index into the population's principals.
+    pub principal: usize,
+    /// The operation.
+    pub op: &'static OpSpec,
+    /// Request, response, error.
+    pub content: Content,
+    /// The caller's address.
+    pub source_ip: String,
+    /// The caller's `User-Agent`.
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Addr {
+    Home,
+    /// An unusual address drawn per call.
+    Fresh,
+    /// The unusual address of a burst.
+    Burst(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    Mix { behaviour: u16, op: u16, addr: Addr },
+    Step { workflow: u32, step: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    time_ms: i64,
+    principal: u32,
+    task: Task,
+}
+
+/// A shard's planned calls and what is needed to fill them in.
+pub struct Plan<'a> {
+    scenario: &'a Scenario,
+    population: &'a Population,
+    inventory: Inventory,
+    items: Vec<Planned>,
+    steps: Vec<Vec<(&'static OpSpec, Content)>>,
+    burst_addresses: Vec<String>,
+    /// Behaviour-wide user-agent overrides, per (behaviour, principal).
+    agents: HashMap<(u16, u32), Agent>,
+    /// Per behaviour: (op indexes, weights).
+    mixes: Vec<(Vec<usize>, Vec<f64>)>,
+    /// Per behaviour: (error codes, weights).
+    errors: Vec<(Vec<String>, Vec<f64>)>,
+    rng: Rng,
+    live: bool,
+    next: usize,
+}
+
+/// Time-of-day weights per minute of the shard, for drawing call times.
+struct Curve {
+    start_ms: i64,
+    cumulative: Vec<f64>,
+}
+
+impl Curve {
+    fn new(s: &Scenario, start_ms: i64, end_ms: i64) -> Curve {
+        let a = &s.activity;
+        let mut cumulative = Vec::new();
+        let mut total = 0.0;
+        let mut t = start_ms;
+        while t < end_ms {
+            let local = t / 1000 + i64::from(a.utc_offset_hours) * 3600;
+            let hour = local.rem_euclid(86_400) / 3600;
+            let day = (local.div_euclid(86_400) + 3).rem_euclid(7); // 1970-01-01 was a Thursday.
+            let w = a.hours.get(hour as usize).copied().unwrap_or(0.0) * a.weekdays.get(day as usize).copied().unwrap_or(0.0);
+            let frac = ((end_ms - t).min(60_000)) as f64 / 60_000.0;
+            total += w * frac;
+            cumulative.push(total);
+            t += 60_000;
+        }
+        Curve { start_ms, cumulative }
+    }
+
+    /// The expected share of a full average day's activity this span holds.
+    fn mass(&self, s: &Scenario) -> f64 {
+        let mean_hour: f64 = s.activity.hours.iter().sum::<f64>() / 24.0;
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        if mean_hour <= 0.0 { 0.0 } else { total / (mean_hour * 1440.0) }
+    }
+
+    fn sample(&self, rng: &mut Rng, end_ms: i64) -> i64 {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        if total <= 0.0 {
+            return self.start_ms;
+        }
+        let x = rng.random::<f64>() * total;
+        let i = self.cumulative.partition_point(|c| *c <= x);
+        let t = self.start_ms + i as i64 * 60_000 + rng.random_range(0..60_000);
+        t.min(end_ms - 1)
+    }
+}
+
+impl<'a> Plan<'a> {
+    /// Plans `shard`. `live` leaves out failures a client cannot provoke (throttling, denials).
+    pub fn new(scenario: &'a Scenario, population: &'a Population, seed: u64, shard: Shard, live: bool) -> Plan<'a> {
+        let account = population.accounts.get(shard.account).cloned().unwrap_or_default();
+        let region = population.regions.get(shard.region).cloned().unwrap_or_default();
+        let inventory = Inventory::generate(seed, shard.account, &account, shard.region, &region);
+        let path = [shard.account as u64, shard.region as u64, shard.start_ms as u64];
+        let mut prng = rng::derive(seed, &[0x706c616e, path[0], path[1], path[2]]);
+        let content_rng = rng::derive(seed, &[0x636f6e74, path[0], path[1], path[2]]);
+        let curve = Curve::new(scenario, shard.start_ms, shard.end_ms);
+        let mass = curve.mass(scenario);
+        let mut plan = Plan {
+            scenario,
+            population,
+            inventory,
+            items: Vec::new(),
+            steps: Vec::new(),
+            burst_addresses: Vec::new(),
+            agents: HashMap::new(),
+            mixes: Vec::new(),
+            errors: Vec::new(),
+            rng: content_rng,
+            live,
+            next: 0,
+        };
+        for b in &scenario.behaviours {
+            let (idx, w): (Vec<usize>, Vec<f64>) =
+                b.ops.iter().filter_map(|(name, w)| ops::index(name).map(|i| (i, *w))).unzip();
+            plan.mixes.push((idx, w));
+            let (codes, w): (Vec<String>, Vec<f64>) = b
+                .errors
+                .iter()
+                .filter(|(c, _)| !(live && matches!(c.as_str(), "ThrottlingException" | "AccessDeniedException")))
+                .map(|(c, w)| (c.clone(), *w))
+                .unzip();
+            plan.errors.push((codes, w));
+        }
+        let mix_total: f64 = scenario.behaviours.iter().filter(|b| b.kind == BehaviourKind::Mix).map(|b| b.share).sum();
+        for (bi, b) in scenario.behaviours.iter().enumerate() {
+            let members = population.members(shard.account, &b.who);
+            if members.is_empty() {
+                continue;
+            }
+            let bi16 = bi as u16;
+            match b.kind {
+                BehaviourKind::Mix => {
+                    if mix_total <= 0.0 {
+                        continue;
+                    }
+                    let n = rng::round_random(&mut prng, scenario.events_per_day as f64 * b.share / mix_total * mass);
+                    let addr = if b.address == AddressMode::Home { Addr::Home } else { Addr::Fresh };
+                    for _ in 0..n {
+                        let Some(op) = rng::weighted(&mut prng, &plan.mixes[bi].1).and_then(|i| plan.mixes[bi].0.get(i).copied()) else {
+                            continue;
+                        };
+                        let p = members[prng.random_range(0..members.len())];
+                        plan.items.push(Planned {
+                            time_ms: curve.sample(&mut prng, shard.end_ms),
+                            principal: p as u32,
+                            task: Task::Mix { behaviour: bi16, op: op as u16, addr },
+                        });
+                    }
+                }
+                BehaviourKind::Burst => {
+                    let n = rng::round_random(&mut prng, b.per_day * mass);
+                    for _ in 0..n {
+                        let p = members[prng.random_range(0..members.len())];
+                        let mut t = curve.sample(&mut prng, shard.end_ms);
+                        let calls = prng.random_range(b.calls[0]..=b.calls[1]);
+                        let burst = plan.burst_addresses.len() as u32;
+                        plan.burst_addresses.push(population::unusual(&mut prng));
+                        for i in 0..calls {
+                            if t >= shard.end_ms {
+                                break;
+                            }
+                            let Some(op) = rng::weighted(&mut prng, &plan.mixes[bi].1).and_then(|i| plan.mixes[bi].0.get(i).copied()) else {
+                                continue;
+                            };
+                            let addr = match b.address {
+                                AddressMode::Home => Addr::Home,
+                                AddressMode::Unusual => Addr::Burst(burst),
+                                AddressMode::Both if i % 2 == 0 => Addr::Home,
+                                AddressMode::Both => Addr::Burst(burst),
+                            };
+                            plan.items.push(Planned {
+                                time_ms: t,
+                                principal: p as u32,
+                                task: Task::Mix { behaviour: bi16, op: op as u16, addr },
+                            });
+                            t += (b.interval_secs * 1000.0 * prng.random_range(0.5..1.5)) as i64;
+                        }
+                    }
+                }
+                BehaviourKind::Workflow => {
+                    let n = rng::round_random(&mut prng, b.per_day * mass);
+                    for _ in 0..n {
+                        let p = members[prng.random_range(0..members.len())];
+                        let steps = match b.workflow {
+                            Some(WorkflowName::MlPipeline) => ml_pipeline(&plan.inventory, &mut prng, b.traffic),
+                            Some(WorkflowName::AutoTraining) | None => auto_training(&plan.inventory, &mut prng),
+                        };
+                        let span = steps.last().map(|s| s.0).unwrap_or(0);
+                        let available = shard.end_ms - shard.start_ms - 1;
+                        // Squeeze a workflow that is longer than the span; start it early enough to end inside.
+                        let scale = if span > available && span > 0 { available as f64 / span as f64 } else { 1.0 };
+                        let scaled = (span as f64 * scale) as i64;
+                        let start = curve.sample(&mut prng, shard.end_ms).min(shard.end_ms - 1 - scaled).max(shard.start_ms);
+                        let w = plan.steps.len() as u32;
+                        let mut list = Vec::with_capacity(steps.len());
+                        for (i, (offset, op, content)) in steps.into_iter().enumerate() {
+                            plan.items.push(Planned {
+                                time_ms: start + (offset as f64 * scale) as i64,
+                                principal: p as u32,
+                                task: Task::Step { workflow: w, step: i as u32 },
+                            });
+                            list.push((op, content));
+                        }
+                        plan.steps.push(list);
+                    }
+                }
+            }
+        }
+        // Stable: calls at the same millisecond keep their planned order (workflow steps).
+        plan.items.sort_by_key(|p| p.time_ms);
+        plan
+    }
+
+    /// How many calls the shard holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the shard holds no call.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The account and Region of this shard.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    /// The time of the `i`-th call.
+    pub fn time_ms(&self, i: usize) -> Option<i64> {
+        self.items.get(i).map(|p| p.time_ms)
+    }
+
+    /// The content stream, for the caller's own per-call draws (ids) in call order.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    /// Fills in the next call, in time order.
+    pub fn next_event(&mut self) -> Option<Event> {
+        let p = *self.items.get(self.next)?;
+        self.next += 1;
+        let principal = self.population.principals.get(p.principal as usize)?;
+        let now_secs = p.time_ms.div_euclid(1000);
+        let (op, content, addr, behaviour) = match p.task {
+            Task::Mix { behaviour, op, addr } => {
+                let spec = ops::OPS.get(op as usize)?;
+                let mut content = calls::build(spec, &self.inventory, &mut self.rng, now_secs);
+                let b = self.scenario.behaviours.get(behaviour as usize)?;
+                if b.error_rate > 0.0 && self.rng.random_bool(b.error_rate) {
+                    let (codes, weights) = &self.errors[behaviour as usize];
+                    let applicable: Vec<f64> = codes
+                        .iter()
+                        .zip(weights)
+                        .map(|(c, w)| if calls::error_applies(spec, c) { *w } else { 0.0 })
+                        .collect();
+                    if let Some(i) = rng::weighted(&mut self.rng, &applicable) {
+                        let caller = principal.arn(&self.inventory.account);
+                        calls::fail(spec, &self.inventory, &mut content, &codes[i], &caller, &mut self.rng);
+                    }
+                }
+                (spec, content, addr, Some(behaviour))
+            }
+            Task::Step { workflow, step } => {
+                let (spec, content) = self.steps.get(workflow as usize)?.get(step as usize)?.clone();
+                (spec, content, Addr::Home, None)
+            }
+        };
+        let source_ip = match addr {
+            Addr::Home => principal
+                .addresses
+                .get(self.rng.random_range(0..principal.addresses.len().max(1)))
+                .cloned()
+                .unwrap_or_else(|| "203.0.113.10".to_owned()),
+            Addr::Fresh => population::unusual(&mut self.rng),
+            Addr::Burst(i) => self.burst_addresses.get(i as usize).cloned().unwrap_or_default(),
+        };
+        let override_family = behaviour.and_then(|b| self.scenario.behaviours.get(b as usize)).and_then(|b| b.user_agent);
+        let user_agent = match (override_family, behaviour) {
+            (Some(family), Some(b)) => {
+                let key = (b, p.principal);
+                let rng = &mut self.rng;
+                self.agents.entry(key).or_insert_with(|| Agent::new(family, rng)).render(op)
+            }
+            _ => principal.agent.render(op),
+        };
+        Some(Event {
+            time_ms: p.time_ms,
+            principal: p.principal as usize,
+            op,
+            content,
+            source_ip,
+            user_agent,
+        })
+    }
+
+    /// Whether this plan was made for live mode.
+    pub fn live(&self) -> bool {
+        self.live
+    }
+}
+
+type Step = (i64, &'static OpSpec, Content);
+
+fn op(name: &str) -> &'static OpSpec {
+    // Workflow steps name operations from the fixed table; a typo is caught by the unit tests.
+    ops::get(name).unwrap_or(&ops::OPS[0])
+}
+
+fn ok(body: Value, response: Option<Value>) -> Content {
+    Content { body, response, error: None }
+}
+
+struct Script<'r> {
+    rng: &'r mut Rng,
+    t: i64,
+    steps: Vec<Step>,
+}
+
+impl Script<'_> {
+    fn wait(&mut self, min_s: f64, max_s: f64) {
+        self.t += (self.rng.random_range(min_s..max_s) * 1000.0) as i64;
+    }
+
+    fn call(&mut self, name: &str, content: Content) {
+        self.steps.push((self.t, op(name), content));
+    }
+
+    /// `n` Describe calls every `every` seconds (with jitter) while a resource becomes ACTIVE.
+    fn poll(&mut self, name: &str, member: &str, arn: &str, n: u32, every: f64) {
+        for _ in 0..n {
+            self.wait(every * 0.8, every * 1.2);
+            self.call(name, ok(json!({ member: arn }), None));
+        }
+    }
+}
+
+/// The full workflow: build, train, deploy, serve `traffic` calls, clean up. Offsets from 0.
+fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
+    let base = format!("{}-{}", inventory::base_name(rng), rng.random_range(1000..10_000));
+    let (region, account) = (inv.region.clone(), inv.account.clone());
+    let arn = |k: Kind, id: &str| inventory::arn(&region, &account, k, id);
+    let role = format!("arn:aws:iam::{account}:role/service-role/AmazonPersonalize-ExecutionRole");
+    let dsg = arn(Kind::DatasetGroup, &base);
+    let mut s = Script { rng, t: 0, steps: Vec::new() };
+
+    s.call(
+        "CreateDatasetGroup",
+        ok(
+            json!({"name": base, "domain": "ECOMMERCE"}),
+            Some(json!({"datasetGroupArn": dsg, "domain": "ECOMMERCE"})),
+        ),
+    );
+    let n = s.rng.random_range(2..5);
+    s.poll("DescribeDatasetGroup", "datasetGroupArn", &dsg, n, 10.0);
+
+    let mut datasets = Vec::new();
+    let mut schemas = Vec::new();
+    for t in ["Interactions", "Items", "Users"] {
+        s.wait(2.0, 8.0);
+        let schema_name = format!("{base}-{}", t.to_ascii_lowercase());
+        let schema_arn = arn(Kind::Schema, &schema_name);
+        s.call(
+            "CreateSchema",
+            ok(
+                json!({"name": schema_name, "schema": calls::avro_schema(t), "domain": "ECOMMERCE"}),
+                Some(json!({"schemaArn": schema_arn})),
+            ),
+        );
+        s.wait(2.0, 6.0);
+        let ds_arn = arn(Kind::Dataset, &format!("{base}/{}", t.to_ascii_uppercase()));
+        s.call(
+            "CreateDataset",
+            ok(
+                json!({"name": format!("{base}-{}", t.to_ascii_lowercase()), "schemaArn": schema_arn, "datasetGroupArn": dsg, "datasetType": t}),
+                Some(json!({"datasetArn": ds_arn})),
+            ),
+        );
+        let n = s.rng.random_range(1..4);
+        s.poll("DescribeDataset", "datasetArn", &ds_arn, n, 8.0);
+        schemas.push(schema_arn);
+        datasets.push((t, ds_arn));
+    }
+    for (t, ds_arn) in &datasets {
+        s.wait(5.0, 20.0);
+        let job = format!("{base}-{}-import", t.to_ascii_lowercase());
+        let job_arn = arn(Kind::DatasetImportJob, &job);
+        s.call(
+            "CreateDatasetImportJob",
+            ok(
+                json!({"jobName": job, "datasetArn": ds_arn, "dataSource": {"dataLocation": format!("s3://personalize-{account}-{region}/{base}/{}.csv", t.to_ascii_lowercase())}, "roleArn": role, "importMode": "FULL"}),
+                Some(json!({"datasetImportJobArn": job_arn})),
+            ),
+        );
+        let n = s.rng.random_range(6..16);
+        s.poll("DescribeDatasetImportJob", "datasetImportJobArn", &job_arn, n, 60.0);
+    }
+
+    s.wait(10.0, 60.0);
+    let sol = format!("{base}-user-personalization");
+    let sol_arn = arn(Kind::Solution, &sol);
+    s.call(
+        "CreateSolution",
+        ok(
+            json!({"name": sol, "datasetGroupArn": dsg, "recipeArn": "arn:aws:personalize:::recipe/aws-user-personalization-v2", "performAutoTraining": false}),
+            Some(json!({"solutionArn": sol_arn})),
+        ),
+    );
+    let n = s.rng.random_range(1..4);
+    s.poll("DescribeSolution", "solutionArn", &sol_arn, n, 10.0);
+    s.wait(5.0, 20.0);
+    let sv_arn = arn(Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(s.rng, 8)));
+    s.call(
+        "CreateSolutionVersion",
+        ok(json!({"solutionArn": sol_arn, "trainingMode": "FULL"}), Some(json!({"solutionVersionArn": sv_arn}))),
+    );
+    let n = s.rng.random_range(30..70);
+    s.poll("DescribeSolutionVersion", "solutionVersionArn", &sv_arn, n, 90.0);
+    s.wait(5.0, 30.0);
+    s.call("GetSolutionMetrics", ok(json!({"solutionVersionArn": sv_arn}), None));
+
+    s.wait(10.0, 60.0);
+    let camp_arn = arn(Kind::Campaign, &format!("{base}-campaign"));
+    s.call(
+        "CreateCampaign",
+        ok(
+            json!({"name": format!("{base}-campaign"), "solutionVersionArn": sv_arn, "minProvisionedTPS": 1}),
+            Some(json!({"campaignArn": camp_arn})),
+        ),
+    );
+    let n = s.rng.random_range(8..20);
+    s.poll("DescribeCampaign", "campaignArn", &camp_arn, n, 45.0);
+
+    s.wait(5.0, 20.0);
+    let tracker_arn = arn(Kind::EventTracker, &rng::hex(s.rng, 8));
+    let tracking_id = rng::uuid(s.rng).to_string();
+    s.call(
+        "CreateEventTracker",
+        ok(
+            json!({"name": format!("{base}-tracker"), "datasetGroupArn": dsg}),
+            Some(json!({"eventTrackerArn": tracker_arn, "trackingId": tracking_id})),
+        ),
+    );
+    let n = s.rng.random_range(1..4);
+    s.poll("DescribeEventTracker", "eventTrackerArn", &tracker_arn, n, 15.0);
+
+    s.wait(5.0, 20.0);
+    let rec_arn = arn(Kind::Recommender, &format!("{base}-recommended-for-you"));
+    s.call(
+        "CreateRecommender",
+        ok(
+            json!({"name": format!("{base}-recommended-for-you"), "datasetGroupArn": dsg, "recipeArn": "arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you"}),
+            Some(json!({"recommenderArn": rec_arn})),
+        ),
+    );
+    let n = s.rng.random_range(8..20);
+    s.poll("DescribeRecommender", "recommenderArn", &rec_arn, n, 60.0);
+
+    for _ in 0..traffic {
+        s.wait(0.5, 6.0);
+        if s.rng.random_bool(0.55) {
+            let target = if s.rng.random_bool(0.7) { ("campaignArn", &camp_arn) } else { ("recommenderArn", &rec_arn) };
+            let user = format!("user-{}", s.rng.random_range(1..250_000));
+            s.call(
+                "GetRecommendations",
+                ok(json!({ target.0: target.1, "userId": user, "numResults": 25 }), None),
+            );
+        } else {
+            let body = calls::put_events(&tracking_id, s.rng, 0);
+            let t_secs = s.t / 1000;
+            let mut body = body;
+            // `sentAt` is relative until the workflow is placed in time; keep it plausible.
+            if let Some(Value::Array(events)) = body.get_mut("eventList") {
+                for e in events {
+                    if let Some(m) = e.as_object_mut() {
+                        m.insert("sentAt".to_owned(), json!(1_700_000_000 + t_secs));
+                    }
+                }
+            }
+            s.call("PutEvents", ok(body, None));
+        }
+    }
+
+    // Clean-up, dependants first; the last poll of each deletion finds the resource gone.
+    s.wait(60.0, 600.0);
+    s.call("DeleteCampaign", ok(json!({"campaignArn": camp_arn}), None));
+    s.wait(1.0, 5.0);
+    s.call("DeleteRecommender", ok(json!({"recommenderArn": rec_arn}), None));
+    let n = s.rng.random_range(1..4);
+    s.poll("DescribeCampaign", "campaignArn", &camp_arn, n, 30.0);
+    s.wait(20.0, 40.0);
+    s.call(
+        "DescribeCampaign",
+        Content {
+            body: json!({"campaignArn": camp_arn}),
+            response: None,
+            error: Some(("ResourceNotFoundException".to_owned(), format!("Could not find resource with ARN {camp_arn}"))),
+        },
+    );
+    s.wait(1.0, 5.0);
+    s.call("DeleteEventTracker", ok(json!({"eventTrackerArn": tracker_arn}), None));
+    s.wait(1.0, 5.0);
+    s.call("DeleteSolution", ok(json!({"solutionArn": sol_arn}), None));
+    for (_, ds_arn) in &datasets {
+        s.wait(1.0, 5.0);
+        s.call("DeleteDataset", ok(json!({"datasetArn": ds_arn}), None));
+    }
+    s.wait(30.0, 120.0);
+    for schema in &schemas {
+        s.wait(1.0, 3.0);
+        s.call("DeleteSchema", ok(json!({"schemaArn": schema}), None));
+    }
+    s.wait(1.0, 5.0);
+    s.call("DeleteDatasetGroup", ok(json!({"datasetGroupArn": dsg}), None));
+    s.wait(20.0, 60.0);
+    s.call(
+        "DescribeDatasetGroup",
+        Content {
+            body: json!({"datasetGroupArn": dsg}),
+            response: None,
+            error: Some(("ResourceNotFoundException".to_owned(), format!("Could not find resource with ARN {dsg}"))),
+        },
+    );
+    s.steps
+}
+
+/// The service retraining a solution on its own schedule.
+fn auto_training(inv: &Inventory, rng: &mut Rng) -> Vec<Step> {
+    let sol = inv.pick(Kind::Solution, rng).map(|r| r.name.clone()).unwrap_or_else(|| "default".to_owned());
+    let sol_arn = inventory::arn(&inv.region, &inv.account, Kind::Solution, &sol);
+    let sv = inventory::arn(&inv.region, &inv.account, Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(rng, 8)));
+    vec![(
+        0,
+        op("CreateSolutionVersion"),
+        ok(json!({"solutionArn": sol_arn, "trainingMode": "AUTOTRAIN"}), Some(json!({"solutionVersionArn": sv}))),
+    )]
+}
+
+/// Splits `[start, end)` at UTC midnights.
+pub fn days(start: OffsetDateTime, end: OffsetDateTime) -> Vec<(i64, i64)> {
+    let (s, e) = ((start.unix_timestamp_nanos() / 1_000_000) as i64, (end.unix_timestamp_nanos() / 1_000_000) as i64);
+    let mut out = Vec::new();
+    let mut t = s;
+    while t < e {
+        let next = (t.div_euclid(86_400_000) + 1) * 86_400_000;
+        out.push((t, next.min(e)));
+        t = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::PRESETS;
+
+    #[test]
+    fn workflow_operations_exist() {
+        let inv = Inventory::generate(1, 0, "123456789012", 0, "us-east-1");
+        let mut r = rng::derive(1, &[]);
+        let steps = ml_pipeline(&inv, &mut r, 10);
+        let names: Vec<&str> = steps.iter().map(|s| s.1.name).collect();
+        assert_eq!(names[0], "CreateDatasetGroup");
+        assert_eq!(*names.last().unwrap(), "DescribeDatasetGroup");
+        assert!(steps.windows(2).all(|w| w[0].0 <= w[1].0));
+        for n in ["CreateSchema", "CreateDataset", "CreateDatasetImportJob", "CreateSolution", "CreateSolutionVersion", "CreateCampaign", "CreateRecommender", "GetRecommendations", "PutEvents", "DeleteDatasetGroup"] {
+            assert!(names.contains(&n), "{n}");
+        }
+    }
+
+    #[test]
+    fn days_split_at_midnight() {
+        let s = time::macros::datetime!(2026-01-01 12:00 UTC);
+        let e = time::macros::datetime!(2026-01-03 06:00 UTC);
+        let d = days(s, e);
+        assert_eq!(d.len(), 3);
+        assert_eq!(d[0].1 - d[0].0, 12 * 3_600_000);
+        assert_eq!(d[2].1 - d[2].0, 6 * 3_600_000);
+    }
+
+    #[test]
+    fn plans_repeat() {
+        let s = Scenario::parse("demo", PRESETS[0].1).unwrap();
+        let pop = Population::generate(&s, 1, &s.population.regions, 3);
+        let shard = Shard { account: 0, region: 0, start_ms: 1_767_571_200_000, end_ms: 1_767_657_600_000 };
+        let mut a = Plan::new(&s, &pop, 3, shard, false);
+        let mut b = Plan::new(&s, &pop, 3, shard, false);
+        assert!(a.len() > 100);
+        assert_eq!(a.len(), b.len());
+        while let (Some(x), Some(y)) = (a.next_event(), b.next_event()) {
+            assert_eq!((x.time_ms, x.op.name, &x.content, &x.source_ip), (y.time_ms, y.op.name, &y.content, &y.source_ip));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Dataset export jobs: CreateDatasetExportJob, DescribeDatasetExportJob, ListDatasetExportJobs.
+//!
+//! There is no S3 to write to; the job goes through its lifecycle and reports the destination.
+
+use serde_json::{Map, Value, json};
+
+use super::import_job::{MAX_RUNNING_JOBS, running_jobs, too_many_running};
+use super::{Meta, already_exists, durations, list_answer, not_active, not_found, ts};
+use crate::Store;
+use crate::common::{
+    Cx, Lifecycle, Members, check_arn, check_enum, check_name, check_role_arn, check_s3_data_config,
+};
+use crate::error::{Error, Result};
+
+/// A dataset export job.
+#[derive(Debug, Clone)]
+pub(crate) struct ExportJob {
+    /// ARN, job name, lifecycle.
+    pub(crate) meta: Meta,
+    /// The dataset exported.
+    pub(crate) dataset_arn: String,
+    /// `BULK`, `PUT` or `ALL`.
+    pub(crate) ingestion_mode: String,
+    /// The role.
+    pub(crate) role_arn: String,
+    /// `jobOutput` as given (validated).
+    pub(crate) job_output: Value,
+}
+
+impl ExportJob {
+    fn full(&self, cx: &Cx<'_>) -> Value {
+        let mut o = Map::new();
+        o.insert("jobName".into(), json!(self.meta.name));
+        o.insert("datasetExportJobArn".into(), json!(self.meta.arn));
+        o.insert("datasetArn".into(), json!(self.dataset_arn));
+        o.insert("ingestionMode".into(), json!(self.ingestion_mode));
+        o.insert("roleArn".into(), json!(self.role_arn));
+        o.insert("status".into(), json!(self.meta.status(cx)));
+        o.insert("jobOutput".into(), self.job_output.clone());
+        o.insert("creationDateTime".into(), ts(self.meta.created));
+        o.insert("lastUpdatedDateTime".into(), ts(self.meta.last_updated(cx)));
+        Value::Object(o)
+    }
+
+    fn summary(&self, cx: &Cx<'_>) -> Value {
+        json!({
+            "datasetExportJobArn": self.meta.arn,
+            "jobName": self.meta.name,
+            "status": self.meta.status(cx),
+            "creationDateTime": ts(self.meta.created),
+            "lastUpdatedDateTime": ts(self.meta.last_updated(cx)),
+        })
+    }
+}
+
+/// Validates a `jobOutput`-style member holding `s3DataDestination`.
+pub(crate) fn job_output(m: &Members<'_>, member: &str) -> Result<Value> {
+    let o = m.opt_obj(member)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })?;
+    let dest = o.get("s3DataDestination").filter(|v| !v.is_null()).ok_or_else(|| {
+        Error::invalid(format!(
+            "1 validation error detected: Value null at '{member}.s3DataDestination' failed to satisfy constraint: Member must not be null"
+        ))
+    })?;
+    check_s3_data_config(&format!("{member}.s3DataDestination"), dest)?;
+    Ok(json!({ "s3DataDestination": dest }))
+}
+
+pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+    let name = m.str("jobName")?;
+    check_name("jobName", name)?;
+    let dataset_arn = m.str("datasetArn")?;
+    check_arn("datasetArn", dataset_arn)?;
+    let mode = m.opt_str("ingestionMode")?.unwrap_or("PUT");
+    check_enum("ingestionMode", mode, &["BULK", "PUT", "ALL"])?;
+    let role = m.str("roleArn")?;
+    check_role_arn("roleArn", role)?;
+    let output = job_output(m, "jobOutput")?;
+    let tags = super::check_tags(m)?;
+    let dataset = store
+        .data
+        .datasets
+        .get(dataset_arn)
+        .ok_or_else(|| not_found(dataset_arn))?;
+    if !dataset.meta.is_active(cx) {
+        return Err(not_active(dataset_arn, dataset.meta.status(cx)));
+    }
+    let arn = cx.arn("dataset-export-job", name);
+    if store.data.export_jobs.contains_key(&arn) {
+        return Err(already_exists(&arn));
+    }
+    if running_jobs(store, cx) >= MAX_RUNNING_JOBS {
+        return Err(too_many_running());
+    }
+    let lc = Lifecycle::create(cx.ctx.now, durations::IMPORT);
+    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    store.data.export_jobs.insert(
+        arn.clone(),
+        ExportJob {
+            meta,
+            dataset_arn: dataset_arn.to_string(),
+            ingestion_mode: mode.to_string(),
+            role_arn: role.to_string(),
+            job_output: output,
+        },
+    );
+    super::register_tags(store, &arn, tags);
+    Ok(json!({ "datasetExportJobArn": arn }))
+}
+
+pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+    let arn = m.str("datasetExportJobArn")?;
+    check_arn("datasetExportJobArn", arn)?;
+    let j = store.data.export_jobs.get(arn).ok_or_else(|| not_found(arn))?;
+    Ok(json!({ "datasetExportJob": j.full(cx) }))
+}
+
+pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+    let ds = m.opt_str("datasetArn")?;
+    if let Some(a) = ds {
+        check_arn("datasetArn", a)?;
+    }
+    let rows = store
+        .data
+        .export_jobs
+        .values()
+        .filter(|j| ds.is_none_or(|d| j.dataset_arn == d))
+        .map(|j| (j.meta.sort_key(), j.summary(cx)))
+        .collect();
+    list_answer(
+        rows,
+        "datasetExportJobs",
+        &format!("ListDatasetExportJobs|{}", ds.unwrap_or("")),
+        m,
+    )
+}

@@ -1,0 +1,433 @@
+//! Schemas: CreateSchema (Avro validated as Personalize does), DescribeSchema, ListSchemas, DeleteSchema.
+//!
+//! CreateSchema checks what holds for every dataset type: the string is Avro JSON for a flat
+//! `record`, fields use only the primitive types Personalize accepts (optionally in a union with
+//! `null`), names are valid and unique (names that differ only by `_` or case collide),
+//! `categorical`/`textual` only on string fields, and reserved keywords are not categorical.
+//! The requirements that depend on the dataset type (USER_ID, ITEM_ID, TIMESTAMP, ...) are
+//! checked when CreateDataset pairs the schema with a type, because only then is the type known.
+
+use serde_json::{Map, Value, json};
+
+use super::dataset_group::DOMAINS;
+use super::{Meta, already_exists, list_answer, not_found, ts};
+use crate::Store;
+use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_len, check_name};
+use crate::error::{Error, Result};
+
+/// Schemas per account and region (the service quota).
+pub(crate) const MAX_SCHEMAS: usize = 500;
+
+/// The primitive Avro types Personalize accepts in a field.
+const PRIMITIVES: &[&str] = &["string", "int", "long", "float", "double", "boolean", "null"];
+
+/// Reserved string fields that must not be categorical.
+const RESERVED: &[&str] = &[
+    "USER_ID",
+    "ITEM_ID",
+    "ACTION_ID",
+    "EVENT_TYPE",
+    "EVENT_VALUE",
+    "TIMESTAMP",
+    "IMPRESSION",
+    "RECOMMENDATION_ID",
+    "EVENT_ATTRIBUTION_SOURCE",
+    "CREATION_TIMESTAMP",
+];
+
+/// One column of a schema.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Field {
+    /// The column name as written.
+    pub(crate) name: String,
+    /// The Avro types (more than one for a union).
+    pub(crate) types: Vec<String>,
+    /// `categorical: true`.
+    pub(crate) categorical: bool,
+    /// `textual: true`.
+    pub(crate) textual: bool,
+}
+
+impl Field {
+    /// Whether the field accepts `ty` (e.g. `"string"`).
+    pub(crate) fn has_type(&self, ty: &str) -> bool {
+        self.types.iter().any(|t| t == ty)
+    }
+
+    /// Whether the field holds numbers.
+    pub(crate) fn is_numeric(&self) -> bool {
+        self.types
+            .iter()
+            .any(|t| matches!(t.as_str(), "int" | "long" | "float" | "double"))
+    }
+
+    /// Whether the field may be null.
+    pub(crate) fn nullable(&self) -> bool {
+        self.has_type("null")
+    }
+}
+
+/// A schema.
+#[derive(Debug, Clone)]
+pub(crate) struct Schema {
+    /// ARN, name, creation time.
+    pub(crate) meta: Meta,
+    /// The Avro JSON as given.
+    pub(crate) schema: String,
+    /// The domain, for a Domain dataset group's datasets.
+    pub(crate) domain: Option<String>,
+    /// The parsed fields.
+    pub(crate) fields: Vec<Field>,
+}
+
+impl Schema {
+    /// The field named `name` (compared case-insensitively).
+    pub(crate) fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Normalises a column name for duplicate detection and property matching:
+/// upper case without underscores (`numberOfRatings` and `NUMBER_OF_RATINGS` agree).
+pub(crate) fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+fn invalid(detail: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("Invalid schema. {detail}"))
+}
+
+fn is_avro_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// Parses and validates an Avro schema string as Personalize does.
+pub(crate) fn parse_avro(text: &str) -> Result<Vec<Field>> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("The schema is not valid JSON: {e}.")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| invalid("The schema must be an Avro record (a JSON object)."))?;
+    if obj.get("type").and_then(Value::as_str) != Some("record") {
+        return Err(invalid("The top-level type must be \"record\"."));
+    }
+    match obj.get("name").and_then(Value::as_str) {
+        Some(n) if is_avro_name(n) => {}
+        _ => return Err(invalid("The record must have a valid \"name\".")),
+    }
+    let fields = obj
+        .get("fields")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("The record must have a \"fields\" array."))?;
+    if fields.is_empty() {
+        return Err(invalid("The record must have at least one field."));
+    }
+    let mut out: Vec<Field> = Vec::with_capacity(fields.len());
+    for f in fields {
+        let fo = f
+            .as_object()
+            .ok_or_else(|| invalid("Each field must be a JSON object."))?;
+        let name = fo
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("Each field must have a \"name\"."))?;
+        if !is_avro_name(name) || name.len() > 150 {
+            return Err(invalid(format!(
+                "Field name '{name}' must match [A-Za-z_][A-Za-z0-9_]* and have at most 150 characters."
+            )));
+        }
+        let types = field_types(name, fo.get("type"))?;
+        let flag = |key: &str| -> Result<bool> {
+            match fo.get(key) {
+                None | Some(Value::Null) => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(_) => Err(invalid(format!("'{key}' of field '{name}' must be a boolean."))),
+            }
+        };
+        let categorical = flag("categorical")?;
+        let textual = flag("textual")?;
+        let field = Field {
+            name: name.to_string(),
+            types,
+            categorical,
+            textual,
+        };
+        if (categorical || textual) && !field.has_type("string") {
+            return Err(invalid(format!(
+                "Field '{name}' can be categorical or textual only if its type is string."
+            )));
+        }
+        if categorical && textual {
+            return Err(invalid(format!(
+                "Field '{name}' cannot be both categorical and textual."
+            )));
+        }
+        if categorical && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(invalid(format!("Reserved field '{name}' cannot be categorical.")));
+        }
+        if let Some(dup) = out.iter().find(|o| normalise(&o.name) == normalise(name)) {
+            return Err(invalid(format!(
+                "Field names must be unique; '{name}' conflicts with '{}'.",
+                dup.name
+            )));
+        }
+        out.push(field);
+    }
+    Ok(out)
+}
+
+fn field_types(name: &str, ty: Option<&Value>) -> Result<Vec<String>> {
+    let one = |t: &Value| -> Result<String> {
+        let s = match t {
+            Value::String(s) => s.as_str(),
+            // `{"type": "string"}` is the long form of a primitive.
+            Value::Object(o) => o.get("type").and_then(Value::as_str).unwrap_or(""),
+            _ => "",
+        };
+        if PRIMITIVES.contains(&s) {
+            Ok(s.to_string())
+        } else if matches!(s, "record" | "array" | "map" | "enum" | "fixed" | "bytes") {
+            Err(invalid(format!(
+                "Field '{name}' has type '{s}'; Personalize schemas must be flat and use only the types string, int, long, float, double, boolean and null."
+            )))
+        } else {
+            Err(invalid(format!("Field '{name}' has an unsupported type.")))
+        }
+    };
+    match ty {
+        None => Err(invalid(format!("Field '{name}' must have a \"type\"."))),
+        Some(Value::Array(union)) => {
+            if union.is_empty() {
+                return Err(invalid(format!("Field '{name}' has an empty union type.")));
+            }
+            let mut types = Vec::with_capacity(union.len());
+            for t in union {
+                let t = one(t)?;
+                if types.contains(&t) {
+                    return Err(invalid(format!(
+                        "Field '{name}' repeats '{t}' in its union type."
+                    )));
+                }
+                types.push(t);
+            }
+            if types.iter().all(|t| t == "null") {
+                return Err(invalid(format!(
+                    "Field '{name}' must have a type other than null."
+                )));
+            }
+            Ok(types)
+        }
+        Some(t) => {
+            let t = one(t)?;
+            if t == "null" {
+                return Err(invalid(format!(
+                    "Field '{name}' must have a type other than null."
+                )));
+            }
+            Ok(vec![t])
+        }
+    }
+}
+
+fn full(s: &Schema) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(s.meta.name));
+    o.insert("schemaArn".into(), json!(s.meta.arn));
+    o.insert("schema".into(), json!(s.schema));
+    o.insert("creationDateTime".into(), ts(s.meta.created));
+    o.insert("lastUpdatedDateTime".into(), ts(s.meta.created));
+    if let Some(d) = &s.domain {
+        o.insert("domain".into(), json!(d));
+    }
+    Value::Object(o)
+}
+
+fn summary(s: &Schema) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(s.meta.name));
+    o.insert("schemaArn".into(), json!(s.meta.arn));
+    o.insert("creationDateTime".into(), ts(s.meta.created));
+    o.insert("lastUpdatedDateTime".into(), ts(s.meta.created));
+    if let Some(d) = &s.domain {
+        o.insert("domain".into(), json!(d));
+    }
+    Value::Object(o)
+}
+
+pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+    let name = m.str("name")?;
+    check_name("name", name)?;
+    let text = m.str("schema")?;
+    check_len("schema", text, 0, 20000)?;
+    let domain = m.opt_str("domain")?;
+    if let Some(d) = domain {
+        check_enum("domain", d, DOMAINS)?;
+    }
+    let fields = parse_avro(text)?;
+    let arn = cx.arn("schema", name);
+    if store.data.schemas.contains_key(&arn) {
+        return Err(already_exists(&arn));
+    }
+    if store.data.schemas.len() >= MAX_SCHEMAS {
+        return Err(Error::limit(format!(
+            "You have reached the limit of {MAX_SCHEMAS} schemas in this region."
+        )));
+    }
+    let lc = Lifecycle {
+        started: cx.ctx.now,
+        steps: vec![("ACTIVE", 0.0)],
+    };
+    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    store.data.schemas.insert(
+        arn.clone(),
+        Schema {
+            meta,
+            schema: text.to_string(),
+            domain: domain.map(str::to_string),
+            fields,
+        },
+    );
+    Ok(json!({ "schemaArn": arn }))
+}
+
+pub(super) fn describe(store: &mut Store, m: &Members<'_>) -> Result<Value> {
+    let arn = m.str("schemaArn")?;
+    check_arn("schemaArn", arn)?;
+    let s = store.data.schemas.get(arn).ok_or_else(|| not_found(arn))?;
+    Ok(json!({ "schema": full(s) }))
+}
+
+pub(super) fn list(store: &mut Store, m: &Members<'_>) -> Result<Value> {
+    let rows = store
+        .data
+        .schemas
+        .values()
+        .map(|s| (s.meta.sort_key(), summary(s)))
+        .collect();
+    list_answer(rows, "schemas", "ListSchemas", m)
+}
+
+pub(super) fn delete(store: &mut Store, _cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+    let arn = m.str("schemaArn")?;
+    check_arn("schemaArn", arn)?;
+    if !store.data.schemas.contains_key(arn) {
+        return Err(not_found(arn));
+    }
+    if let Some(d) = store.data.datasets.values().find(|d| d.uses_schema(arn)) {
+        return Err(Error::in_use(format!(
+            "Cannot delete schema {arn} because it is used by dataset {}.",
+            d.meta.arn
+        )));
+    }
+    store.data.schemas.remove(arn);
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse_avro(text).unwrap_err().message
+    }
+
+    #[test]
+    fn accepts_the_documented_interactions_schema() {
+        let f = parse_avro(
+            r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema",
+            "fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},
+            {"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"},
+            {"name":"EVENT_VALUE","type":["float","null"]},
+            {"name":"LOCATION","type":"string","categorical":true}],"version":"1.0"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.len(), 6);
+        assert!(f[4].nullable() && f[4].is_numeric());
+        assert!(f[5].categorical);
+    }
+
+    #[test]
+    fn rejects_what_personalize_rejects() {
+        let cases: &[(&str, &str)] = &[
+            ("not json", "not valid JSON"),
+            (r#"[1]"#, "must be an Avro record"),
+            (r#"{"type":"enum","name":"X","fields":[]}"#, "must be \"record\""),
+            (
+                r#"{"type":"record","fields":[{"name":"A","type":"string"}]}"#,
+                "valid \"name\"",
+            ),
+            (r#"{"type":"record","name":"X"}"#, "\"fields\" array"),
+            (
+                r#"{"type":"record","name":"X","fields":[]}"#,
+                "at least one field",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A"}]}"#,
+                "must have a \"type\"",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"1A","type":"string"}]}"#,
+                "must match",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":{"type":"array","items":"string"}}]}"#,
+                "must be flat",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":{"type":"record","name":"Y","fields":[]}}]}"#,
+                "must be flat",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":"decimal"}]}"#,
+                "unsupported type",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":"null"}]}"#,
+                "other than null",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":[]}]}"#,
+                "empty union",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":["string","string"]}]}"#,
+                "repeats",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":"int","categorical":true}]}"#,
+                "only if its type is string",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":"string","categorical":"yes"}]}"#,
+                "must be a boolean",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"EVENT_TYPE","type":"string","categorical":true}]}"#,
+                "cannot be categorical",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"GENRES_FIELD_1","type":"string"},{"name":"GENRESFIELD1","type":"string"}]}"#,
+                "conflicts with",
+            ),
+            (
+                r#"{"type":"record","name":"X","fields":[{"name":"A","type":"string","categorical":true,"textual":true}]}"#,
+                "both categorical and textual",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = err(text);
+            assert!(got.contains(want), "{text}: {got}");
+            assert!(got.starts_with("Invalid schema."), "{got}");
+        }
+    }
+
+    #[test]
+    fn normalise_matches_camel_case_properties() {
+        assert_eq!(normalise("numberOfRatings"), normalise("NUMBER_OF_RATINGS"));
+    }
+}

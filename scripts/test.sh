@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: Python clients, formatting, lints, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> python clients (.venv: pinned awscli, boto3, moto server)"
+scripts/setup-python.sh
+# Tests find the AWS CLI, boto3 and moto_server here.
+export PATH="$PWD/.venv/bin:$PATH"
+export EMULATOR_TEST_VENV="$PWD/.venv"
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --failure-output final --status-level fail
+else
+  cargo test --workspace --no-fail-fast
+fi
