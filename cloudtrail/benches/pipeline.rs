@@ -16,7 +16,7 @@ use cloudtrail::delivery::{Delivery, DeliveryConfig, DeliveryObserver, Destinati
 use cloudtrail::identity::UserIdentity;
 use cloudtrail::layout::LogDestination;
 use cloudtrail::logfile::{WrittenLog, gunzip};
-use cloudtrail::record::{Record, Resource, TlsDetails};
+use cloudtrail::record::{Record, TlsDetails};
 use cloudtrail::store::LocalDir;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -46,7 +46,7 @@ fn template(i: usize) -> Record {
         "arn:aws:personalize:{region}:{ACCOUNT}:dataset-group/movies-{}",
         i % 50
     );
-    r.user_agent = Some("aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 exe/x86_64.debian.12 prompt/off".into());
+    r.user_agent = Some("aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 exe/x86_64.debian.12".into());
     r.request_parameters = Some(json!({
         "name": format!("solution-{i}"),
         "datasetGroupArn": dsg,
@@ -57,12 +57,6 @@ fn template(i: usize) -> Record {
     }));
     r.request_id = Some(uuid::Uuid::new_v4().to_string());
     r.read_only = Some(false);
-    r.resources = vec![Resource {
-        arn: Some(dsg),
-        arn_prefix: None,
-        account_id: Some(ACCOUNT.into()),
-        resource_type: Some("AWS::Personalize::DatasetGroup".into()),
-    }];
     r.tls_details = Some(TlsDetails {
         tls_version: "TLSv1.3".into(),
         cipher_suite: "TLS_AES_128_GCM_SHA256".into(),

@@ -23,7 +23,7 @@ use crate::clock::SharedClock;
 use crate::layout::{LogDestination, unique_string};
 use crate::logfile::{RawRecord, WrittenLog, write_raw};
 use crate::record::Record;
-use crate::spool::{NewRecord, Spool};
+use crate::spool::{NewRecord, PreparedWrite, Spool};
 use crate::store::ObjectStore;
 
 /// One trail's copy of the logs for one (account, Region).
@@ -315,7 +315,11 @@ impl Delivery {
             in_flight_records: 0,
             rng: StdRng::seed_from_u64(rand::random()),
             waiters: Vec::new(),
-            done_tx,
+            events: done_tx,
+            spool_thread: Pool::new("ct-spool", 1).map_err(spool_err)?,
+            compressors: Pool::new("ct-compress", config.workers).map_err(spool_err)?,
+            queue: VecDeque::new(),
+            writing: false,
             interval: config.flush_interval,
             config,
             closing: None,
@@ -497,8 +501,50 @@ struct Core {
     in_flight_records: usize,
     rng: StdRng,
     waiters: Vec<Waiter>,
-    done_tx: mpsc::UnboundedSender<Done>,
+    events: mpsc::UnboundedSender<Event>,
+    spool_thread: Pool,
+    compressors: Pool,
+    queue: VecDeque<Cmd>,
+    writing: bool,
     closing: Option<oneshot::Sender<Result<(), DeliveryError>>>,
+}
+
+/// A few long-lived threads for blocking work. Long-lived on purpose: each compression thread
+/// keeps its compressor and its multi-megabyte buffers between files, which fresh blocking
+/// tasks would pay for in page faults every time.
+struct Pool {
+    tx: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Pool {
+    fn new(name: &str, threads: usize) -> std::io::Result<Pool> {
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The threads end when the pipeline drops the sender.
+                        let task = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match task {
+                            Ok(task) => task(),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
+        Ok(Pool { tx })
+    }
+
+    fn run(&self, task: impl FnOnce() + Send + 'static) {
+        // The receiving threads live as long as `self`, so the send cannot fail.
+        let _ = self.tx.send(Box::new(task));
+    }
 }
 
 /// A spool segment is sealed once it reaches this size.
@@ -507,14 +553,37 @@ const SEGMENT_BYTES: u64 = 64 << 20;
 /// Most commands folded into one spool write.
 const GROUP: usize = 4096;
 
+/// A submitted record waiting for its spool write.
+struct Pending {
+    dests: Vec<Destination>,
+    event_time: i64,
+    json: Arc<Vec<u8>>,
+    reply: oneshot::Sender<Result<(), DeliveryError>>,
+}
+
+/// A spool group write, back from its blocking thread.
+struct Written {
+    write: PreparedWrite,
+    result: std::io::Result<()>,
+    group: Vec<Pending>,
+    ids: Vec<Vec<u32>>,
+    positions: Vec<(u64, u32)>,
+}
+
+/// What the blocking threads report to the core.
+enum Event {
+    Job(Done),
+    Spool(Written),
+}
+
 impl Core {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>, mut done_rx: mpsc::UnboundedReceiver<Done>) {
-        let mut group: Vec<Cmd> = Vec::with_capacity(GROUP);
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>, mut events: mpsc::UnboundedReceiver<Event>) {
         loop {
             self.start_due(false);
             self.dispatch();
             self.publish_status();
             if self.closing.is_some()
+                && !self.writing
                 && self.in_flight == 0
                 && self.ready.is_empty()
                 && self.waiters.is_empty()
@@ -524,27 +593,27 @@ impl Core {
             let deadline = self.next_deadline();
             tokio::select! {
                 biased;
-                done = done_rx.recv() => {
-                    if let Some(done) = done {
-                        self.finish(done);
-                    }
-                }
-                cmd = rx.recv(), if self.closing.is_none() => {
+                ev = events.recv() => match ev {
+                    Some(Event::Job(done)) => self.finish(done),
+                    Some(Event::Spool(w)) => self.written(w),
+                    None => {}
+                },
+                cmd = rx.recv(), if self.closing.is_none() && self.queue.len() < GROUP => {
                     let Some(cmd) = cmd else {
                         // Every handle is gone without a shutdown: stop; the spool keeps the rest.
                         break;
                     };
-                    group.push(cmd);
-                    while group.len() < GROUP {
+                    self.queue.push_back(cmd);
+                    while self.queue.len() < GROUP {
                         match rx.try_recv() {
-                            Ok(c) => group.push(c),
+                            Ok(c) => self.queue.push_back(c),
                             Err(_) => break,
                         }
                     }
-                    self.handle(&mut group);
                 }
                 () = wait_until(&self.clock, &mut self.clock_rx, deadline) => {}
             }
+            self.pump();
         }
         // Answer anyone still waiting on the way out.
         for w in self.waiters.drain(..) {
@@ -555,85 +624,115 @@ impl Core {
         }
     }
 
-    /// Processes a run of commands: consecutive submits share one spool write.
-    fn handle(&mut self, group: &mut Vec<Cmd>) {
-        let mut submits = Vec::new();
-        for cmd in group.drain(..) {
-            match cmd {
-                Cmd::Submit {
-                    dests,
-                    event_time,
-                    json,
-                    reply,
-                } => submits.push((dests, event_time, json, reply)),
-                other => {
-                    self.commit(&mut submits);
-                    self.command(other);
+    /// Works through queued commands in order. Consecutive submits share one spool write, which
+    /// runs on a blocking thread while the next group queues up; any other command waits for
+    /// the write before it, so a flush covers every record acknowledged before it was asked.
+    fn pump(&mut self) {
+        while !self.writing && self.closing.is_none() {
+            let mut group = Vec::new();
+            while group.len() < GROUP {
+                match self.queue.pop_front() {
+                    Some(Cmd::Submit {
+                        dests,
+                        event_time,
+                        json,
+                        reply,
+                    }) => group.push(Pending {
+                        dests,
+                        event_time,
+                        json,
+                        reply,
+                    }),
+                    Some(other) => {
+                        self.queue.push_front(other);
+                        break;
+                    }
+                    None => break,
                 }
             }
+            if !group.is_empty() {
+                self.start_write(group);
+                continue;
+            }
+            match self.queue.pop_front() {
+                Some(cmd) => self.command(cmd),
+                None => break,
+            }
         }
-        self.commit(&mut submits);
     }
 
-    #[allow(clippy::type_complexity)]
-    fn commit(
-        &mut self,
-        submits: &mut Vec<(
-            Vec<Destination>,
-            i64,
-            Arc<Vec<u8>>,
-            oneshot::Sender<Result<(), DeliveryError>>,
-        )>,
-    ) {
-        if submits.is_empty() {
-            return;
-        }
-        let ids: Vec<Vec<u32>> = submits
+    fn start_write(&mut self, group: Vec<Pending>) {
+        let ids: Vec<Vec<u32>> = group
             .iter()
-            .map(|(d, ..)| d.iter().map(|d| self.dests.id(d)).collect())
+            .map(|p| p.dests.iter().map(|d| self.dests.id(d)).collect())
             .collect();
-        let records: Vec<NewRecord<'_>> = submits
+        let records: Vec<NewRecord<'_>> = group
             .iter()
             .zip(&ids)
-            .map(|((_, t, json, _), ids)| NewRecord {
+            .map(|(p, ids)| NewRecord {
                 dests: ids,
-                event_time: *t,
-                json,
+                event_time: p.event_time,
+                json: &p.json,
             })
             .collect();
         let list = &self.dests.list;
         let dest_of = |i: u32| list.get(i as usize).cloned().unwrap_or_else(empty_destination);
-        let result = self.spool.append(&records, &dest_of);
+        let prepared = self.spool.prepare(&records, &dest_of);
         drop(records);
-        match result {
-            Ok(positions) => {
-                let now = self.clock.now();
-                for (((_, t, json, reply), ids), (seg, idx)) in submits.drain(..).zip(ids).zip(positions) {
-                    for (slot, d) in ids.into_iter().enumerate() {
-                        let e = Entry {
-                            seg,
-                            idx,
-                            slot: slot as u16,
-                            event_time: t,
-                            json: json.clone(),
-                            held: false,
-                        };
-                        self.add(d, e, now);
-                    }
-                    let _ = reply.send(Ok(()));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "spool write failed; records rejected");
-                let msg = e.to_string();
-                for (dests, _, json, reply) in submits.drain(..) {
-                    self.shared.budget.release(json.len() * dests.len());
-                    let _ = reply.send(Err(DeliveryError::Spool {
-                        path: self.config.spool_dir.display().to_string(),
-                        source: std::io::Error::new(e.kind(), msg.clone()),
+        match prepared {
+            Ok((write, positions)) => {
+                self.writing = true;
+                let events = self.events.clone();
+                self.spool_thread.run(move || {
+                    let result = write.run();
+                    let _ = events.send(Event::Spool(Written {
+                        write,
+                        result,
+                        group,
+                        ids,
+                        positions,
                     }));
-                }
+                });
             }
+            Err(e) => self.reject(group, &e),
+        }
+    }
+
+    /// A group is on disk (or not): batch its records and answer the submitters.
+    fn written(&mut self, w: Written) {
+        self.writing = false;
+        let ok = w.result.is_ok();
+        self.spool.write_done(w.write, ok);
+        if let Err(e) = &w.result {
+            self.reject(w.group, e);
+            return;
+        }
+        let now = self.clock.now();
+        for ((p, ids), (seg, idx)) in w.group.into_iter().zip(w.ids).zip(w.positions) {
+            for (slot, d) in ids.into_iter().enumerate() {
+                let e = Entry {
+                    seg,
+                    idx,
+                    slot: slot as u16,
+                    event_time: p.event_time,
+                    json: p.json.clone(),
+                    held: false,
+                };
+                self.add(d, e, now);
+            }
+            let _ = p.reply.send(Ok(()));
+        }
+    }
+
+    fn reject(&mut self, group: Vec<Pending>, e: &std::io::Error) {
+        tracing::error!(error = %e, "spool write failed; records rejected");
+        let msg = e.to_string();
+        for p in group {
+            self.shared.budget.release(p.json.len() * p.dests.len());
+            let _ = p.reply.send(Err(DeliveryError::Spool {
+                path: self.config.spool_dir.display().to_string(),
+                source: std::io::Error::new(e.kind(), msg.clone()),
+            }));
         }
     }
 
@@ -789,10 +888,10 @@ impl Core {
             let store = self.store.clone();
             let level = self.config.compression_level;
             let dup = self.config.duplicate_rate;
-            let done_tx = self.done_tx.clone();
+            let events = self.events.clone();
             let d = job.dest;
             let mut entries = job.entries;
-            tokio::task::spawn_blocking(move || {
+            self.compressors.run(move || {
                 let mut rng = StdRng::seed_from_u64(seed);
                 // AWS files are not ordered by time.
                 entries.shuffle(&mut rng);
@@ -809,22 +908,26 @@ impl Core {
                         raw.insert(at, r);
                     }
                 }
-                let result = write_raw(
-                    &*store,
-                    &dest.trail,
-                    &dest.log,
-                    &raw,
-                    delivered_at,
-                    &unique,
-                    level,
-                )
-                .map_err(|e| e.to_string());
+                // A panicking store must not wedge the pipeline: report it as a failed write.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    write_raw(
+                        &*store,
+                        &dest.trail,
+                        &dest.log,
+                        &raw,
+                        delivered_at,
+                        &unique,
+                        level,
+                    )
+                    .map_err(|e| e.to_string())
+                }))
+                .unwrap_or_else(|_| Err("the object store panicked".to_owned()));
                 drop(raw);
-                let _ = done_tx.send(Done {
+                let _ = events.send(Event::Job(Done {
                     dest: d,
                     entries,
                     result,
-                });
+                }));
             });
         }
     }

@@ -774,10 +774,7 @@ impl Digests {
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
-            loop {
-                let Some(chain) = state.chains.get(&id) else {
-                    break;
-                };
+            while let Some(chain) = state.chains.get(&id) {
                 let due = chain.period_start + period;
                 if due > now {
                     break;

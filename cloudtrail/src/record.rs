@@ -234,8 +234,14 @@ impl Record {
 
     /// Serialises the record as one line of JSON.
     pub fn to_json(&self) -> Vec<u8> {
+        // Most records are 1–2 KB: start there rather than growing the buffer many times.
+        let mut out = Vec::with_capacity(2048);
         // Serialising a struct of strings, numbers and `Value`s into a Vec cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        if serde_json::to_writer(&mut out, self).is_err() {
+            out.clear();
+        }
+        out.shrink_to_fit();
+        out
     }
 }
 

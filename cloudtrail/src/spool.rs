@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::delivery::Destination;
 
@@ -35,7 +36,11 @@ fn crc32(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
                 k += 1;
             }
             t[0][i] = c;
@@ -117,7 +122,7 @@ pub(crate) struct Replayed {
     pub(crate) slot: u16,
     pub(crate) dest: Destination,
     pub(crate) event_time: i64,
-    pub(crate) json: std::sync::Arc<Vec<u8>>,
+    pub(crate) json: Arc<Vec<u8>>,
 }
 
 /// One record about to be appended.
@@ -127,9 +132,30 @@ pub(crate) struct NewRecord<'a> {
     pub(crate) json: &'a [u8],
 }
 
+/// One group append, ready to run on any thread.
+pub(crate) struct PreparedWrite {
+    file: Arc<File>,
+    buf: Vec<u8>,
+    fsync: bool,
+    seg: u64,
+    pairs: u64,
+}
+
+impl PreparedWrite {
+    /// Appends the group (and syncs it when configured).
+    pub(crate) fn run(&self) -> io::Result<()> {
+        let mut f: &File = &self.file;
+        f.write_all(&self.buf)?;
+        if self.fsync {
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
 struct Active {
     id: u64,
-    file: File,
+    file: Arc<File>,
     next_idx: u32,
     bytes: u64,
     dests: HashSet<u32>,
@@ -236,7 +262,7 @@ impl Spool {
                         let n = usize::from(u16::from_le_bytes([p[8], p[9]]));
                         let ids_end = 10 + 4 * n;
                         if let Some(ids) = p.get(10..ids_end) {
-                            let json = std::sync::Arc::new(p[ids_end..].to_vec());
+                            let json = Arc::new(p[ids_end..].to_vec());
                             for (slot, c) in ids.chunks_exact(4).enumerate() {
                                 let slot = slot as u16;
                                 if done.contains(&(idx, slot)) {
@@ -283,26 +309,27 @@ impl Spool {
         let _ = fs::remove_file(seg_path(&self.dir, id, "ack"));
     }
 
-    /// Appends a group of records in one write. Returns, per record, its (segment, index).
-    /// `dest_of` gives the destination behind an interned id, for the segment's definition frames.
-    pub(crate) fn append(
+    /// Lays out a group of records for one append to the active segment and gives each its
+    /// (segment, index). The caller runs the write (off the pipeline's task) and reports back
+    /// with [`Spool::write_done`]; one write is in flight at a time, so appends stay in order.
+    pub(crate) fn prepare(
         &mut self,
         records: &[NewRecord<'_>],
         dest_of: &dyn Fn(u32) -> Destination,
-    ) -> io::Result<Vec<(u64, u32)>> {
+    ) -> io::Result<(PreparedWrite, Vec<(u64, u32)>)> {
         if self.active.as_ref().is_some_and(|a| a.bytes >= self.max_segment) {
             self.seal();
         }
         if self.active.is_none() {
             let id = self.next_id;
-            self.next_id += 1;
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(seg_path(&self.dir, id, "log"))?;
+            self.next_id += 1;
             self.active = Some(Active {
                 id,
-                file,
+                file: Arc::new(file),
                 next_idx: 0,
                 bytes: 0,
                 dests: HashSet::new(),
@@ -316,14 +343,11 @@ impl Spool {
         buf.clear();
         let mut out = Vec::with_capacity(records.len());
         let mut pairs = 0u64;
-        let mut idx = active.next_idx;
-        let mut new_dests = Vec::new();
         for r in records {
             for &d in r.dests {
-                if !active.dests.contains(&d) && !new_dests.contains(&d) {
+                if active.dests.insert(d) {
                     let json = serde_json::to_vec(&dest_of(d)).unwrap_or_default();
                     push_frame(&mut buf, FRAME_DEST, &[&d.to_le_bytes(), &json]);
-                    new_dests.push(d);
                 }
             }
             let mut ids = Vec::with_capacity(r.dests.len() * 4);
@@ -336,36 +360,40 @@ impl Spool {
                 FRAME_RECORD,
                 &[&r.event_time.to_le_bytes(), &n, &ids, r.json],
             );
-            out.push((active.id, idx));
-            idx += 1;
+            out.push((active.id, active.next_idx));
+            active.next_idx += 1;
             pairs += r.dests.len() as u64;
         }
-        let result = active.file.write_all(&buf).and_then(|()| {
-            if self.fsync {
-                active.file.sync_data()
-            } else {
-                Ok(())
+        active.bytes += buf.len() as u64;
+        // Counted now, so the segment cannot be collected while the write is in flight.
+        if let Some(s) = self.segs.get_mut(&active.id) {
+            s.outstanding += pairs;
+        }
+        let write = PreparedWrite {
+            file: active.file.clone(),
+            buf,
+            fsync: self.fsync,
+            seg: active.id,
+            pairs,
+        };
+        Ok((write, out))
+    }
+
+    /// Takes back a finished write. On failure the group is rejected: its pairs are forgotten and
+    /// the segment sealed, because part of the group may be on disk and nothing may follow a
+    /// possibly torn frame.
+    pub(crate) fn write_done(&mut self, write: PreparedWrite, ok: bool) {
+        if !ok {
+            if let Some(s) = self.segs.get_mut(&write.seg) {
+                s.outstanding = s.outstanding.saturating_sub(write.pairs);
             }
-        });
-        let written = buf.len() as u64;
-        self.buf = buf;
-        match result {
-            Ok(()) => {
-                active.next_idx = idx;
-                active.bytes += written;
-                active.dests.extend(new_dests);
-                let id = active.id;
-                if let Some(s) = self.segs.get_mut(&id) {
-                    s.outstanding += pairs;
-                }
-                Ok(out)
-            }
-            Err(e) => {
-                // Part of the group may be on disk; never append after a possibly torn frame.
+            if self.active.as_ref().is_some_and(|a| a.id == write.seg) {
                 self.seal();
-                Err(e)
+            } else {
+                self.collect(write.seg);
             }
         }
+        self.buf = write.buf;
     }
 
     /// Stops appending to the active segment. Returns the highest segment id that exists.
@@ -436,6 +464,17 @@ mod tests {
         }
     }
 
+    fn append(
+        s: &mut Spool,
+        records: &[NewRecord<'_>],
+        dest_of: &dyn Fn(u32) -> Destination,
+    ) -> Vec<(u64, u32)> {
+        let (w, ids) = s.prepare(records, dest_of).unwrap();
+        w.run().unwrap();
+        s.write_done(w, true);
+        ids
+    }
+
     #[test]
     fn crc_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
@@ -451,23 +490,22 @@ mod tests {
         {
             let (mut s, r) = Spool::open(dir.path(), false, 1 << 20, &mut |_| 0).unwrap();
             assert!(r.is_empty());
-            let ids = s
-                .append(
-                    &[
-                        NewRecord {
-                            dests: &[0, 1],
-                            event_time: 5,
-                            json: b"{\"x\":1}",
-                        },
-                        NewRecord {
-                            dests: &[1],
-                            event_time: 6,
-                            json: b"{\"x\":2}",
-                        },
-                    ],
-                    &dest_of,
-                )
-                .unwrap();
+            let ids = append(
+                &mut s,
+                &[
+                    NewRecord {
+                        dests: &[0, 1],
+                        event_time: 5,
+                        json: b"{\"x\":1}",
+                    },
+                    NewRecord {
+                        dests: &[1],
+                        event_time: 6,
+                        json: b"{\"x\":2}",
+                    },
+                ],
+                &dest_of,
+            );
             assert_eq!(ids, [(1, 0), (1, 1)]);
             s.ack(1, &[(0, 1), (1, 0)]).unwrap();
             assert!(s.pending_up_to(1));
@@ -484,16 +522,15 @@ mod tests {
         assert_eq!(r[0].json.as_slice(), b"{\"x\":1}");
         assert_eq!(r[0].event_time, 5);
         // New writes go to a new segment; acking the last pair deletes the old one.
-        let ids = s
-            .append(
-                &[NewRecord {
-                    dests: &[0],
-                    event_time: 7,
-                    json: b"{}",
-                }],
-                &dest_of,
-            )
-            .unwrap();
+        let ids = append(
+            &mut s,
+            &[NewRecord {
+                dests: &[0],
+                event_time: 7,
+                json: b"{}",
+            }],
+            &dest_of,
+        );
         assert_eq!(ids, [(2, 0)]);
         s.ack(1, &[(0, 0)]).unwrap();
         assert!(!seg.exists());
@@ -501,6 +538,22 @@ mod tests {
         assert!(s.pending_up_to(2));
         s.ack(2, &[(0, 0)]).unwrap();
         s.seal();
+        // A failed write forgets its pairs and seals the segment.
+        let (w, ids) = s
+            .prepare(
+                &[NewRecord {
+                    dests: &[0],
+                    event_time: 8,
+                    json: b"{}",
+                }],
+                &dest_of,
+            )
+            .unwrap();
+        assert_eq!(ids, [(3, 0)]);
+        assert!(s.pending_up_to(3));
+        w.run().unwrap();
+        s.write_done(w, false);
+        assert!(!s.pending_up_to(3));
         assert!(!s.pending_up_to(2));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }

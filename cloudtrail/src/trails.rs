@@ -880,6 +880,9 @@ pub struct TrailSpec {
     /// Named object store (emulator extension, config only).
     #[serde(default)]
     pub store: Option<StoreName>,
+    /// Event selectors to start with (config only); `None`: AWS's default.
+    #[serde(default)]
+    pub selectors: Option<Selectors>,
 }
 
 /// The settings of UpdateTrail: only what is `Some` changes.
@@ -1124,6 +1127,11 @@ impl Trails {
                 .filter(|s| !s.is_empty()),
         )?;
         check_tags(&spec.tags)?;
+        match &spec.selectors {
+            Some(Selectors::Basic(b)) => validate_basic(b)?,
+            Some(Selectors::Advanced(a)) => validate_advanced(a)?,
+            None => {}
+        }
         if spec.tags.len() > MAX_TAGS {
             return Err(TrailError::TagsLimitExceeded(format!(
                 "A trail can have at most {MAX_TAGS} tags."
@@ -1155,8 +1163,8 @@ impl Trails {
             kms_key_id: non_empty(spec.kms_key_id),
             cloud_watch_logs_log_group_arn: non_empty(spec.cloud_watch_logs_log_group_arn),
             cloud_watch_logs_role_arn: non_empty(spec.cloud_watch_logs_role_arn),
-            selectors: Selectors::default(),
-            has_custom_selectors: false,
+            has_custom_selectors: spec.selectors.is_some(),
+            selectors: spec.selectors.unwrap_or_default(),
             tags: spec.tags,
             logging: false,
             start_logging_time: None,
@@ -1692,8 +1700,30 @@ pub fn default_trail_spec(account: &str) -> TrailSpec {
         multi_region: Some(true),
         include_global_service_events: Some(true),
         log_file_validation: Some(true),
+        selectors: Some(Selectors::Advanced(every_call_selectors())),
         ..TrailSpec::default()
     }
+}
+
+/// Advanced selectors for every management event and every Personalize data event: what the
+/// emulator's built-in trail logs, so every call it serves ends up in a log file.
+pub fn every_call_selectors() -> Vec<AdvancedEventSelector> {
+    let eq = |field: &str, value: &str| AdvancedFieldSelector {
+        field: field.to_owned(),
+        equals: Some(vec![value.to_owned()]),
+        ..AdvancedFieldSelector::default()
+    };
+    let mut out = vec![AdvancedEventSelector {
+        name: Some("Management events".to_owned()),
+        field_selectors: vec![eq("eventCategory", "Management")],
+    }];
+    for t in PERSONALIZE_DATA_RESOURCE_TYPES {
+        out.push(AdvancedEventSelector {
+            name: Some(format!("Data events: {t}")),
+            field_selectors: vec![eq("eventCategory", "Data"), eq("resources.type", t)],
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -298,6 +298,7 @@ impl App {
         let (principal, region, auth_error) = match verified {
             Ok(v) => (v.principal, v.scope.region, None),
             Err(f) => {
+                let f = *f;
                 let e = ApiError::from_auth(&f.error, protocol);
                 match (f.principal, f.scope) {
                     (Some(p), Some(scope)) => (p, scope.region, Some(e)),

@@ -5,9 +5,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloudtrail::delivery::{Delivery, DeliveryConfig, DeliveryObserver, Destination, Router, SingleDestination};
-use cloudtrail::notify::{NotificationLog, NotificationSink};
-use cloudtrail::{LocalDir, LogDestination, ObjectStore};
+use cloudtrail::delivery::{Delivery, DeliveryConfig};
+use cloudtrail::notify::NotificationSink;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -39,6 +38,9 @@ pub enum ServerError {
     /// A webhook URL is unusable.
     #[error(transparent)]
     Webhook(#[from] crate::webhook::WebhookError),
+    /// Trails, Event history, keys, digests or an object store failed to start.
+    #[error(transparent)]
+    CloudTrail(#[from] crate::cloudtrail_api::SetupError),
     /// The data directory cannot be created.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -60,31 +62,30 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
         path: server.data_dir.display().to_string(),
         source,
     })?;
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalDir::new(server.data_dir.clone()));
-    let router: Arc<dyn Router> = Arc::new(SingleDestination(Destination {
-        trail: DEFAULT_TRAIL_ARN.to_owned(),
-        log: LogDestination {
-            bucket: DEFAULT_BUCKET.to_owned(),
-            prefix: None,
-            org_id: None,
-            account: String::new(),
-            region: String::new(),
-        },
-    }));
     let mut sinks: Vec<Arc<dyn NotificationSink>> = Vec::new();
     if !config.file.notifications.webhooks.is_empty() {
         sinks.push(Arc::new(WebhookSink::start(config.file.notifications.webhooks.clone())?));
     }
-    let observers: Vec<Arc<dyn DeliveryObserver>> = vec![Arc::new(NotificationLog::new(
-        &server.data_dir,
-        DEFAULT_TOPIC_ARN,
-        config.clock.clone(),
-        sinks,
-    ))];
+    // Trails route records (the built-in trail is DEFAULT_TRAIL_ARN to DEFAULT_BUCKET, announced
+    // on DEFAULT_TOPIC_ARN), choose each bucket's object store, and bring digests, per-trail
+    // notifications, Event history and the CloudTrail API.
+    let cloudtrail = crate::cloudtrail_api::CloudTrailParts::open(&config, sinks)?;
     let mut delivery_config = DeliveryConfig::new(server.data_dir.join(SPOOL_DIR));
     delivery_config.flush_interval = server.flush_interval.max(Duration::from_millis(100));
-    let delivery = Delivery::start(delivery_config, config.clock.clone(), store, router, observers).await?;
-    let recorder = Recorder::new(delivery.clone(), config.extensions.taps.clone(), config.clock.clone());
+    let delivery = Delivery::start(
+        delivery_config,
+        config.clock.clone(),
+        cloudtrail.store.clone(),
+        cloudtrail.router(),
+        cloudtrail.observers(),
+    )
+    .await?;
+    cloudtrail.attach_delivery(delivery.clone());
+    let mut taps = config.extensions.taps.clone();
+    taps.push(cloudtrail.tap());
+    let mut json_services = config.extensions.json_services.clone();
+    json_services.push(cloudtrail.service());
+    let recorder = Recorder::new(delivery.clone(), taps, config.clock.clone());
     let personalize = personalize::Personalize::new(personalize::Config {
         time_scale: config.file.personalize.time_scale,
     });
@@ -92,7 +93,7 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
         clock: config.clock.clone(),
         identities: Identities::from_config(&config.file),
         personalize: Mutex::new(personalize),
-        json_services: config.extensions.json_services.clone(),
+        json_services,
         s3: config.extensions.s3.clone(),
         recorder,
         delivery,

@@ -275,21 +275,23 @@ pub fn verify(
     expected_service: &str,
     path_style: PathStyle,
     now: OffsetDateTime,
-) -> Result<Verified, Failure> {
-    let parsed = parse_request(req).map_err(Failure::bare)?;
+) -> Result<Verified, Box<Failure>> {
+    let parsed = parse_request(req).map_err(|e| Box::new(Failure::bare(e)))?;
     let Some(scope) = Scope::parse(&parsed.credential) else {
-        return Err(Failure::bare(AuthError::IncompleteSignature(format!(
+        return Err(Box::new(Failure::bare(AuthError::IncompleteSignature(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, \
              got '{}'",
             parsed.credential
-        ))));
+        )))));
     };
     // Once the key is known every later failure can be recorded against its identity.
     let known = identities.lookup(&scope.access_key_id);
-    let fail = |error: AuthError, principal: Option<Arc<Principal>>| Failure {
-        error,
-        principal,
-        scope: Some(scope.clone()),
+    let fail = |error: AuthError, principal: Option<Arc<Principal>>| {
+        Box::new(Failure {
+            error,
+            principal,
+            scope: Some(scope.clone()),
+        })
     };
     let amz_date = parsed.amz_date.clone().unwrap_or_default();
     let Some(request_time) = parse_basic(&amz_date) else {
@@ -587,10 +589,11 @@ fn canonical_request(
             trim_all(value.as_bytes(), &mut out);
         }
         // HTTP/2 carries the host in :authority; hyper exposes it in the URI.
-        if first && name == "host" {
-            if let Some(authority) = req.uri.authority() {
-                out.extend_from_slice(authority.as_str().as_bytes());
-            }
+        if first
+            && name == "host"
+            && let Some(authority) = req.uri.authority()
+        {
+            out.extend_from_slice(authority.as_str().as_bytes());
         }
         out.push(b'\n');
     }
@@ -674,10 +677,10 @@ impl Signer {
         if let Ok(v) = http::HeaderValue::from_str(&amz_date) {
             headers.insert("x-amz-date", v);
         }
-        if let Some(token) = &self.session_token {
-            if let Ok(v) = http::HeaderValue::from_str(token) {
-                headers.insert("x-amz-security-token", v);
-            }
+        if let Some(token) = &self.session_token
+            && let Ok(v) = http::HeaderValue::from_str(token)
+        {
+            headers.insert("x-amz-security-token", v);
         }
         headers.remove(http::header::AUTHORIZATION);
         let mut names: Vec<String> = headers
@@ -786,7 +789,7 @@ mod tests {
         (uri, headers, body)
     }
 
-    fn check(uri: &Uri, headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Result<Verified, Failure> {
+    fn check(uri: &Uri, headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Result<Verified, Box<Failure>> {
         let ids = Identities::from_config(&FileConfig::embedded_default());
         let view = RequestView {
             method: &Method::POST,

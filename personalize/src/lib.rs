@@ -100,6 +100,8 @@ impl Personalize {
             ctx,
             config: &self.config,
         };
+        // Model-side time effects (finished deletes, automatic training) apply before every call.
+        models::advance(store, &cx);
         match op.family() {
             Family::Data => data::handle(store, &cx, op, input),
             Family::Models => models::handle(store, &cx, op, input),

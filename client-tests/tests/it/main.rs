@@ -1,2 +1,10 @@
-//! Integration tests.
+//! Real AWS clients against an in-process emulator: aws-sdk-rust, the AWS CLI and boto3, then
+//! the delivered log files read back and checked field by field.
+
+mod auth;
+mod boto3;
+mod cli;
+mod conformance;
+mod errors;
 mod validate_logs;
+mod workflow;

@@ -353,6 +353,7 @@ impl CloudTrailApi {
             cloud_watch_logs_role_arn: input.str("CloudWatchLogsRoleArn")?.map(str::to_owned),
             tags: tags(input, "TagsList")?,
             store: None,
+            selectors: None,
         };
         let trail = self.trails.create(caller, spec).map_err(trail_err)?;
         if trail.sns_topic_name.is_some() {

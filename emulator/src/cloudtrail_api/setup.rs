@@ -14,14 +14,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
-use cloudtrail::delivery::{Delivery, DeliveryObserver, Router};
+use cloudtrail::delivery::{Delivery, DeliveryObserver, Destination, Router};
 use cloudtrail::digest::{DEFAULT_DIGEST_PERIOD, DigestTrail, Digests};
 use cloudtrail::history::{History, LookupThrottle};
 use cloudtrail::keys::{DEFAULT_KEY_VALIDITY, KeyRing};
 use cloudtrail::logfile::WrittenLog;
 use cloudtrail::notify::{NOTIFICATIONS_LOG, Notification, NotificationLog, NotificationSink};
-use cloudtrail::trails::{Organization, Tag, Trail, TrailSpec, Trails, default_trail_spec};
-use cloudtrail::{LocalDir, ObjectMeta, ObjectStore, Record, SharedClock, StoreError};
+use cloudtrail::trails::{
+    Organization, Selectors, Tag, Trail, TrailSpec, Trails, default_trail_spec, every_call_selectors,
+};
+use cloudtrail::{EventCategory, LocalDir, ObjectMeta, ObjectStore, Record, Resource, SharedClock, StoreError};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -116,6 +118,10 @@ pub struct TrailDecl {
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Also log every Personalize data event (default true, so every call the emulator
+    /// serves is in a file); false gives AWS's default of management events only.
+    #[serde(default = "yes")]
+    pub data_events: bool,
 }
 
 fn default_region() -> String {
@@ -202,6 +208,7 @@ impl CloudTrailConfig {
                         organization_trail: Some(d.organization),
                         tags: d.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: Some(v.clone()) }).collect(),
                         store: d.store.clone(),
+                        selectors: d.data_events.then(|| Selectors::Advanced(every_call_selectors())),
                         ..TrailSpec::default()
                     };
                     (account, d.home_region.clone(), spec)
@@ -234,6 +241,35 @@ impl ObjectStore for RoutingStore {
             None => &self.default,
         };
         store.put(bucket, key, body, content_type, user_meta)
+    }
+}
+
+/// The trails' router, plus one stop-gap: Personalize Events calls that name their event
+/// tracker only by tracking id reach the router with no `resources`, so they are matched as an
+/// event-tracker data event of the caller's account and Region (the delivered record is not
+/// changed).
+struct EmulatorRouter(Arc<Trails>);
+
+impl Router for EmulatorRouter {
+    fn route(&self, record: &Record) -> Vec<Destination> {
+        let by_tracking_id = record.event_category == EventCategory::Data
+            && record.resources.is_empty()
+            && record.event_source == "personalize.amazonaws.com"
+            && matches!(record.event_name.as_str(), "PutEvents" | "PutActionInteractions");
+        if !by_tracking_id {
+            return self.0.route(record);
+        }
+        let mut r = record.clone();
+        r.resources.push(Resource {
+            arn: Some(format!(
+                "arn:aws:personalize:{}:{}:event-tracker/*",
+                record.aws_region, record.recipient_account_id
+            )),
+            arn_prefix: None,
+            account_id: Some(record.recipient_account_id.clone()),
+            resource_type: Some("AWS::Personalize::EventTracker".to_owned()),
+        });
+        self.0.route(&r)
     }
 }
 
@@ -448,7 +484,7 @@ impl CloudTrailParts {
 
     /// The router that replaces the single-destination default.
     pub fn router(&self) -> Arc<dyn Router> {
-        self.trails.clone()
+        Arc::new(EmulatorRouter(self.trails.clone()))
     }
 
     /// The delivery observers: digests, per-trail file notifications, notification times.

@@ -20,52 +20,52 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 /// The instant every test starts at.
-pub const START: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
+pub(crate) const START: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
 
-pub const ALICE: (&str, &str) = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-pub const INTERN: (&str, &str) = ("AKIAIOSFODNN7INTERN1", "internSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY");
-pub const SESSION: (&str, &str, &str) = (
+pub(crate) const ALICE: (&str, &str) = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+pub(crate) const INTERN: (&str, &str) = ("AKIAIOSFODNN7INTERN1", "internSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY");
+pub(crate) const SESSION: (&str, &str, &str) = (
     "ASIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
     "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENFORTHEPERSONALIZEEMULATOR",
 );
-pub const ROOT: (&str, &str) = ("AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY");
-pub const FEDERATED: (&str, &str, &str) = (
+pub(crate) const ROOT: (&str, &str) = ("AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY");
+pub(crate) const FEDERATED: (&str, &str, &str) = (
     "ASIAIOSFODNN7FEDUSER",
     "federatedSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "IQoJb3JpZ2luX2VjEXAMPLEFEDERATIONTOKEN",
 );
-pub const SERVICE: (&str, &str) = ("AKIAIOSFODNN7SERVICE", "serviceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY");
+pub(crate) const SERVICE: (&str, &str) = ("AKIAIOSFODNN7SERVICE", "serviceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY");
 
-pub fn alice() -> Signer {
+pub(crate) fn alice() -> Signer {
     Signer::new(ALICE.0, ALICE.1, "us-east-1", "personalize")
 }
 
-pub struct Harness {
-    pub addr: SocketAddr,
-    pub clock: Arc<ManualClock>,
-    pub dir: tempfile::TempDir,
+pub(crate) struct Harness {
+    pub(crate) addr: SocketAddr,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), emulator::ServerError>>>,
 }
 
-pub struct Response {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl Response {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
-    pub fn error_type(&self) -> String {
+    pub(crate) fn error_type(&self) -> String {
         self.json()["__type"].as_str().unwrap_or_default().to_owned()
     }
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         self.json()["message"].as_str().unwrap_or_default().to_owned()
     }
-    pub fn request_id(&self) -> String {
+    pub(crate) fn request_id(&self) -> String {
         self.headers
             .get("x-amzn-requestid")
             .map(|v| v.to_str().unwrap().to_owned())
@@ -74,11 +74,11 @@ impl Response {
 }
 
 impl Harness {
-    pub async fn start() -> Harness {
+    pub(crate) async fn start() -> Harness {
         Self::start_with(|_| {}).await
     }
 
-    pub async fn start_with(edit: impl FnOnce(&mut FileConfig)) -> Harness {
+    pub(crate) async fn start_with(edit: impl FnOnce(&mut FileConfig)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut file = FileConfig::embedded_default();
         file.server.data_dir = dir.path().to_owned();
@@ -87,7 +87,7 @@ impl Harness {
         Self::start_config(dir, file, Default::default()).await
     }
 
-    pub async fn start_config(
+    pub(crate) async fn start_config(
         dir: tempfile::TempDir,
         mut file: FileConfig,
         extensions: emulator::seams::Extensions,
@@ -111,12 +111,12 @@ impl Harness {
         }
     }
 
-    pub fn data_dir(&self) -> &Path {
+    pub(crate) fn data_dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// Signals shutdown and waits for `run` to return.
-    pub async fn stop(&mut self) -> Result<(), emulator::ServerError> {
+    pub(crate) async fn stop(&mut self) -> Result<(), emulator::ServerError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -127,12 +127,12 @@ impl Harness {
     }
 
     /// Sends one request on a fresh connection.
-    pub async fn send(&self, method: Method, path: &str, headers: HeaderMap, body: impl Into<Bytes>) -> Response {
+    pub(crate) async fn send(&self, method: Method, path: &str, headers: HeaderMap, body: impl Into<Bytes>) -> Response {
         send_to(self.addr, method, path, headers, body.into()).await
     }
 
     /// Builds and signs a request (Host set to our address) and sends it.
-    pub async fn signed(
+    pub(crate) async fn signed(
         &self,
         signer: &Signer,
         method: Method,
@@ -147,13 +147,13 @@ impl Harness {
         self.send(method, path, headers, body).await
     }
 
-    pub fn clock_now(&self) -> OffsetDateTime {
+    pub(crate) fn clock_now(&self) -> OffsetDateTime {
         use cloudtrail::Clock;
         self.clock.now()
     }
 
     /// A signed AWS JSON 1.1 call.
-    pub async fn json(&self, signer: &Signer, target: &str, body: &str) -> Response {
+    pub(crate) async fn json(&self, signer: &Signer, target: &str, body: &str) -> Response {
         let mut h = HeaderMap::new();
         h.insert("x-amz-target", target.parse().unwrap());
         h.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
@@ -162,12 +162,12 @@ impl Harness {
     }
 
     /// A signed Personalize control-plane call.
-    pub async fn personalize(&self, signer: &Signer, operation: &str, body: &str) -> Response {
+    pub(crate) async fn personalize(&self, signer: &Signer, operation: &str, body: &str) -> Response {
         self.json(signer, &format!("AmazonPersonalize.{operation}"), body).await
     }
 
     /// A signed REST-JSON call.
-    pub async fn rest(&self, signer: &Signer, path: &str, body: &str) -> Response {
+    pub(crate) async fn rest(&self, signer: &Signer, path: &str, body: &str) -> Response {
         let mut h = HeaderMap::new();
         h.insert("content-type", "application/json".parse().unwrap());
         h.insert("user-agent", "it-tests/1.0".parse().unwrap());
@@ -175,7 +175,7 @@ impl Harness {
     }
 
     /// `POST /_emulator/flush`; returns the keys written.
-    pub async fn flush(&self) -> Vec<String> {
+    pub(crate) async fn flush(&self) -> Vec<String> {
         let r = self.send(Method::POST, "/_emulator/flush", HeaderMap::new(), Bytes::new()).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         r.json()["written"]
@@ -187,12 +187,12 @@ impl Harness {
     }
 
     /// Every record in every delivered log file.
-    pub fn records(&self) -> Vec<Value> {
+    pub(crate) fn records(&self) -> Vec<Value> {
         read_records(self.data_dir())
     }
 
     /// Flushes and returns the records, oldest first by file then in file order.
-    pub async fn flushed_records(&self) -> Vec<Value> {
+    pub(crate) async fn flushed_records(&self) -> Vec<Value> {
         self.flush().await;
         self.records()
     }
@@ -206,7 +206,7 @@ impl Drop for Harness {
     }
 }
 
-pub async fn send_to(addr: SocketAddr, method: Method, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn send_to(addr: SocketAddr, method: Method, path: &str, headers: HeaderMap, body: Bytes) -> Response {
     let stream = TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
     tokio::spawn(conn);
@@ -241,14 +241,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-pub fn log_files(data_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn log_files(data_dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     walk(data_dir, &mut files);
     files.sort();
     files
 }
 
-pub fn read_records(data_dir: &Path) -> Vec<Value> {
+pub(crate) fn read_records(data_dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
     for f in log_files(data_dir) {
         let gz = std::fs::read(&f).unwrap();
@@ -260,7 +260,7 @@ pub fn read_records(data_dir: &Path) -> Vec<Value> {
 }
 
 /// The record with this request id.
-pub fn by_request_id<'a>(records: &'a [Value], request_id: &str) -> &'a Value {
+pub(crate) fn by_request_id<'a>(records: &'a [Value], request_id: &str) -> &'a Value {
     records
         .iter()
         .find(|r| r["requestID"] == request_id)

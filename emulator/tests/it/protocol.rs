@@ -25,11 +25,11 @@ async fn unknown_missing_and_foreign_targets() {
     let r = h.json(&alice(), "DynamoDB_20120810.ListTables", "{}").await;
     assert_eq!(r.error_type(), "UnknownOperationException");
 
-    // CloudTrail targets are unknown until the CloudTrail API is plugged in.
+    // The CloudTrail API is plugged in: its targets must be signed for `cloudtrail`, not `personalize`.
     let r = h
         .json(&alice(), "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails", "{}")
         .await;
-    assert_eq!(r.error_type(), "UnknownOperationException");
+    assert_eq!(r.error_type(), "InvalidSignatureException");
 
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
@@ -125,6 +125,18 @@ async fn rest_success() {
     let r = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rest-dsg"}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let dsg = r.json()["datasetGroupArn"].as_str().unwrap().to_owned();
+    let schema = r#"{\"type\":\"record\",\"name\":\"Interactions\",\"namespace\":\"com.amazonaws.personalize.schema\",\"fields\":[{\"name\":\"USER_ID\",\"type\":\"string\"},{\"name\":\"ITEM_ID\",\"type\":\"string\"},{\"name\":\"TIMESTAMP\",\"type\":\"long\"}],\"version\":\"1.0\"}"#;
+    let r = h.personalize(&alice(), "CreateSchema", &format!(r#"{{"name":"rest-s","schema":"{schema}"}}"#)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let schema_arn = r.json()["schemaArn"].as_str().unwrap().to_owned();
+    let r = h
+        .personalize(
+            &alice(),
+            "CreateDataset",
+            &format!(r#"{{"name":"rest-i","schemaArn":"{schema_arn}","datasetGroupArn":"{dsg}","datasetType":"Interactions"}}"#),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     let r = h
         .personalize(&alice(), "CreateEventTracker", &format!(r#"{{"name":"t","datasetGroupArn":"{dsg}"}}"#))
         .await;

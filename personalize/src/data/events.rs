@@ -21,7 +21,7 @@ use crate::common::{Cx, Members, check_arn};
 use crate::error::{Error, Result};
 
 /// Item (and action) interactions kept per dataset group.
-pub(crate) const MAX_INTERACTIONS: usize = 200_000;
+pub(crate) const MAX_INTERACTIONS: usize = 100_000;
 
 /// A user, item or action.
 #[derive(Debug, Clone, PartialEq)]

@@ -67,7 +67,7 @@ pub(crate) use deletion_job::DeletionJob;
 pub(crate) use event_tracker::EventTracker;
 pub(crate) use events::{ActionInteraction, Entity, Interaction, Records};
 pub(crate) use export_job::ExportJob;
-pub(crate) use filter::{Filter, FilterRequest, PreparedFilter};
+pub(crate) use filter::{Filter, FilterRequest, PreparedFilter, Target as FilterTarget};
 pub(crate) use import_job::ImportJob;
 pub(crate) use metric_attribution::MetricAttribution;
 pub(crate) use schema::Schema;

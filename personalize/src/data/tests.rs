@@ -1354,3 +1354,156 @@ fn deleting_a_dataset_forgets_its_records() {
         0
     );
 }
+
+#[test]
+fn arn_members_are_validated_then_looked_up() {
+    let mut h = Harness::new();
+    let cases: &[(Operation, &str, &str)] = &[
+        (DescribeDatasetGroup, "datasetGroupArn", "dataset-group/x"),
+        (DeleteDatasetGroup, "datasetGroupArn", "dataset-group/x"),
+        (DescribeSchema, "schemaArn", "schema/x"),
+        (DeleteSchema, "schemaArn", "schema/x"),
+        (DescribeDataset, "datasetArn", "dataset/x/ITEMS"),
+        (DeleteDataset, "datasetArn", "dataset/x/ITEMS"),
+        (
+            DescribeDatasetImportJob,
+            "datasetImportJobArn",
+            "dataset-import-job/x",
+        ),
+        (
+            DescribeDatasetExportJob,
+            "datasetExportJobArn",
+            "dataset-export-job/x",
+        ),
+        (
+            DescribeDataDeletionJob,
+            "dataDeletionJobArn",
+            "data-deletion-job/x",
+        ),
+        (DescribeEventTracker, "eventTrackerArn", "event-tracker/0badf00d"),
+        (DeleteEventTracker, "eventTrackerArn", "event-tracker/0badf00d"),
+        (DescribeFilter, "filterArn", "filter/x"),
+        (DeleteFilter, "filterArn", "filter/x"),
+        (
+            DescribeMetricAttribution,
+            "metricAttributionArn",
+            "metric-attribution/x",
+        ),
+        (
+            DeleteMetricAttribution,
+            "metricAttributionArn",
+            "metric-attribution/x",
+        ),
+        (ListTagsForResource, "resourceArn", "dataset-group/x"),
+    ];
+    for (op, member, suffix) in cases {
+        let msg = h.err(*op, json!({}), InvalidInput);
+        assert!(
+            msg.contains(&format!("Value null at '{member}'")),
+            "{}: {msg}",
+            op.name()
+        );
+        let msg = h.err(*op, json!({ *member: "arn:aws:s3:::bucket" }), InvalidInput);
+        assert!(
+            msg.contains("arn:([a-z\\d-]+):personalize:.*:.*:.+"),
+            "{}: {msg}",
+            op.name()
+        );
+        h.err(*op, json!({ *member: 7 }), InvalidInput);
+        let arn = Harness::arn(suffix);
+        let msg = h.err(*op, json!({ *member: arn }), ResourceNotFound);
+        assert_eq!(msg, format!("Resource Arn {arn} does not exist."));
+    }
+    // List filters are validated too, and a filter that names nothing lists nothing.
+    let lists: &[(Operation, &str, &str)] = &[
+        (ListDatasets, "datasetGroupArn", "datasets"),
+        (ListDatasetImportJobs, "datasetArn", "datasetImportJobs"),
+        (ListDatasetExportJobs, "datasetArn", "datasetExportJobs"),
+        (ListDataDeletionJobs, "datasetGroupArn", "dataDeletionJobs"),
+        (ListEventTrackers, "datasetGroupArn", "eventTrackers"),
+        (ListFilters, "datasetGroupArn", "Filters"),
+        (ListMetricAttributions, "datasetGroupArn", "metricAttributions"),
+        (ListMetricAttributionMetrics, "metricAttributionArn", "metrics"),
+    ];
+    for (op, member, key) in lists {
+        h.err(*op, json!({ *member: "nope" }), InvalidInput);
+        let out = h.ok(*op, json!({ *member: Harness::arn("dataset-group/x") }));
+        assert_eq!(out, json!({ *key: [] }), "{}", op.name());
+    }
+}
+
+#[test]
+fn filters_and_attributions_go_active_with_time() {
+    let mut h = Harness::new();
+    let f = h.full_group("g");
+    h.ok(
+        CreateFilter,
+        json!({"name": "f", "datasetGroupArn": f.dsg, "filterExpression": "EXCLUDE ItemID WHERE Items.PRICE > 10"}),
+    );
+    let arn = Harness::arn("filter/f");
+    assert_eq!(
+        h.ok(DescribeFilter, json!({"filterArn": arn}))["filter"]["status"],
+        "CREATE PENDING"
+    );
+    h.wait(6);
+    assert_eq!(
+        h.ok(DescribeFilter, json!({"filterArn": arn}))["filter"]["status"],
+        "CREATE IN_PROGRESS"
+    );
+    h.wait(30);
+    let d = h.ok(DescribeFilter, json!({"filterArn": arn}))["filter"].clone();
+    assert_eq!(d["status"], "ACTIVE");
+    assert!(d["lastUpdatedDateTime"].as_f64().unwrap() > d["creationDateTime"].as_f64().unwrap());
+    // Filters need an ACTIVE group.
+    h.ok(CreateDatasetGroup, json!({"name": "young"}));
+    let young = Harness::arn("dataset-group/young");
+    h.err(
+        CreateFilter,
+        json!({"name": "f2", "datasetGroupArn": young, "filterExpression": "EXCLUDE ItemID WHERE Items.PRICE > 10"}),
+        ResourceInUse,
+    );
+    h.err(
+        CreateEventTracker,
+        json!({"name": "t", "datasetGroupArn": young}),
+        ResourceInUse,
+    );
+}
+
+#[test]
+fn models_side_resources_are_taggable_and_block_group_deletes() {
+    let mut h = Harness::new();
+    let f = h.full_group("g");
+    let out = h.ok(
+        CreateSolution,
+        json!({"name": "sol", "datasetGroupArn": f.dsg, "recipeArn": "arn:aws:personalize:::recipe/aws-user-personalization",
+               "tags": [{"tagKey": "a", "tagValue": "1"}]}),
+    );
+    let sol = out["solutionArn"].as_str().unwrap().to_string();
+    assert_eq!(
+        h.ok(ListTagsForResource, json!({"resourceArn": sol})),
+        json!({"tags": [{"tagKey": "a", "tagValue": "1"}]})
+    );
+    h.ok(
+        TagResource,
+        json!({"resourceArn": sol, "tags": [{"tagKey": "b", "tagValue": "2"}]}),
+    );
+    h.ok(UntagResource, json!({"resourceArn": sol, "tagKeys": ["a"]}));
+    assert_eq!(
+        h.ok(ListTagsForResource, json!({"resourceArn": sol})),
+        json!({"tags": [{"tagKey": "b", "tagValue": "2"}]})
+    );
+    for arn in [f.interactions, f.items, f.users] {
+        h.ok(DeleteDataset, json!({"datasetArn": arn}));
+    }
+    h.ok(DeleteEventTracker, json!({"eventTrackerArn": f.tracker}));
+    h.wait(60);
+    let msg = h.err(
+        DeleteDatasetGroup,
+        json!({"datasetGroupArn": f.dsg}),
+        ResourceInUse,
+    );
+    assert!(msg.contains("solutions or recommenders"), "{msg}");
+    h.ok(DeleteSolution, json!({"solutionArn": sol}));
+    h.wait(60);
+    h.ok(DeleteDatasetGroup, json!({"datasetGroupArn": f.dsg}));
+}

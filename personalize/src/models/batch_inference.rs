@@ -154,8 +154,8 @@ pub(crate) fn create_job(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>, kind: 
         if let Some(t) = &theme {
             let item_name = t.get("fieldsForThemeGeneration").and_then(|f| f.get("itemName"));
             if !item_name.is_some_and(Value::is_string) {
-                return Err(Error::invalid(
-                    "1 validation error detected: Value null at 'themeGenerationConfig.fieldsForThemeGeneration' failed to satisfy constraint: Member must not be null",
+                return Err(super::missing(
+                    "themeGenerationConfig.fieldsForThemeGeneration.itemName",
                 ));
             }
         }
@@ -416,6 +416,27 @@ mod tests {
         let seg = h.active_solution("seg", &dsg, "arn:aws:personalize:::recipe/aws-item-affinity");
         let sv = json!(h.trained_version(&seg));
         h.err(CreateBatchInferenceJob, body("k", &sv), ErrorKind::InvalidInput);
+        let sim = h.active_solution("sim", &dsg, "arn:aws:personalize:::recipe/aws-similar-items");
+        let simv = json!(h.trained_version(&sim));
+        let mut b = body("theme", &simv);
+        b["batchInferenceJobMode"] = json!("THEME_GENERATION");
+        b["themeGenerationConfig"] = json!({"fieldsForThemeGeneration": {}});
+        h.err(CreateBatchInferenceJob, b.clone(), ErrorKind::InvalidInput);
+        b["themeGenerationConfig"] = json!({"fieldsForThemeGeneration": {"itemName": "TITLE"}});
+        let t = h.ok(CreateBatchInferenceJob, b)["batchInferenceJobArn"].clone();
+        let d = h.ok(DescribeBatchInferenceJob, json!({"batchInferenceJobArn": t}));
+        assert_eq!(
+            d["batchInferenceJob"]["batchInferenceJobMode"],
+            "THEME_GENERATION"
+        );
+        assert_eq!(
+            d["batchInferenceJob"]["themeGenerationConfig"]["fieldsForThemeGeneration"]["itemName"],
+            "TITLE"
+        );
+        let mut b = body("theme2", &v);
+        b["batchInferenceJobMode"] = json!("THEME_GENERATION");
+        b["themeGenerationConfig"] = json!({"fieldsForThemeGeneration": {"itemName": "TITLE"}});
+        h.err(CreateBatchInferenceJob, b, ErrorKind::InvalidInput);
         let tr = h.active_solution("tr", &dsg, "arn:aws:personalize:::recipe/aws-trending-now");
         let tv = json!(h.trained_version(&tr));
         h.err(CreateBatchInferenceJob, body("k", &tv), ErrorKind::InvalidInput);

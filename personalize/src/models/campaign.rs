@@ -449,6 +449,42 @@ mod tests {
             ErrorKind::ResourceNotFound,
         );
         h.err(DescribeCampaign, json!({}), ErrorKind::InvalidInput);
+        h.advance(310.0);
+        let c0 = h.arn("campaign/c0");
+        let training = h.ok(CreateSolutionVersion, json!({"solutionArn": sol}))["solutionVersionArn"].clone();
+        h.err(
+            UpdateCampaign,
+            json!({"campaignArn": c0, "solutionVersionArn": training}),
+            ErrorKind::ResourceInUse,
+        );
+        h.err(
+            UpdateCampaign,
+            json!({"campaignArn": c0, "solutionVersionArn": format!("{sol}/ffffffff")}),
+            ErrorKind::ResourceNotFound,
+        );
+        h.err(
+            UpdateCampaign,
+            json!({"campaignArn": c0, "minProvisionedTPS": 0}),
+            ErrorKind::InvalidInput,
+        );
+        let p1 = h.ok(ListCampaigns, json!({"maxResults": 2}));
+        assert_eq!(p1["campaigns"][0]["name"], "c4");
+        let p2 = h.ok(
+            ListCampaigns,
+            json!({"maxResults": 2, "nextToken": p1["nextToken"]}),
+        );
+        assert_eq!(p2["campaigns"][0]["name"], "c2");
+        let p3 = h.ok(
+            ListCampaigns,
+            json!({"maxResults": 2, "nextToken": p2["nextToken"]}),
+        );
+        assert_eq!(p3["campaigns"].as_array().unwrap().len(), 1);
+        assert!(p3.get("nextToken").is_none());
+        h.err(
+            ListCampaigns,
+            json!({"solutionArn": sol, "nextToken": p1["nextToken"]}),
+            ErrorKind::InvalidNextToken,
+        );
         h.err(ListCampaigns, json!({"maxResults": 0}), ErrorKind::InvalidInput);
     }
 

@@ -69,7 +69,7 @@ pub(crate) struct Recipe {
     pub(crate) domain: Option<&'static str>,
     /// How recommendations are computed.
     pub(crate) scoring: Scoring,
-    /// Whether `GetRecommendations` needs a `userId` (or an `itemId` for related items).
+    /// The `description` DescribeRecipe answers.
     pub(crate) description: &'static str,
     /// Whether results carry a `score` (documented for the custom personalization,
     /// ranking and action recipes; not for popularity, trending, similar items or domains).

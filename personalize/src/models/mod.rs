@@ -12,7 +12,7 @@
 //! # Lifecycles
 //!
 //! Statuses derive from [`Lifecycle`]s and the call time (see docs/personalize-behaviour.md,
-//! "Models side"); [`advance`] runs at the start of every models call to purge finished
+//! "Models side"); [`advance`] runs at the start of every call (from `Personalize::call`) to purge finished
 //! deletes and start automatic training.
 
 mod batch_inference;
@@ -173,8 +173,8 @@ pub(crate) struct State {
 
 /// Runs one models-side operation.
 pub(crate) fn handle(store: &mut Store, cx: &Cx<'_>, op: Operation, input: &Value) -> Result<Value> {
+    // `Personalize::call` already ran this side's `advance`; the data side's runs here.
     crate::data::advance(store, cx);
-    advance(store, cx);
     let m = Members::new(input);
     match op {
         Operation::DescribeRecipe => catalog::describe_recipe(input),
@@ -219,8 +219,9 @@ pub(crate) fn handle(store: &mut Store, cx: &Cx<'_>, op: Operation, input: &Valu
     }
 }
 
-/// Purges finished deletes and runs automatic training. Runs at the start of every models
-/// call so state only changes inside calls, driven by the call's time.
+/// Purges finished deletes and runs automatic training. `Personalize::call` runs it at the
+/// start of every call (both families), so state only changes inside calls, driven by the
+/// call's time, and the data side never sees a finished delete.
 pub(crate) fn advance(store: &mut Store, cx: &Cx<'_>) {
     let st = &mut store.models;
     let mut gone: Vec<String> = Vec::new();
@@ -351,7 +352,7 @@ fn list_answer(
     query: &str,
     m: &Members<'_>,
 ) -> Result<Value> {
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     let values: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
     let (page, next) = paginate(&values, query, m)?;
     let mut out = Map::new();
@@ -453,28 +454,26 @@ fn check_inference_config(member: &str, c: Option<&Value>) -> Result<()> {
     Ok(())
 }
 
+/// The validation error for a missing required member, as `Members::str` words it.
+pub(crate) fn missing(member: &str) -> Error {
+    Error::invalid(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
 /// Validates an S3 data config (`{path*, kmsKeyArn}`) inside `outer` (`jobInput.s3DataSource`).
 fn check_s3_config(m: &Members<'_>, outer: &str, inner: &str) -> Result<Value> {
-    let o = m.opt_obj(outer)?.ok_or_else(|| {
-        Members::new(&Value::Null)
-            .str(outer)
-            .err()
-            .unwrap_or_else(|| Error::invalid(outer))
-    })?;
+    let o = m.opt_obj(outer)?.ok_or_else(|| missing(outer))?;
     let wrapped = Value::Object(o.clone());
     let mm = Members::new(&wrapped);
-    let s3 = mm.opt_obj(inner)?.ok_or_else(|| {
-        Error::invalid(format!(
-            "1 validation error detected: Value null at '{outer}.{inner}' failed to satisfy constraint: Member must not be null"
-        ))
-    })?;
+    let s3 = mm
+        .opt_obj(inner)?
+        .ok_or_else(|| missing(&format!("{outer}.{inner}")))?;
     let s3v = Value::Object(s3.clone());
     let sm = Members::new(&s3v);
-    let path = sm.opt_str("path")?.ok_or_else(|| {
-        Error::invalid(format!(
-            "1 validation error detected: Value null at '{outer}.{inner}.path' failed to satisfy constraint: Member must not be null"
-        ))
-    })?;
+    let path = sm
+        .opt_str("path")?
+        .ok_or_else(|| missing(&format!("{outer}.{inner}.path")))?;
     crate::common::check_s3_location(&format!("{outer}.{inner}.path"), path)?;
     if let Some(k) = sm.opt_str("kmsKeyArn")? {
         crate::common::check_kms_key_arn(&format!("{outer}.{inner}.kmsKeyArn"), k)?;
@@ -540,7 +539,8 @@ mod tests {
         );
         h.ok(Operation::DeleteSolution, json!({"solutionArn": sol}));
         h.advance(30.0);
-        h.ok(Operation::ListSolutions, json!({}));
+        // A data-side call alone sees the finished delete.
+        h.ok(Operation::DeleteDatasetGroup, json!({"datasetGroupArn": dsg}));
         assert!(!super::resource_exists(h.svc_store(), &sol));
     }
 }

@@ -10,7 +10,7 @@ use super::scoring::{self, Event, Query, Ranked};
 use super::{hex_id, not_found};
 use crate::Store;
 use crate::common::{Cx, Members, check_arn, check_len, check_name};
-use crate::data::{FilterRequest, PreparedFilter};
+use crate::data::{FilterRequest, FilterTarget, PreparedFilter};
 use crate::error::{Error, Result};
 
 /// Default and maximum `numResults` for items.
@@ -87,26 +87,26 @@ fn recommender_target<'a>(store: &'a Store, cx: &Cx<'_>, arn: &'a str) -> Result
 }
 
 /// The item interactions of a group as the scorer sees them.
-fn item_events(store: &Store, dsg: &str, event_type: Option<&str>) -> Vec<Event> {
+fn item_events<'a>(store: &'a Store, dsg: &str, event_type: Option<&str>) -> Vec<Event<'a>> {
     crate::data::interactions(store, dsg)
         .filter(|i| event_type.is_none_or(|t| i.event_type.eq_ignore_ascii_case(t)))
         .map(|i| Event {
-            user_id: i.user_id.clone(),
-            item_id: i.item_id.clone(),
+            user_id: &i.user_id,
+            item_id: &i.item_id,
             timestamp: i.timestamp,
-            event_type: i.event_type.clone(),
+            event_type: &i.event_type,
         })
         .collect()
 }
 
 /// The action interactions of a group as the scorer sees them (anonymous ones included).
-fn action_events(store: &Store, dsg: &str) -> Vec<Event> {
+fn action_events<'a>(store: &'a Store, dsg: &str) -> Vec<Event<'a>> {
     crate::data::action_interactions(store, dsg)
         .map(|i| Event {
-            user_id: i.user_id.clone().unwrap_or_default(),
-            item_id: i.action_id.clone(),
+            user_id: i.user_id.as_deref().unwrap_or_default(),
+            item_id: &i.action_id,
             timestamp: i.timestamp,
-            event_type: i.event_type.clone(),
+            event_type: &i.event_type,
         })
         .collect()
 }
@@ -146,15 +146,18 @@ fn prepare_filter<'a>(
     target: &Target<'_>,
     filter_arn: &str,
     req: &FilterRequest<'_>,
-    want: &str,
+    want: FilterTarget,
 ) -> Result<PreparedFilter<'a>> {
     check_arn("filterArn", filter_arn)?;
     let f = crate::data::filter(store, filter_arn).ok_or_else(|| not_found(filter_arn))?;
-    // The data side does not export its filter target type; its Debug name is the variant.
-    if format!("{:?}", f.target()) != want {
+    if f.target() != want {
+        let noun = match want {
+            FilterTarget::Item => "item",
+            FilterTarget::User => "user",
+            FilterTarget::Action => "action",
+        };
         return Err(Error::invalid(format!(
-            "The filter {filter_arn} does not filter {}s, so it cannot be used with this operation.",
-            want.to_lowercase()
+            "The filter {filter_arn} does not filter {noun}s, so it cannot be used with this operation."
         )));
     }
     if f.dataset_group_arn != target.dsg {
@@ -191,9 +194,9 @@ fn recommendation_id(target: &str, request: &Value, ids: &[&str]) -> String {
 
 /// The `metadata` of an item: the requested columns of the Items dataset, as strings.
 fn metadata(store: &Store, dsg: &str, item: &str, columns: &[String]) -> Value {
-    let props = crate::data::items(store, dsg)
-        .find(|(id, _)| id.as_str() == item)
-        .map(|(_, e)| &e.properties);
+    let props = crate::data::records(store, dsg)
+        .and_then(|r| r.items.get(item))
+        .map(|e| &e.properties);
     let mut o = Map::new();
     for c in columns {
         let v = props
@@ -367,7 +370,7 @@ pub(crate) fn get_recommendations(store: &Store, cx: &Cx<'_>, input: &Value) -> 
         filter_values,
     };
     let main = match filter_arn {
-        Some(f) => Some(prepare_filter(store, cx, &target, f, &req, "Item")?),
+        Some(f) => Some(prepare_filter(store, cx, &target, f, &req, FilterTarget::Item)?),
         None => None,
     };
     let kept: Vec<&Ranked> = ranked
@@ -383,7 +386,7 @@ pub(crate) fn get_recommendations(store: &Store, cx: &Cx<'_>, input: &Value) -> 
             item_id: item,
             filter_values: p.filter_values,
         };
-        let pf = prepare_filter(store, cx, &target, p.filter_arn, &preq, "Item")?;
+        let pf = prepare_filter(store, cx, &target, p.filter_arn, &preq, FilterTarget::Item)?;
         let count = ((n as i64 * p.percent + 99) / 100) as usize;
         promoted = kept
             .iter()
@@ -405,7 +408,7 @@ pub(crate) fn get_recommendations(store: &Store, cx: &Cx<'_>, input: &Value) -> 
         (n / promoted.len()).max(1)
     };
     while out.len() < n {
-        let next = if out.len() % spacing == 0 {
+        let next = if out.len().is_multiple_of(spacing) {
             pi.next().map(|r| (*r, true))
         } else {
             None
@@ -446,9 +449,9 @@ pub(crate) fn get_recommendations(store: &Store, cx: &Cx<'_>, input: &Value) -> 
 pub(crate) fn get_personalized_ranking(store: &Store, cx: &Cx<'_>, input: &Value) -> Result<Value> {
     let m = &Members::new(input);
     let campaign = m.str("campaignArn")?;
-    let input_list = m.opt_list("inputList")?.ok_or_else(|| {
-        Error::invalid("1 validation error detected: Value null at 'inputList' failed to satisfy constraint: Member must not be null")
-    })?;
+    let input_list = m
+        .opt_list("inputList")?
+        .ok_or_else(|| super::missing("inputList"))?;
     let user = m.str("userId")?;
     check_len("userId", user, 0, 256)?;
     if input_list.len() > RANKING_MAX {
@@ -484,7 +487,7 @@ pub(crate) fn get_personalized_ranking(store: &Store, cx: &Cx<'_>, input: &Value
         filter_values,
     };
     let filter = match filter_arn {
-        Some(f) => Some(prepare_filter(store, cx, &target, f, &req, "Item")?),
+        Some(f) => Some(prepare_filter(store, cx, &target, f, &req, FilterTarget::Item)?),
         None => None,
     };
     let kept: Vec<&Ranked> = ranked
@@ -541,7 +544,7 @@ pub(crate) fn get_action_recommendations(store: &Store, cx: &Cx<'_>, input: &Val
         filter_values,
     };
     let filter = match filter_arn {
-        Some(f) => Some(prepare_filter(store, cx, &target, f, &req, "Action")?),
+        Some(f) => Some(prepare_filter(store, cx, &target, f, &req, FilterTarget::Action)?),
         None => None,
     };
     let kept: Vec<&Ranked> = ranked

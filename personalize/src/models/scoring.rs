@@ -5,16 +5,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::catalog::Scoring;
 
 /// One interaction as the scorer sees it (an item interaction or an action interaction).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Event {
+/// Borrowed from the data side's records, so scoring copies no strings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Event<'a> {
     /// Who.
-    pub(crate) user_id: String,
+    pub(crate) user_id: &'a str,
     /// Which item (or action).
-    pub(crate) item_id: String,
+    pub(crate) item_id: &'a str,
     /// When, epoch seconds.
     pub(crate) timestamp: f64,
     /// `EVENT_TYPE` (empty when the dataset has none).
-    pub(crate) event_type: String,
+    pub(crate) event_type: &'a str,
 }
 
 /// A ranked candidate: id and score (scores sum to 1 over all candidates for the
@@ -41,19 +42,19 @@ fn round7(x: f64) -> f64 {
 }
 
 /// Distinct users per item.
-fn popularity<'a>(events: impl Iterator<Item = &'a Event>) -> HashMap<&'a str, f64> {
+fn popularity<'a>(events: impl Iterator<Item = &'a Event<'a>>) -> HashMap<&'a str, f64> {
     let mut users: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for e in events {
-        users.entry(&e.item_id).or_default().insert(&e.user_id);
+        users.entry(e.item_id).or_default().insert(e.user_id);
     }
     users.into_iter().map(|(k, v)| (k, v.len() as f64)).collect()
 }
 
 /// Items per user.
-fn histories(events: &[Event]) -> BTreeMap<&str, BTreeSet<&str>> {
+fn histories<'a>(events: &[Event<'a>]) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
     let mut h: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for e in events {
-        h.entry(&e.user_id).or_default().insert(&e.item_id);
+        h.entry(e.user_id).or_default().insert(e.item_id);
     }
     h
 }
@@ -113,7 +114,7 @@ pub(crate) fn rank_items(
     q: Query<'_>,
 ) -> Vec<Ranked> {
     let mut candidates: BTreeSet<&str> = catalog.iter().map(String::as_str).collect();
-    candidates.extend(events.iter().map(|e| e.item_id.as_str()));
+    candidates.extend(events.iter().map(|e| e.item_id));
     let pop = popularity(events.iter());
     let p = |i: &str| pop.get(i).copied().unwrap_or(0.0);
     let rows: Vec<(String, f64, f64)> = match scoring {
@@ -149,9 +150,9 @@ pub(crate) fn rank_items(
             let mut growth: HashMap<&str, f64> = HashMap::new();
             for e in events {
                 if e.timestamp > newest - w {
-                    *growth.entry(&e.item_id).or_default() += 1.0;
+                    *growth.entry(e.item_id).or_default() += 1.0;
                 } else if e.timestamp > newest - 2.0 * w {
-                    *growth.entry(&e.item_id).or_default() -= 1.0;
+                    *growth.entry(e.item_id).or_default() -= 1.0;
                 }
             }
             candidates
@@ -164,7 +165,7 @@ pub(crate) fn rank_items(
                 Scoring::SimilarOf(ty) => events
                     .iter()
                     .filter(|e| e.event_type.eq_ignore_ascii_case(ty))
-                    .cloned()
+                    .copied()
                     .collect(),
                 _ => events.to_vec(),
             };
@@ -183,7 +184,7 @@ pub(crate) fn rank_items(
 
 /// Reranks `input` for `user` (GetPersonalizedRanking): the personalized score of every
 /// listed item, history included, duplicates dropped, scores normalised over the list.
-pub(crate) fn rank_list(events: &[Event], user: &str, input: &[String]) -> Vec<Ranked> {
+pub(crate) fn rank_list(events: &[Event<'_>], user: &str, input: &[String]) -> Vec<Ranked> {
     let hist = histories(events);
     let empty = BTreeSet::new();
     let mine = hist.get(user).unwrap_or(&empty);
@@ -205,16 +206,20 @@ pub(crate) fn rank_list(events: &[Event], user: &str, input: &[String]) -> Vec<R
 /// Ranks actions for `user` (Next-Best-Action): propensity `(taken + 1) / (taken + other + 2)`
 /// over distinct users, 0.0 for actions nobody interacted with yet; actions the user
 /// already took are dropped.
-pub(crate) fn rank_actions(events: &[Event], actions: &BTreeSet<String>, user: Option<&str>) -> Vec<Ranked> {
+pub(crate) fn rank_actions(
+    events: &[Event<'_>],
+    actions: &BTreeSet<String>,
+    user: Option<&str>,
+) -> Vec<Ranked> {
     let mut candidates: BTreeSet<&str> = actions.iter().map(String::as_str).collect();
-    candidates.extend(events.iter().map(|e| e.item_id.as_str()));
-    let taken_by = |e: &Event| e.event_type.eq_ignore_ascii_case("TAKEN");
+    candidates.extend(events.iter().map(|e| e.item_id));
+    let taken_by = |e: &Event<'_>| e.event_type.eq_ignore_ascii_case("TAKEN");
     let taken = popularity(events.iter().filter(|e| taken_by(e)));
     let other = popularity(events.iter().filter(|e| !taken_by(e)));
     let mine: BTreeSet<&str> = events
         .iter()
-        .filter(|e| Some(e.user_id.as_str()) == user && taken_by(e))
-        .map(|e| e.item_id.as_str())
+        .filter(|e| Some(e.user_id) == user && taken_by(e))
+        .map(|e| e.item_id)
         .collect();
     let mut rows: Vec<Ranked> = candidates
         .into_iter()
@@ -241,16 +246,16 @@ pub(crate) fn rank_actions(events: &[Event], actions: &BTreeSet<String>, user: O
 mod tests {
     use super::*;
 
-    fn ev(u: &str, i: &str, t: f64, ty: &str) -> Event {
+    fn ev<'a>(u: &'a str, i: &'a str, t: f64, ty: &'a str) -> Event<'a> {
         Event {
-            user_id: u.into(),
-            item_id: i.into(),
+            user_id: u,
+            item_id: i,
             timestamp: t,
-            event_type: ty.into(),
+            event_type: ty,
         }
     }
 
-    fn data() -> Vec<Event> {
+    fn data() -> Vec<Event<'static>> {
         vec![
             ev("u1", "a", 1.0, "View"),
             ev("u1", "b", 2.0, "View"),
@@ -373,12 +378,14 @@ mod tests {
     #[test]
     fn trending_prefers_growth() {
         let day = 86_400.0;
+        let olds: Vec<String> = (0..5).map(|k| format!("o{k}")).collect();
+        let news: Vec<String> = (0..3).map(|k| format!("n{k}")).collect();
         let mut evs = vec![];
-        for k in 0..5 {
-            evs.push(ev(&format!("o{k}"), "old", 0.0, ""));
+        for u in &olds {
+            evs.push(ev(u, "old", 0.0, ""));
         }
-        for k in 0..3 {
-            evs.push(ev(&format!("n{k}"), "new", 4.0 * day, ""));
+        for u in &news {
+            evs.push(ev(u, "new", 4.0 * day, ""));
         }
         evs.push(ev("x", "old", 4.0 * day, ""));
         let r = rank_items(Scoring::Trending, &evs, &BTreeSet::new(), Query::default());

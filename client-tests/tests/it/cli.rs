@@ -1,0 +1,97 @@
+//! The AWS CLI (pinned in `.venv`) against an in-process emulator through `AWS_ENDPOINT_URL`.
+
+use client_tests::checks::{self, Expect};
+use client_tests::python::Venv;
+use client_tests::{ALICE, Emulator, SESSION};
+
+const MISSING_GROUP: &str = "arn:aws:personalize:us-east-1:123456789012:dataset-group/no-such-group";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
+    let venv = Venv::locate();
+    let emu = Emulator::start().await;
+    let ep = emu.endpoint();
+
+    // Three creates at once (each CLI start-up takes a while; run them side by side).
+    let (c1, c2, c3, fail, session) = tokio::join!(
+        venv.aws(ep, ALICE, &["personalize", "create-dataset-group", "--name", "cli-1"]),
+        venv.aws(ep, ALICE, &["personalize", "create-dataset-group", "--name", "cli-2"]),
+        venv.aws(ep, ALICE, &["personalize", "create-dataset-group", "--name", "cli-3"]),
+        venv.aws(ep, ALICE, &["personalize", "describe-dataset-group", "--dataset-group-arn", MISSING_GROUP]),
+        venv.aws(ep, SESSION, &["personalize", "list-recipes", "--max-items", "3"]),
+    );
+    for (i, out) in [c1, c2, c3].iter().enumerate() {
+        let arn = out.success().json()["datasetGroupArn"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(arn, format!("arn:aws:personalize:us-east-1:123456789012:dataset-group/cli-{}", i + 1));
+    }
+    // A service error: exit status 254 or 255 (CLI v1 versions differ), and AWS's one-line message.
+    assert!(matches!(fail.code, 254 | 255), "exit {}: {}", fail.code, fail.stderr);
+    assert!(
+        fail.stderr.contains(
+            "An error occurred (ResourceNotFoundException) when calling the DescribeDatasetGroup operation: "
+        ),
+        "{}",
+        fail.stderr
+    );
+    let recipes = session.success().json();
+    assert_eq!(recipes["recipes"].as_array().map(Vec::len), Some(3), "{recipes}");
+
+    // --max-items over pages of one: the CLI follows the service's nextToken and hands back its own.
+    let page1 = venv
+        .aws(ep, ALICE, &["personalize", "list-dataset-groups", "--max-items", "2", "--page-size", "1"])
+        .await;
+    let page1 = page1.success().json();
+    let first: Vec<String> = page1["datasetGroups"]
+        .as_array()
+        .expect("datasetGroups")
+        .iter()
+        .filter_map(|g| g["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(first.len(), 2, "{page1}");
+    let token = page1["NextToken"].as_str().expect("a NextToken").to_owned();
+    let page2 = venv
+        .aws(
+            ep,
+            ALICE,
+            &["personalize", "list-dataset-groups", "--max-items", "2", "--page-size", "1", "--starting-token", &token],
+        )
+        .await;
+    let page2 = page2.success().json();
+    let rest: Vec<String> = page2["datasetGroups"]
+        .as_array()
+        .expect("datasetGroups")
+        .iter()
+        .filter_map(|g| g["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(page2.get("NextToken").is_none(), "{page2}");
+    let mut all: Vec<String> = first.into_iter().chain(rest).collect();
+    all.sort();
+    assert_eq!(all, vec!["cli-1", "cli-2", "cli-3"]);
+
+    let delivered = emu.delivered().await;
+    let counts = delivered.counts();
+    assert_eq!(counts.get("CreateDatasetGroup"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("DescribeDatasetGroup"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("ListRecipes"), Some(&1), "{counts:?}");
+    // Pages of one: three pages were fetched in all (two, then one more with the token).
+    assert!(counts.get("ListDatasetGroups").is_some_and(|n| (3..=4).contains(n)), "{counts:?}");
+    let ua_prefix = "aws-cli/1.46.3 ";
+    for r in &delivered.records {
+        let name = r["eventName"].as_str().unwrap_or_default();
+        let creds = if r["userIdentity"]["type"] == "AssumedRole" { SESSION } else { ALICE };
+        let mut e = Expect::ok(name, creds, ua_prefix);
+        if name == "DescribeDatasetGroup" {
+            e = e.error("ResourceNotFoundException");
+        }
+        checks::assert_record(r, &e);
+        let ua = r["userAgent"].as_str().unwrap_or_default();
+        assert!(ua.contains("botocore/1.43.62") || ua.contains("md/Botocore#1.43.62"), "{ua}");
+    }
+    let lists = delivered.named("ListDatasetGroups");
+    assert_eq!(lists[0]["requestParameters"], serde_json::json!({ "maxResults": 1 }));
+    assert!(lists[1]["requestParameters"]["nextToken"].is_string(), "{}", lists[1]);
+    assert_eq!(
+        delivered.named("DescribeDatasetGroup")[0]["requestParameters"],
+        serde_json::json!({ "datasetGroupArn": MISSING_GROUP })
+    );
+}
