@@ -194,6 +194,10 @@ pub struct ClientOptions {
     pub region: String,
     /// Seconds added to the emulator's clock when the client signs (clock-skew tests).
     pub time_offset: i64,
+    /// The SDK's clock-skew correction, which trusts the response `Date` header. Off by
+    /// default: tests move the emulator's clock, and the `Date` header hyper adds follows the
+    /// wall clock (see `sdk_skew_correction_follows_the_emulator_clock`).
+    pub skew_correction: bool,
 }
 
 impl Default for ClientOptions {
@@ -201,6 +205,7 @@ impl Default for ClientOptions {
         ClientOptions {
             region: REGION.to_owned(),
             time_offset: 0,
+            skew_correction: false,
         }
     }
 }
@@ -472,6 +477,7 @@ impl Emulator {
             .http_client(self.http.clone())
             .time_source(self.time_source(options))
             .retry_config(RetryConfig::disabled())
+            .disable_clock_skew_correction(!options.skew_correction)
             .build();
         aws_sdk_personalize::Client::from_conf(conf)
     }
@@ -494,6 +500,7 @@ impl Emulator {
             .http_client(self.http.clone())
             .time_source(self.time_source(&options))
             .retry_config(RetryConfig::disabled())
+            .disable_clock_skew_correction(!options.skew_correction)
             .build();
         aws_sdk_personalizeruntime::Client::from_conf(conf)
     }
@@ -516,6 +523,7 @@ impl Emulator {
             .http_client(self.http.clone())
             .time_source(self.time_source(&options))
             .retry_config(RetryConfig::disabled())
+            .disable_clock_skew_correction(!options.skew_correction)
             .build();
         aws_sdk_personalizeevents::Client::from_conf(conf)
     }
@@ -751,6 +759,9 @@ pub struct Call {
     pub error: Option<String>,
     /// The error message the client got, for failed calls.
     pub message: Option<String>,
+    /// Whether the trail gets a record of this call (data events without a resource match
+    /// no data event selector, so no trail delivers them).
+    pub delivered: bool,
 }
 
 /// The calls a test made, so each can be matched with its record afterwards.
@@ -785,6 +796,7 @@ impl CallLog {
                     creds,
                     error: None,
                     message: None,
+                    delivered: true,
                 });
                 out
             }
@@ -831,13 +843,42 @@ impl CallLog {
                     creds,
                     error: e.code().map(str::to_owned),
                     message: e.message().map(str::to_owned),
+                    delivered: true,
                 });
                 e
             }
         }
     }
 
-    /// Checks every logged call against its record: exactly one record per call, the fields
+    /// Marks the last call as one no trail delivers: [`CallLog::check`] then requires that
+    /// it has no record.
+    pub fn undelivered(&mut self) {
+        if let Some(c) = self.calls.last_mut() {
+            c.delivered = false;
+        }
+    }
+
+    /// The request id of the `nth` (from 0) logged call of `name`.
+    pub fn nth(&self, name: &str, nth: usize) -> &str {
+        self.calls
+            .iter()
+            .filter(|c| c.name == name)
+            .nth(nth)
+            .map(|c| c.request_id.as_str())
+            .unwrap_or_else(|| panic!("no call #{nth} of {name}"))
+    }
+
+    /// The request id of the last logged call of `name`.
+    pub fn last(&self, name: &str) -> &str {
+        self.calls
+            .iter()
+            .rev()
+            .find(|c| c.name == name)
+            .map(|c| c.request_id.as_str())
+            .unwrap_or_else(|| panic!("no call of {name}"))
+    }
+
+    /// Checks every logged call against its record: exactly one record per delivered call, the fields
     /// every record keeps, the identity, the error, `eventTime` equal to the emulator's time at
     /// the call, and the error message equal to what the client read. Returns the records in
     /// call order.
@@ -846,6 +887,12 @@ impl CallLog {
         let mut out = Vec::new();
         for c in &self.calls {
             let found: Vec<&Value> = delivered.records.iter().filter(|r| r["requestID"] == c.request_id).collect();
+            if !c.delivered {
+                if !found.is_empty() {
+                    problems.push(format!("{} {}: delivered, but no trail selects it", c.name, c.request_id));
+                }
+                continue;
+            }
             let [r] = found.as_slice() else {
                 problems.push(format!("{} {}: {} records", c.name, c.request_id, found.len()));
                 continue;

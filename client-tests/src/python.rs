@@ -132,9 +132,6 @@ impl Venv {
             .env("AWS_CONFIG_FILE", &nowhere)
             .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            // One attempt per command, so each call is exactly one record.
-            .env("AWS_RETRY_MODE", "standard")
-            .env("AWS_MAX_ATTEMPTS", "1")
             .env("AWS_PAGER", "")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::null())

@@ -289,6 +289,23 @@ impl Delivery {
             path: spool_dir.display().to_string(),
             source,
         };
+        // One pipeline per spool: a second one would interleave segments and acks.
+        std::fs::create_dir_all(&spool_dir).map_err(spool_err)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(spool_dir.join("LOCK"))
+            .map_err(spool_err)?;
+        if let Err(e) = lock.try_lock() {
+            return Err(spool_err(match e {
+                std::fs::TryLockError::WouldBlock => std::io::Error::new(
+                    std::io::ErrorKind::ResourceBusy,
+                    "the spool is in use by another pipeline",
+                ),
+                std::fs::TryLockError::Error(e) => e,
+            }));
+        }
         let dir = spool_dir.clone();
         let (opened, dests) = tokio::task::spawn_blocking(move || {
             let mut dests = Interner::default();
@@ -316,6 +333,7 @@ impl Delivery {
             rng: StdRng::seed_from_u64(rand::random()),
             waiters: Vec::new(),
             events: done_tx,
+            lock: Some(lock),
             spool_thread: Pool::new("ct-spool", 1).map_err(spool_err)?,
             compressors: Pool::new("ct-compress", config.workers).map_err(spool_err)?,
             queue: VecDeque::new(),
@@ -351,9 +369,14 @@ impl Delivery {
     /// Routes the record, appends it to the spool and returns once it is there (so it will be
     /// delivered even if the process dies now). Waits while the memory budget is used up.
     pub async fn submit(&self, record: Record) -> Result<(), DeliveryError> {
-        let dests = self.inner.router.route(&record);
+        let mut dests = self.inner.router.route(&record);
         if dests.is_empty() {
             return Ok(());
+        }
+        if dests.len() > 1 {
+            // A trail gets one copy, however the router got there.
+            dests.sort_unstable();
+            dests.dedup();
         }
         let json = Arc::new(record.to_json());
         self.inner.shared.budget.acquire(json.len() * dests.len()).await;
@@ -502,6 +525,8 @@ struct Core {
     rng: StdRng,
     waiters: Vec<Waiter>,
     events: mpsc::UnboundedSender<Event>,
+    /// Holds the spool's `LOCK` file locked while the pipeline runs.
+    lock: Option<std::fs::File>,
     spool_thread: Pool,
     compressors: Pool,
     queue: VecDeque<Cmd>,
@@ -615,6 +640,8 @@ impl Core {
             }
             self.pump();
         }
+        // Let a successor open the spool as soon as we answer.
+        self.lock = None;
         // Answer anyone still waiting on the way out.
         for w in self.waiters.drain(..) {
             let _ = w.reply.send(Err(DeliveryError::Closed));

@@ -130,16 +130,7 @@ impl Header {
             u: record.user_identity.lookup_username(),
             src: record.event_source.clone(),
             ak: record.user_identity.access_key_id.clone(),
-            r: record
-                .resources
-                .iter()
-                .map(|r| {
-                    (
-                        r.resource_type.clone(),
-                        r.arn.clone().or_else(|| r.arn_prefix.clone()),
-                    )
-                })
-                .collect(),
+            r: lookup_resources(record),
         }
     }
 
@@ -160,6 +151,85 @@ impl Header {
             "AccessKeyId" => self.ak.as_ref() == Some(v),
             _ => false,
         }
+    }
+}
+
+/// The `(ResourceType, ResourceName)` pairs Event history shows for a record: its `resources`
+/// when it has them, otherwise the ARNs named by the top-level members of `requestParameters`
+/// and `responseElements` (as Event history lists the resources a management call referenced),
+/// typed from the ARN: `arn:aws:personalize:…:dataset-group/x` is `AWS::Personalize::DatasetGroup`.
+pub fn lookup_resources(record: &Record) -> Vec<(Option<String>, Option<String>)> {
+    if !record.resources.is_empty() {
+        return record
+            .resources
+            .iter()
+            .map(|r| {
+                (
+                    r.resource_type.clone(),
+                    r.arn.clone().or_else(|| r.arn_prefix.clone()),
+                )
+            })
+            .collect();
+    }
+    let mut out: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let mut add = |v: &serde_json::Value| {
+        if let Some(arn) = v.as_str()
+            && let Some(t) = arn_type(arn)
+            && !out.iter().any(|(_, n)| n.as_deref() == Some(arn))
+        {
+            out.push((Some(t), Some(arn.to_owned())));
+        }
+    };
+    for part in [&record.request_parameters, &record.response_elements]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(obj) = part.as_object() {
+            for v in obj.values() {
+                match v {
+                    serde_json::Value::Array(items) => items.iter().for_each(&mut add),
+                    other => add(other),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `AWS::<Service>::<Kind>` for `arn:<partition>:<service>:<region>:<account>:<kind>/…`.
+fn arn_type(arn: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some(service), Some(_), Some(_), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let kind = resource
+        .split(['/', ':'])
+        .next()
+        .filter(|k| !k.is_empty() && resource.len() > k.len())?;
+    let service = match service {
+        "cloudtrail" => "CloudTrail".to_owned(),
+        "iam" => "IAM".to_owned(),
+        "s3" => "S3".to_owned(),
+        "sns" => "SNS".to_owned(),
+        "kms" => "KMS".to_owned(),
+        other => capitalise(other),
+    };
+    let kind: String = kind.split('-').map(capitalise).collect();
+    Some(format!("AWS::{service}::{kind}"))
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
     }
 }
 
@@ -1115,6 +1185,44 @@ mod tests {
         h.append(&rec(clock.now(), "Late", false, "alice")).unwrap();
         assert!(!seg.exists());
         assert_eq!(all(&h, LookupRequest::default()).len(), 1);
+    }
+
+    #[test]
+    fn resources_come_from_the_arns_a_call_names() {
+        let mut r = rec(
+            datetime!(2026-03-10 10:00:00 UTC),
+            "CreateDataset",
+            false,
+            "alice",
+        );
+        r.request_parameters = Some(serde_json::json!({
+            "name": "ds",
+            "datasetGroupArn": "arn:aws:personalize:us-east-1:123456789012:dataset-group/g",
+            "schemaArn": "arn:aws:personalize:us-east-1:123456789012:schema/s",
+            "bogus": "arn:nothing",
+        }));
+        r.response_elements = Some(
+            serde_json::json!({"datasetArn": "arn:aws:personalize:us-east-1:123456789012:dataset/g/INTERACTIONS"}),
+        );
+        let got = lookup_resources(&r);
+        let types: Vec<&str> = got.iter().filter_map(|(t, _)| t.as_deref()).collect();
+        assert_eq!(
+            types,
+            [
+                "AWS::Personalize::DatasetGroup",
+                "AWS::Personalize::Schema",
+                "AWS::Personalize::Dataset"
+            ]
+        );
+        assert_eq!(
+            arn_type("arn:aws:cloudtrail:us-east-1:123456789012:trail/t").as_deref(),
+            Some("AWS::CloudTrail::Trail")
+        );
+        assert_eq!(
+            arn_type("arn:aws:personalize:::recipe/aws-user-personalization").as_deref(),
+            Some("AWS::Personalize::Recipe")
+        );
+        assert_eq!(arn_type("not an arn"), None);
     }
 
     #[test]

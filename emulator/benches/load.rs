@@ -107,24 +107,35 @@ fn rss_kib(pid: u32) -> (u64, u64) {
 
 /// The baseline: a hyper server that reads the body and answers a fixed JSON body.
 fn serve_baseline(port: u16) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind");
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    let _ = req.into_body().collect().await;
-                    let mut resp = http::Response::new(Full::new(Bytes::from_static(b"{\"datasetGroups\":[]}")));
-                    resp.headers_mut()
-                        .insert("content-type", http::HeaderValue::from_static("application/x-amz-json-1.1"));
-                    resp.headers_mut().insert(
-                        "x-amzn-requestid",
-                        http::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
-                    );
-                    Ok::<_, std::convert::Infallible>(resp)
-                });
+                let service =
+                    hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                        let _ = req.into_body().collect().await;
+                        let mut resp =
+                            http::Response::new(Full::new(Bytes::from_static(b"{\"datasetGroups\":[]}")));
+                        resp.headers_mut().insert(
+                            "content-type",
+                            http::HeaderValue::from_static("application/x-amz-json-1.1"),
+                        );
+                        resp.headers_mut().insert(
+                            "x-amzn-requestid",
+                            http::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
+                        );
+                        Ok::<_, std::convert::Infallible>(resp)
+                    });
                 let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -135,7 +146,11 @@ fn serve_baseline(port: u16) {
 
 fn request(addr: SocketAddr, op: Op, conn: usize, i: u64) -> http::Request<Full<Bytes>> {
     let (target, body, region) = match op {
-        Op::ListDatasetGroups => ("AmazonPersonalize.ListDatasetGroups", "{}".to_owned(), "us-east-1".to_owned()),
+        Op::ListDatasetGroups => (
+            "AmazonPersonalize.ListDatasetGroups",
+            "{}".to_owned(),
+            "us-east-1".to_owned(),
+        ),
         Op::CreateSchema => {
             // A fresh region per connection and block of schemas keeps every call under the limit.
             let region = format!("bench-{conn}-{}", i / SCHEMAS_PER_REGION);
@@ -147,10 +162,22 @@ fn request(addr: SocketAddr, op: Op, conn: usize, i: u64) -> http::Request<Full<
     let mut headers = HeaderMap::new();
     headers.insert("host", addr.to_string().parse().expect("host"));
     headers.insert("x-amz-target", http::HeaderValue::from_static(target));
-    headers.insert("content-type", http::HeaderValue::from_static("application/x-amz-json-1.1"));
-    headers.insert("user-agent", http::HeaderValue::from_static("emulator-load-bench/1.0"));
+    headers.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    headers.insert(
+        "user-agent",
+        http::HeaderValue::from_static("emulator-load-bench/1.0"),
+    );
     let uri: http::Uri = "/".parse().expect("uri");
-    signer.sign(&Method::POST, &uri, &mut headers, body.as_bytes(), time::OffsetDateTime::now_utc());
+    signer.sign(
+        &Method::POST,
+        &uri,
+        &mut headers,
+        body.as_bytes(),
+        time::OffsetDateTime::now_utc(),
+    );
     let mut req = http::Request::new(Full::new(Bytes::from(body)));
     *req.method_mut() = Method::POST;
     *req.uri_mut() = uri;
@@ -190,8 +217,9 @@ async fn drive(addr: SocketAddr, op: Op, connections: usize, secs: u64, rate: Op
         tasks.push(tokio::spawn(async move {
             let stream = TcpStream::connect(addr).await.expect("connect");
             let _ = stream.set_nodelay(true);
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
             tokio::spawn(connection);
             let mut latencies = Vec::with_capacity(1 << 16);
             let mut ticker = rate.map(|r| {
@@ -265,7 +293,10 @@ impl Drop for Children {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--baseline-server") {
-        let port = args.get(i + 1).and_then(|p| p.parse().ok()).expect("--baseline-server PORT");
+        let port = args
+            .get(i + 1)
+            .and_then(|p| p.parse().ok())
+            .expect("--baseline-server PORT");
         serve_baseline(port);
         return;
     }
@@ -298,7 +329,10 @@ fn main() {
     wait_ready(base.addr);
     wait_ready(emu.addr);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         println!(
             "load benchmark: {} connections closed loop for {} s per phase; open loop at {} req/s; long run {} s",
@@ -346,7 +380,9 @@ fn main() {
 }
 
 fn walk_count(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     entries
         .flatten()
         .map(|e| {

@@ -9,7 +9,12 @@ use crate::protocol::{self, Protocol};
 use crate::seams::HttpResponse;
 
 fn respond(status: StatusCode, body: Value, request_id: &str) -> HttpResponse {
-    protocol::json_response(Protocol::RestJson, status, Bytes::from(body.to_string()), request_id)
+    protocol::json_response(
+        Protocol::RestJson,
+        status,
+        Bytes::from(body.to_string()),
+        request_id,
+    )
 }
 
 fn error(status: StatusCode, message: String, request_id: &str) -> HttpResponse {
@@ -25,7 +30,9 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
         _ => {
             return error(
                 StatusCode::NOT_FOUND,
-                format!("no admin endpoint {path}; try /_emulator/health, /_emulator/flush or /_emulator/reset"),
+                format!(
+                    "no admin endpoint {path}; try /_emulator/health, /_emulator/flush or /_emulator/reset"
+                ),
                 request_id,
             );
         }
@@ -47,7 +54,11 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
                     .collect();
                 respond(StatusCode::OK, json!({ "written": files }), request_id)
             }
-            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("flush failed: {e}"), request_id),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("flush failed: {e}"),
+                request_id,
+            ),
         },
         _ => {
             app.personalize.lock().unwrap_or_else(|e| e.into_inner()).reset();

@@ -126,7 +126,9 @@ impl App {
                 return Ok(e.response(protocol, &request_id));
             }
         };
-        let resp = self.handle_routed(&route, parts, body, permit, &request_id, peer).await;
+        let resp = self
+            .handle_routed(&route, parts, body, permit, &request_id, peer)
+            .await;
         Ok(resp)
     }
 
@@ -139,7 +141,11 @@ impl App {
                     ApiError::new(
                         StatusCode::METHOD_NOT_ALLOWED,
                         "MethodNotAllowedException",
-                        format!("{} {path} is not allowed; {} is POST {path}", parts.method, op.name()),
+                        format!(
+                            "{} {path} is not allowed; {} is POST {path}",
+                            parts.method,
+                            op.name()
+                        ),
                     ),
                 ));
             }
@@ -160,7 +166,10 @@ impl App {
             return json_err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowedException",
-                format!("{} / is not allowed; AWS JSON 1.1 requests use POST", parts.method),
+                format!(
+                    "{} / is not allowed; AWS JSON 1.1 requests use POST",
+                    parts.method
+                ),
             ));
         }
         let Some(target) = target else {
@@ -194,7 +203,7 @@ impl App {
             };
         }
         for service in &self.json_services {
-            if service.target_prefix() == prefix {
+            if service.target_prefix() == prefix || service.target_aliases().contains(&prefix) {
                 return match service.operation(name) {
                     Some(info) => Ok(Route {
                         target: Target::Json(service.clone(), info),
@@ -234,7 +243,9 @@ impl App {
         match tokio::time::timeout(self.server.body_read_timeout, collect).await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
-            Ok(Err(e)) => Err(ApiError::serialization(format!("Could not read the request body: {e}"))),
+            Ok(Err(e)) => Err(ApiError::serialization(format!(
+                "Could not read the request body: {e}"
+            ))),
             Err(_) => {
                 let _ = protocol;
                 Err(ApiError::new(
@@ -294,7 +305,13 @@ impl App {
             .get(http::header::USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let source_ip = self.source_ip(&parts, peer);
-        let verified = sigv4::verify(&view, &self.identities, route.signing_name(), PathStyle::Normalized, now);
+        let verified = sigv4::verify(
+            &view,
+            &self.identities,
+            route.signing_name(),
+            PathStyle::Normalized,
+            now,
+        );
         let (principal, region, auth_error) = match verified {
             Ok(v) => (v.principal, v.scope.region, None),
             Err(f) => {
@@ -319,11 +336,16 @@ impl App {
         let parsed: Option<Value> = if body.is_empty() {
             Some(Value::Object(Default::default()))
         } else {
-            serde_json::from_slice::<Value>(&body).ok().filter(Value::is_object)
+            serde_json::from_slice::<Value>(&body)
+                .ok()
+                .filter(Value::is_object)
         };
         let result = match auth_error {
             Some(e) => Err(e),
-            None => self.authorized_call(&known, &parts, &body, parsed.as_ref(), permit).await,
+            None => {
+                self.authorized_call(&known, &parts, &body, parsed.as_ref(), permit)
+                    .await
+            }
         };
         self.finish(&known, parsed.as_ref(), result).await
     }
@@ -404,7 +426,12 @@ impl App {
 
     /// Records the outcome, then builds the response. A record that cannot be spooled turns the
     /// answer into `InternalFailure`: nothing is acknowledged that is not recorded.
-    async fn finish(&self, known: &Known<'_>, request: Option<&Value>, result: Result<Value, ApiError>) -> HttpResponse {
+    async fn finish(
+        &self,
+        known: &Known<'_>,
+        request: Option<&Value>,
+        result: Result<Value, ApiError>,
+    ) -> HttpResponse {
         let route = known.route;
         let is_timestamp: &(dyn Fn(&str) -> bool + Sync) = match &route.target {
             Target::Personalize(_) => &personalize::is_timestamp_member,
@@ -417,6 +444,14 @@ impl App {
                 message: &e.message,
             },
         };
+        // Sensitive members never reach the record.
+        let redacted = match (&route.target, request) {
+            (Target::Personalize(op), Some(req)) => {
+                Some(crate::redact::redact(req, crate::redact::sensitive_paths(*op)))
+            }
+            _ => None,
+        };
+        let request = redacted.as_ref().or(request);
         let call = Call {
             principal: &known.principal,
             event_source: route.event_source(),
@@ -520,10 +555,19 @@ fn check_content_type(parts: &Parts, body: &Bytes, protocol: Protocol) -> Result
         ))
     };
     let Some(ct) = parts.headers.get(http::header::CONTENT_TYPE) else {
-        return if body.is_empty() { Ok(()) } else { unsupported("(none)") };
+        return if body.is_empty() {
+            Ok(())
+        } else {
+            unsupported("(none)")
+        };
     };
     let ct = ct.to_str().unwrap_or_default();
-    let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let ok = match protocol {
         // AWS's front end accepts both JSON 1.x media types and plain JSON on JSON 1.1 services.
         Protocol::AwsJson11 => matches!(
@@ -532,7 +576,11 @@ fn check_content_type(parts: &Parts, body: &Bytes, protocol: Protocol) -> Result
         ),
         Protocol::RestJson => essence == "application/json",
     };
-    if ok { Ok(()) } else { unsupported(&format!("'{ct}'")) }
+    if ok {
+        Ok(())
+    } else {
+        unsupported(&format!("'{ct}'"))
+    }
 }
 
 fn decode(body: &Bytes) -> Result<Value, ApiError> {
@@ -544,7 +592,9 @@ fn decode(body: &Bytes) -> Result<Value, ApiError> {
         Ok(_) => Err(ApiError::serialization(
             "Start of structure or map found where not expected: the request body must be a JSON object",
         )),
-        Err(e) => Err(ApiError::serialization(format!("Malformed JSON request body: {e}"))),
+        Err(e) => Err(ApiError::serialization(format!(
+            "Malformed JSON request body: {e}"
+        ))),
     }
 }
 
@@ -570,7 +620,10 @@ fn resource_for_message(route: &Route, input: Option<&Value>, region: &str, acco
             Operation::CreateDataDeletionJob => Some("data-deletion-job"),
             _ => None,
         };
-        let name = obj.get("name").or_else(|| obj.get("jobName")).and_then(Value::as_str);
+        let name = obj
+            .get("name")
+            .or_else(|| obj.get("jobName"))
+            .and_then(Value::as_str);
         if let (Some(kind), Some(name)) = (kind, name) {
             return format!("arn:aws:personalize:{region}:{account}:{kind}/{name}");
         }
@@ -617,9 +670,18 @@ mod tests {
         assert_eq!(decode(&Bytes::from_static(b"")).unwrap(), json!({}));
         assert_eq!(decode(&Bytes::from_static(b" \n")).unwrap(), json!({}));
         assert_eq!(decode(&Bytes::from_static(b"{\"a\":1}")).unwrap(), json!({"a":1}));
-        assert_eq!(decode(&Bytes::from_static(b"[1]")).unwrap_err().code, "SerializationException");
-        assert_eq!(decode(&Bytes::from_static(b"{\"a\":")).unwrap_err().code, "SerializationException");
-        assert_eq!(decode(&Bytes::from_static(b"{} {}")).unwrap_err().code, "SerializationException");
+        assert_eq!(
+            decode(&Bytes::from_static(b"[1]")).unwrap_err().code,
+            "SerializationException"
+        );
+        assert_eq!(
+            decode(&Bytes::from_static(b"{\"a\":")).unwrap_err().code,
+            "SerializationException"
+        );
+        assert_eq!(
+            decode(&Bytes::from_static(b"{} {}")).unwrap_err().code,
+            "SerializationException"
+        );
     }
 
     #[test]
@@ -637,7 +699,12 @@ mod tests {
             protocol: Protocol::AwsJson11,
         };
         assert_eq!(
-            resource_for_message(&route, Some(&json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"})), "us-east-1", "1"),
+            resource_for_message(
+                &route,
+                Some(&json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"})),
+                "us-east-1",
+                "1"
+            ),
             "arn:aws:personalize:us-east-1:1:schema/s"
         );
         assert_eq!(
@@ -648,7 +715,10 @@ mod tests {
 
     #[test]
     fn data_event_resources() {
-        let r = data_resources(Some(&json!({"campaignArn": "arn:aws:personalize:us-east-1:1:campaign/c"})), "1");
+        let r = data_resources(
+            Some(&json!({"campaignArn": "arn:aws:personalize:us-east-1:1:campaign/c"})),
+            "1",
+        );
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].resource_type.as_deref(), Some("AWS::Personalize::Campaign"));
         assert!(data_resources(Some(&json!({"trackingId": "x"})), "1").is_empty());

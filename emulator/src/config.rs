@@ -216,7 +216,11 @@ impl AccountConfig {
         self.root
             .iter()
             .map(|r| r.access_key_id.as_str())
-            .chain(self.users.iter().flat_map(|u| u.keys.iter().map(|k| k.access_key_id.as_str())))
+            .chain(
+                self.users
+                    .iter()
+                    .flat_map(|u| u.keys.iter().map(|k| k.access_key_id.as_str())),
+            )
             .chain(
                 self.roles
                     .iter()
@@ -375,7 +379,9 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 /// Parses `250ms`, `30s`, `5m`, `1h` (a bare number is seconds).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num
         .parse()
@@ -404,7 +410,9 @@ pub struct Config {
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config").field("file", &self.file).finish_non_exhaustive()
+        f.debug_struct("Config")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
     }
 }
 

@@ -54,8 +54,10 @@ impl Principal {
 /// a bare pattern matches the operation name in any service. Matching ignores case, as IAM does.
 pub fn deny_matches(pattern: &str, service: &str, operation: &str) -> bool {
     match pattern.split_once(':') {
-        Some((svc, op)) => glob(&svc.to_ascii_lowercase(), &service.to_ascii_lowercase())
-            && glob(&op.to_ascii_lowercase(), &operation.to_ascii_lowercase()),
+        Some((svc, op)) => {
+            glob(&svc.to_ascii_lowercase(), &service.to_ascii_lowercase())
+                && glob(&op.to_ascii_lowercase(), &operation.to_ascii_lowercase())
+        }
         None => glob(&pattern.to_ascii_lowercase(), &operation.to_ascii_lowercase()),
     }
 }
@@ -229,7 +231,10 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     identity,
                     secret: s.secret_access_key.clone(),
                     session_token: Some(s.session_token.clone()),
-                    expiration: s.expiration.as_deref().and_then(cloudtrail::timefmt::parse_iso_seconds),
+                    expiration: s
+                        .expiration
+                        .as_deref()
+                        .and_then(cloudtrail::timefmt::parse_iso_seconds),
                     deny: role.deny.iter().chain(&s.deny).cloned().collect(),
                     generated: false,
                 },
@@ -267,7 +272,10 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 ),
                 secret: fed.secret_access_key.clone(),
                 session_token: Some(fed.session_token.clone()),
-                expiration: fed.expiration.as_deref().and_then(cloudtrail::timefmt::parse_iso_seconds),
+                expiration: fed
+                    .expiration
+                    .as_deref()
+                    .and_then(cloudtrail::timefmt::parse_iso_seconds),
                 deny: fed.deny.clone(),
                 generated: false,
             },
@@ -329,7 +337,10 @@ mod tests {
         let ids = Identities::from_config(&FileConfig::embedded_default());
         let alice = ids.lookup("AKIAIOSFODNN7EXAMPLE").unwrap();
         assert_eq!(alice.identity.identity_type, IdentityType::IAMUser);
-        assert_eq!(alice.identity.arn.as_deref(), Some("arn:aws:iam::123456789012:user/alice"));
+        assert_eq!(
+            alice.identity.arn.as_deref(),
+            Some("arn:aws:iam::123456789012:user/alice")
+        );
         let session = ids.lookup("ASIAIOSFODNN7EXAMPLE").unwrap();
         assert_eq!(session.identity.identity_type, IdentityType::AssumedRole);
         assert!(session.session_token.is_some());
@@ -339,11 +350,21 @@ mod tests {
         let fed = ids.lookup("ASIAIOSFODNN7FEDUSER").unwrap();
         assert_eq!(fed.identity.identity_type, IdentityType::FederatedUser);
         assert_eq!(
-            fed.identity.session_context.as_ref().unwrap().session_issuer.as_ref().unwrap().arn,
+            fed.identity
+                .session_context
+                .as_ref()
+                .unwrap()
+                .session_issuer
+                .as_ref()
+                .unwrap()
+                .arn,
             "arn:aws:iam::123456789012:user/alice"
         );
         let svc = ids.lookup("AKIAIOSFODNN7SERVICE").unwrap();
-        assert_eq!(svc.identity.invoked_by.as_deref(), Some("personalize.amazonaws.com"));
+        assert_eq!(
+            svc.identity.invoked_by.as_deref(),
+            Some("personalize.amazonaws.com")
+        );
         let root = ids.lookup("AKIAI44QH8DHBEXAMPLE").unwrap();
         assert_eq!(root.identity.identity_type, IdentityType::Root);
         let intern = ids.lookup("AKIAIOSFODNN7INTERN1").unwrap();

@@ -34,7 +34,11 @@ struct Args {
     #[arg(long, env = "EMULATOR_TIME_SCALE")]
     time_scale: Option<f64>,
     /// A proxy whose X-Forwarded-For header is trusted (repeatable; comma-separated in the env).
-    #[arg(long = "trusted-proxy", env = "EMULATOR_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "EMULATOR_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     trusted_proxies: Vec<IpAddr>,
     /// A URL that receives every delivery notification (repeatable; comma-separated in the env).
     #[arg(long = "webhook", env = "EMULATOR_WEBHOOKS", value_delimiter = ',')]

@@ -176,7 +176,13 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 /// An S3 error document.
-pub fn s3_error(status: StatusCode, code: &str, message: &str, resource: &str, request_id: &str) -> HttpResponse {
+pub fn s3_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    resource: &str,
+    request_id: &str,
+) -> HttpResponse {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><Resource>{}</Resource><RequestId>{}</RequestId></Error>",
         xml_escape(code),
@@ -187,7 +193,10 @@ pub fn s3_error(status: StatusCode, code: &str, message: &str, resource: &str, r
     let mut resp = http::Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-amz-request-id", v);
     }
@@ -210,13 +219,23 @@ pub fn s3_auth_error(e: &crate::sigv4::AuthError, resource: &str, request_id: &s
             "ExpiredToken",
             "The provided token has expired.".to_owned(),
         ),
-        A::RequestExpired => (StatusCode::FORBIDDEN, "AccessDenied", "Request has expired".to_owned()),
-        A::InvalidSignature(m) if m.starts_with("Signature expired") || m.starts_with("Signature not yet") => (
+        A::RequestExpired => (
             StatusCode::FORBIDDEN,
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.".to_owned(),
+            "AccessDenied",
+            "Request has expired".to_owned(),
         ),
-        A::InvalidSignature(m) if m.starts_with("Credential should be scoped") || m.starts_with("Date in") => {
+        A::InvalidSignature(m)
+            if m.starts_with("Signature expired") || m.starts_with("Signature not yet") =>
+        {
+            (
+                StatusCode::FORBIDDEN,
+                "RequestTimeTooSkewed",
+                "The difference between the request time and the current time is too large.".to_owned(),
+            )
+        }
+        A::InvalidSignature(m)
+            if m.starts_with("Credential should be scoped") || m.starts_with("Date in") =>
+        {
             (StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed", m.clone())
         }
         A::InvalidSignature(_) => (

@@ -68,14 +68,20 @@ pub struct Recorder {
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder").field("taps", &self.taps.len()).finish()
+        f.debug_struct("Recorder")
+            .field("taps", &self.taps.len())
+            .finish()
     }
 }
 
 impl Recorder {
     /// A recorder feeding `delivery` and `taps`, stamping times from `clock`.
     pub fn new(delivery: Delivery, taps: Vec<Arc<dyn RecordTap>>, clock: SharedClock) -> Self {
-        Recorder { delivery, taps, clock }
+        Recorder {
+            delivery,
+            taps,
+            clock,
+        }
     }
 
     /// The record for a call (the time is the clock's now: the call has completed).

@@ -74,7 +74,9 @@ pub struct S3Store {
 
 impl std::fmt::Debug for S3Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Store").field("endpoint", &self.label).finish_non_exhaustive()
+        f.debug_struct("S3Store")
+            .field("endpoint", &self.label)
+            .finish_non_exhaustive()
     }
 }
 
@@ -152,7 +154,10 @@ impl S3Store {
             jobs: tx,
             timeout: Duration::from_secs(config.timeout_secs.max(1)),
             clock,
-            label: config.endpoint_url.clone().unwrap_or_else(|| format!("s3.{}.amazonaws.com", config.region)),
+            label: config
+                .endpoint_url
+                .clone()
+                .unwrap_or_else(|| format!("s3.{}.amazonaws.com", config.region)),
         })
     }
 }
@@ -171,8 +176,10 @@ impl ObjectStore for S3Store {
             path: format!("s3://{bucket}/{key} at {}", self.label),
             source: std::io::Error::other(msg),
         };
-        let user: BTreeMap<String, String> =
-            user_meta.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+        let user: BTreeMap<String, String> = user_meta
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
         let (reply, answer) = std_mpsc::sync_channel(1);
         self.jobs
             .send(Job {

@@ -72,6 +72,11 @@ pub struct OperationInfo {
 pub trait JsonService: Send + Sync + 'static {
     /// The `X-Amz-Target` prefix before the dot, e.g. `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`.
     fn target_prefix(&self) -> &'static str;
+    /// Other `X-Amz-Target` prefixes clients send for the same service (the Smithy-based SDKs
+    /// send the bare shape name, e.g. `CloudTrail_20131101`).
+    fn target_aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The SigV4 signing name (`cloudtrail`) and the IAM action prefix used by deny rules.
     fn signing_name(&self) -> &'static str;
     /// The record's `eventSource` (`cloudtrail.amazonaws.com`).
@@ -151,7 +156,11 @@ impl std::fmt::Debug for Extensions {
         f.debug_struct("Extensions")
             .field(
                 "json_services",
-                &self.json_services.iter().map(|s| s.target_prefix()).collect::<Vec<_>>(),
+                &self
+                    .json_services
+                    .iter()
+                    .map(|s| s.target_prefix())
+                    .collect::<Vec<_>>(),
             )
             .field("s3", &self.s3.is_some())
             .field("taps", &self.taps.len())

@@ -64,7 +64,9 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
     })?;
     let mut sinks: Vec<Arc<dyn NotificationSink>> = Vec::new();
     if !config.file.notifications.webhooks.is_empty() {
-        sinks.push(Arc::new(WebhookSink::start(config.file.notifications.webhooks.clone())?));
+        sinks.push(Arc::new(WebhookSink::start(
+            config.file.notifications.webhooks.clone(),
+        )?));
     }
     // Trails route records (the built-in trail is DEFAULT_TRAIL_ARN to DEFAULT_BUCKET, announced
     // on DEFAULT_TOPIC_ARN), choose each bucket's object store, and bring digests, per-trail
@@ -94,7 +96,7 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
         identities: Identities::from_config(&config.file),
         personalize: Mutex::new(personalize),
         json_services,
-        s3: config.extensions.s3.clone(),
+        s3: config.extensions.s3.clone().or_else(|| Some(Arc::new(crate::s3::S3Api::from_config(&config)))),
         recorder,
         delivery,
         in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),
@@ -151,7 +153,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = service_fn(move |req| app.clone().handle(peer, req));
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -161,7 +161,10 @@ struct Parsed {
 /// The credential scope of a request, read without verifying anything: the router uses its
 /// service name to pick S3 or a JSON service.
 pub fn peek_scope(uri: &Uri, headers: &HeaderMap) -> Option<Scope> {
-    if let Some(auth) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let params = auth.split_once(' ')?.1;
         let credential = auth_params(params)
             .into_iter()
@@ -200,8 +203,14 @@ fn parse_request(req: &RequestView<'_>) -> Result<Parsed, AuthError> {
             )));
         }
         let params = auth_params(params);
-        let get = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
-        let (credential, signed_headers, signature) = (get("Credential"), get("SignedHeaders"), get("Signature"));
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let (credential, signed_headers, signature) =
+            (get("Credential"), get("SignedHeaders"), get("Signature"));
         let mut missing = String::new();
         for (name, value) in [
             ("Credential", &credential),
@@ -212,13 +221,18 @@ fn parse_request(req: &RequestView<'_>) -> Result<Parsed, AuthError> {
                 missing.push_str(&format!("Authorization header requires '{name}' parameter. "));
             }
         }
-        let (Some(credential), Some(signed_headers), Some(signature)) = (credential, signed_headers, signature)
+        let (Some(credential), Some(signed_headers), Some(signature)) =
+            (credential, signed_headers, signature)
         else {
-            return Err(AuthError::IncompleteSignature(format!("{missing}Authorization={auth}")));
+            return Err(AuthError::IncompleteSignature(format!(
+                "{missing}Authorization={auth}"
+            )));
         };
         let amz_date = match header_str(req.headers, "x-amz-date") {
             Some(d) => Some(d.to_owned()),
-            None => header_str(req.headers, "date").map(|d| rfc1123_to_basic(d).unwrap_or_else(|| d.to_owned())),
+            None => {
+                header_str(req.headers, "date").map(|d| rfc1123_to_basic(d).unwrap_or_else(|| d.to_owned()))
+            }
         };
         if amz_date.is_none() {
             return Err(AuthError::IncompleteSignature(format!(
@@ -247,7 +261,12 @@ fn parse_request(req: &RequestView<'_>) -> Result<Parsed, AuthError> {
         )));
     }
     let mut missing = Vec::new();
-    for name in ["X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"] {
+    for name in [
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Date",
+    ] {
         if get(name).is_none() {
             missing.push(format!("'{name}'"));
         }
@@ -263,7 +282,11 @@ fn parse_request(req: &RequestView<'_>) -> Result<Parsed, AuthError> {
         signed_headers: get("X-Amz-SignedHeaders").unwrap_or_default(),
         signature: get("X-Amz-Signature").unwrap_or_default(),
         amz_date: get("X-Amz-Date"),
-        presigned_expires: Some(get("X-Amz-Expires").and_then(|e| e.parse().ok()).unwrap_or(604_800)),
+        presigned_expires: Some(
+            get("X-Amz-Expires")
+                .and_then(|e| e.parse().ok())
+                .unwrap_or(604_800),
+        ),
         security_token: get("X-Amz-Security-Token"),
     })
 }
@@ -402,7 +425,9 @@ pub fn verify(
 fn valid_region(region: &str) -> bool {
     !region.is_empty()
         && region.len() <= 63
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -417,7 +442,9 @@ fn parse_basic(s: &str) -> Option<OffsetDateTime> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let date = time::Date::from_calendar_date(
         i32::try_from(num(0..4)?).ok()?,
@@ -443,7 +470,9 @@ fn rfc1123_to_basic(s: &str) -> Option<String> {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
-    let t = time::PrimitiveDateTime::parse(s.trim(), format).ok()?.assume_utc();
+    let t = time::PrimitiveDateTime::parse(s.trim(), format)
+        .ok()?
+        .assume_utc();
     Some(basic(t))
 }
 
@@ -468,7 +497,11 @@ fn percent_decode(s: &str) -> Vec<u8> {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| char::from(c).to_digit(16);
-        match (b.get(i), b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+        match (
+            b.get(i),
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
             (Some(b'%'), Some(h), Some(l)) => {
                 out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
                 i += 3;
@@ -672,7 +705,14 @@ impl Signer {
 
     /// Adds `X-Amz-Date`, `X-Amz-Security-Token` and `Authorization` to `headers`. The caller
     /// must already have set `Host` (and every other header it wants signed).
-    pub fn sign(&self, method: &Method, uri: &Uri, headers: &mut HeaderMap, body: &[u8], now: OffsetDateTime) {
+    pub fn sign(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &mut HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) {
         let amz_date = basic(now);
         if let Ok(v) = http::HeaderValue::from_str(&amz_date) {
             headers.insert("x-amz-date", v);
@@ -689,7 +729,12 @@ impl Signer {
             .filter(|k| {
                 !matches!(
                     k.as_str(),
-                    "user-agent" | "expect" | "connection" | "keep-alive" | "transfer-encoding" | "x-amzn-trace-id"
+                    "user-agent"
+                        | "expect"
+                        | "connection"
+                        | "keep-alive"
+                        | "transfer-encoding"
+                        | "x-amzn-trace-id"
                 )
             })
             .collect();
@@ -750,7 +795,9 @@ mod tests {
         headers.insert("host", "iam.amazonaws.com".parse().unwrap());
         headers.insert(
             "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8".parse().unwrap(),
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
         );
         headers.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
         let view = RequestView {
@@ -781,7 +828,10 @@ mod tests {
         let uri: Uri = "/".parse().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("host", "localhost:4599".parse().unwrap());
-        headers.insert("x-amz-target", "AmazonPersonalize.ListDatasetGroups".parse().unwrap());
+        headers.insert(
+            "x-amz-target",
+            "AmazonPersonalize.ListDatasetGroups".parse().unwrap(),
+        );
         headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
         headers.insert("user-agent", "test".parse().unwrap());
         let body = b"{}".to_vec();
@@ -789,7 +839,12 @@ mod tests {
         (uri, headers, body)
     }
 
-    fn check(uri: &Uri, headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Result<Verified, Box<Failure>> {
+    fn check(
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Verified, Box<Failure>> {
         let ids = Identities::from_config(&FileConfig::embedded_default());
         let view = RequestView {
             method: &Method::POST,
@@ -817,7 +872,11 @@ mod tests {
 
         // Skew both ways.
         let err = check(&uri, &headers, &body, now + Duration::minutes(16)).unwrap_err();
-        assert!(err.error.to_string().starts_with("Signature expired: 20260301T100000Z is now earlier than"));
+        assert!(
+            err.error
+                .to_string()
+                .starts_with("Signature expired: 20260301T100000Z is now earlier than")
+        );
         let err = check(&uri, &headers, &body, now - Duration::minutes(16)).unwrap_err();
         assert!(err.error.to_string().starts_with("Signature not yet current:"));
         assert!(check(&uri, &headers, &body, now + Duration::minutes(14)).is_ok());
@@ -832,7 +891,12 @@ mod tests {
 
         // Incomplete header.
         let mut h = headers.clone();
-        h.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request".parse().unwrap());
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request"
+                .parse()
+                .unwrap(),
+        );
         let err = check(&uri, &h, &body, now).unwrap_err();
         assert_eq!(err.error.code(), "IncompleteSignatureException");
         assert!(err.error.to_string().contains("requires 'Signature' parameter"));
@@ -879,7 +943,10 @@ mod tests {
         )
         .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
         let (uri, h, b) = signed(&stale, now);
-        assert_eq!(check(&uri, &h, &b, now).unwrap_err().error, AuthError::ExpiredToken);
+        assert_eq!(
+            check(&uri, &h, &b, now).unwrap_err().error,
+            AuthError::ExpiredToken
+        );
     }
 
     #[test]
@@ -892,7 +959,10 @@ mod tests {
         let mut out = Vec::new();
         trim_all(b"  a   b  c ", &mut out);
         assert_eq!(out, b"a b c");
-        assert_eq!(rfc1123_to_basic("Sun, 06 Nov 1994 08:49:37 GMT").unwrap(), "19941106T084937Z");
+        assert_eq!(
+            rfc1123_to_basic("Sun, 06 Nov 1994 08:49:37 GMT").unwrap(),
+            "19941106T084937Z"
+        );
         assert!(parse_basic("2015-08-30T12:36:00Z").is_none());
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -902,6 +972,9 @@ mod tests {
                 .unwrap(),
         );
         let scope = peek_scope(&"/".parse().unwrap(), &headers).unwrap();
-        assert_eq!((scope.region.as_str(), scope.service.as_str()), ("us-west-2", "s3"));
+        assert_eq!(
+            (scope.region.as_str(), scope.service.as_str()),
+            ("us-west-2", "s3")
+        );
     }
 }

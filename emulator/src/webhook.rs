@@ -72,7 +72,12 @@ async fn post_loop(uris: Vec<http::Uri>, mut rx: mpsc::Receiver<String>) {
     }
 }
 
-async fn post_with_retries(client: &Client<HttpConnector, Full<Bytes>>, uri: &http::Uri, body: &str, topic: &str) {
+async fn post_with_retries(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    uri: &http::Uri,
+    body: &str,
+    topic: &str,
+) {
     let mut delay = FIRST_RETRY;
     for attempt in 1..=ATTEMPTS {
         let mut builder = http::Request::post(uri.clone())
@@ -87,7 +92,9 @@ async fn post_with_retries(client: &Client<HttpConnector, Full<Bytes>>, uri: &ht
         };
         match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req)).await {
             Ok(Ok(resp)) if resp.status().is_success() => return,
-            Ok(Ok(resp)) => tracing::warn!(%uri, status = %resp.status(), attempt, "webhook refused notification"),
+            Ok(Ok(resp)) => {
+                tracing::warn!(%uri, status = %resp.status(), attempt, "webhook refused notification")
+            }
             Ok(Err(e)) => tracing::warn!(%uri, error = %e, attempt, "webhook post failed"),
             Err(_) => tracing::warn!(%uri, attempt, "webhook post timed out"),
         }

@@ -13,7 +13,10 @@ use generator::offline::{OfflineOptions, run};
 use generator::scenario::Scenario;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let per_day: u64 = std::env::var("BENCH_EVENTS_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(60_000);
+    let per_day: u64 = std::env::var("BENCH_EVENTS_PER_DAY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000);
     let dir = tempfile::tempdir()?;
     let start = time::macros::datetime!(2026-01-05 00:00 UTC);
     let opts = OfflineOptions {
@@ -66,13 +69,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("gzip -6 failed".into());
     }
     let mb = raw_len as f64 / 1e6;
-    println!("offline generation: {} events, {} files, {:.1} MB JSON -> {:.1} MB gzip, on {cores} cores", s.events, s.files, mb, s.gz_bytes as f64 / 1e6);
+    println!(
+        "offline generation: {} events, {} files, {:.1} MB JSON -> {:.1} MB gzip, on {cores} cores",
+        s.events,
+        s.files,
+        mb,
+        s.gz_bytes as f64 / 1e6
+    );
     println!(
         "  generate + gzip + write: {gen_secs:.3} s = {:.0} events/s, {:.1} MB/s of JSON",
         s.events as f64 / gen_secs,
         mb / gen_secs
     );
-    println!("  gzip -6 alone (1 thread, same {mb:.1} MB): {gzip_secs:.3} s = {:.1} MB/s", mb / gzip_secs);
-    println!("  ratio (gzip -6 time / generation time): {:.2}x (target >= 2x)", gzip_secs / gen_secs);
+    println!(
+        "  gzip -6 alone (1 thread, same {mb:.1} MB): {gzip_secs:.3} s = {:.1} MB/s",
+        mb / gzip_secs
+    );
+    println!(
+        "  ratio (gzip -6 time / generation time): {:.2}x (target >= 2x)",
+        gzip_secs / gen_secs
+    );
     Ok(())
 }

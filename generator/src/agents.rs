@@ -34,7 +34,11 @@ impl Agent {
     pub fn new<R: rand::Rng + ?Sized>(family: AgentFamily, rng: &mut R) -> Agent {
         let mac = rng.random_bool(0.3);
         let os = if mac {
-            format!("os/macos#{}.{}.0 md/arch#arm64", rng.random_range(22..25), rng.random_range(0..7))
+            format!(
+                "os/macos#{}.{}.0 md/arch#arm64",
+                rng.random_range(22..25),
+                rng.random_range(0..7)
+            )
         } else {
             format!("os/linux#{} md/arch#x86_64", pick(rng, LINUX_KERNELS))
         };
@@ -45,7 +49,10 @@ impl Agent {
                 let distrib = if mac {
                     String::new()
                 } else {
-                    format!(" md/distrib#{}", pick(rng, &["ubuntu.24", "ubuntu.22", "amzn.2023", "debian.12"]))
+                    format!(
+                        " md/distrib#{}",
+                        pick(rng, &["ubuntu.24", "ubuntu.22", "amzn.2023", "debian.12"])
+                    )
                 };
                 (
                     format!(
@@ -98,7 +105,10 @@ impl Agent {
                 String::new(),
             ),
             AgentFamily::Kali => {
-                let kernel = pick(rng, &["6.5.0-kali3-amd64", "6.3.0-kali1-amd64", "6.6.9-kali1-amd64"]);
+                let kernel = pick(
+                    rng,
+                    &["6.5.0-kali3-amd64", "6.3.0-kali1-amd64", "6.6.9-kali1-amd64"],
+                );
                 if rng.random_bool(0.5) {
                     (
                         format!(
@@ -157,7 +167,10 @@ impl Agent {
                     Api::Events => "personalize-events",
                 };
                 let v = self.head.trim_start_matches("aws-sdk-js/");
-                format!("{} ua/2.1 os/linux#5.10.228-219.884.amzn2.x86_64 lang/js md/nodejs#20.18.1 api/{api}#{v} m/E", self.head)
+                format!(
+                    "{} ua/2.1 os/linux#5.10.228-219.884.amzn2.x86_64 lang/js md/nodejs#20.18.1 api/{api}#{v} m/E",
+                    self.head
+                )
             }
             _ => self.head.clone(),
         }
@@ -177,13 +190,24 @@ mod tests {
         assert!(ua.starts_with("aws-cli/2."), "{ua}");
         assert!(ua.ends_with("md/command#personalize.list-dataset-groups"), "{ua}");
         let ua = Agent::new(AgentFamily::Boto3, &mut rng).render(op);
-        assert!(ua.starts_with("Boto3/1.35.") && ua.contains("md/Botocore#1.35."), "{ua}");
-        let ua = Agent::new(AgentFamily::AwsSdkRust, &mut rng).render(ops::get("GetRecommendations").unwrap());
-        assert!(ua.starts_with("aws-sdk-rust/1.") && ua.contains("api/personalizeruntime/"), "{ua}");
+        assert!(
+            ua.starts_with("Boto3/1.35.") && ua.contains("md/Botocore#1.35."),
+            "{ua}"
+        );
+        let ua =
+            Agent::new(AgentFamily::AwsSdkRust, &mut rng).render(ops::get("GetRecommendations").unwrap());
+        assert!(
+            ua.starts_with("aws-sdk-rust/1.") && ua.contains("api/personalizeruntime/"),
+            "{ua}"
+        );
         for _ in 0..20 {
             let ua = Agent::new(AgentFamily::Kali, &mut rng).render(op);
             assert!(ua.contains("kali"), "{ua}");
         }
-        assert!(Agent::new(AgentFamily::Curl, &mut rng).render(op).starts_with("curl/"));
+        assert!(
+            Agent::new(AgentFamily::Curl, &mut rng)
+                .render(op)
+                .starts_with("curl/")
+        );
     }
 }

@@ -26,9 +26,7 @@ pub struct Content {
 pub fn error_applies(op: &OpSpec, code: &str) -> bool {
     let modelled = match code {
         "ThrottlingException" | "AccessDeniedException" | "InvalidInputException" => true,
-        "ResourceNotFoundException" => {
-            !matches!(op.verb, Verb::List) || op.name == "ListSolutionVersions"
-        }
+        "ResourceNotFoundException" => !matches!(op.verb, Verb::List) || op.name == "ListSolutionVersions",
         "ResourceAlreadyExistsException" | "LimitExceededException" => op.verb == Verb::Create,
         "ResourceInUseException" => matches!(op.verb, Verb::Delete | Verb::Update | Verb::Create),
         "InvalidNextTokenException" => op.verb == Verb::List,
@@ -49,8 +47,13 @@ fn target_member(op: &OpSpec) -> Option<&'static str> {
         Verb::Put if op.name == "PutEvents" => None,
         Verb::Put => Some("datasetArn"),
         Verb::Create => match op.kind {
-            Kind::Dataset | Kind::Solution | Kind::EventTracker | Kind::Recommender | Kind::Filter
-            | Kind::MetricAttribution | Kind::DataDeletionJob => Some("datasetGroupArn"),
+            Kind::Dataset
+            | Kind::Solution
+            | Kind::EventTracker
+            | Kind::Recommender
+            | Kind::Filter
+            | Kind::MetricAttribution
+            | Kind::DataDeletionJob => Some("datasetGroupArn"),
             Kind::DatasetImportJob | Kind::DatasetExportJob => Some("datasetArn"),
             Kind::SolutionVersion => Some("solutionArn"),
             Kind::Campaign | Kind::BatchInferenceJob | Kind::BatchSegmentJob => Some("solutionVersionArn"),
@@ -62,8 +65,13 @@ fn target_member(op: &OpSpec) -> Option<&'static str> {
 
 fn list_parent(kind: Kind) -> Option<(&'static str, Kind)> {
     Some(match kind {
-        Kind::Dataset | Kind::Solution | Kind::Filter | Kind::EventTracker | Kind::Recommender
-        | Kind::MetricAttribution | Kind::DataDeletionJob => ("datasetGroupArn", Kind::DatasetGroup),
+        Kind::Dataset
+        | Kind::Solution
+        | Kind::Filter
+        | Kind::EventTracker
+        | Kind::Recommender
+        | Kind::MetricAttribution
+        | Kind::DataDeletionJob => ("datasetGroupArn", Kind::DatasetGroup),
         Kind::DatasetImportJob | Kind::DatasetExportJob => ("datasetArn", Kind::Dataset),
         Kind::SolutionVersion | Kind::Campaign => ("solutionArn", Kind::Solution),
         Kind::BatchInferenceJob | Kind::BatchSegmentJob => ("solutionVersionArn", Kind::SolutionVersion),
@@ -72,7 +80,10 @@ fn list_parent(kind: Kind) -> Option<(&'static str, Kind)> {
 }
 
 fn role_arn(inv: &Inventory) -> String {
-    format!("arn:aws:iam::{}:role/service-role/AmazonPersonalize-ExecutionRole", inv.account)
+    format!(
+        "arn:aws:iam::{}:role/service-role/AmazonPersonalize-ExecutionRole",
+        inv.account
+    )
 }
 
 fn bucket(inv: &Inventory) -> String {
@@ -82,11 +93,19 @@ fn bucket(inv: &Inventory) -> String {
 /// The Avro schema of a dataset type, as `CreateSchema` takes it.
 pub fn avro_schema(dataset_type: &str) -> String {
     let fields = match dataset_type {
-        "Items" => r#"[{"name":"ITEM_ID","type":"string"},{"name":"PRICE","type":"float"},{"name":"CATEGORY_L1","type":"string","categorical":true},{"name":"CREATION_TIMESTAMP","type":"long"}]"#,
-        "Users" => r#"[{"name":"USER_ID","type":"string"},{"name":"MEMBERSHIP_STATUS","type":"string","categorical":true},{"name":"AGE","type":"int"}]"#,
-        _ => r#"[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"}]"#,
+        "Items" => {
+            r#"[{"name":"ITEM_ID","type":"string"},{"name":"PRICE","type":"float"},{"name":"CATEGORY_L1","type":"string","categorical":true},{"name":"CREATION_TIMESTAMP","type":"long"}]"#
+        }
+        "Users" => {
+            r#"[{"name":"USER_ID","type":"string"},{"name":"MEMBERSHIP_STATUS","type":"string","categorical":true},{"name":"AGE","type":"int"}]"#
+        }
+        _ => {
+            r#"[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"}]"#
+        }
     };
-    format!(r#"{{"type":"record","name":"{dataset_type}","namespace":"com.amazonaws.personalize.schema","fields":{fields},"version":"1.0"}}"#)
+    format!(
+        r#"{{"type":"record","name":"{dataset_type}","namespace":"com.amazonaws.personalize.schema","fields":{fields},"version":"1.0"}}"#
+    )
 }
 
 fn obj(pairs: Vec<(&str, Value)>) -> Value {
@@ -99,7 +118,11 @@ fn obj(pairs: Vec<(&str, Value)>) -> Value {
 
 /// A fresh resource name that does not exist yet.
 fn new_name(rng: &mut Rng, suffix: &str) -> String {
-    format!("{}-{suffix}-{}", inventory::base_name(rng), rng.random_range(100..10_000))
+    format!(
+        "{}-{suffix}-{}",
+        inventory::base_name(rng),
+        rng.random_range(100..10_000)
+    )
 }
 
 fn user_id(rng: &mut Rng) -> String {
@@ -115,8 +138,14 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
     let (region, account) = (inv.region.as_str(), inv.account.as_str());
     let arn_of = |kind: Kind, id: &str| inventory::arn(region, account, kind, id);
     let (body, response) = match op.verb {
-        Verb::Describe => (obj(vec![(op.kind.arn_member(), json!(inv.pick_arn(op.kind, rng)))]), None),
-        Verb::Delete => (obj(vec![(op.kind.arn_member(), json!(inv.pick_arn(op.kind, rng)))]), None),
+        Verb::Describe => (
+            obj(vec![(op.kind.arn_member(), json!(inv.pick_arn(op.kind, rng)))]),
+            None,
+        ),
+        Verb::Delete => (
+            obj(vec![(op.kind.arn_member(), json!(inv.pick_arn(op.kind, rng)))]),
+            None,
+        ),
         Verb::List => {
             let mut m = Vec::new();
             if let Some((member, parent)) = list_parent(op.kind)
@@ -138,12 +167,18 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
                 "TagResource" => (
                     obj(vec![
                         ("resourceArn", json!(target)),
-                        ("tags", json!([{"tagKey": "team", "tagValue": (["recs", "growth", "search", "ml-platform"][rng.random_range(0..4)])}])),
+                        (
+                            "tags",
+                            json!([{"tagKey": "team", "tagValue": (["recs", "growth", "search", "ml-platform"][rng.random_range(0..4)])}]),
+                        ),
                     ]),
                     None,
                 ),
                 "UntagResource" => (
-                    obj(vec![("resourceArn", json!(target)), ("tagKeys", json!(["cost-center"]))]),
+                    obj(vec![
+                        ("resourceArn", json!(target)),
+                        ("tagKeys", json!(["cost-center"])),
+                    ]),
                     None,
                 ),
                 _ => (obj(vec![("resourceArn", json!(target))]), None),
@@ -154,17 +189,26 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
             let member = op.kind.arn_member();
             match op.name {
                 "UpdateCampaign" => (
-                    obj(vec![(member, json!(target)), ("minProvisionedTPS", json!(rng.random_range(1..20)))]),
+                    obj(vec![
+                        (member, json!(target)),
+                        ("minProvisionedTPS", json!(rng.random_range(1..20))),
+                    ]),
                     Some(obj(vec![(member, json!(target))])),
                 ),
                 "UpdateDataset" => (
-                    obj(vec![(member, json!(target)), ("schemaArn", json!(inv.pick_arn(Kind::Schema, rng)))]),
+                    obj(vec![
+                        (member, json!(target)),
+                        ("schemaArn", json!(inv.pick_arn(Kind::Schema, rng))),
+                    ]),
                     Some(obj(vec![(member, json!(target))])),
                 ),
                 "UpdateRecommender" => (
                     obj(vec![
                         (member, json!(target)),
-                        ("recommenderConfig", json!({"minRecommendationRequestsPerSecond": rng.random_range(1..10)})),
+                        (
+                            "recommenderConfig",
+                            json!({"minRecommendationRequestsPerSecond": rng.random_range(1..10)}),
+                        ),
                     ]),
                     Some(obj(vec![(member, json!(target))])),
                 ),
@@ -172,16 +216,28 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
                     obj(vec![
                         (member, json!(target)),
                         ("performAutoTraining", json!(true)),
-                        ("solutionUpdateConfig", json!({"autoTrainingConfig": {"schedulingExpression": format!("rate({} days)", rng.random_range(1..15))}})),
+                        (
+                            "solutionUpdateConfig",
+                            json!({"autoTrainingConfig": {"schedulingExpression": format!("rate({} days)", rng.random_range(1..15))}}),
+                        ),
                     ]),
                     Some(obj(vec![(member, json!(target))])),
                 ),
                 "StopSolutionVersionCreation" => (obj(vec![(member, json!(target))]), None),
-                _ => (obj(vec![(member, json!(target))]), Some(obj(vec![(member, json!(target))]))),
+                _ => (
+                    obj(vec![(member, json!(target))]),
+                    Some(obj(vec![(member, json!(target))])),
+                ),
             }
         }
         Verb::Get => match op.name {
-            "GetSolutionMetrics" => (obj(vec![("solutionVersionArn", json!(inv.pick_arn(Kind::SolutionVersion, rng)))]), None),
+            "GetSolutionMetrics" => (
+                obj(vec![(
+                    "solutionVersionArn",
+                    json!(inv.pick_arn(Kind::SolutionVersion, rng)),
+                )]),
+                None,
+            ),
             "GetPersonalizedRanking" => {
                 let items: Vec<String> = (0..rng.random_range(3..12)).map(|_| item_id(rng)).collect();
                 (
@@ -217,31 +273,49 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
                 (obj(m), None)
             }
         },
-        Verb::Put => match op.name {
-            "PutEvents" => {
-                let tracking = inv
-                    .tracking_ids
-                    .get(rng.random_range(0..inv.tracking_ids.len().max(1)))
-                    .cloned()
-                    .unwrap_or_else(|| rng::uuid(rng).to_string());
-                (put_events(&tracking, rng, now_secs), None)
-            }
-            "PutUsers" => {
-                let users: Vec<Value> = (0..rng.random_range(1..6))
+        Verb::Put => {
+            match op.name {
+                "PutEvents" => {
+                    let tracking = inv
+                        .tracking_ids
+                        .get(rng.random_range(0..inv.tracking_ids.len().max(1)))
+                        .cloned()
+                        .unwrap_or_else(|| rng::uuid(rng).to_string());
+                    (put_events(&tracking, rng, now_secs), None)
+                }
+                "PutUsers" => {
+                    let users: Vec<Value> = (0..rng.random_range(1..6))
                     .map(|_| json!({"userId": user_id(rng), "properties": "{\"membershipStatus\": \"gold\"}"}))
                     .collect();
-                (obj(vec![("datasetArn", json!(dataset_of(inv, "USERS", rng))), ("users", json!(users))]), None)
+                    (
+                        obj(vec![
+                            ("datasetArn", json!(dataset_of(inv, "USERS", rng))),
+                            ("users", json!(users)),
+                        ]),
+                        None,
+                    )
+                }
+                _ => {
+                    let items: Vec<Value> = (0..rng.random_range(1..6))
+                        .map(|_| json!({"itemId": item_id(rng), "properties": "{\"categoryL1\": \"shoes\"}"}))
+                        .collect();
+                    (
+                        obj(vec![
+                            ("datasetArn", json!(dataset_of(inv, "ITEMS", rng))),
+                            ("items", json!(items)),
+                        ]),
+                        None,
+                    )
+                }
             }
-            _ => {
-                let items: Vec<Value> = (0..rng.random_range(1..6))
-                    .map(|_| json!({"itemId": item_id(rng), "properties": "{\"categoryL1\": \"shoes\"}"}))
-                    .collect();
-                (obj(vec![("datasetArn", json!(dataset_of(inv, "ITEMS", rng))), ("items", json!(items))]), None)
-            }
-        },
+        }
         Verb::Create => create(op, inv, rng, &arn_of),
     };
-    Content { body, response, error: None }
+    Content {
+        body,
+        response,
+        error: None,
+    }
 }
 
 /// `PutEvents` with a few interactions.
@@ -267,15 +341,32 @@ pub fn put_events(tracking_id: &str, rng: &mut Rng, now_secs: i64) -> Value {
 fn dataset_of(inv: &Inventory, upper: &str, rng: &mut Rng) -> String {
     let g = rng.random_range(0..inv.groups.len().max(1));
     let name = inv.groups.get(g).cloned().unwrap_or_else(|| "default".to_owned());
-    inventory::arn(&inv.region, &inv.account, Kind::Dataset, &format!("{name}/{upper}"))
+    inventory::arn(
+        &inv.region,
+        &inv.account,
+        Kind::Dataset,
+        &format!("{name}/{upper}"),
+    )
 }
 
 fn pick_taggable(inv: &Inventory, rng: &mut Rng) -> String {
-    let kinds = [Kind::DatasetGroup, Kind::Dataset, Kind::Solution, Kind::Campaign, Kind::Filter, Kind::Recommender];
+    let kinds = [
+        Kind::DatasetGroup,
+        Kind::Dataset,
+        Kind::Solution,
+        Kind::Campaign,
+        Kind::Filter,
+        Kind::Recommender,
+    ];
     inv.pick_arn(kinds[rng.random_range(0..kinds.len())], rng)
 }
 
-fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &str) -> String) -> (Value, Option<Value>) {
+fn create(
+    op: &OpSpec,
+    inv: &Inventory,
+    rng: &mut Rng,
+    arn_of: &dyn Fn(Kind, &str) -> String,
+) -> (Value, Option<Value>) {
     let member = op.kind.arn_member();
     let role = role_arn(inv);
     let s3 = bucket(inv);
@@ -289,17 +380,26 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
                     Some(obj(vec![(member, json!(arn)), ("domain", json!("ECOMMERCE"))])),
                 )
             } else {
-                (obj(vec![("name", json!(name))]), Some(obj(vec![(member, json!(arn))])))
+                (
+                    obj(vec![("name", json!(name))]),
+                    Some(obj(vec![(member, json!(arn))])),
+                )
             }
         }
         Kind::Schema => {
             let t = ["Interactions", "Items", "Users"][rng.random_range(0..3)];
             let name = new_name(rng, &format!("{}-schema", t.to_ascii_lowercase()));
             let arn = arn_of(Kind::Schema, &name);
-            (obj(vec![("name", json!(name)), ("schema", json!(avro_schema(t)))]), Some(obj(vec![(member, json!(arn))])))
+            (
+                obj(vec![("name", json!(name)), ("schema", json!(avro_schema(t)))]),
+                Some(obj(vec![(member, json!(arn))])),
+            )
         }
         Kind::Dataset => {
-            let g = inv.pick(Kind::DatasetGroup, rng).map(|r| r.name.clone()).unwrap_or_default();
+            let g = inv
+                .pick(Kind::DatasetGroup, rng)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             let t = ["Interactions", "Items", "Users"][rng.random_range(0..3)];
             let name = format!("{g}-{}-{}", t.to_ascii_lowercase(), rng.random_range(2..99));
             let arn = arn_of(Kind::Dataset, &format!("{g}/{}", t.to_ascii_uppercase()));
@@ -320,9 +420,19 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
                 obj(vec![
                     ("jobName", json!(name)),
                     ("datasetArn", json!(inv.pick_arn(Kind::Dataset, rng))),
-                    ("dataSource", json!({"dataLocation": format!("{s3}/imports/{}.csv", rng::hex(rng, 6))})),
+                    (
+                        "dataSource",
+                        json!({"dataLocation": format!("{s3}/imports/{}.csv", rng::hex(rng, 6))}),
+                    ),
                     ("roleArn", json!(role)),
-                    ("importMode", json!(if rng.random_bool(0.7) { "FULL" } else { "INCREMENTAL" })),
+                    (
+                        "importMode",
+                        json!(if rng.random_bool(0.7) {
+                            "FULL"
+                        } else {
+                            "INCREMENTAL"
+                        }),
+                    ),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
             )
@@ -335,7 +445,10 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
                     ("jobName", json!(name)),
                     ("datasetArn", json!(inv.pick_arn(Kind::Dataset, rng))),
                     ("roleArn", json!(role)),
-                    ("jobOutput", json!({"s3DataDestination": {"path": format!("{s3}/exports/")}})),
+                    (
+                        "jobOutput",
+                        json!({"s3DataDestination": {"path": format!("{s3}/exports/")}}),
+                    ),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
             )
@@ -354,12 +467,18 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
             )
         }
         Kind::SolutionVersion => {
-            let sol = inv.pick(Kind::Solution, rng).map(|r| r.name.clone()).unwrap_or_default();
+            let sol = inv
+                .pick(Kind::Solution, rng)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             let arn = arn_of(Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(rng, 8)));
             (
                 obj(vec![
                     ("solutionArn", json!(arn_of(Kind::Solution, &sol))),
-                    ("trainingMode", json!(if rng.random_bool(0.8) { "FULL" } else { "UPDATE" })),
+                    (
+                        "trainingMode",
+                        json!(if rng.random_bool(0.8) { "FULL" } else { "UPDATE" }),
+                    ),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
             )
@@ -370,7 +489,10 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
             (
                 obj(vec![
                     ("name", json!(name)),
-                    ("solutionVersionArn", json!(inv.pick_arn(Kind::SolutionVersion, rng))),
+                    (
+                        "solutionVersionArn",
+                        json!(inv.pick_arn(Kind::SolutionVersion, rng)),
+                    ),
                     ("minProvisionedTPS", json!(1)),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
@@ -383,7 +505,10 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
                 obj(vec![
                     ("name", json!(name)),
                     ("datasetGroupArn", json!(inv.pick_arn(Kind::DatasetGroup, rng))),
-                    ("filterExpression", json!("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"purchase\")")),
+                    (
+                        "filterExpression",
+                        json!("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"purchase\")"),
+                    ),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
             )
@@ -392,14 +517,21 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
             let name = new_name(rng, "tracker");
             let arn = arn_of(op.kind, &rng::hex(rng, 8));
             (
-                obj(vec![("name", json!(name)), ("datasetGroupArn", json!(inv.pick_arn(Kind::DatasetGroup, rng)))]),
-                Some(obj(vec![(member, json!(arn)), ("trackingId", json!(rng::uuid(rng).to_string()))])),
+                obj(vec![
+                    ("name", json!(name)),
+                    ("datasetGroupArn", json!(inv.pick_arn(Kind::DatasetGroup, rng))),
+                ]),
+                Some(obj(vec![
+                    (member, json!(arn)),
+                    ("trackingId", json!(rng::uuid(rng).to_string())),
+                ])),
             )
         }
         Kind::Recommender => {
             let name = new_name(rng, "recommender");
             let arn = arn_of(op.kind, &name);
-            let recipe = inventory::ECOMMERCE_RECIPES[rng.random_range(0..inventory::ECOMMERCE_RECIPES.len())];
+            let recipe =
+                inventory::ECOMMERCE_RECIPES[rng.random_range(0..inventory::ECOMMERCE_RECIPES.len())];
             (
                 obj(vec![
                     ("name", json!(name)),
@@ -415,9 +547,18 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
             (
                 obj(vec![
                     ("jobName", json!(name)),
-                    ("solutionVersionArn", json!(inv.pick_arn(Kind::SolutionVersion, rng))),
-                    ("jobInput", json!({"s3DataSource": {"path": format!("{s3}/batch/input.json")}})),
-                    ("jobOutput", json!({"s3DataDestination": {"path": format!("{s3}/batch/output/")}})),
+                    (
+                        "solutionVersionArn",
+                        json!(inv.pick_arn(Kind::SolutionVersion, rng)),
+                    ),
+                    (
+                        "jobInput",
+                        json!({"s3DataSource": {"path": format!("{s3}/batch/input.json")}}),
+                    ),
+                    (
+                        "jobOutput",
+                        json!({"s3DataDestination": {"path": format!("{s3}/batch/output/")}}),
+                    ),
                     ("roleArn", json!(role)),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
@@ -430,7 +571,10 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
                 obj(vec![
                     ("name", json!(name)),
                     ("datasetGroupArn", json!(inv.pick_arn(Kind::DatasetGroup, rng))),
-                    ("metrics", json!([{"eventType": "purchase", "metricName": "revenue", "expression": "SUM(Items.PRICE)"}])),
+                    (
+                        "metrics",
+                        json!([{"eventType": "purchase", "metricName": "revenue", "expression": "SUM(Items.PRICE)"}]),
+                    ),
                     ("metricsOutputConfig", json!({"roleArn": role})),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
@@ -443,7 +587,10 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
                 obj(vec![
                     ("jobName", json!(name)),
                     ("datasetGroupArn", json!(inv.pick_arn(Kind::DatasetGroup, rng))),
-                    ("dataSource", json!({"dataLocation": format!("{s3}/deletions/users.csv")})),
+                    (
+                        "dataSource",
+                        json!({"dataLocation": format!("{s3}/deletions/users.csv")}),
+                    ),
                     ("roleArn", json!(role)),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
@@ -455,7 +602,14 @@ fn create(op: &OpSpec, inv: &Inventory, rng: &mut Rng, arn_of: &dyn Fn(Kind, &st
 
 /// Turns a successful call into a failing one with `code`: changes the request the way a caller's
 /// mistake would, and sets the error message AWS would answer. `caller_arn` is for AccessDenied.
-pub fn fail(op: &OpSpec, inv: &Inventory, content: &mut Content, code: &str, caller_arn: &str, rng: &mut Rng) {
+pub fn fail(
+    op: &OpSpec,
+    inv: &Inventory,
+    content: &mut Content,
+    code: &str,
+    caller_arn: &str,
+    rng: &mut Rng,
+) {
     let body = match &mut content.body {
         Value::Object(m) => m,
         _ => return,
@@ -480,8 +634,15 @@ pub fn fail(op: &OpSpec, inv: &Inventory, content: &mut Content, code: &str, cal
             format!("Could not find resource with ARN {missing}")
         }
         "ResourceAlreadyExistsException" => {
-            let existing = inv.pick(op.kind, rng).map(|r| r.name.clone()).unwrap_or_else(|| "default".to_owned());
-            let key = if body.contains_key("jobName") { "jobName" } else { "name" };
+            let existing = inv
+                .pick(op.kind, rng)
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| "default".to_owned());
+            let key = if body.contains_key("jobName") {
+                "jobName"
+            } else {
+                "name"
+            };
             body.insert(key.to_owned(), json!(existing));
             format!("{} with name {existing} already exists", op.kind.noun())
         }
@@ -493,7 +654,12 @@ pub fn fail(op: &OpSpec, inv: &Inventory, content: &mut Content, code: &str, cal
                     "1 validation error detected: Value '{bad}' at '{key}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\\-_]*"
                 )
             } else if let Some(member) = target_member(op).filter(|m| body.contains_key(*m)) {
-                let bad = format!("arn:aws:personalize:{}:{}:{}", inv.region, inv.account, op.kind.arn_type());
+                let bad = format!(
+                    "arn:aws:personalize:{}:{}:{}",
+                    inv.region,
+                    inv.account,
+                    op.kind.arn_type()
+                );
                 body.insert(member.to_owned(), json!(bad));
                 format!(
                     "1 validation error detected: Value '{bad}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:([a-z\\d-]+):personalize:.*:.*:.+"
@@ -534,7 +700,7 @@ pub fn fail(op: &OpSpec, inv: &Inventory, content: &mut Content, code: &str, cal
                 op.name, op.name
             )
         }
-        other => format!("{other}"),
+        other => other.to_owned(),
     };
     content.response = None;
     content.error = Some((code.to_owned(), message));
@@ -549,10 +715,8 @@ pub fn request_parameters(op: &OpSpec, body: &Value) -> Option<Value> {
     let mut out = m.clone();
     let hidden = json!(HIDDEN);
     match op.name {
-        "CreateFilter" => {
-            if out.contains_key("filterExpression") {
-                out.insert("filterExpression".to_owned(), hidden.clone());
-            }
+        "CreateFilter" if out.contains_key("filterExpression") => {
+            out.insert("filterExpression".to_owned(), hidden.clone());
         }
         "TagResource" => {
             if let Some(Value::Array(tags)) = out.get_mut("tags") {
@@ -605,7 +769,14 @@ mod tests {
             for code in crate::scenario::ERROR_CODES {
                 if error_applies(op, code) {
                     let mut f = c.clone();
-                    fail(op, &inv, &mut f, code, "arn:aws:iam::123456789012:user/x", &mut rng);
+                    fail(
+                        op,
+                        &inv,
+                        &mut f,
+                        code,
+                        "arn:aws:iam::123456789012:user/x",
+                        &mut rng,
+                    );
                     let (got, msg) = f.error.clone().unwrap();
                     assert_eq!(&got, code);
                     assert!(!msg.is_empty());

@@ -32,7 +32,15 @@ const WORDS: &[&str] = &[
     "retail", "movies", "news", "music", "shop", "catalog", "video", "books", "travel", "games", "fashion",
     "grocery", "podcasts", "recipes", "sports", "deals",
 ];
-const PURPOSES: &[&str] = &["recs", "personalization", "ranking", "similar", "trending", "homepage", "email"];
+const PURPOSES: &[&str] = &[
+    "recs",
+    "personalization",
+    "ranking",
+    "similar",
+    "trending",
+    "homepage",
+    "email",
+];
 const STAGES: &[&str] = &["prod", "staging", "dev", "test", "exp"];
 
 /// One existing resource.
@@ -80,7 +88,13 @@ pub fn base_name(rng: &mut Rng) -> String {
 
 impl Inventory {
     /// The inventory of (`account`, `region`), the same for every day of a run.
-    pub fn generate(seed: u64, account_idx: usize, account: &str, region_idx: usize, region: &str) -> Inventory {
+    pub fn generate(
+        seed: u64,
+        account_idx: usize,
+        account: &str,
+        region_idx: usize,
+        region: &str,
+    ) -> Inventory {
         let mut rng = rng::derive(seed, &[0x696e76, account_idx as u64, region_idx as u64]);
         let mut inv = Inventory {
             account: account.to_owned(),
@@ -99,16 +113,28 @@ impl Inventory {
         let groups = inv.groups.clone();
         for (g, name) in groups.iter().enumerate() {
             inv.add(Kind::DatasetGroup, name, name, g);
-            for (t, upper) in [("interactions", "INTERACTIONS"), ("items", "ITEMS"), ("users", "USERS")] {
+            for (t, upper) in [
+                ("interactions", "INTERACTIONS"),
+                ("items", "ITEMS"),
+                ("users", "USERS"),
+            ] {
                 let schema = format!("{name}-{t}-schema");
                 inv.add(Kind::Schema, &schema, &schema, g);
-                inv.add(Kind::Dataset, &format!("{name}-{t}"), &format!("{name}/{upper}"), g);
+                inv.add(
+                    Kind::Dataset,
+                    &format!("{name}-{t}"),
+                    &format!("{name}/{upper}"),
+                    g,
+                );
                 let job = format!("{name}-{t}-import-{}", rng.random_range(1..40));
                 inv.add(Kind::DatasetImportJob, &job, &job, g);
             }
             let export = format!("{name}-export-{}", rng.random_range(1..9));
             inv.add(Kind::DatasetExportJob, &export, &export, g);
-            for recipe in ["user-personalization", "similar-items"].iter().take(rng.random_range(1..3)) {
+            for recipe in ["user-personalization", "similar-items"]
+                .iter()
+                .take(rng.random_range(1..3))
+            {
                 let sol = format!("{name}-{recipe}");
                 inv.add(Kind::Solution, &sol, &sol, g);
                 for _ in 0..rng.random_range(1..4) {
@@ -138,7 +164,12 @@ impl Inventory {
             inv.add(Kind::Recipe, r, r, 0);
             inv.add(Kind::Algorithm, r, r, 0);
         }
-        for f in ["JSON-percentile-filtering", "sims", "featurize_coldstart", "featurize_metadata"] {
+        for f in [
+            "JSON-percentile-filtering",
+            "sims",
+            "featurize_coldstart",
+            "featurize_metadata",
+        ] {
             inv.add(Kind::FeatureTransformation, f, f, 0);
         }
         inv
@@ -180,7 +211,12 @@ impl Inventory {
 
     /// The ARN of dataset group `g`.
     pub fn group_arn(&self, g: usize) -> String {
-        arn(&self.region, &self.account, Kind::DatasetGroup, self.groups.get(g).map(String::as_str).unwrap_or("default"))
+        arn(
+            &self.region,
+            &self.account,
+            Kind::DatasetGroup,
+            self.groups.get(g).map(String::as_str).unwrap_or("default"),
+        )
     }
 }
 
@@ -194,7 +230,12 @@ mod tests {
         let b = Inventory::generate(1, 0, "123456789012", 0, "us-east-1");
         assert_eq!(a.groups, b.groups);
         let ds = &a.by_kind[&Kind::Dataset][0];
-        assert!(ds.arn.starts_with("arn:aws:personalize:us-east-1:123456789012:dataset/"), "{}", ds.arn);
+        assert!(
+            ds.arn
+                .starts_with("arn:aws:personalize:us-east-1:123456789012:dataset/"),
+            "{}",
+            ds.arn
+        );
         assert!(ds.arn.ends_with("/INTERACTIONS"));
         let r = &a.by_kind[&Kind::Recipe][0];
         assert_eq!(r.arn, "arn:aws:personalize:::recipe/aws-user-personalization");

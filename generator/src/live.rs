@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -294,7 +294,12 @@ pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
 
 /// The scenario's population in one account, each principal signing as a live identity of the
 /// same type (round-robin), or an IAM user when the file has none of that type.
-fn live_population(scenario: &Scenario, regions: &[String], ids: &[LiveIdentity], seed: u64) -> (Population, Vec<usize>) {
+fn live_population(
+    scenario: &Scenario,
+    regions: &[String],
+    ids: &[LiveIdentity],
+    seed: u64,
+) -> (Population, Vec<usize>) {
     let generated = Population::generate(scenario, 1, regions, seed);
     let mut next: BTreeMap<u8, usize> = BTreeMap::new();
     let mut assigned = Vec::new();
@@ -302,8 +307,14 @@ fn live_population(scenario: &Scenario, regions: &[String], ids: &[LiveIdentity]
     for p in &generated.principals {
         let of_kind: Vec<usize> = (0..ids.len()).filter(|i| ids[*i].kind == p.kind).collect();
         let pool = if of_kind.is_empty() {
-            let users: Vec<usize> = (0..ids.len()).filter(|i| ids[*i].kind == IdentityKind::IAMUser).collect();
-            if users.is_empty() { (0..ids.len()).collect() } else { users }
+            let users: Vec<usize> = (0..ids.len())
+                .filter(|i| ids[*i].kind == IdentityKind::IAMUser)
+                .collect();
+            if users.is_empty() {
+                (0..ids.len()).collect()
+            } else {
+                users
+            }
         } else {
             of_kind
         };
@@ -312,7 +323,10 @@ fn live_population(scenario: &Scenario, regions: &[String], ids: &[LiveIdentity]
         *n += 1;
     }
     let principals: Vec<Principal> = generated.principals.clone();
-    (Population::from_parts(generated.accounts.clone(), regions.to_vec(), principals), assigned)
+    (
+        Population::from_parts(generated.accounts.clone(), regions.to_vec(), principals),
+        assigned,
+    )
 }
 
 /// One call ready to sign and send.
@@ -348,7 +362,14 @@ struct Shared {
 }
 
 /// Produces the scenario's calls, in order, forever (day after day, Region after Region).
-fn produce(scenario: Scenario, population: Population, assigned: Vec<usize>, seed: u64, tx: mpsc::Sender<Prepared>, stop: Arc<AtomicBool>) {
+fn produce(
+    scenario: Scenario,
+    population: Population,
+    assigned: Vec<usize>,
+    seed: u64,
+    tx: mpsc::Sender<Prepared>,
+    stop: Arc<AtomicBool>,
+) {
     let regions = population.regions.len().max(1);
     let day_ms = 86_400_000i64;
     // A fixed Monday, so the weekday curve is the same every run.
@@ -357,7 +378,12 @@ fn produce(scenario: Scenario, population: Population, assigned: Vec<usize>, see
     for d in 0i64.. {
         let mut any = false;
         for r in 0..regions {
-            let shard = Shard { account: 0, region: r, start_ms: base + d * day_ms, end_ms: base + (d + 1) * day_ms };
+            let shard = Shard {
+                account: 0,
+                region: r,
+                start_ms: base + d * day_ms,
+                end_ms: base + (d + 1) * day_ms,
+            };
             let mut plan = Plan::new(&scenario, &population, seed, shard, true);
             let region = population.regions.get(r).cloned().unwrap_or_default();
             while let Some(ev) = plan.next_event() {
@@ -391,7 +417,9 @@ fn produce(scenario: Scenario, population: Population, assigned: Vec<usize>, see
 pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Result<Report, LiveError> {
     let authority = parse_endpoint(&opts.endpoint)?;
     if !(opts.rate.is_finite() && opts.rate > 0.0 && opts.rate <= 10_000_000.0) {
-        return Err(LiveError::Invalid("--rate must be a positive number of requests per second".into()));
+        return Err(LiveError::Invalid(
+            "--rate must be a positive number of requests per second".into(),
+        ));
     }
     if opts.concurrency == 0 || opts.concurrency > 100_000 {
         return Err(LiveError::Invalid("--concurrency must be 1..=100000".into()));
@@ -399,7 +427,10 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
     if opts.identities.is_empty() {
         return Err(LiveError::Identities("no identities".into()));
     }
-    let regions = opts.regions.clone().unwrap_or_else(|| opts.scenario.population.regions.clone());
+    let regions = opts
+        .regions
+        .clone()
+        .unwrap_or_else(|| opts.scenario.population.regions.clone());
     if regions.is_empty() || !regions.iter().all(|r| crate::scenario::valid_region(r)) {
         return Err(LiveError::Invalid(format!("bad region list {regions:?}")));
     }
@@ -423,8 +454,11 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
     let identities = Arc::new(opts.identities.clone());
     let mut workers = Vec::new();
     for _ in 0..opts.concurrency {
-        let (jrx, shared, identities, authority) = (jrx.clone(), shared.clone(), identities.clone(), authority.clone());
-        workers.push(tokio::spawn(async move { worker(jrx, shared, identities, authority).await }));
+        let (jrx, shared, identities, authority) =
+            (jrx.clone(), shared.clone(), identities.clone(), authority.clone());
+        workers.push(tokio::spawn(async move {
+            worker(jrx, shared, identities, authority).await
+        }));
     }
 
     let start = Instant::now() + Duration::from_millis(20);
@@ -499,13 +533,20 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
         eprintln!();
     }
     let _ = producer.join();
-    let elapsed = total.last_done.map(|t| t.saturating_duration_since(start).as_secs_f64()).unwrap_or(0.0);
+    let elapsed = total
+        .last_done
+        .map(|t| t.saturating_duration_since(start).as_secs_f64())
+        .unwrap_or(0.0);
     let completed = shared.completed.load(Ordering::Relaxed);
     Ok(Report {
         scenario: opts.scenario.name.clone(),
         arrival: opts.arrival.name().to_owned(),
         offered_rate: opts.rate,
-        achieved_rate: if elapsed > 0.0 { completed as f64 / elapsed } else { 0.0 },
+        achieved_rate: if elapsed > 0.0 {
+            completed as f64 / elapsed
+        } else {
+            0.0
+        },
         duration_secs: opts.duration.as_secs_f64(),
         elapsed_secs: elapsed,
         scheduled,
@@ -521,11 +562,15 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<String, LiveError> {
-    let uri: http::Uri = endpoint.parse().map_err(|_| LiveError::Endpoint(endpoint.to_owned()))?;
+    let uri: http::Uri = endpoint
+        .parse()
+        .map_err(|_| LiveError::Endpoint(endpoint.to_owned()))?;
     if uri.scheme_str() != Some("http") {
         return Err(LiveError::Endpoint(endpoint.to_owned()));
     }
-    let authority = uri.authority().ok_or_else(|| LiveError::Endpoint(endpoint.to_owned()))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| LiveError::Endpoint(endpoint.to_owned()))?;
     let port = authority.port_u16().unwrap_or(80);
     Ok(format!("{}:{port}", authority.host()))
 }
@@ -535,16 +580,26 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 async fn connect(authority: &str) -> Option<Sender> {
     let stream = TcpStream::connect(authority).await.ok()?;
     let _ = stream.set_nodelay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
     Some(sender)
 }
 
-async fn worker(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, shared: Arc<Shared>, ids: Arc<Vec<LiveIdentity>>, authority: String) -> WorkerStats {
+async fn worker(
+    jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    shared: Arc<Shared>,
+    ids: Arc<Vec<LiveIdentity>>,
+    authority: String,
+) -> WorkerStats {
     let mut stats = WorkerStats::default();
-    let mut signers: Vec<Signer> = ids.iter().map(|i| Signer::new(i.credentials.clone(), "personalize")).collect();
+    let mut signers: Vec<Signer> = ids
+        .iter()
+        .map(|i| Signer::new(i.credentials.clone(), "personalize"))
+        .collect();
     let mut conn: Option<Sender> = None;
     let host = authority.strip_suffix(":80").unwrap_or(&authority).to_owned();
     loop {
@@ -586,7 +641,10 @@ async fn worker(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, shared: Arc<Shar
         let done = Instant::now();
         match result {
             Ok((parts, bytes)) => {
-                let micros = done.saturating_duration_since(job.intended).as_micros().min(u128::from(u64::MAX)) as u64;
+                let micros = done
+                    .saturating_duration_since(job.intended)
+                    .as_micros()
+                    .min(u128::from(u64::MAX)) as u64;
                 stats.latency.record(micros);
                 let status = parts.status.as_u16();
                 *stats.by_status.entry(status).or_default() += 1;
@@ -609,15 +667,28 @@ async fn worker(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, shared: Arc<Shar
     stats
 }
 
-fn build_request(call: &Prepared, host: &str, signers: &mut [Signer], ids: &[LiveIdentity]) -> Option<http::Request<Full<Bytes>>> {
+fn build_request(
+    call: &Prepared,
+    host: &str,
+    signers: &mut [Signer],
+    ids: &[LiveIdentity],
+) -> Option<http::Request<Full<Bytes>>> {
     let signer = signers.get_mut(call.identity)?;
     let token = ids.get(call.identity)?.credentials.session_token.clone();
     let amz_date = cloudtrail::timefmt::compact_seconds(time::OffsetDateTime::now_utc());
     let (path, content_type, target) = match call.op.api {
-        Api::ControlPlane => ("/", "application/x-amz-json-1.1", Some(format!("AmazonPersonalize.{}", call.op.name))),
+        Api::ControlPlane => (
+            "/",
+            "application/x-amz-json-1.1",
+            Some(format!("AmazonPersonalize.{}", call.op.name)),
+        ),
         Api::Runtime | Api::Events => (call.op.path.unwrap_or("/"), "application/json", None),
     };
-    let mut headers: Vec<(&str, &str)> = vec![("content-type", content_type), ("host", host), ("x-amz-date", &amz_date)];
+    let mut headers: Vec<(&str, &str)> = vec![
+        ("content-type", content_type),
+        ("host", host),
+        ("x-amz-date", &amz_date),
+    ];
     if let Some(t) = &token {
         headers.push(("x-amz-security-token", t));
     }
@@ -668,7 +739,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a duration (500ms, 30s, 10m, 1h)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (500ms, 30s, 10m, 1h)"))?;
     let secs = v * mult;
     if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
         return Err(format!("{s:?} is not a positive duration"));
@@ -694,14 +768,22 @@ mod tests {
         }
         let b = schedule(Arrival::Bursts, 1000.0, d, 1);
         assert!(b.iter().all(|t| t % 1_000_000_000 < 200_000_000));
-        assert_eq!(schedule(Arrival::Poisson, 1000.0, d, 1), schedule(Arrival::Poisson, 1000.0, d, 1));
+        assert_eq!(
+            schedule(Arrival::Poisson, 1000.0, d, 1),
+            schedule(Arrival::Poisson, 1000.0, d, 1)
+        );
     }
 
     #[test]
     fn reads_the_emulator_default_identities() {
         let ids = parse_identities(EMULATOR_DEFAULT_CONFIG).unwrap();
-        assert!(ids.iter().any(|i| i.credentials.access_key_id == "AKIAIOSFODNN7EXAMPLE" && i.kind == IdentityKind::IAMUser));
-        assert!(ids.iter().any(|i| i.kind == IdentityKind::AssumedRole && i.credentials.session_token.is_some()));
+        assert!(ids.iter().any(
+            |i| i.credentials.access_key_id == "AKIAIOSFODNN7EXAMPLE" && i.kind == IdentityKind::IAMUser
+        ));
+        assert!(
+            ids.iter()
+                .any(|i| i.kind == IdentityKind::AssumedRole && i.credentials.session_token.is_some())
+        );
         assert!(ids.iter().any(|i| i.kind == IdentityKind::Root));
         assert!(parse_identities("accounts = []").is_err());
         assert!(parse_identities("not toml [").is_err());
@@ -710,10 +792,19 @@ mod tests {
     #[test]
     fn error_codes_and_durations() {
         let h = http::HeaderMap::new();
-        assert_eq!(error_code(&h, br#"{"__type":"com.amazon.coral.service#ResourceNotFoundException","message":"x"}"#), "ResourceNotFoundException");
+        assert_eq!(
+            error_code(
+                &h,
+                br#"{"__type":"com.amazon.coral.service#ResourceNotFoundException","message":"x"}"#
+            ),
+            "ResourceNotFoundException"
+        );
         assert_eq!(error_code(&h, b"garbage"), "Unknown");
         let mut h2 = http::HeaderMap::new();
-        h2.insert("x-amzn-errortype", http::HeaderValue::from_static("InvalidInputException:http://internal.amazon.com/"));
+        h2.insert(
+            "x-amzn-errortype",
+            http::HeaderValue::from_static("InvalidInputException:http://internal.amazon.com/"),
+        );
         assert_eq!(error_code(&h2, b""), "InvalidInputException");
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));

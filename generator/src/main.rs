@@ -16,7 +16,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 #[derive(Parser, Debug)]
-#[command(name = "generator", version, about = "Synthetic Amazon Personalize traffic: live against an endpoint, or offline straight to CloudTrail log files.")]
+#[command(
+    name = "generator",
+    version,
+    about = "Synthetic Amazon Personalize traffic: live against an endpoint, or offline straight to CloudTrail log files."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -123,15 +127,18 @@ fn parse_time(s: &str) -> anyhow::Result<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Ok(t);
     }
-    let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-        .with_context(|| format!("{s:?} is neither RFC 3339 (2026-01-05T00:00:00Z) nor a date (2026-01-05)"))?;
+    let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).with_context(
+        || format!("{s:?} is neither RFC 3339 (2026-01-05T00:00:00Z) nor a date (2026-01-05)"),
+    )?;
     Ok(d.midnight().assume_utc())
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GENERATOR_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GENERATOR_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     match real_main() {
         Ok(code) => code,
@@ -181,8 +188,12 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let scenario = Scenario::load(&scenario)?;
             let (start, end) = (parse_time(&start)?, parse_time(&end)?);
             let digests = if digests || digest_key.is_some() {
-                let key = offline::digest_key(digest_key.as_deref(), &out, start, end).map_err(anyhow::Error::msg)?;
-                Some(DigestOptions { key: Arc::new(key), trail_name: trail })
+                let key = offline::digest_key(digest_key.as_deref(), &out, start, end)
+                    .map_err(anyhow::Error::msg)?;
+                Some(DigestOptions {
+                    key: Arc::new(key),
+                    trail_name: trail,
+                })
             } else {
                 None
             };
@@ -216,9 +227,17 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 s.gz_bytes as f64 / 1e6,
                 secs,
                 s.events as f64 / secs.max(1e-9),
-                if s.interrupted { " (interrupted: only complete files were written)" } else { "" }
+                if s.interrupted {
+                    " (interrupted: only complete files were written)"
+                } else {
+                    ""
+                }
             );
-            Ok(if s.interrupted { ExitCode::from(130) } else { ExitCode::SUCCESS })
+            Ok(if s.interrupted {
+                ExitCode::from(130)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Live {
             endpoint,
@@ -237,7 +256,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let duration = live::parse_duration(&duration).map_err(anyhow::Error::msg)?;
             let ids = match identities {
                 Some(p) => {
-                    let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+                    let text =
+                        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
                     live::parse_identities(&text)?
                 }
                 None => live::parse_identities(live::EMULATOR_DEFAULT_CONFIG)?,
@@ -263,7 +283,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", report.text());
             }
-            Ok(if report.interrupted { ExitCode::from(130) } else { ExitCode::SUCCESS })
+            Ok(if report.interrupted {
+                ExitCode::from(130)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }
@@ -271,7 +295,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
 /// Sets `stop` on Ctrl-C; offline workers finish the file they are writing and stop.
 fn spawn_ctrl_c(stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
         rt.block_on(async {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\ninterrupted: finishing the files being written");

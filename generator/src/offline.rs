@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cloudtrail::UserIdentity;
 use cloudtrail::digest::{self, DigestLogFile, DigestTarget, PreviousDigest};
 use cloudtrail::keys::KeyPair;
 use cloudtrail::layout::{self, LogDestination};
 use cloudtrail::logfile::{self, RawRecord, WrittenLog};
 use cloudtrail::store::{LocalDir, ObjectStore, StoreError};
-use cloudtrail::UserIdentity;
 use rand::RngExt;
 use time::OffsetDateTime;
 
@@ -52,7 +52,10 @@ pub struct DigestOptions {
 
 impl std::fmt::Debug for DigestOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DigestOptions").field("trail_name", &self.trail_name).field("fingerprint", &self.key.fingerprint()).finish()
+        f.debug_struct("DigestOptions")
+            .field("trail_name", &self.trail_name)
+            .field("fingerprint", &self.key.fingerprint())
+            .finish()
     }
 }
 
@@ -119,13 +122,19 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
         return Err(OfflineError::Invalid("--end must be after --start".into()));
     }
     if !cloudtrail::store::valid_bucket(&opts.bucket) {
-        return Err(OfflineError::Invalid(format!("{:?} is not a valid bucket name", opts.bucket)));
+        return Err(OfflineError::Invalid(format!(
+            "{:?} is not a valid bucket name",
+            opts.bucket
+        )));
     }
     let mut scenario = opts.scenario.clone();
     if let Some(n) = opts.events_per_day {
         scenario.events_per_day = n;
     }
-    let regions = opts.regions.clone().unwrap_or_else(|| scenario.population.regions.clone());
+    let regions = opts
+        .regions
+        .clone()
+        .unwrap_or_else(|| scenario.population.regions.clone());
     if regions.is_empty() || !regions.iter().all(|r| crate::scenario::valid_region(r)) {
         return Err(OfflineError::Invalid(format!("bad region list {regions:?}")));
     }
@@ -139,7 +148,12 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
     for a in 0..population.accounts.len() {
         for r in 0..regions.len() {
             for (s, e) in &days {
-                shards.push(Shard { account: a, region: r, start_ms: *s, end_ms: *e });
+                shards.push(Shard {
+                    account: a,
+                    region: r,
+                    start_ms: *s,
+                    end_ms: *e,
+                });
             }
         }
     }
@@ -152,9 +166,7 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
     }
     .min(shards.len().max(1));
 
-    let estimate = (scenario.events_per_day as f64
-        * (opts.end - opts.start).as_seconds_f64()
-        / 86_400.0
+    let estimate = (scenario.events_per_day as f64 * (opts.end - opts.start).as_seconds_f64() / 86_400.0
         * (population.accounts.len() * regions.len()) as f64
         * 0.8) as u64;
     let bar = progress_bar(opts.progress, estimate);
@@ -202,11 +214,17 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
                             }
                         }
                     }
-                    written.lock().unwrap_or_else(|p| p.into_inner()).append(&mut mine);
+                    written
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .append(&mut mine);
                 })
             })
             .collect();
-        let panicked = workers.into_iter().map(|w| w.join().is_err()).fold(false, |a, b| a | b);
+        let panicked = workers
+            .into_iter()
+            .map(|w| w.join().is_err())
+            .fold(false, |a, b| a | b);
         done.store(true, Ordering::Relaxed);
         let _ = ticker.join();
         panicked
@@ -264,8 +282,18 @@ type Pending = BTreeMap<i64, Vec<(OffsetDateTime, Vec<u8>)>>;
 
 impl ShardCtx<'_> {
     fn run_shard(&self, shard: Shard) -> Result<Vec<WrittenLog>, OfflineError> {
-        let account = self.population.accounts.get(shard.account).cloned().unwrap_or_default();
-        let region = self.population.regions.get(shard.region).cloned().unwrap_or_default();
+        let account = self
+            .population
+            .accounts
+            .get(shard.account)
+            .cloned()
+            .unwrap_or_default();
+        let region = self
+            .population
+            .regions
+            .get(shard.region)
+            .cloned()
+            .unwrap_or_default();
         let dest = LogDestination {
             bucket: self.opts.bucket.clone(),
             prefix: self.opts.prefix.clone(),
@@ -276,7 +304,11 @@ impl ShardCtx<'_> {
         let trail = format!(
             "arn:aws:cloudtrail:{}:{account}:trail/{}",
             self.population.regions.first().cloned().unwrap_or_default(),
-            self.opts.digests.as_ref().map(|d| d.trail_name.as_str()).unwrap_or("generator")
+            self.opts
+                .digests
+                .as_ref()
+                .map(|d| d.trail_name.as_str())
+                .unwrap_or("generator")
         );
         let mut plan = Plan::new(self.scenario, self.population, self.opts.seed, shard, false);
         let last_window = (shard.end_ms - 1).div_euclid(WINDOW_MS);
@@ -291,7 +323,9 @@ impl ShardCtx<'_> {
                 if w >= window {
                     break;
                 }
-                let Some((w, records)) = pending.pop_first() else { break };
+                let Some((w, records)) = pending.pop_first() else {
+                    break;
+                };
                 written.push(self.deliver(&mut plan, &dest, &trail, w, records)?);
             }
             let hour = event.time_ms.div_euclid(3_600_000);
@@ -300,7 +334,8 @@ impl ShardCtx<'_> {
                 Some(p) => identities
                     .entry((event.principal, hour))
                     .or_insert_with(|| {
-                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600)
+                            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
                         p.user_identity(&account, Some((start, salt ^ event.principal as u64)))
                     })
                     .clone(),
@@ -316,7 +351,10 @@ impl ShardCtx<'_> {
                 0
             };
             let target = (window + delay).min(last_window);
-            pending.entry(target).or_default().push((rec.event_time, rec.to_json()));
+            pending
+                .entry(target)
+                .or_default()
+                .push((rec.event_time, rec.to_json()));
         }
         while let Some((w, records)) = pending.pop_first() {
             written.push(self.deliver(&mut plan, &dest, &trail, w, records)?);
@@ -340,14 +378,33 @@ impl ShardCtx<'_> {
             return Ok(None);
         }
         let delivered_ms = (window + 1) * WINDOW_MS + delay_ms;
-        let delivered_at = OffsetDateTime::from_unix_timestamp(delivered_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let raw: Vec<RawRecord<'_>> = records.iter().map(|(t, j)| RawRecord { json: j, event_time: *t }).collect();
-        let log = logfile::write_raw(self.store, trail, dest, &raw, delivered_at, &unique, self.opts.level)?;
+        let delivered_at =
+            OffsetDateTime::from_unix_timestamp(delivered_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let raw: Vec<RawRecord<'_>> = records
+            .iter()
+            .map(|(t, j)| RawRecord {
+                json: j,
+                event_time: *t,
+            })
+            .collect();
+        let log = logfile::write_raw(
+            self.store,
+            trail,
+            dest,
+            &raw,
+            delivered_at,
+            &unique,
+            self.opts.level,
+        )?;
         let raw_len: usize = records.iter().map(|r| r.1.len() + 1).sum::<usize>() + 13;
-        self.counters.events.fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.counters
+            .events
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
         self.counters.files.fetch_add(1, Ordering::Relaxed);
         self.counters.raw.fetch_add(raw_len as u64, Ordering::Relaxed);
-        self.counters.gz.fetch_add(log.compressed_bytes as u64, Ordering::Relaxed);
+        self.counters
+            .gz
+            .fetch_add(log.compressed_bytes as u64, Ordering::Relaxed);
         Ok(Some(log))
     }
 }
@@ -366,12 +423,19 @@ fn write_digests(
     let mut by_chain: BTreeMap<(String, String), Vec<(OffsetDateTime, DigestLogFile)>> = BTreeMap::new();
     for l in &logs {
         if let Some((account, region)) = account_region(&l.key) {
-            by_chain.entry((account, region)).or_default().push((l.delivered_at, DigestLogFile::from(l)));
+            by_chain
+                .entry((account, region))
+                .or_default()
+                .push((l.delivered_at, DigestLogFile::from(l)));
         }
     }
     let home = regions.first().cloned().unwrap_or_default();
     let first_hour = opts.start.unix_timestamp().div_euclid(3600);
-    let last_delivery = logs.iter().map(|l| l.delivered_at.unix_timestamp()).max().unwrap_or(opts.end.unix_timestamp());
+    let last_delivery = logs
+        .iter()
+        .map(|l| l.delivered_at.unix_timestamp())
+        .max()
+        .unwrap_or(opts.end.unix_timestamp());
     let last_hour = last_delivery.max(opts.end.unix_timestamp() - 1).div_euclid(3600);
     let chains: Vec<(String, String)> = population
         .accounts
@@ -384,8 +448,7 @@ fn write_digests(
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             scope.spawn(|| {
-                loop {
-                    let Some((account, region)) = chains.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                while let Some((account, region)) = chains.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let target = DigestTarget {
                         trail_name: d.trail_name.clone(),
                         home_region: home.clone(),
@@ -395,19 +458,36 @@ fn write_digests(
                         account: account.clone(),
                         region: region.clone(),
                     };
-                    let files = by_chain.get(&(account.clone(), region.clone())).map(Vec::as_slice).unwrap_or(&[]);
+                    let files = by_chain
+                        .get(&(account.clone(), region.clone()))
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
                     let mut previous: Option<PreviousDigest> = None;
                     let mut i = 0;
                     for hour in first_hour..=last_hour {
-                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                        let end = OffsetDateTime::from_unix_timestamp((hour + 1) * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600)
+                            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                        let end = OffsetDateTime::from_unix_timestamp((hour + 1) * 3600)
+                            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
                         let from = i;
                         while files.get(i).is_some_and(|f| f.0 < end) {
                             i += 1;
                         }
-                        let slice: Vec<DigestLogFile> =
-                            files.get(from..i).unwrap_or(&[]).iter().map(|f| f.1.clone()).collect();
-                        match digest::write_digest(store, &target, start, end, &slice, previous.as_ref(), &d.key) {
+                        let slice: Vec<DigestLogFile> = files
+                            .get(from..i)
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(|f| f.1.clone())
+                            .collect();
+                        match digest::write_digest(
+                            store,
+                            &target,
+                            start,
+                            end,
+                            &slice,
+                            previous.as_ref(),
+                            &d.key,
+                        ) {
                             Ok(dg) => {
                                 previous = Some(dg.link());
                                 count.fetch_add(1, Ordering::Relaxed);
@@ -439,7 +519,12 @@ fn account_region(key: &str) -> Option<(String, String)> {
 
 /// Reads the PKCS#1 DER private key at `path`, or makes one and writes it (and its public half)
 /// beside the bucket, so the same key can later be served to `validate-logs`.
-pub fn digest_key(path: Option<&std::path::Path>, out: &std::path::Path, start: OffsetDateTime, end: OffsetDateTime) -> Result<KeyPair, String> {
+pub fn digest_key(
+    path: Option<&std::path::Path>,
+    out: &std::path::Path,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> Result<KeyPair, String> {
     let from = start - time::Duration::days(1);
     let until = end + time::Duration::days(30);
     if let Some(p) = path {
@@ -450,8 +535,10 @@ pub fn digest_key(path: Option<&std::path::Path>, out: &std::path::Path, start: 
     let dir = out.join(".generator");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let pubfile = dir.join("digest-public-key.der");
-    std::fs::write(&pubfile, &key.info().value_der_pkcs1).map_err(|e| format!("writing {}: {e}", pubfile.display()))?;
-    std::fs::write(dir.join("digest-public-key.fingerprint"), key.fingerprint()).map_err(|e| e.to_string())?;
+    std::fs::write(&pubfile, &key.info().value_der_pkcs1)
+        .map_err(|e| format!("writing {}: {e}", pubfile.display()))?;
+    std::fs::write(dir.join("digest-public-key.fingerprint"), key.fingerprint())
+        .map_err(|e| e.to_string())?;
     Ok(key)
 }
 
@@ -467,7 +554,9 @@ mod tests {
     #[test]
     fn account_region_from_key() {
         assert_eq!(
-            account_region("p/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"),
+            account_region(
+                "p/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"
+            ),
             Some(("111122223333".into(), "us-east-2".into()))
         );
         assert_eq!(account_region("x/y"), None);

@@ -163,8 +163,7 @@ pub struct OpSpec {
 impl OpSpec {
     /// Describe, List and the Runtime/metrics reads only read.
     pub fn read_only(&self) -> bool {
-        matches!(self.verb, Verb::Describe | Verb::List | Verb::Get)
-            || self.name == "ListTagsForResource"
+        matches!(self.verb, Verb::Describe | Verb::List | Verb::Get) || self.name == "ListTagsForResource"
     }
 
     /// Runtime and Events calls are data events.
@@ -230,7 +229,11 @@ pub static OPS: &[OpSpec] = &[
     cp("DescribeDataDeletionJob", V::Describe, K::DataDeletionJob),
     cp("DescribeRecipe", V::Describe, K::Recipe),
     cp("DescribeAlgorithm", V::Describe, K::Algorithm),
-    cp("DescribeFeatureTransformation", V::Describe, K::FeatureTransformation),
+    cp(
+        "DescribeFeatureTransformation",
+        V::Describe,
+        K::FeatureTransformation,
+    ),
     cp("ListDatasetGroups", V::List, K::DatasetGroup),
     cp("ListSchemas", V::List, K::Schema),
     cp("ListDatasets", V::List, K::Dataset),
@@ -267,9 +270,27 @@ pub static OPS: &[OpSpec] = &[
     cp("TagResource", V::Tag, K::DatasetGroup),
     cp("UntagResource", V::Tag, K::DatasetGroup),
     cp("ListTagsForResource", V::Tag, K::DatasetGroup),
-    rest("GetRecommendations", Api::Runtime, V::Get, K::Campaign, "/recommendations"),
-    rest("GetPersonalizedRanking", Api::Runtime, V::Get, K::Campaign, "/personalize-ranking"),
-    rest("GetActionRecommendations", Api::Runtime, V::Get, K::Campaign, "/action-recommendations"),
+    rest(
+        "GetRecommendations",
+        Api::Runtime,
+        V::Get,
+        K::Campaign,
+        "/recommendations",
+    ),
+    rest(
+        "GetPersonalizedRanking",
+        Api::Runtime,
+        V::Get,
+        K::Campaign,
+        "/personalize-ranking",
+    ),
+    rest(
+        "GetActionRecommendations",
+        Api::Runtime,
+        V::Get,
+        K::Campaign,
+        "/action-recommendations",
+    ),
     rest("PutEvents", Api::Events, V::Put, K::EventTracker, "/events"),
     rest("PutItems", Api::Events, V::Put, K::Dataset, "/items"),
     rest("PutUsers", Api::Events, V::Put, K::Dataset, "/users"),
@@ -338,6 +359,9 @@ mod tests {
             cli_command(get("ListDatasetGroups").unwrap()),
             "personalize.list-dataset-groups"
         );
-        assert_eq!(cli_command(get("PutEvents").unwrap()), "personalize-events.put-events");
+        assert_eq!(
+            cli_command(get("PutEvents").unwrap()),
+            "personalize-events.put-events"
+        );
     }
 }

@@ -106,7 +106,8 @@ impl Curve {
             let local = t / 1000 + i64::from(a.utc_offset_hours) * 3600;
             let hour = local.rem_euclid(86_400) / 3600;
             let day = (local.div_euclid(86_400) + 3).rem_euclid(7); // 1970-01-01 was a Thursday.
-            let w = a.hours.get(hour as usize).copied().unwrap_or(0.0) * a.weekdays.get(day as usize).copied().unwrap_or(0.0);
+            let w = a.hours.get(hour as usize).copied().unwrap_or(0.0)
+                * a.weekdays.get(day as usize).copied().unwrap_or(0.0);
             let frac = ((end_ms - t).min(60_000)) as f64 / 60_000.0;
             total += w * frac;
             cumulative.push(total);
@@ -119,7 +120,11 @@ impl Curve {
     fn mass(&self, s: &Scenario) -> f64 {
         let mean_hour: f64 = s.activity.hours.iter().sum::<f64>() / 24.0;
         let total = self.cumulative.last().copied().unwrap_or(0.0);
-        if mean_hour <= 0.0 { 0.0 } else { total / (mean_hour * 1440.0) }
+        if mean_hour <= 0.0 {
+            0.0
+        } else {
+            total / (mean_hour * 1440.0)
+        }
     }
 
     fn sample(&self, rng: &mut Rng, end_ms: i64) -> i64 {
@@ -136,8 +141,18 @@ impl Curve {
 
 impl<'a> Plan<'a> {
     /// Plans `shard`. `live` leaves out failures a client cannot provoke (throttling, denials).
-    pub fn new(scenario: &'a Scenario, population: &'a Population, seed: u64, shard: Shard, live: bool) -> Plan<'a> {
-        let account = population.accounts.get(shard.account).cloned().unwrap_or_default();
+    pub fn new(
+        scenario: &'a Scenario,
+        population: &'a Population,
+        seed: u64,
+        shard: Shard,
+        live: bool,
+    ) -> Plan<'a> {
+        let account = population
+            .accounts
+            .get(shard.account)
+            .cloned()
+            .unwrap_or_default();
         let region = population.regions.get(shard.region).cloned().unwrap_or_default();
         let inventory = Inventory::generate(seed, shard.account, &account, shard.region, &region);
         let path = [shard.account as u64, shard.region as u64, shard.start_ms as u64];
@@ -160,18 +175,28 @@ impl<'a> Plan<'a> {
             next: 0,
         };
         for b in &scenario.behaviours {
-            let (idx, w): (Vec<usize>, Vec<f64>) =
-                b.ops.iter().filter_map(|(name, w)| ops::index(name).map(|i| (i, *w))).unzip();
+            let (idx, w): (Vec<usize>, Vec<f64>) = b
+                .ops
+                .iter()
+                .filter_map(|(name, w)| ops::index(name).map(|i| (i, *w)))
+                .unzip();
             plan.mixes.push((idx, w));
             let (codes, w): (Vec<String>, Vec<f64>) = b
                 .errors
                 .iter()
-                .filter(|(c, _)| !(live && matches!(c.as_str(), "ThrottlingException" | "AccessDeniedException")))
+                .filter(|(c, _)| {
+                    !(live && matches!(c.as_str(), "ThrottlingException" | "AccessDeniedException"))
+                })
                 .map(|(c, w)| (c.clone(), *w))
                 .unzip();
             plan.errors.push((codes, w));
         }
-        let mix_total: f64 = scenario.behaviours.iter().filter(|b| b.kind == BehaviourKind::Mix).map(|b| b.share).sum();
+        let mix_total: f64 = scenario
+            .behaviours
+            .iter()
+            .filter(|b| b.kind == BehaviourKind::Mix)
+            .map(|b| b.share)
+            .sum();
         for (bi, b) in scenario.behaviours.iter().enumerate() {
             let members = population.members(shard.account, &b.who);
             if members.is_empty() {
@@ -183,17 +208,30 @@ impl<'a> Plan<'a> {
                     if mix_total <= 0.0 {
                         continue;
                     }
-                    let n = rng::round_random(&mut prng, scenario.events_per_day as f64 * b.share / mix_total * mass);
-                    let addr = if b.address == AddressMode::Home { Addr::Home } else { Addr::Fresh };
+                    let n = rng::round_random(
+                        &mut prng,
+                        scenario.events_per_day as f64 * b.share / mix_total * mass,
+                    );
+                    let addr = if b.address == AddressMode::Home {
+                        Addr::Home
+                    } else {
+                        Addr::Fresh
+                    };
                     for _ in 0..n {
-                        let Some(op) = rng::weighted(&mut prng, &plan.mixes[bi].1).and_then(|i| plan.mixes[bi].0.get(i).copied()) else {
+                        let Some(op) = rng::weighted(&mut prng, &plan.mixes[bi].1)
+                            .and_then(|i| plan.mixes[bi].0.get(i).copied())
+                        else {
                             continue;
                         };
                         let p = members[prng.random_range(0..members.len())];
                         plan.items.push(Planned {
                             time_ms: curve.sample(&mut prng, shard.end_ms),
                             principal: p as u32,
-                            task: Task::Mix { behaviour: bi16, op: op as u16, addr },
+                            task: Task::Mix {
+                                behaviour: bi16,
+                                op: op as u16,
+                                addr,
+                            },
                         });
                     }
                 }
@@ -209,7 +247,9 @@ impl<'a> Plan<'a> {
                             if t >= shard.end_ms {
                                 break;
                             }
-                            let Some(op) = rng::weighted(&mut prng, &plan.mixes[bi].1).and_then(|i| plan.mixes[bi].0.get(i).copied()) else {
+                            let Some(op) = rng::weighted(&mut prng, &plan.mixes[bi].1)
+                                .and_then(|i| plan.mixes[bi].0.get(i).copied())
+                            else {
                                 continue;
                             };
                             let addr = match b.address {
@@ -221,7 +261,11 @@ impl<'a> Plan<'a> {
                             plan.items.push(Planned {
                                 time_ms: t,
                                 principal: p as u32,
-                                task: Task::Mix { behaviour: bi16, op: op as u16, addr },
+                                task: Task::Mix {
+                                    behaviour: bi16,
+                                    op: op as u16,
+                                    addr,
+                                },
                             });
                             t += (b.interval_secs * 1000.0 * prng.random_range(0.5..1.5)) as i64;
                         }
@@ -232,22 +276,36 @@ impl<'a> Plan<'a> {
                     for _ in 0..n {
                         let p = members[prng.random_range(0..members.len())];
                         let steps = match b.workflow {
-                            Some(WorkflowName::MlPipeline) => ml_pipeline(&plan.inventory, &mut prng, b.traffic),
-                            Some(WorkflowName::AutoTraining) | None => auto_training(&plan.inventory, &mut prng),
+                            Some(WorkflowName::MlPipeline) => {
+                                ml_pipeline(&plan.inventory, &mut prng, b.traffic)
+                            }
+                            Some(WorkflowName::AutoTraining) | None => {
+                                auto_training(&plan.inventory, &mut prng)
+                            }
                         };
                         let span = steps.last().map(|s| s.0).unwrap_or(0);
                         let available = shard.end_ms - shard.start_ms - 1;
                         // Squeeze a workflow that is longer than the span; start it early enough to end inside.
-                        let scale = if span > available && span > 0 { available as f64 / span as f64 } else { 1.0 };
+                        let scale = if span > available && span > 0 {
+                            available as f64 / span as f64
+                        } else {
+                            1.0
+                        };
                         let scaled = (span as f64 * scale) as i64;
-                        let start = curve.sample(&mut prng, shard.end_ms).min(shard.end_ms - 1 - scaled).max(shard.start_ms);
+                        let start = curve
+                            .sample(&mut prng, shard.end_ms)
+                            .min(shard.end_ms - 1 - scaled)
+                            .max(shard.start_ms);
                         let w = plan.steps.len() as u32;
                         let mut list = Vec::with_capacity(steps.len());
                         for (i, (offset, op, content)) in steps.into_iter().enumerate() {
                             plan.items.push(Planned {
                                 time_ms: start + (offset as f64 * scale) as i64,
                                 principal: p as u32,
-                                task: Task::Step { workflow: w, step: i as u32 },
+                                task: Task::Step {
+                                    workflow: w,
+                                    step: i as u32,
+                                },
                             });
                             list.push((op, content));
                         }
@@ -306,7 +364,14 @@ impl<'a> Plan<'a> {
                         .collect();
                     if let Some(i) = rng::weighted(&mut self.rng, &applicable) {
                         let caller = principal.arn(&self.inventory.account);
-                        calls::fail(spec, &self.inventory, &mut content, &codes[i], &caller, &mut self.rng);
+                        calls::fail(
+                            spec,
+                            &self.inventory,
+                            &mut content,
+                            &codes[i],
+                            &caller,
+                            &mut self.rng,
+                        );
                     }
                 }
                 (spec, content, addr, Some(behaviour))
@@ -325,12 +390,17 @@ impl<'a> Plan<'a> {
             Addr::Fresh => population::unusual(&mut self.rng),
             Addr::Burst(i) => self.burst_addresses.get(i as usize).cloned().unwrap_or_default(),
         };
-        let override_family = behaviour.and_then(|b| self.scenario.behaviours.get(b as usize)).and_then(|b| b.user_agent);
+        let override_family = behaviour
+            .and_then(|b| self.scenario.behaviours.get(b as usize))
+            .and_then(|b| b.user_agent);
         let user_agent = match (override_family, behaviour) {
             (Some(family), Some(b)) => {
                 let key = (b, p.principal);
                 let rng = &mut self.rng;
-                self.agents.entry(key).or_insert_with(|| Agent::new(family, rng)).render(op)
+                self.agents
+                    .entry(key)
+                    .or_insert_with(|| Agent::new(family, rng))
+                    .render(op)
             }
             _ => principal.agent.render(op),
         };
@@ -358,7 +428,11 @@ fn op(name: &str) -> &'static OpSpec {
 }
 
 fn ok(body: Value, response: Option<Value>) -> Content {
-    Content { body, response, error: None }
+    Content {
+        body,
+        response,
+        error: None,
+    }
 }
 
 struct Script<'r> {
@@ -392,7 +466,11 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
     let arn = |k: Kind, id: &str| inventory::arn(&region, &account, k, id);
     let role = format!("arn:aws:iam::{account}:role/service-role/AmazonPersonalize-ExecutionRole");
     let dsg = arn(Kind::DatasetGroup, &base);
-    let mut s = Script { rng, t: 0, steps: Vec::new() };
+    let mut s = Script {
+        rng,
+        t: 0,
+        steps: Vec::new(),
+    };
 
     s.call(
         "CreateDatasetGroup",
@@ -443,7 +521,13 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
             ),
         );
         let n = s.rng.random_range(6..16);
-        s.poll("DescribeDatasetImportJob", "datasetImportJobArn", &job_arn, n, 60.0);
+        s.poll(
+            "DescribeDatasetImportJob",
+            "datasetImportJobArn",
+            &job_arn,
+            n,
+            60.0,
+        );
     }
 
     s.wait(10.0, 60.0);
@@ -462,12 +546,18 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
     let sv_arn = arn(Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(s.rng, 8)));
     s.call(
         "CreateSolutionVersion",
-        ok(json!({"solutionArn": sol_arn, "trainingMode": "FULL"}), Some(json!({"solutionVersionArn": sv_arn}))),
+        ok(
+            json!({"solutionArn": sol_arn, "trainingMode": "FULL"}),
+            Some(json!({"solutionVersionArn": sv_arn})),
+        ),
     );
     let n = s.rng.random_range(30..70);
     s.poll("DescribeSolutionVersion", "solutionVersionArn", &sv_arn, n, 90.0);
     s.wait(5.0, 30.0);
-    s.call("GetSolutionMetrics", ok(json!({"solutionVersionArn": sv_arn}), None));
+    s.call(
+        "GetSolutionMetrics",
+        ok(json!({"solutionVersionArn": sv_arn}), None),
+    );
 
     s.wait(10.0, 60.0);
     let camp_arn = arn(Kind::Campaign, &format!("{base}-campaign"));
@@ -509,11 +599,18 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
     for _ in 0..traffic {
         s.wait(0.5, 6.0);
         if s.rng.random_bool(0.55) {
-            let target = if s.rng.random_bool(0.7) { ("campaignArn", &camp_arn) } else { ("recommenderArn", &rec_arn) };
+            let target = if s.rng.random_bool(0.7) {
+                ("campaignArn", &camp_arn)
+            } else {
+                ("recommenderArn", &rec_arn)
+            };
             let user = format!("user-{}", s.rng.random_range(1..250_000));
             s.call(
                 "GetRecommendations",
-                ok(json!({ target.0: target.1, "userId": user, "numResults": 25 }), None),
+                ok(
+                    json!({ target.0: target.1, "userId": user, "numResults": 25 }),
+                    None,
+                ),
             );
         } else {
             let body = calls::put_events(&tracking_id, s.rng, 0);
@@ -544,11 +641,17 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
         Content {
             body: json!({"campaignArn": camp_arn}),
             response: None,
-            error: Some(("ResourceNotFoundException".to_owned(), format!("Could not find resource with ARN {camp_arn}"))),
+            error: Some((
+                "ResourceNotFoundException".to_owned(),
+                format!("Could not find resource with ARN {camp_arn}"),
+            )),
         },
     );
     s.wait(1.0, 5.0);
-    s.call("DeleteEventTracker", ok(json!({"eventTrackerArn": tracker_arn}), None));
+    s.call(
+        "DeleteEventTracker",
+        ok(json!({"eventTrackerArn": tracker_arn}), None),
+    );
     s.wait(1.0, 5.0);
     s.call("DeleteSolution", ok(json!({"solutionArn": sol_arn}), None));
     for (_, ds_arn) in &datasets {
@@ -568,7 +671,10 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
         Content {
             body: json!({"datasetGroupArn": dsg}),
             response: None,
-            error: Some(("ResourceNotFoundException".to_owned(), format!("Could not find resource with ARN {dsg}"))),
+            error: Some((
+                "ResourceNotFoundException".to_owned(),
+                format!("Could not find resource with ARN {dsg}"),
+            )),
         },
     );
     s.steps
@@ -576,19 +682,33 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
 
 /// The service retraining a solution on its own schedule.
 fn auto_training(inv: &Inventory, rng: &mut Rng) -> Vec<Step> {
-    let sol = inv.pick(Kind::Solution, rng).map(|r| r.name.clone()).unwrap_or_else(|| "default".to_owned());
+    let sol = inv
+        .pick(Kind::Solution, rng)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| "default".to_owned());
     let sol_arn = inventory::arn(&inv.region, &inv.account, Kind::Solution, &sol);
-    let sv = inventory::arn(&inv.region, &inv.account, Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(rng, 8)));
+    let sv = inventory::arn(
+        &inv.region,
+        &inv.account,
+        Kind::SolutionVersion,
+        &format!("{sol}/{}", rng::hex(rng, 8)),
+    );
     vec![(
         0,
         op("CreateSolutionVersion"),
-        ok(json!({"solutionArn": sol_arn, "trainingMode": "AUTOTRAIN"}), Some(json!({"solutionVersionArn": sv}))),
+        ok(
+            json!({"solutionArn": sol_arn, "trainingMode": "AUTOTRAIN"}),
+            Some(json!({"solutionVersionArn": sv})),
+        ),
     )]
 }
 
 /// Splits `[start, end)` at UTC midnights.
 pub fn days(start: OffsetDateTime, end: OffsetDateTime) -> Vec<(i64, i64)> {
-    let (s, e) = ((start.unix_timestamp_nanos() / 1_000_000) as i64, (end.unix_timestamp_nanos() / 1_000_000) as i64);
+    let (s, e) = (
+        (start.unix_timestamp_nanos() / 1_000_000) as i64,
+        (end.unix_timestamp_nanos() / 1_000_000) as i64,
+    );
     let mut out = Vec::new();
     let mut t = s;
     while t < e {
@@ -613,7 +733,18 @@ mod tests {
         assert_eq!(names[0], "CreateDatasetGroup");
         assert_eq!(*names.last().unwrap(), "DescribeDatasetGroup");
         assert!(steps.windows(2).all(|w| w[0].0 <= w[1].0));
-        for n in ["CreateSchema", "CreateDataset", "CreateDatasetImportJob", "CreateSolution", "CreateSolutionVersion", "CreateCampaign", "CreateRecommender", "GetRecommendations", "PutEvents", "DeleteDatasetGroup"] {
+        for n in [
+            "CreateSchema",
+            "CreateDataset",
+            "CreateDatasetImportJob",
+            "CreateSolution",
+            "CreateSolutionVersion",
+            "CreateCampaign",
+            "CreateRecommender",
+            "GetRecommendations",
+            "PutEvents",
+            "DeleteDatasetGroup",
+        ] {
             assert!(names.contains(&n), "{n}");
         }
     }
@@ -632,13 +763,21 @@ mod tests {
     fn plans_repeat() {
         let s = Scenario::parse("demo", PRESETS[0].1).unwrap();
         let pop = Population::generate(&s, 1, &s.population.regions, 3);
-        let shard = Shard { account: 0, region: 0, start_ms: 1_767_571_200_000, end_ms: 1_767_657_600_000 };
+        let shard = Shard {
+            account: 0,
+            region: 0,
+            start_ms: 1_767_571_200_000,
+            end_ms: 1_767_657_600_000,
+        };
         let mut a = Plan::new(&s, &pop, 3, shard, false);
         let mut b = Plan::new(&s, &pop, 3, shard, false);
         assert!(a.len() > 100);
         assert_eq!(a.len(), b.len());
         while let (Some(x), Some(y)) = (a.next_event(), b.next_event()) {
-            assert_eq!((x.time_ms, x.op.name, &x.content, &x.source_ip), (y.time_ms, y.op.name, &y.content, &y.source_ip));
+            assert_eq!(
+                (x.time_ms, x.op.name, &x.content, &x.source_ip),
+                (y.time_ms, y.op.name, &y.content, &y.source_ip)
+            );
         }
     }
 }

@@ -86,7 +86,11 @@ impl Population {
         let spec = &scenario.population;
         let mut account_ids = Vec::with_capacity(accounts as usize);
         while account_ids.len() < accounts as usize {
-            let id = format!("{}{:011}", rng.random_range(1..10u8), rng.random_range(0..100_000_000_000u64));
+            let id = format!(
+                "{}{:011}",
+                rng.random_range(1..10u8),
+                rng.random_range(0..100_000_000_000u64)
+            );
             if !account_ids.contains(&id) {
                 account_ids.push(id);
             }
@@ -96,7 +100,10 @@ impl Population {
             // Everyone in an account's office shares a NAT range.
             let office = random_public(&mut rng) & 0xFFFF_FF00;
             for group in &spec.identities {
-                let role_name = group.role.clone().unwrap_or_else(|| format!("{}-role", group.tag));
+                let role_name = group
+                    .role
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-role", group.tag));
                 let role_id = identity::unique_id("AROA", &mut rng);
                 let mut used = Vec::new();
                 for i in 0..group.count {
@@ -106,11 +113,17 @@ impl Population {
                     };
                     let agent_family = group.user_agents[rng.random_range(0..group.user_agents.len())];
                     let addresses = addresses_for(spec, &group.network, office, &mut rng);
-                    let temporary = matches!(group.kind, IdentityKind::AssumedRole | IdentityKind::FederatedUser);
+                    let temporary = matches!(
+                        group.kind,
+                        IdentityKind::AssumedRole | IdentityKind::FederatedUser
+                    );
                     let (name, principal_id) = match group.kind {
                         IdentityKind::Root => ("root".to_owned(), account.clone()),
                         IdentityKind::AWSService => (
-                            group.service.clone().unwrap_or_else(|| "personalize.amazonaws.com".to_owned()),
+                            group
+                                .service
+                                .clone()
+                                .unwrap_or_else(|| "personalize.amazonaws.com".to_owned()),
                             String::new(),
                         ),
                         IdentityKind::FederatedUser => (name, identity::unique_id("AIDA", &mut rng)),
@@ -122,7 +135,8 @@ impl Population {
                         kind: group.kind,
                         name,
                         path: group.path.clone().unwrap_or_else(|| "/".to_owned()),
-                        role: (group.kind == IdentityKind::AssumedRole).then(|| (role_name.clone(), role_id.clone())),
+                        role: (group.kind == IdentityKind::AssumedRole)
+                            .then(|| (role_name.clone(), role_id.clone())),
                         principal_id,
                         access_key_id: identity::access_key_id(temporary, &mut rng),
                         secret_key: secret(&mut rng),
@@ -181,12 +195,16 @@ impl Principal {
             None => (self.access_key_id.clone(), "2026-01-01T00:00:00Z".to_owned()),
         };
         match self.kind {
-            IdentityKind::IAMUser => UserIdentity::iam_user(account, &self.path, &self.name, &self.principal_id, &key),
+            IdentityKind::IAMUser => {
+                UserIdentity::iam_user(account, &self.path, &self.name, &self.principal_id, &key)
+            }
             IdentityKind::Root => UserIdentity::root(account, &key, None),
             IdentityKind::AWSService => UserIdentity::aws_service(&self.name),
             IdentityKind::AssumedRole => {
                 let (role, role_id) = self.role.clone().unwrap_or_default();
-                UserIdentity::assumed_role(account, &self.path, &role, &role_id, &self.name, &key, &created, self.mfa, None)
+                UserIdentity::assumed_role(
+                    account, &self.path, &role, &role_id, &self.name, &key, &created, self.mfa, None,
+                )
             }
             IdentityKind::FederatedUser => {
                 let issuer = SessionIssuer {
@@ -204,7 +222,11 @@ impl Principal {
     /// The principal's ARN, as IAM policy messages print it.
     pub fn arn(&self, account: &str) -> String {
         match self.kind {
-            IdentityKind::IAMUser => format!("arn:aws:iam::{account}:user{}{}", norm_path(&self.path), self.name),
+            IdentityKind::IAMUser => format!(
+                "arn:aws:iam::{account}:user{}{}",
+                norm_path(&self.path),
+                self.name
+            ),
             IdentityKind::Root => format!("arn:aws:iam::{account}:root"),
             IdentityKind::AssumedRole => format!(
                 "arn:aws:sts::{account}:assumed-role/{}/{}",
@@ -219,7 +241,11 @@ impl Principal {
 
 fn norm_path(p: &str) -> String {
     let t = p.trim_matches('/');
-    if t.is_empty() { "/".to_owned() } else { format!("/{t}/") }
+    if t.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{t}/")
+    }
 }
 
 /// `jane.doe`-style names, unique within a group, ASCII only.
@@ -227,9 +253,18 @@ fn unique_person(rng: &mut Rng, used: &mut Vec<String>, kind: IdentityKind) -> S
     for attempt in 0..50u32 {
         let first: String = fake::faker::name::en::FirstName().fake_with_rng(rng);
         let last: String = fake::faker::name::en::LastName().fake_with_rng(rng);
-        let clean = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase() };
+        let clean = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        };
         let mut n = match kind {
-            IdentityKind::FederatedUser => format!("{}{}-partner", clean(&first).chars().next().unwrap_or('x'), clean(&last)),
+            IdentityKind::FederatedUser => format!(
+                "{}{}-partner",
+                clean(&first).chars().next().unwrap_or('x'),
+                clean(&last)
+            ),
             _ => format!("{}.{}", clean(&first), clean(&last)),
         };
         if attempt > 10 {
@@ -247,7 +282,9 @@ fn unique_person(rng: &mut Rng, used: &mut Vec<String>, kind: IdentityKind) -> S
 
 fn secret(rng: &mut Rng) -> String {
     const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    (0..40).map(|_| char::from(B64[rng.random_range(0..B64.len())])).collect()
+    (0..40)
+        .map(|_| char::from(B64[rng.random_range(0..B64.len())]))
+        .collect()
 }
 
 fn session_token(rng: &mut Rng) -> String {
@@ -310,10 +347,14 @@ fn addresses_for(spec: &Spec, network: &str, office: u32, rng: &mut Rng) -> Vec<
     match network {
         "office" => {
             let n = rng.random_range(1..3);
-            (0..n).map(|_| Ipv4Addr::from(office | rng.random_range(2..254u32)).to_string()).collect()
+            (0..n)
+                .map(|_| Ipv4Addr::from(office | rng.random_range(2..254u32)).to_string())
+                .collect()
         }
         "home" => vec![Ipv4Addr::from(random_public(rng)).to_string()],
-        "cloud" => (0..rng.random_range(1..4)).map(|_| from_cidrs(CLOUD, rng)).collect(),
+        "cloud" => (0..rng.random_range(1..4))
+            .map(|_| from_cidrs(CLOUD, rng))
+            .collect(),
         "unusual" => vec![unusual(rng)],
         other => match spec.networks.get(other) {
             Some(n) => vec![from_cidrs(&n.cidrs, rng)],
@@ -337,11 +378,18 @@ mod tests {
         assert_ne!(a.accounts, c.accounts);
         assert_eq!(a.principals.len(), b.principals.len());
         for (x, y) in a.principals.iter().zip(&b.principals) {
-            assert_eq!((&x.name, &x.access_key_id, &x.addresses), (&y.name, &y.access_key_id, &y.addresses));
+            assert_eq!(
+                (&x.name, &x.access_key_id, &x.addresses),
+                (&y.name, &y.access_key_id, &y.addresses)
+            );
         }
         for p in &a.principals {
             assert!(p.addresses.iter().all(|ip| ip.parse::<Ipv4Addr>().is_ok()));
-            assert!(crate::scenario::valid_name(&p.name) || p.kind == IdentityKind::AWSService, "{}", p.name);
+            assert!(
+                crate::scenario::valid_name(&p.name) || p.kind == IdentityKind::AWSService,
+                "{}",
+                p.name
+            );
         }
         assert_eq!(a.accounts.iter().filter(|x| x.len() == 12).count(), 2);
     }

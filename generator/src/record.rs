@@ -1,7 +1,7 @@
 //! Turns a generated call into the CloudTrail record AWS would write for it.
 
-use cloudtrail::record::{EventCategory, Record, TlsDetails};
 use cloudtrail::UserIdentity;
+use cloudtrail::record::{EventCategory, Record, Resource, TlsDetails};
 use rand::RngExt;
 use time::OffsetDateTime;
 
@@ -13,8 +13,15 @@ use crate::rng::{self, Rng};
 pub const EVENT_SOURCE: &str = "personalize.amazonaws.com";
 
 /// The record of `event`, made by `identity` in (`account`, `region`); ids come from `rng`.
-pub fn to_record(event: &Event, identity: UserIdentity, account: &str, region: &str, rng: &mut Rng) -> Record {
-    let time = OffsetDateTime::from_unix_timestamp(event.time_ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+pub fn to_record(
+    event: &Event,
+    identity: UserIdentity,
+    account: &str,
+    region: &str,
+    rng: &mut Rng,
+) -> Record {
+    let time = OffsetDateTime::from_unix_timestamp(event.time_ms.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let service_call = identity.identity_type == cloudtrail::IdentityType::AWSService;
     let service = identity.invoked_by.clone().unwrap_or_default();
     let (source_ip, user_agent) = if service_call {
@@ -38,6 +45,21 @@ pub fn to_record(event: &Event, identity: UserIdentity, account: &str, region: &
     if op.data_event() {
         r.event_category = EventCategory::Data;
         r.management_event = Some(false);
+        // Data events name the campaign, recommender or dataset they touch, as the emulator does.
+        for (member, ty) in [
+            ("campaignArn", "AWS::Personalize::Campaign"),
+            ("recommenderArn", "AWS::Personalize::Recommender"),
+            ("datasetArn", "AWS::Personalize::Dataset"),
+        ] {
+            if let Some(arn) = event.content.body.get(member).and_then(|v| v.as_str()) {
+                r.resources.push(Resource {
+                    arn: Some(arn.to_owned()),
+                    arn_prefix: None,
+                    account_id: Some(account.to_owned()),
+                    resource_type: Some(ty.to_owned()),
+                });
+            }
+        }
     }
     if !service_call {
         let host = format!("{}.{region}.amazonaws.com", op.api.host_prefix());

@@ -27,7 +27,9 @@ pub enum ScenarioError {
         message: String,
     },
     /// Neither a preset nor a readable file.
-    #[error("no preset named {0:?} (presets: demo, ml-pipeline, audit-noise, suspicious) and no such file: {1}")]
+    #[error(
+        "no preset named {0:?} (presets: demo, ml-pipeline, audit-noise, suspicious) and no such file: {1}"
+    )]
     NotFound(String, std::io::Error),
 }
 
@@ -206,8 +208,8 @@ impl Default for Activity {
 
 fn office_hours() -> Vec<f64> {
     vec![
-        0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 4.0, 7.0, 8.0, 8.0, 6.0, 7.0, 8.0, 8.0, 7.0, 5.0,
-        3.0, 2.0, 1.5, 1.0, 0.6, 0.3,
+        0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 4.0, 7.0, 8.0, 8.0, 6.0, 7.0, 8.0, 8.0, 7.0, 5.0, 3.0, 2.0,
+        1.5, 1.0, 0.6, 0.3,
     ]
 }
 
@@ -419,7 +421,7 @@ impl Scenario {
                     return Err(ctx(&format!("no identities tagged {t:?}")));
                 }
             }
-            if !(b.share.is_finite() && b.share >= 0.0) || !(b.per_day.is_finite() && b.per_day >= 0.0) {
+            if !(b.share.is_finite() && b.share >= 0.0 && b.per_day.is_finite() && b.per_day >= 0.0) {
                 return Err(ctx("share and per_day must be non-negative"));
             }
             if !(0.0..=1.0).contains(&b.error_rate) {
@@ -427,7 +429,10 @@ impl Scenario {
             }
             for (code, w) in &b.errors {
                 if !ERROR_CODES.contains(&code.as_str()) {
-                    return Err(ctx(&format!("unknown error code {code:?}; known: {}", ERROR_CODES.join(", "))));
+                    return Err(ctx(&format!(
+                        "unknown error code {code:?}; known: {}",
+                        ERROR_CODES.join(", ")
+                    )));
                 }
                 if !w.is_finite() || *w < 0.0 {
                     return Err(ctx("error weights must be non-negative"));
@@ -465,8 +470,14 @@ impl Scenario {
                 }
             }
         }
-        if !self.behaviours.iter().any(|b| b.kind == BehaviourKind::Mix && b.share > 0.0)
-            && !self.behaviours.iter().any(|b| b.kind != BehaviourKind::Mix && b.per_day > 0.0)
+        if !self
+            .behaviours
+            .iter()
+            .any(|b| b.kind == BehaviourKind::Mix && b.share > 0.0)
+            && !self
+                .behaviours
+                .iter()
+                .any(|b| b.kind != BehaviourKind::Mix && b.per_day > 0.0)
         {
             return Err("no behaviour produces any call".into());
         }
@@ -487,15 +498,20 @@ pub fn is_network(p: &Population, name: &str) -> bool {
 pub fn valid_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
         && r.len() <= 25
 }
 
 /// IAM user, role and session names: `[\w+=,.@-]{1,64}`.
 pub fn valid_name(n: &str) -> bool {
     (1..=64).contains(&n.len())
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
 }
 
 /// `a.b.c.d/n` as (base, prefix length).
@@ -524,11 +540,20 @@ mod tests {
 
     #[test]
     fn bad_scenarios_are_reported_not_panicked() {
-        assert!(matches!(Scenario::parse("x", "name = 1"), Err(ScenarioError::Parse { .. })));
+        assert!(matches!(
+            Scenario::parse("x", "name = 1"),
+            Err(ScenarioError::Parse { .. })
+        ));
         let base = PRESETS[0].1;
         let broken = base.replace("ListDatasetGroups", "ListEverything");
-        assert!(matches!(Scenario::parse("x", &broken), Err(ScenarioError::Invalid { .. })));
-        assert!(matches!(Scenario::load("/nonexistent/file.toml"), Err(ScenarioError::NotFound(..))));
+        assert!(matches!(
+            Scenario::parse("x", &broken),
+            Err(ScenarioError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Scenario::load("/nonexistent/file.toml"),
+            Err(ScenarioError::NotFound(..))
+        ));
     }
 
     #[test]

@@ -41,7 +41,13 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 
 /// The canonical request. `headers` are (lower-case name, value) pairs, sorted by name, each
 /// value already trimmed; all of them are signed.
-pub fn canonical_request(method: &str, path: &str, query: &str, headers: &[(&str, &str)], payload_sha256: &str) -> String {
+pub fn canonical_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    payload_sha256: &str,
+) -> String {
     let mut s = String::with_capacity(256);
     s.push_str(method);
     s.push('\n');
@@ -69,7 +75,10 @@ pub fn signed_headers(headers: &[(&str, &str)]) -> String {
 
 /// The string to sign.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
+    format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 /// A signer for one set of credentials, caching the derived key per (date, region).
@@ -135,17 +144,41 @@ mod tests {
     /// The worked example of the IAM User Guide ("Create a signed AWS API request").
     #[test]
     fn matches_the_aws_documentation_example() {
-        let key = signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam");
-        assert_eq!(hex::encode(key), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+        let key = signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20150830",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex::encode(key),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+        );
         let headers = [
             ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
             ("host", "iam.amazonaws.com"),
             ("x-amz-date", "20150830T123600Z"),
         ];
-        let canonical = canonical_request("GET", "/", "Action=ListUsers&Version=2010-05-08", &headers, EMPTY_SHA256);
-        assert_eq!(sha256_hex(canonical.as_bytes()), "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
-        let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/iam/aws4_request", &canonical);
-        assert_eq!(hex::encode(hmac(&key, sts.as_bytes())), "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
+        let canonical = canonical_request(
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &headers,
+            EMPTY_SHA256,
+        );
+        assert_eq!(
+            sha256_hex(canonical.as_bytes()),
+            "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
+        );
+        let sts = string_to_sign(
+            "20150830T123600Z",
+            "20150830/us-east-1/iam/aws4_request",
+            &canonical,
+        );
+        assert_eq!(
+            hex::encode(hmac(&key, sts.as_bytes())),
+            "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        );
     }
 
     #[test]
@@ -158,11 +191,19 @@ mod tests {
             },
             "personalize",
         );
-        let h = [("content-type", "application/x-amz-json-1.1"), ("host", "localhost:4599"), ("x-amz-date", "20260101T000000Z"), ("x-amz-target", "AmazonPersonalize.ListDatasetGroups")];
+        let h = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("host", "localhost:4599"),
+            ("x-amz-date", "20260101T000000Z"),
+            ("x-amz-target", "AmazonPersonalize.ListDatasetGroups"),
+        ];
         let a = s.authorization("us-east-1", "20260101T000000Z", "POST", "/", &h, b"{}");
         assert!(a.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/personalize/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="));
         assert_eq!(a.len() - a.rfind('=').unwrap() - 1, 64);
         // Same inputs, same signature (cached key path).
-        assert_eq!(a, s.authorization("us-east-1", "20260101T000000Z", "POST", "/", &h, b"{}"));
+        assert_eq!(
+            a,
+            s.authorization("us-east-1", "20260101T000000Z", "POST", "/", &h, b"{}")
+        );
     }
 }

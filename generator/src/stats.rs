@@ -80,7 +80,11 @@ impl Histogram {
 
     /// The mean, 0 when empty.
     pub fn mean(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.sum as f64 / self.total as f64 }
+        if self.total == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.total as f64
+        }
     }
 
     /// The value at quantile `q` (0..=1), 0 when empty.
@@ -173,12 +177,19 @@ impl Report {
     /// The human-readable form.
     pub fn text(&self) -> String {
         let mut s = String::new();
-        s.push_str(&format!("scenario {} ({} arrivals)\n", self.scenario, self.arrival));
+        s.push_str(&format!(
+            "scenario {} ({} arrivals)\n",
+            self.scenario, self.arrival
+        ));
         s.push_str(&format!(
             "offered  {:>10.1} req/s over {:.1} s ({} scheduled)\n",
             self.offered_rate, self.duration_secs, self.scheduled
         ));
-        let diff = if self.offered_rate > 0.0 { (self.achieved_rate / self.offered_rate - 1.0) * 100.0 } else { 0.0 };
+        let diff = if self.offered_rate > 0.0 {
+            (self.achieved_rate / self.offered_rate - 1.0) * 100.0
+        } else {
+            0.0
+        };
         s.push_str(&format!(
             "achieved {:>10.1} req/s ({:+.2} %), {} sent, {} completed in {:.2} s{}\n",
             self.achieved_rate,

@@ -214,3 +214,36 @@ async fn missing_and_incomplete_signatures_on_the_raw_wire() {
     assert!(delivered.records.is_empty(), "{:?}", delivered.counts());
     let _ = Expect::ok("ListDatasetGroups", ALICE, "");
 }
+
+/// aws-sdk-rust corrects its signing time by the skew it measures from each response's `Date`
+/// header, as botocore does on skew errors. When the emulator's clock is moved (tests, demos
+/// with a manual clock), `Date` must follow that clock or the SDK starts signing with the
+/// wrong time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_skew_correction_follows_the_emulator_clock() {
+    let emu = Emulator::start().await;
+    emu.advance(std::time::Duration::from_secs(3600));
+    let r = emu.send(Method::GET, "/_emulator/health", HeaderMap::new(), "").await;
+    let date = r.header("date").unwrap_or_default().to_owned();
+    let want = emu
+        .now()
+        .format(time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        ))
+        .expect("a date");
+    let client = emu.personalize_with(
+        ALICE,
+        &ClientOptions {
+            skew_correction: true,
+            ..ClientOptions::default()
+        },
+    );
+    let mut failures = Vec::new();
+    for _ in 0..2 {
+        if let Err(e) = client.list_dataset_groups().send().await {
+            failures.push(format!("{}: {}", e.code().unwrap_or_default(), e.message().unwrap_or_default()));
+        }
+    }
+    assert_eq!(date, want, "the Date header must follow the emulator's clock");
+    assert!(failures.is_empty(), "{failures:?}");
+}

@@ -24,12 +24,12 @@ def ok(name, response):
     calls.append({"name": name, "requestId": response["ResponseMetadata"]["RequestId"]})
     return response
 
-def fails(name, fn, **kwargs):
+def fails(op, fn, **kwargs):
     try:
         fn(**kwargs)
     except ClientError as e:
         err = {
-            "name": name,
+            "name": op,
             "code": e.response["Error"]["Code"],
             "message": e.response["Error"]["Message"],
             "requestId": e.response["ResponseMetadata"]["RequestId"],
@@ -38,7 +38,7 @@ def fails(name, fn, **kwargs):
         }
         calls.append(err)
         return err
-    raise SystemExit(name + " did not fail")
+    raise SystemExit(op + " did not fail")
 
 arn = ok("CreateDatasetGroup", p.create_dataset_group(name="boto-1"))["datasetGroupArn"]
 ok("CreateDatasetGroup", p.create_dataset_group(name="boto-2"))
@@ -107,7 +107,7 @@ async fn boto3_workflow_errors_and_paginators() {
             assert_eq!(r["errorMessage"], m);
         }
         let ua = r["userAgent"].as_str().unwrap_or_default();
-        assert!(ua.contains("md/Botocore#1.43.62"), "{ua}");
+        assert!(ua.contains(" md/Botocore#") && ua.contains(" ua/2.1 ") && ua.contains(" lang/python#"), "{ua}");
     }
     // The script's calls plus the recipe listing, and nothing else.
     let counts = delivered.counts();

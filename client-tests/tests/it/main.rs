@@ -4,7 +4,9 @@
 mod auth;
 mod boto3;
 mod cli;
+mod cloudtrail_api;
 mod conformance;
 mod errors;
+mod generator_live;
 mod validate_logs;
 mod workflow;

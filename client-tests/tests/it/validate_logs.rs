@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudtrail::ManualClock;
+use cloudtrail::{Clock as _, ManualClock};
 use emulator::config::{Config, DEFAULT_CONFIG_TOML, FileConfig};
 
 /// Digest period used by the test (the emulator accepts down to 1 s).
@@ -131,8 +131,9 @@ fn objects(data: &Path, kind: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = all
         .into_iter()
         .filter(|p| {
-            let s = p.to_string_lossy();
-            s.contains(&needle) && s.ends_with(".json.gz") && !s.contains("/.")
+            // Relative to the data dir: the spool and metadata live in dot-folders.
+            let s = p.strip_prefix(data).unwrap_or(p).to_string_lossy().into_owned();
+            s.contains(&needle) && s.ends_with(".json.gz") && !s.starts_with('.')
         })
         .collect();
     found.sort();
@@ -236,6 +237,8 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
         assert!(logs.len() >= 3, "log files: {logs:?}");
 
         let since = cloudtrail::timefmt::iso_seconds(start - time::Duration::minutes(1));
+        // The emulator's clock ran ahead of the wall clock by the periods it was advanced.
+        let until = cloudtrail::timefmt::iso_seconds(clock2.now());
         let validate = || {
             cli.run(&[
                 "cloudtrail",
@@ -244,6 +247,8 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
                 &trail_arn,
                 "--start-time",
                 &since,
+                "--end-time",
+                &until,
                 "--verbose",
             ])
         };

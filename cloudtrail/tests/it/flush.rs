@@ -41,6 +41,25 @@ async fn configurable_interval_down_to_100ms() {
     assert_eq!(rig.next_log().await.records, 1);
 }
 
+#[tokio::test]
+async fn one_pipeline_per_spool() {
+    let rig = rig(|_| {}).await;
+    let second = cloudtrail::Delivery::start(
+        config(&rig.dir.path().join("spool")),
+        rig.clock.clone(),
+        std::sync::Arc::new(cloudtrail::LocalDir::new(rig.data())),
+        std::sync::Arc::new(cloudtrail::SingleDestination(destination())),
+        vec![],
+    )
+    .await;
+    assert!(matches!(second, Err(DeliveryError::Spool { .. })));
+    // Once the first is shut down, the spool is free again.
+    rig.delivery.clone().shutdown().await.unwrap();
+    let clock = rig.clock.clone();
+    let Rig { dir, .. } = rig;
+    start(dir, clock, |_| {}).await.delivery.shutdown().await.unwrap();
+}
+
 async fn cfg_err(cfg: cloudtrail::DeliveryConfig) -> DeliveryError {
     let clock = cloudtrail::ManualClock::new(T0);
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +130,7 @@ async fn flush_on_request_and_on_shutdown() {
     ));
     assert!(matches!(other.flush().await, Err(DeliveryError::Closed)));
     // The spool is empty after a clean shutdown.
-    assert!(walk(&rig.dir.path().join("spool")).is_empty());
+    assert_eq!(walk(&rig.dir.path().join("spool")), [std::path::PathBuf::from("LOCK")]);
 }
 
 /// The data directory is a plain file (as good as unwritable, even for root): deliveries fail,

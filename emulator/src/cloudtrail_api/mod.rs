@@ -14,7 +14,8 @@ use cloudtrail::digest::{DigestTrail, Digests};
 use cloudtrail::history::{History, HistoryError, LookupRequest, LookupThrottle};
 use cloudtrail::keys::KeyRing;
 use cloudtrail::trails::{
-    AdvancedEventSelector, Caller, EventSelector, Selectors, Tag, Trail, TrailError, TrailSpec, TrailUpdate, Trails,
+    AdvancedEventSelector, Caller, EventSelector, Selectors, Tag, Trail, TrailError, TrailSpec, TrailUpdate,
+    Trails,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -30,18 +31,66 @@ pub const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
 
 /// Every operation of the CloudTrail model (2013-11-01).
 pub const ALL_OPERATIONS: &[&str] = &[
-    "AddTags", "CancelQuery", "CreateChannel", "CreateDashboard", "CreateEventDataStore", "CreateTrail",
-    "DeleteChannel", "DeleteDashboard", "DeleteEventDataStore", "DeleteResourcePolicy", "DeleteTrail",
-    "DeregisterOrganizationDelegatedAdmin", "DescribeQuery", "DescribeTrails", "DisableFederation",
-    "EnableFederation", "GenerateQuery", "GetChannel", "GetDashboard", "GetEventConfiguration",
-    "GetEventDataStore", "GetEventSelectors", "GetImport", "GetInsightSelectors", "GetQueryResults",
-    "GetResourcePolicy", "GetTrail", "GetTrailStatus", "ListChannels", "ListDashboards", "ListEventDataStores",
-    "ListImportFailures", "ListImports", "ListInsightsData", "ListInsightsMetricData", "ListPublicKeys",
-    "ListQueries", "ListTags", "ListTrails", "LookupEvents", "PutEventConfiguration", "PutEventSelectors",
-    "PutInsightSelectors", "PutResourcePolicy", "RegisterOrganizationDelegatedAdmin", "RemoveTags",
-    "RestoreEventDataStore", "SearchSampleQueries", "StartDashboardRefresh", "StartEventDataStoreIngestion",
-    "StartImport", "StartLogging", "StartQuery", "StopEventDataStoreIngestion", "StopImport", "StopLogging",
-    "UpdateChannel", "UpdateDashboard", "UpdateEventDataStore", "UpdateTrail",
+    "AddTags",
+    "CancelQuery",
+    "CreateChannel",
+    "CreateDashboard",
+    "CreateEventDataStore",
+    "CreateTrail",
+    "DeleteChannel",
+    "DeleteDashboard",
+    "DeleteEventDataStore",
+    "DeleteResourcePolicy",
+    "DeleteTrail",
+    "DeregisterOrganizationDelegatedAdmin",
+    "DescribeQuery",
+    "DescribeTrails",
+    "DisableFederation",
+    "EnableFederation",
+    "GenerateQuery",
+    "GetChannel",
+    "GetDashboard",
+    "GetEventConfiguration",
+    "GetEventDataStore",
+    "GetEventSelectors",
+    "GetImport",
+    "GetInsightSelectors",
+    "GetQueryResults",
+    "GetResourcePolicy",
+    "GetTrail",
+    "GetTrailStatus",
+    "ListChannels",
+    "ListDashboards",
+    "ListEventDataStores",
+    "ListImportFailures",
+    "ListImports",
+    "ListInsightsData",
+    "ListInsightsMetricData",
+    "ListPublicKeys",
+    "ListQueries",
+    "ListTags",
+    "ListTrails",
+    "LookupEvents",
+    "PutEventConfiguration",
+    "PutEventSelectors",
+    "PutInsightSelectors",
+    "PutResourcePolicy",
+    "RegisterOrganizationDelegatedAdmin",
+    "RemoveTags",
+    "RestoreEventDataStore",
+    "SearchSampleQueries",
+    "StartDashboardRefresh",
+    "StartEventDataStoreIngestion",
+    "StartImport",
+    "StartLogging",
+    "StartQuery",
+    "StopEventDataStoreIngestion",
+    "StopImport",
+    "StopLogging",
+    "UpdateChannel",
+    "UpdateDashboard",
+    "UpdateEventDataStore",
+    "UpdateTrail",
 ];
 
 /// The operations this emulator serves; the rest answer `UnsupportedOperationException`.
@@ -186,7 +235,11 @@ impl<'a> In<'a> {
         self.list(k)?
             .map(|l| {
                 l.iter()
-                    .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| serialization(k, "list of strings")))
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| serialization(k, "list of strings"))
+                    })
                     .collect()
             })
             .transpose()
@@ -203,35 +256,50 @@ impl<'a> In<'a> {
                 if !nanos.is_finite() || nanos.abs() > 2.5e20 {
                     return Err(bad());
                 }
-                OffsetDateTime::from_unix_timestamp_nanos(nanos as i128).map(Some).map_err(|_| bad())
+                OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
+                    .map(Some)
+                    .map_err(|_| bad())
             }
-            Some(Value::String(s)) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(Some)
-                .map_err(|_| bad()),
+            Some(Value::String(s)) => {
+                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map(Some)
+                    .map_err(|_| bad())
+            }
             Some(_) => Err(bad()),
         }
     }
 
     fn typed<T: serde::de::DeserializeOwned>(&self, k: &str, want: &str) -> Result<Option<T>, ServiceError> {
         self.raw(k)
-            .map(|v| serde_json::from_value(v.clone()).map_err(|e| ServiceError::client("SerializationException", format!("Member {k} is not a valid {want}: {e}"))))
+            .map(|v| {
+                serde_json::from_value(v.clone()).map_err(|e| {
+                    ServiceError::client(
+                        "SerializationException",
+                        format!("Member {k} is not a valid {want}: {e}"),
+                    )
+                })
+            })
             .transpose()
     }
 }
 
-fn required<'a>(v: Option<&'a str>, err: impl FnOnce() -> TrailError) -> Result<&'a str, ServiceError> {
+fn required(v: Option<&str>, err: impl FnOnce() -> TrailError) -> Result<&str, ServiceError> {
     v.filter(|s| !s.is_empty()).ok_or_else(|| trail_err(err()))
 }
 
 fn trail_name(input: &In<'_>, member: &str) -> Result<String, ServiceError> {
     required(input.str(member)?, || {
-        TrailError::InvalidTrailName(format!("{member} is required: the trail name or ARN cannot be blank."))
+        TrailError::InvalidTrailName(format!(
+            "{member} is required: the trail name or ARN cannot be blank."
+        ))
     })
     .map(str::to_owned)
 }
 
 fn tags(input: &In<'_>, member: &str) -> Result<Vec<Tag>, ServiceError> {
-    Ok(input.typed::<Vec<Tag>>(member, "list of tags")?.unwrap_or_default())
+    Ok(input
+        .typed::<Vec<Tag>>(member, "list of tags")?
+        .unwrap_or_default())
 }
 
 fn epoch(secs: i64) -> Value {
@@ -247,9 +315,13 @@ fn iso(t: OffsetDateTime) -> String {
 }
 
 fn topic_name(t: &Trail) -> Option<String> {
-    t.sns_topic_name
-        .as_deref()
-        .map(|s| if s.starts_with("arn:") { s.rsplit(':').next().unwrap_or(s).to_owned() } else { s.to_owned() })
+    t.sns_topic_name.as_deref().map(|s| {
+        if s.starts_with("arn:") {
+            s.rsplit(':').next().unwrap_or(s).to_owned()
+        } else {
+            s.to_owned()
+        }
+    })
 }
 
 /// The `Trail` structure (GetTrail, DescribeTrails).
@@ -266,7 +338,10 @@ fn trail_json(t: &Trail) -> Value {
     if let Some(a) = t.sns_topic_arn() {
         m.insert("SnsTopicARN".into(), json!(a));
     }
-    m.insert("IncludeGlobalServiceEvents".into(), json!(t.include_global_service_events));
+    m.insert(
+        "IncludeGlobalServiceEvents".into(),
+        json!(t.include_global_service_events),
+    );
     m.insert("IsMultiRegionTrail".into(), json!(t.multi_region));
     m.insert("HomeRegion".into(), json!(t.home_region));
     m.insert("TrailARN".into(), json!(t.arn()));
@@ -381,7 +456,9 @@ impl CloudTrailApi {
         if after.sns_topic_name.is_some() && after.sns_topic_arn() != before.sns_topic_arn() {
             self.notifier.validation_message(&after);
         }
-        let moved = after.bucket != before.bucket || after.prefix != before.prefix || after.organization != before.organization;
+        let moved = after.bucket != before.bucket
+            || after.prefix != before.prefix
+            || after.organization != before.organization;
         if moved || after.log_file_validation != before.log_file_validation {
             self.sync_digests(Some(&before), &after);
         }
@@ -406,7 +483,10 @@ impl CloudTrailApi {
     fn describe_trails(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
         let names = input.strings("trailNameList")?;
         let shadow = input.bool("includeShadowTrails")?.unwrap_or(true);
-        let list = self.trails.describe(caller, names.as_deref(), shadow).map_err(trail_err)?;
+        let list = self
+            .trails
+            .describe(caller, names.as_deref(), shadow)
+            .map_err(trail_err)?;
         Ok(json!({ "trailList": list.iter().map(trail_json).collect::<Vec<_>>() }))
     }
 
@@ -444,7 +524,10 @@ impl CloudTrailApi {
         let arn = t.arn();
         let mut m = Map::new();
         m.insert("IsLogging".into(), json!(t.logging));
-        let delivery = self.delivery.get().and_then(|d| d.status().trails.get(&arn).cloned());
+        let delivery = self
+            .delivery
+            .get()
+            .and_then(|d| d.status().trails.get(&arn).cloned());
         if let Some(d) = &delivery {
             if let Some(e) = &d.last_error {
                 m.insert("LatestDeliveryError".into(), json!(e));
@@ -458,8 +541,13 @@ impl CloudTrailApi {
             };
             if let Some(at) = attempt {
                 m.insert("LatestDeliveryAttemptTime".into(), json!(iso(at)));
-                let ok = d.last_delivery.filter(|s| d.last_error_at.is_none_or(|e| *s >= e));
-                m.insert("LatestDeliveryAttemptSucceeded".into(), json!(ok.map(iso).unwrap_or_default()));
+                let ok = d
+                    .last_delivery
+                    .filter(|s| d.last_error_at.is_none_or(|e| *s >= e));
+                m.insert(
+                    "LatestDeliveryAttemptSucceeded".into(),
+                    json!(ok.map(iso).unwrap_or_default()),
+                );
             }
         }
         let notif = self.notifier.status(&arn);
@@ -471,7 +559,10 @@ impl CloudTrailApi {
                 m.insert("LatestNotificationTime".into(), epoch_of(at));
             }
             m.insert("LatestNotificationAttemptTime".into(), json!(iso(n.attempted)));
-            m.insert("LatestNotificationAttemptSucceeded".into(), json!(n.succeeded.map(iso).unwrap_or_default()));
+            m.insert(
+                "LatestNotificationAttemptSucceeded".into(),
+                json!(n.succeeded.map(iso).unwrap_or_default()),
+            );
         }
         if let Some(s) = t.start_logging_time {
             m.insert("StartLoggingTime".into(), epoch(s));
@@ -522,7 +613,10 @@ impl CloudTrailApi {
         let basic: Option<Vec<EventSelector>> = input.typed("EventSelectors", "list of event selectors")?;
         let advanced: Option<Vec<AdvancedEventSelector>> =
             input.typed("AdvancedEventSelectors", "list of advanced event selectors")?;
-        let t = self.trails.put_event_selectors(caller, &name, basic, advanced).map_err(trail_err)?;
+        let t = self
+            .trails
+            .put_event_selectors(caller, &name, basic, advanced)
+            .map_err(trail_err)?;
         Ok(selectors_json(&t))
     }
 
@@ -555,18 +649,27 @@ impl CloudTrailApi {
 
     fn list_public_keys(&self, ctx: &CallContext, input: &In<'_>) -> Result<Value, ServiceError> {
         if input.str("NextToken")?.is_some() {
-            return Err(ServiceError::client("InvalidTokenException", "Invalid NextToken: this API returns one page."));
+            return Err(ServiceError::client(
+                "InvalidTokenException",
+                "Invalid NextToken: this API returns one page.",
+            ));
         }
         let start = input.time("StartTime")?.unwrap_or(ctx.now);
         let end = input.time("EndTime")?.unwrap_or(ctx.now);
         if start > end {
-            return Err(ServiceError::client("InvalidTimeRangeException", "Start time must be before end time."));
+            return Err(ServiceError::client(
+                "InvalidTimeRangeException",
+                "Start time must be before end time.",
+            ));
         }
-        let keys = self.keys.list_public_keys(&ctx.region, start, end).map_err(|e| ServiceError {
-            code: "InternalFailure".into(),
-            message: e.to_string(),
-            status: 500,
-        })?;
+        let keys = self
+            .keys
+            .list_public_keys(&ctx.region, start, end)
+            .map_err(|e| ServiceError {
+                code: "InternalFailure".into(),
+                message: e.to_string(),
+                status: 500,
+            })?;
         Ok(json!({
             "PublicKeyList": keys.iter().map(|k| json!({
                 "Value": base64::engine::general_purpose::STANDARD.encode(&k.value_der_pkcs1),
@@ -578,9 +681,15 @@ impl CloudTrailApi {
     }
 
     fn lookup_events(&self, ctx: &CallContext, input: &In<'_>) -> Result<Value, ServiceError> {
-        self.throttle.check(&ctx.account, &ctx.region).map_err(history_err)?;
+        self.throttle
+            .check(&ctx.account, &ctx.region)
+            .map_err(history_err)?;
         let mut attributes = Vec::new();
-        for a in input.list("LookupAttributes")?.map(Vec::as_slice).unwrap_or_default() {
+        for a in input
+            .list("LookupAttributes")?
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             let m = In::new(a);
             let (Some(k), Some(v)) = (m.str("AttributeKey")?, m.str("AttributeValue")?) else {
                 return Err(history_err(HistoryError::InvalidLookupAttributes(
@@ -597,7 +706,10 @@ impl CloudTrailApi {
             max_results: input.int("MaxResults")?,
             next_token: input.str("NextToken")?.map(str::to_owned),
         };
-        let page = self.history.lookup(&ctx.account, &ctx.region, &req).map_err(history_err)?;
+        let page = self
+            .history
+            .lookup(&ctx.account, &ctx.region, &req)
+            .map_err(history_err)?;
         let events: Vec<Value> = page
             .events
             .into_iter()
@@ -642,7 +754,10 @@ impl CloudTrailApi {
     }
 
     fn dispatch(&self, ctx: &CallContext, op: &str, input: &Value) -> Result<Value, ServiceError> {
-        let caller = Caller { account: &ctx.account, region: &ctx.region };
+        let caller = Caller {
+            account: &ctx.account,
+            region: &ctx.region,
+        };
         let input = In::new(input);
         match op {
             "CreateTrail" => self.create_trail(caller, &input),
@@ -663,7 +778,7 @@ impl CloudTrailApi {
             "LookupEvents" => self.lookup_events(ctx, &input),
             other => Err(ServiceError::client(
                 "UnsupportedOperationException",
-                format!("{other} is not supported by this emulator."),
+                format!("{other} is not implemented by this emulator."),
             )),
         }
     }
@@ -672,6 +787,10 @@ impl CloudTrailApi {
 impl JsonService for CloudTrailApi {
     fn target_prefix(&self) -> &'static str {
         TARGET_PREFIX
+    }
+
+    fn target_aliases(&self) -> &'static [&'static str] {
+        &["CloudTrail_20131101"]
     }
 
     fn signing_name(&self) -> &'static str {
@@ -684,7 +803,9 @@ impl JsonService for CloudTrailApi {
 
     fn operation(&self, name: &str) -> Option<OperationInfo> {
         let name = *ALL_OPERATIONS.iter().find(|o| **o == name)?;
-        let read_only = ["Get", "Describe", "List", "Lookup", "Search"].iter().any(|p| name.starts_with(p));
+        let read_only = ["Get", "Describe", "List", "Lookup", "Search"]
+            .iter()
+            .any(|p| name.starts_with(p));
         Some(OperationInfo { name, read_only })
     }
 
@@ -700,5 +821,61 @@ impl JsonService for CloudTrailApi {
 
     fn is_timestamp_member(&self, name: &str) -> bool {
         TIMESTAMP_MEMBERS.contains(&name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn served_operations_are_model_operations_and_read_only_follows_the_verb() {
+        for op in SERVED_OPERATIONS {
+            assert!(ALL_OPERATIONS.contains(op), "{op}");
+        }
+        let mut sorted = ALL_OPERATIONS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ALL_OPERATIONS.len());
+    }
+
+    /// `docs/compatibility.md`'s CloudTrail table has one row per model operation, and its
+    /// state column says what the code does.
+    #[test]
+    fn compatibility_table_matches_the_code() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/compatibility.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let (_, rest) = doc.split_once("<!-- cloudtrail-operations:begin").unwrap();
+        let (block, _) = rest.split_once("<!-- cloudtrail-operations:end -->").unwrap();
+        let rows: BTreeMap<String, String> = block
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let op = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((op.to_owned(), (*cells.get(3)?).to_owned()))
+            })
+            .collect();
+        let mut problems = Vec::new();
+        for op in ALL_OPERATIONS {
+            let want = if SERVED_OPERATIONS.contains(op) {
+                "implemented"
+            } else {
+                "not implemented"
+            };
+            match rows.get(*op) {
+                None => problems.push(format!("{op} has no row")),
+                Some(state) if state != want => {
+                    problems.push(format!("{op}: table says {state}, code says {want}"))
+                }
+                Some(_) => {}
+            }
+        }
+        for op in rows.keys() {
+            if !ALL_OPERATIONS.contains(&op.as_str()) {
+                problems.push(format!("{op} is not a CloudTrail operation"));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }

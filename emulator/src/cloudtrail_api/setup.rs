@@ -23,7 +23,9 @@ use cloudtrail::notify::{NOTIFICATIONS_LOG, Notification, NotificationLog, Notif
 use cloudtrail::trails::{
     Organization, Selectors, Tag, Trail, TrailSpec, Trails, default_trail_spec, every_call_selectors,
 };
-use cloudtrail::{EventCategory, LocalDir, ObjectMeta, ObjectStore, Record, Resource, SharedClock, StoreError};
+use cloudtrail::{
+    EventCategory, LocalDir, ObjectMeta, ObjectStore, Record, Resource, SharedClock, StoreError,
+};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -150,7 +152,11 @@ fn section<T: serde::de::DeserializeOwned>(config: &Config, key: &str) -> Result
         .file
         .extra
         .get(key)
-        .map(|v| v.clone().try_into::<T>().map_err(|e| SetupError::Config(format!("[{key}]: {e}"))))
+        .map(|v| {
+            v.clone()
+                .try_into::<T>()
+                .map_err(|e| SetupError::Config(format!("[{key}]: {e}")))
+        })
         .transpose()
 }
 
@@ -165,20 +171,31 @@ impl CloudTrailConfig {
         };
         let known = |s: &str| s == LOCAL_STORE || c.object_stores.contains_key(s);
         if let Some(s) = c.cloudtrail.default_store.as_deref().filter(|s| !known(s)) {
-            return Err(SetupError::Config(format!("default_store {s:?} is not a key of [object_stores]")));
+            return Err(SetupError::Config(format!(
+                "default_store {s:?} is not a key of [object_stores]"
+            )));
         }
         for t in c.trails.iter().flatten() {
             if let Some(s) = t.store.as_deref().filter(|s| !known(s)) {
-                return Err(SetupError::Config(format!("trail {} names store {s:?}, which is not in [object_stores]", t.name)));
+                return Err(SetupError::Config(format!(
+                    "trail {} names store {s:?}, which is not in [object_stores]",
+                    t.name
+                )));
             }
         }
         for o in &c.organizations {
             let ok = o.id.len() >= 12
                 && o.id.len() <= 34
                 && o.id.starts_with("o-")
-                && o.id.bytes().skip(2).all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                && o.id
+                    .bytes()
+                    .skip(2)
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             if !ok {
-                return Err(SetupError::Config(format!("organization id {:?} is not o- and 10 to 32 letters or digits", o.id)));
+                return Err(SetupError::Config(format!(
+                    "organization id {:?} is not o- and 10 to 32 letters or digits",
+                    o.id
+                )));
             }
         }
         Ok(c)
@@ -199,14 +216,24 @@ impl CloudTrailConfig {
                     let account = d.account.clone().unwrap_or_else(|| demo_account.to_owned());
                     let spec = TrailSpec {
                         name: d.name.clone(),
-                        bucket: d.bucket.clone().unwrap_or_else(|| format!("aws-cloudtrail-logs-{account}")),
+                        bucket: d
+                            .bucket
+                            .clone()
+                            .unwrap_or_else(|| format!("aws-cloudtrail-logs-{account}")),
                         prefix: d.prefix.clone(),
                         sns_topic_name: d.sns_topic.clone(),
                         include_global_service_events: Some(d.include_global_service_events),
                         multi_region: Some(d.multi_region),
                         log_file_validation: Some(d.log_file_validation),
                         organization_trail: Some(d.organization),
-                        tags: d.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: Some(v.clone()) }).collect(),
+                        tags: d
+                            .tags
+                            .iter()
+                            .map(|(k, v)| Tag {
+                                key: k.clone(),
+                                value: Some(v.clone()),
+                            })
+                            .collect(),
                         store: d.store.clone(),
                         selectors: d.data_events.then(|| Selectors::Advanced(every_call_selectors())),
                         ..TrailSpec::default()
@@ -295,7 +322,9 @@ pub struct Notifier {
 
 impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Notifier").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Notifier")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -304,13 +333,22 @@ pub const VALIDATION_MESSAGE: &str = "CloudTrail validation message.";
 
 impl Notifier {
     fn new(data_dir: &Path, sinks: Vec<Arc<dyn NotificationSink>>, clock: SharedClock) -> Self {
-        Notifier { path: data_dir.join(NOTIFICATIONS_LOG), sinks, clock, status: Mutex::new(HashMap::new()) }
+        Notifier {
+            path: data_dir.join(NOTIFICATIONS_LOG),
+            sinks,
+            clock,
+            status: Mutex::new(HashMap::new()),
+        }
     }
 
     fn note(&self, trail_arn: &str, result: Result<(), String>) {
         let now = self.clock.now();
         let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        let e = st.entry(trail_arn.to_owned()).or_insert(NotificationStatus { attempted: now, succeeded: None, error: None });
+        let e = st.entry(trail_arn.to_owned()).or_insert(NotificationStatus {
+            attempted: now,
+            succeeded: None,
+            error: None,
+        });
         e.attempted = now;
         match result {
             Ok(()) => {
@@ -323,12 +361,18 @@ impl Notifier {
 
     /// Notification status of a trail.
     pub fn status(&self, trail_arn: &str) -> Option<NotificationStatus> {
-        self.status.lock().unwrap_or_else(|e| e.into_inner()).get(trail_arn).cloned()
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(trail_arn)
+            .cloned()
     }
 
     /// Publishes `CloudTrail validation message.` on the trail's topic.
     pub fn validation_message(&self, trail: &Trail) {
-        let Some(topic) = trail.sns_topic_arn() else { return };
+        let Some(topic) = trail.sns_topic_arn() else {
+            return;
+        };
         let mut n = Notification::new(&topic, "", Vec::new(), self.clock.now());
         n.message = VALIDATION_MESSAGE.to_owned();
         // The same stand-in signature as file notifications, over the real message.
@@ -365,7 +409,11 @@ struct NotificationTimes {
 
 impl DeliveryObserver for NotificationTimes {
     fn delivered(&self, log: &WrittenLog) {
-        if self.trails.by_arn(&log.trail).is_some_and(|t| t.sns_topic_name.is_some()) {
+        if self
+            .trails
+            .by_arn(&log.trail)
+            .is_some_and(|t| t.sns_topic_name.is_some())
+        {
             self.notifier.note(&log.trail, Ok(()));
         }
     }
@@ -403,7 +451,9 @@ pub struct CloudTrailParts {
 
 impl std::fmt::Debug for CloudTrailParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CloudTrailParts").field("data_dir", &self.data_dir).finish_non_exhaustive()
+        f.debug_struct("CloudTrailParts")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -440,8 +490,12 @@ impl CloudTrailParts {
             Some(name) if name != LOCAL_STORE => named.get(name).cloned().unwrap_or_else(|| local.clone()),
             _ => local.clone(),
         };
-        let store: Arc<dyn ObjectStore> =
-            Arc::new(RoutingStore { default, local, named, trails: trails.clone() });
+        let store: Arc<dyn ObjectStore> = Arc::new(RoutingStore {
+            default,
+            local,
+            named,
+            trails: trails.clone(),
+        });
         let dur = |what: &str, v: &Option<String>, default: Duration| -> Result<Duration, SetupError> {
             v.as_deref()
                 .map(|s| parse_duration(s).map_err(|e| SetupError::Config(format!("cloudtrail.{what}: {e}"))))
@@ -449,10 +503,24 @@ impl CloudTrailParts {
                 .map(|d| d.unwrap_or(default))
         };
         let validity = dur("key_validity", &ct.cloudtrail.key_validity, DEFAULT_KEY_VALIDITY)?;
-        let period = dur("digest_period", &ct.cloudtrail.digest_period, DEFAULT_DIGEST_PERIOD)?;
+        let period = dur(
+            "digest_period",
+            &ct.cloudtrail.digest_period,
+            DEFAULT_DIGEST_PERIOD,
+        )?;
         let keys = Arc::new(KeyRing::open(state.join("keys"), clock.clone(), validity)?);
-        let digests = Arc::new(Digests::open(store.clone(), keys.clone(), clock.clone(), state.join("digests"), period)?);
-        for t in trails.snapshot().iter().filter(|t| t.logging && t.log_file_validation) {
+        let digests = Arc::new(Digests::open(
+            store.clone(),
+            keys.clone(),
+            clock.clone(),
+            state.join("digests"),
+            period,
+        )?);
+        for t in trails
+            .snapshot()
+            .iter()
+            .filter(|t| t.logging && t.log_file_validation)
+        {
             digests.start_chain(&DigestTrail {
                 arn: t.arn(),
                 bucket: t.bucket.clone(),
@@ -463,7 +531,9 @@ impl CloudTrailParts {
         let notifier = Arc::new(Notifier::new(&data_dir, sinks.clone(), clock.clone()));
         let rate = ct.cloudtrail.lookup_events_rate.unwrap_or(2.0);
         if rate.is_nan() || rate < 0.0 {
-            return Err(SetupError::Config("cloudtrail.lookup_events_rate must be >= 0".to_owned()));
+            return Err(SetupError::Config(
+                "cloudtrail.lookup_events_rate must be >= 0".to_owned(),
+            ));
         }
         let stop = Arc::new(tokio::sync::Notify::new());
         let api = Arc::new(CloudTrailApi {
@@ -479,7 +549,18 @@ impl CloudTrailParts {
         // Digests fall due on the clock, whether or not anything is delivered.
         let runner = digests.clone();
         tokio::spawn(runner.run(async move { stop.notified().await }));
-        Ok(CloudTrailParts { trails, history, keys, digests, store, notifier, sinks, api, clock, data_dir })
+        Ok(CloudTrailParts {
+            trails,
+            history,
+            keys,
+            digests,
+            store,
+            notifier,
+            sinks,
+            api,
+            clock,
+            data_dir,
+        })
     }
 
     /// The router that replaces the single-destination default.
@@ -494,8 +575,16 @@ impl CloudTrailParts {
             Arc::new(move |log: &WrittenLog| trails.by_arn(&log.trail).and_then(|t| t.sns_topic_arn()));
         vec![
             self.digests.clone(),
-            Arc::new(NotificationLog::with_resolver(&self.data_dir, resolver, self.clock.clone(), self.sinks.clone())),
-            Arc::new(NotificationTimes { notifier: self.notifier.clone(), trails: self.trails.clone() }),
+            Arc::new(NotificationLog::with_resolver(
+                &self.data_dir,
+                resolver,
+                self.clock.clone(),
+                self.sinks.clone(),
+            )),
+            Arc::new(NotificationTimes {
+                notifier: self.notifier.clone(),
+                trails: self.trails.clone(),
+            }),
         ]
     }
 

@@ -628,7 +628,9 @@ impl Inner {
         if let Some(r) = self.preconditions(call, &etag, &meta)? {
             return Ok(r);
         }
-        let size = meta.size;
+        // The body as read decides the length: a file changed by hand after it was put has
+        // stale metadata, and a wrong Content-Length would break the connection.
+        let size = if head { meta.size } else { body.len() as u64 };
         let (status, range) = match call
             .headers
             .get(http::header::RANGE)

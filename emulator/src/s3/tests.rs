@@ -392,3 +392,16 @@ fn range_parser_edge_cases() {
     assert_eq!(parse_range("items=0-1", 10), RangeSpec::Whole);
     assert_eq!(parse_range("bytes=x-1", 10), RangeSpec::Whole);
 }
+
+#[test]
+fn a_file_changed_by_hand_is_served_as_it_is_now() {
+    let r = rig();
+    r.put("trail-bucket", "AWSLogs/f", b"short");
+    std::fs::write(r.store.object_path("trail-bucket", "AWSLogs/f"), b"a longer body").unwrap();
+    let a = r.call(Method::GET, "/trail-bucket/AWSLogs/f", &[]);
+    assert_eq!(a.body, "a longer body");
+    assert_eq!(a.headers["content-length"], "13");
+    let p = r.call(Method::GET, "/trail-bucket/AWSLogs/f", &[("range", "bytes=-4")]);
+    assert_eq!(p.body, "body");
+    assert_eq!(p.headers["content-range"], "bytes 9-12/13");
+}

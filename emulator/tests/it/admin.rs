@@ -15,15 +15,21 @@ use crate::common::*;
 #[tokio::test]
 async fn health_and_unknown_admin_paths() {
     let h = Harness::start().await;
-    let r = h.send(Method::GET, "/_emulator/health", HeaderMap::new(), "").await;
+    let r = h
+        .send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "ok");
     assert_eq!(r.json()["now"], "2026-03-01T10:00:00Z");
-    let r = h.send(Method::POST, "/_emulator/health", HeaderMap::new(), "").await;
+    let r = h
+        .send(Method::POST, "/_emulator/health", HeaderMap::new(), "")
+        .await;
     assert_eq!(r.status, 405);
     let r = h.send(Method::GET, "/_emulator/nope", HeaderMap::new(), "").await;
     assert_eq!(r.status, 404);
-    let r = h.send(Method::GET, "/_emulator/flush", HeaderMap::new(), "").await;
+    let r = h
+        .send(Method::GET, "/_emulator/flush", HeaderMap::new(), "")
+        .await;
     assert_eq!(r.status, 405);
 }
 
@@ -32,15 +38,28 @@ async fn flush_lists_keys_and_every_accepted_record_is_in_them() {
     let h = Harness::start().await;
     let mut ids = Vec::new();
     for i in 0..25 {
-        let r = h.personalize(&alice(), "CreateDatasetGroup", &format!(r#"{{"name":"g{i}"}}"#)).await;
+        let r = h
+            .personalize(&alice(), "CreateDatasetGroup", &format!(r#"{{"name":"g{i}"}}"#))
+            .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         ids.push(r.request_id());
     }
     let keys = h.flush().await;
     assert!(!keys.is_empty());
     for key in &keys {
-        assert!(key.starts_with("AWSLogs/123456789012/CloudTrail/us-east-1/2026/03/01/123456789012_CloudTrail_us-east-1_"), "{key}");
-        assert!(h.data_dir().join("aws-cloudtrail-logs-123456789012").join(key).is_file(), "{key}");
+        assert!(
+            key.starts_with(
+                "AWSLogs/123456789012/CloudTrail/us-east-1/2026/03/01/123456789012_CloudTrail_us-east-1_"
+            ),
+            "{key}"
+        );
+        assert!(
+            h.data_dir()
+                .join("aws-cloudtrail-logs-123456789012")
+                .join(key)
+                .is_file(),
+            "{key}"
+        );
     }
     let records = h.records();
     for id in &ids {
@@ -53,18 +72,36 @@ async fn flush_lists_keys_and_every_accepted_record_is_in_them() {
 #[tokio::test]
 async fn reset_forgets_state_but_keeps_logs() {
     let h = Harness::start().await;
-    let r = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"keep-me"}"#).await;
+    let r = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"keep-me"}"#)
+        .await;
     assert_eq!(r.status, 200);
     h.flush().await;
-    let r = h.send(Method::POST, "/_emulator/reset", HeaderMap::new(), "").await;
-    assert_eq!((r.status.as_u16(), r.json()["reset"].as_bool()), (200, Some(true)));
+    let r = h
+        .send(Method::POST, "/_emulator/reset", HeaderMap::new(), "")
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json()["reset"].as_bool()),
+        (200, Some(true))
+    );
     let list = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
-    assert_eq!(list.json()["datasetGroups"].as_array().map(Vec::len).unwrap_or(0), 0);
+    assert_eq!(
+        list.json()["datasetGroups"].as_array().map(Vec::len).unwrap_or(0),
+        0
+    );
     // The same name is free again, and the earlier record is still on disk.
-    let r = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"keep-me"}"#).await;
+    let r = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"keep-me"}"#)
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let records = h.flushed_records().await;
-    assert_eq!(records.iter().filter(|r| r["eventName"] == "CreateDatasetGroup").count(), 2);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["eventName"] == "CreateDatasetGroup")
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -88,7 +125,10 @@ async fn delivered_files_are_posted_to_webhooks() {
                         async move {
                             let headers = req.headers().clone();
                             let body = req.into_body().collect().await.unwrap().to_bytes();
-                            received.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
+                            received
+                                .lock()
+                                .unwrap()
+                                .push((headers, String::from_utf8_lossy(&body).into_owned()));
                             let _ = tx.send(());
                             Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
                         }

@@ -10,7 +10,10 @@ use crate::common::*;
 
 fn list_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert("x-amz-target", "AmazonPersonalize.ListDatasetGroups".parse().unwrap());
+    h.insert(
+        "x-amz-target",
+        "AmazonPersonalize.ListDatasetGroups".parse().unwrap(),
+    );
     h.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
     h
 }
@@ -19,15 +22,26 @@ fn list_headers() -> HeaderMap {
 async fn missing_and_incomplete_signatures() {
     let h = Harness::start().await;
     let r = h.send(Method::POST, "/", list_headers(), "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "MissingAuthenticationTokenException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "MissingAuthenticationTokenException")
+    );
     assert_eq!(r.message(), "Request is missing Authentication Token");
 
     let mut headers = list_headers();
-    headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request".parse().unwrap());
+    headers.insert(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request"
+            .parse()
+            .unwrap(),
+    );
     headers.insert("x-amz-date", "20260301T100000Z".parse().unwrap());
     let r = h.send(Method::POST, "/", headers, "{}").await;
     assert_eq!(r.error_type(), "IncompleteSignatureException");
-    assert!(r.message().contains("Authorization header requires 'Signature' parameter."));
+    assert!(
+        r.message()
+            .contains("Authorization header requires 'Signature' parameter.")
+    );
 
     let mut headers = list_headers();
     headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/personalize/aws4_request, SignedHeaders=host, Signature=00".parse().unwrap());
@@ -43,8 +57,14 @@ async fn missing_and_incomplete_signatures() {
 
     // On REST-JSON the same failure is a 403.
     let r = h.send(Method::POST, "/events", HeaderMap::new(), "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (403, "MissingAuthenticationTokenException"));
-    assert_eq!(r.headers["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (403, "MissingAuthenticationTokenException")
+    );
+    assert_eq!(
+        r.headers["x-amzn-errortype"],
+        "MissingAuthenticationTokenException"
+    );
 }
 
 #[tokio::test]
@@ -52,18 +72,34 @@ async fn unknown_key_wrong_secret_scope_and_skew() {
     let h = Harness::start().await;
     let stranger = Signer::new("AKIANOTCONFIGURED000", "x", "us-east-1", "personalize");
     let r = h.personalize(&stranger, "ListDatasetGroups", "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "UnrecognizedClientException"));
-    assert_eq!(r.message(), "The security token included in the request is invalid.");
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "UnrecognizedClientException")
+    );
+    assert_eq!(
+        r.message(),
+        "The security token included in the request is invalid."
+    );
 
     let wrong_secret = Signer::new(ALICE.0, "not-the-secret", "us-east-1", "personalize");
     let bad_sig = h.personalize(&wrong_secret, "ListDatasetGroups", "{}").await;
-    assert_eq!((bad_sig.status.as_u16(), bad_sig.error_type().as_str()), (400, "InvalidSignatureException"));
-    assert!(bad_sig.message().starts_with("The request signature we calculated does not match"));
+    assert_eq!(
+        (bad_sig.status.as_u16(), bad_sig.error_type().as_str()),
+        (400, "InvalidSignatureException")
+    );
+    assert!(
+        bad_sig
+            .message()
+            .starts_with("The request signature we calculated does not match")
+    );
 
     let wrong_service = Signer::new(ALICE.0, ALICE.1, "us-east-1", "cloudtrail");
     let r = h.personalize(&wrong_service, "ListDatasetGroups", "{}").await;
     assert_eq!(r.error_type(), "InvalidSignatureException");
-    assert_eq!(r.message(), "Credential should be scoped to correct service: 'personalize'. ");
+    assert_eq!(
+        r.message(),
+        "Credential should be scoped to correct service: 'personalize'. "
+    );
 
     // Sign at START, then let the server's clock run 20 minutes ahead.
     let mut headers = list_headers();
@@ -85,7 +121,12 @@ async fn unknown_key_wrong_secret_scope_and_skew() {
     assert_eq!(r["userIdentity"]["userName"], "alice");
     assert_eq!(r["eventName"], "ListDatasetGroups");
     let r = by_request_id(&records, &expired.request_id());
-    assert!(r["errorMessage"].as_str().unwrap().starts_with("Signature expired"));
+    assert!(
+        r["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("Signature expired")
+    );
 }
 
 #[tokio::test]
@@ -109,8 +150,14 @@ async fn session_tokens() {
     )
     .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
     let r = h.personalize(&stale, "ListDatasetGroups", "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "ExpiredTokenException"));
-    assert_eq!(r.message(), "The security token included in the request is expired");
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "ExpiredTokenException")
+    );
+    assert_eq!(
+        r.message(),
+        "The security token included in the request is expired"
+    );
     let rid = r.request_id();
     let records = h.flushed_records().await;
     let rec = by_request_id(&records, &rid);
@@ -135,8 +182,13 @@ async fn unknown_keys_allowed() {
 async fn deny_rules_answer_access_denied_and_are_recorded() {
     let h = Harness::start().await;
     let intern = Signer::new(INTERN.0, INTERN.1, "us-east-1", "personalize");
-    let r = h.personalize(&intern, "CreateDatasetGroup", r#"{"name":"forbidden"}"#).await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "AccessDeniedException"));
+    let r = h
+        .personalize(&intern, "CreateDatasetGroup", r#"{"name":"forbidden"}"#)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "AccessDeniedException")
+    );
     assert_eq!(
         r.message(),
         "User: arn:aws:iam::123456789012:user/trainees/intern is not authorized to perform: \
@@ -156,5 +208,8 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
     assert!(rec["responseElements"].is_null());
     // Nothing was created.
     let list = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
-    assert_eq!(list.json()["datasetGroups"].as_array().map(Vec::len).unwrap_or(0), 0);
+    assert_eq!(
+        list.json()["datasetGroups"].as_array().map(Vec::len).unwrap_or(0),
+        0
+    );
 }

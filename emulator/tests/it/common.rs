@@ -23,7 +23,10 @@ use tokio::sync::oneshot;
 pub(crate) const START: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
 
 pub(crate) const ALICE: (&str, &str) = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-pub(crate) const INTERN: (&str, &str) = ("AKIAIOSFODNN7INTERN1", "internSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY");
+pub(crate) const INTERN: (&str, &str) = (
+    "AKIAIOSFODNN7INTERN1",
+    "internSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+);
 pub(crate) const SESSION: (&str, &str, &str) = (
     "ASIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
@@ -35,7 +38,10 @@ pub(crate) const FEDERATED: (&str, &str, &str) = (
     "federatedSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "IQoJb3JpZ2luX2VjEXAMPLEFEDERATIONTOKEN",
 );
-pub(crate) const SERVICE: (&str, &str) = ("AKIAIOSFODNN7SERVICE", "serviceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY");
+pub(crate) const SERVICE: (&str, &str) = (
+    "AKIAIOSFODNN7SERVICE",
+    "serviceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+);
 
 pub(crate) fn alice() -> Signer {
     Signer::new(ALICE.0, ALICE.1, "us-east-1", "personalize")
@@ -127,7 +133,13 @@ impl Harness {
     }
 
     /// Sends one request on a fresh connection.
-    pub(crate) async fn send(&self, method: Method, path: &str, headers: HeaderMap, body: impl Into<Bytes>) -> Response {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> Response {
         send_to(self.addr, method, path, headers, body.into()).await
     }
 
@@ -163,7 +175,8 @@ impl Harness {
 
     /// A signed Personalize control-plane call.
     pub(crate) async fn personalize(&self, signer: &Signer, operation: &str, body: &str) -> Response {
-        self.json(signer, &format!("AmazonPersonalize.{operation}"), body).await
+        self.json(signer, &format!("AmazonPersonalize.{operation}"), body)
+            .await
     }
 
     /// A signed REST-JSON call.
@@ -176,7 +189,9 @@ impl Harness {
 
     /// `POST /_emulator/flush`; returns the keys written.
     pub(crate) async fn flush(&self) -> Vec<String> {
-        let r = self.send(Method::POST, "/_emulator/flush", HeaderMap::new(), Bytes::new()).await;
+        let r = self
+            .send(Method::POST, "/_emulator/flush", HeaderMap::new(), Bytes::new())
+            .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         r.json()["written"]
             .as_array()
@@ -206,9 +221,17 @@ impl Drop for Harness {
     }
 }
 
-pub(crate) async fn send_to(addr: SocketAddr, method: Method, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn send_to(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let mut req = http::Request::builder().method(method).uri(path);
     for (k, v) in headers.iter() {
@@ -217,10 +240,13 @@ pub(crate) async fn send_to(addr: SocketAddr, method: Method, path: &str, header
     if !headers.contains_key("host") {
         req = req.header("host", addr.to_string());
     }
-    let resp = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req.body(Full::new(body)).unwrap()))
-        .await
-        .expect("response within 30 s")
-        .unwrap();
+    let resp = tokio::time::timeout(
+        Duration::from_secs(30),
+        sender.send_request(req.body(Full::new(body)).unwrap()),
+    )
+    .await
+    .expect("response within 30 s")
+    .unwrap();
     let (parts, body) = resp.into_parts();
     Response {
         status: parts.status,
@@ -230,7 +256,9 @@ pub(crate) async fn send_to(addr: SocketAddr, method: Method, path: &str, header
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -264,5 +292,10 @@ pub(crate) fn by_request_id<'a>(records: &'a [Value], request_id: &str) -> &'a V
     records
         .iter()
         .find(|r| r["requestID"] == request_id)
-        .unwrap_or_else(|| panic!("no record with requestID {request_id} among {} records", records.len()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no record with requestID {request_id} among {} records",
+                records.len()
+            )
+        })
 }

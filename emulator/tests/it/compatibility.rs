@@ -22,7 +22,9 @@ fn doc_path() -> PathBuf {
 
 fn api_title(api: Api) -> &'static str {
     match api {
-        Api::ControlPlane => "### Amazon Personalize (`personalize`, AWS JSON 1.1, `X-Amz-Target: AmazonPersonalize.<Operation>`)",
+        Api::ControlPlane => {
+            "### Amazon Personalize (`personalize`, AWS JSON 1.1, `X-Amz-Target: AmazonPersonalize.<Operation>`)"
+        }
         Api::Runtime => "### Amazon Personalize Runtime (`personalize-runtime`, REST-JSON)",
         Api::Events => "### Amazon Personalize Events (`personalize-events`, REST-JSON)",
     }
@@ -35,8 +37,16 @@ fn parse_rows(block: &str) -> BTreeMap<String, (String, String)> {
         .filter(|l| l.starts_with("| `"))
         .filter_map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            let op = cells.first()?.trim_matches('`').split_whitespace().next()?.to_owned();
-            Some((op, (cells.get(2)?.to_string(), cells.get(3).unwrap_or(&"").to_string())))
+            let op = cells
+                .first()?
+                .trim_matches('`')
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            Some((
+                op,
+                (cells.get(2)?.to_string(), cells.get(3).unwrap_or(&"").to_string()),
+            ))
         })
         .collect()
 }
@@ -44,13 +54,20 @@ fn parse_rows(block: &str) -> BTreeMap<String, (String, String)> {
 fn render(states: &BTreeMap<Operation, bool>, notes: &BTreeMap<String, (String, String)>) -> String {
     let mut out = String::new();
     for api in [Api::ControlPlane, Api::Runtime, Api::Events] {
-        out.push_str(&format!("\n{}\n\n| Operation | Wire | State | Notes |\n|---|---|---|---|\n", api_title(api)));
+        out.push_str(&format!(
+            "\n{}\n\n| Operation | Wire | State | Notes |\n|---|---|---|---|\n",
+            api_title(api)
+        ));
         for (op, implemented) in states.iter().filter(|(op, _)| op.api() == api) {
             let wire = match op.rest_path() {
                 Some(p) => format!("`POST {p}`"),
                 None => "`POST /`".to_owned(),
             };
-            let state = if *implemented { IMPLEMENTED } else { NOT_IMPLEMENTED };
+            let state = if *implemented {
+                IMPLEMENTED
+            } else {
+                NOT_IMPLEMENTED
+            };
             let note = notes.get(op.name()).map(|(_, n)| n.as_str()).unwrap_or("");
             out.push_str(&format!("| `{}` | {wire} | {state} | {note} |\n", op.name()));
         }
@@ -91,12 +108,17 @@ async fn compatibility_table_matches_the_code() {
     }
     let mut problems = Vec::new();
     for (op, implemented) in &states {
-        let want = if *implemented { IMPLEMENTED } else { NOT_IMPLEMENTED };
+        let want = if *implemented {
+            IMPLEMENTED
+        } else {
+            NOT_IMPLEMENTED
+        };
         match rows.get(op.name()) {
             None => problems.push(format!("{} has no row", op.name())),
-            Some((state, _)) if state != want => {
-                problems.push(format!("{}: table says {state:?}, the code is {want:?}", op.name()))
-            }
+            Some((state, _)) if state != want => problems.push(format!(
+                "{}: table says {state:?}, the code is {want:?}",
+                op.name()
+            )),
             Some(_) => {}
         }
     }

@@ -1,5 +1,8 @@
 //! Integration tests: an embedded emulator on port 0, driven with raw signed HTTP requests.
 
+// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 mod admin;
@@ -8,3 +11,4 @@ mod compatibility;
 mod limits;
 mod protocol;
 mod recording;
+mod seams;

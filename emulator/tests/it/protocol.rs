@@ -18,7 +18,10 @@ async fn json_success_has_request_id_and_content_type() {
 async fn unknown_missing_and_foreign_targets() {
     let h = Harness::start().await;
     let r = h.personalize(&alice(), "ListDatasetGroupz", "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "UnknownOperationException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "UnknownOperationException")
+    );
     assert_eq!(r.headers["x-amzn-errortype"], "UnknownOperationException");
     assert!(!r.request_id().is_empty());
 
@@ -27,14 +30,21 @@ async fn unknown_missing_and_foreign_targets() {
 
     // The CloudTrail API is plugged in: its targets must be signed for `cloudtrail`, not `personalize`.
     let r = h
-        .json(&alice(), "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails", "{}")
+        .json(
+            &alice(),
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails",
+            "{}",
+        )
         .await;
     assert_eq!(r.error_type(), "InvalidSignatureException");
 
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
     let r = h.signed(&alice(), Method::POST, "/", headers, "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "UnknownOperationException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "UnknownOperationException")
+    );
     assert!(r.message().contains("X-Amz-Target"));
 }
 
@@ -42,13 +52,29 @@ async fn unknown_missing_and_foreign_targets() {
 async fn wrong_method_and_path() {
     let h = Harness::start().await;
     let mut headers = HeaderMap::new();
-    headers.insert("x-amz-target", "AmazonPersonalize.ListDatasetGroups".parse().unwrap());
+    headers.insert(
+        "x-amz-target",
+        "AmazonPersonalize.ListDatasetGroups".parse().unwrap(),
+    );
     let r = h.signed(&alice(), Method::GET, "/", headers.clone(), "").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (405, "MethodNotAllowedException"));
-    let r = h.signed(&alice(), Method::POST, "/v1/things", headers, "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (404, "UnknownOperationException"));
-    let r = h.signed(&alice(), Method::GET, "/recommendations", HeaderMap::new(), "").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (405, "MethodNotAllowedException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (405, "MethodNotAllowedException")
+    );
+    let r = h
+        .signed(&alice(), Method::POST, "/v1/things", headers, "{}")
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (404, "UnknownOperationException")
+    );
+    let r = h
+        .signed(&alice(), Method::GET, "/recommendations", HeaderMap::new(), "")
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (405, "MethodNotAllowedException")
+    );
     assert_eq!(r.headers["content-type"], "application/json");
 }
 
@@ -63,19 +89,29 @@ async fn content_types() {
         ("application/xml", false),
     ] {
         let mut headers = HeaderMap::new();
-        headers.insert("x-amz-target", "AmazonPersonalize.ListDatasetGroups".parse().unwrap());
+        headers.insert(
+            "x-amz-target",
+            "AmazonPersonalize.ListDatasetGroups".parse().unwrap(),
+        );
         headers.insert("content-type", ct.parse().unwrap());
         let r = h.signed(&alice(), Method::POST, "/", headers, "{}").await;
         if ok {
             assert_eq!(r.status, 200, "{ct}: {:?}", r.body);
         } else {
-            assert_eq!((r.status.as_u16(), r.error_type().as_str()), (415, "UnsupportedMediaTypeException"), "{ct}");
+            assert_eq!(
+                (r.status.as_u16(), r.error_type().as_str()),
+                (415, "UnsupportedMediaTypeException"),
+                "{ct}"
+            );
         }
     }
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "text/plain".parse().unwrap());
     let r = h.signed(&alice(), Method::POST, "/events", headers, "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (415, "UnsupportedMediaTypeException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (415, "UnsupportedMediaTypeException")
+    );
 }
 
 #[tokio::test]
@@ -84,11 +120,18 @@ async fn malformed_json_is_a_serialization_exception() {
     for body in ["{\"name\":", "[]", "\"x\"", "{} {}", "nul"] {
         let r = h.personalize(&alice(), "CreateDatasetGroup", body).await;
         assert_eq!(r.status, 400, "{body}");
-        assert_eq!(r.error_type(), "com.amazon.coral.service#SerializationException", "{body}");
+        assert_eq!(
+            r.error_type(),
+            "com.amazon.coral.service#SerializationException",
+            "{body}"
+        );
         assert_eq!(r.headers["x-amzn-errortype"], "SerializationException");
     }
     let r = h.rest(&alice(), "/events", "{oops").await;
-    assert_eq!((r.status.as_u16(), r.headers["x-amzn-errortype"].to_str().unwrap()), (400, "SerializationException"));
+    assert_eq!(
+        (r.status.as_u16(), r.headers["x-amzn-errortype"].to_str().unwrap()),
+        (400, "SerializationException")
+    );
 }
 
 #[tokio::test]
@@ -102,12 +145,18 @@ async fn service_errors_and_rest_statuses() {
             r#"{"datasetGroupArn":"arn:aws:personalize:us-east-1:123456789012:dataset-group/nope"}"#,
         )
         .await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "ResourceNotFoundException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "ResourceNotFoundException")
+    );
     assert_eq!(r.headers["x-amzn-errortype"], "ResourceNotFoundException");
 
     // REST-JSON: InvalidInput is 400, ResourceNotFound is 404.
     let r = h.rest(&alice(), "/users", "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "InvalidInputException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "InvalidInputException")
+    );
     let r = h
         .rest(
             &alice(),
@@ -115,18 +164,31 @@ async fn service_errors_and_rest_statuses() {
             r#"{"datasetArn":"arn:aws:personalize:us-east-1:123456789012:dataset/nope/USERS","users":[{"userId":"u1"}]}"#,
         )
         .await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (404, "ResourceNotFoundException"), "{:?}", r.body);
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (404, "ResourceNotFoundException"),
+        "{:?}",
+        r.body
+    );
     assert_eq!(r.headers["content-type"], "application/json");
 }
 
 #[tokio::test]
 async fn rest_success() {
     let h = Harness::start().await;
-    let r = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rest-dsg"}"#).await;
+    let r = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rest-dsg"}"#)
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let dsg = r.json()["datasetGroupArn"].as_str().unwrap().to_owned();
     let schema = r#"{\"type\":\"record\",\"name\":\"Interactions\",\"namespace\":\"com.amazonaws.personalize.schema\",\"fields\":[{\"name\":\"USER_ID\",\"type\":\"string\"},{\"name\":\"ITEM_ID\",\"type\":\"string\"},{\"name\":\"TIMESTAMP\",\"type\":\"long\"}],\"version\":\"1.0\"}"#;
-    let r = h.personalize(&alice(), "CreateSchema", &format!(r#"{{"name":"rest-s","schema":"{schema}"}}"#)).await;
+    let r = h
+        .personalize(
+            &alice(),
+            "CreateSchema",
+            &format!(r#"{{"name":"rest-s","schema":"{schema}"}}"#),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let schema_arn = r.json()["schemaArn"].as_str().unwrap().to_owned();
     let r = h
@@ -138,7 +200,11 @@ async fn rest_success() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = h
-        .personalize(&alice(), "CreateEventTracker", &format!(r#"{{"name":"t","datasetGroupArn":"{dsg}"}}"#))
+        .personalize(
+            &alice(),
+            "CreateEventTracker",
+            &format!(r#"{{"name":"t","datasetGroupArn":"{dsg}"}}"#),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let tracking = r.json()["trackingId"].as_str().unwrap().to_owned();

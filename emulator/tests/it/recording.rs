@@ -27,15 +27,23 @@ fn assert_envelope(rec: &Value, name: &str, request_id: &str) {
 async fn management_calls_success_and_failure() {
     let h = Harness::start().await;
     h.clock.advance(Duration::from_secs(7));
-    let create = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rec-dsg"}"#).await;
+    let create = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rec-dsg"}"#)
+        .await;
     assert_eq!(create.status, 200, "{:?}", create.body);
     let arn = create.json()["datasetGroupArn"].as_str().unwrap().to_owned();
     let describe = h
-        .personalize(&alice(), "DescribeDatasetGroup", &format!(r#"{{"datasetGroupArn":"{arn}"}}"#))
+        .personalize(
+            &alice(),
+            "DescribeDatasetGroup",
+            &format!(r#"{{"datasetGroupArn":"{arn}"}}"#),
+        )
         .await;
     assert_eq!(describe.status, 200);
     let list = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
-    let dup = h.personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rec-dsg"}"#).await;
+    let dup = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"rec-dsg"}"#)
+        .await;
     assert_eq!(dup.error_type(), "ResourceAlreadyExistsException");
 
     let records = h.flushed_records().await;
@@ -62,7 +70,10 @@ async fn management_calls_success_and_failure() {
 
     let rec = by_request_id(&records, &describe.request_id());
     assert_eq!(rec["readOnly"], true);
-    assert!(rec["responseElements"].is_null(), "read-only calls have null responseElements");
+    assert!(
+        rec["responseElements"].is_null(),
+        "read-only calls have null responseElements"
+    );
     assert_eq!(rec["requestParameters"]["datasetGroupArn"], arn.as_str());
 
     let rec = by_request_id(&records, &list.request_id());
@@ -81,7 +92,11 @@ async fn timestamps_in_response_elements_are_java_dates() {
     let h = Harness::start().await;
     let schema = r#"{\"type\":\"record\",\"name\":\"Interactions\",\"namespace\":\"com.amazonaws.personalize.schema\",\"fields\":[{\"name\":\"USER_ID\",\"type\":\"string\"},{\"name\":\"ITEM_ID\",\"type\":\"string\"},{\"name\":\"TIMESTAMP\",\"type\":\"long\"}],\"version\":\"1.0\"}"#;
     let r = h
-        .personalize(&alice(), "CreateSchema", &format!(r#"{{"name":"s1","schema":"{schema}"}}"#))
+        .personalize(
+            &alice(),
+            "CreateSchema",
+            &format!(r#"{{"name":"s1","schema":"{schema}"}}"#),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     // Walk every mutating call's output: any member the model calls a timestamp must be rendered.
@@ -110,7 +125,8 @@ async fn every_identity_type() {
     let h = Harness::start().await;
     let session = Signer::new(SESSION.0, SESSION.1, "eu-west-1", "personalize").with_session_token(SESSION.2);
     let root = Signer::new(ROOT.0, ROOT.1, "us-east-1", "personalize");
-    let fed = Signer::new(FEDERATED.0, FEDERATED.1, "us-east-1", "personalize").with_session_token(FEDERATED.2);
+    let fed =
+        Signer::new(FEDERATED.0, FEDERATED.1, "us-east-1", "personalize").with_session_token(FEDERATED.2);
     let svc = Signer::new(SERVICE.0, SERVICE.1, "us-east-1", "personalize");
     let ids: Vec<String> = [
         h.personalize(&session, "ListDatasetGroups", "{}").await,
@@ -131,11 +147,17 @@ async fn every_identity_type() {
     let u = &r["userIdentity"];
     assert_eq!(u["type"], "AssumedRole");
     assert_eq!(u["principalId"], "AROAIOSFODNN7EXAMPLE1:alice-session");
-    assert_eq!(u["arn"], "arn:aws:sts::123456789012:assumed-role/PersonalizeAdmin/alice-session");
+    assert_eq!(
+        u["arn"],
+        "arn:aws:sts::123456789012:assumed-role/PersonalizeAdmin/alice-session"
+    );
     assert_eq!(u["accessKeyId"], SESSION.0);
     let ctx = &u["sessionContext"];
     assert_eq!(ctx["sessionIssuer"]["type"], "Role");
-    assert_eq!(ctx["sessionIssuer"]["arn"], "arn:aws:iam::123456789012:role/PersonalizeAdmin");
+    assert_eq!(
+        ctx["sessionIssuer"]["arn"],
+        "arn:aws:iam::123456789012:role/PersonalizeAdmin"
+    );
     assert_eq!(ctx["sessionIssuer"]["userName"], "PersonalizeAdmin");
     assert_eq!(ctx["attributes"]["creationDate"], "2026-01-01T00:00:00Z");
     assert_eq!(ctx["attributes"]["mfaAuthenticated"], "true");
@@ -167,8 +189,15 @@ async fn data_events_and_trusted_proxies() {
     headers.insert("x-forwarded-for", "198.51.100.7, 127.0.0.1".parse().unwrap());
     let campaign = "arn:aws:personalize:us-east-1:123456789012:campaign/none";
     let body = format!(r#"{{"campaignArn":"{campaign}","userId":"u1"}}"#);
-    let r = h.signed(&alice(), http::Method::POST, "/recommendations", headers, body).await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (404, "ResourceNotFoundException"), "{:?}", r.body);
+    let r = h
+        .signed(&alice(), http::Method::POST, "/recommendations", headers, body)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (404, "ResourceNotFoundException"),
+        "{:?}",
+        r.body
+    );
     let records = h.flushed_records().await;
     let rec = by_request_id(&records, &r.request_id());
     assert_eq!(rec["eventName"], "GetRecommendations");
@@ -187,10 +216,36 @@ async fn data_events_and_trusted_proxies() {
 async fn untrusted_peers_cannot_spoof_their_address() {
     let h = Harness::start().await;
     let mut headers = HeaderMap::new();
-    headers.insert("x-amz-target", "AmazonPersonalize.ListDatasetGroups".parse().unwrap());
+    headers.insert(
+        "x-amz-target",
+        "AmazonPersonalize.ListDatasetGroups".parse().unwrap(),
+    );
     headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
     headers.insert("x-forwarded-for", "198.51.100.7".parse().unwrap());
     let r = h.signed(&alice(), http::Method::POST, "/", headers, "{}").await;
     let records = h.flushed_records().await;
-    assert_eq!(by_request_id(&records, &r.request_id())["sourceIPAddress"], "127.0.0.1");
+    assert_eq!(
+        by_request_id(&records, &r.request_id())["sourceIPAddress"],
+        "127.0.0.1"
+    );
+}
+
+#[tokio::test]
+async fn sensitive_members_are_hidden() {
+    let h = Harness::start().await;
+    let r = h
+        .personalize(
+            &alice(),
+            "CreateDatasetGroup",
+            r#"{"name":"tagged","tags":[{"tagKey":"team","tagValue":"search"}]}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let records = h.flushed_records().await;
+    let rec = by_request_id(&records, &r.request_id());
+    assert_eq!(rec["requestParameters"]["name"], "tagged");
+    assert_eq!(
+        rec["requestParameters"]["tags"],
+        serde_json::json!([{"tagKey": "HIDDEN_DUE_TO_SECURITY_REASONS", "tagValue": "HIDDEN_DUE_TO_SECURITY_REASONS"}])
+    );
 }

@@ -25,8 +25,16 @@ struct Seen {
 
 /// Checks the request's signature against `secrets` (access key -> secret) the way a server does:
 /// rebuild the canonical request from the signed headers as received.
-fn verify(req: &http::request::Parts, body: &[u8], secrets: &HashMap<String, (String, Option<String>)>) -> Result<String, String> {
-    let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or("no authorization")?;
+fn verify(
+    req: &http::request::Parts,
+    body: &[u8],
+    secrets: &HashMap<String, (String, Option<String>)>,
+) -> Result<String, String> {
+    let auth = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no authorization")?;
     let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ").ok_or("not sigv4")?;
     let mut parts = HashMap::new();
     for p in rest.split(',') {
@@ -45,7 +53,13 @@ fn verify(req: &http::request::Parts, body: &[u8], secrets: &HashMap<String, (St
         return Err(format!("service {service}"));
     }
     let (secret, token) = secrets.get(akid).ok_or("unknown key")?;
-    if token.is_some() && req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()) != token.as_deref() {
+    if token.is_some()
+        && req
+            .headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            != token.as_deref()
+    {
         return Err("missing or wrong session token".into());
     }
     let names: Vec<&str> = signed.split(';').collect();
@@ -56,15 +70,38 @@ fn verify(req: &http::request::Parts, body: &[u8], secrets: &HashMap<String, (St
     }
     let values: Vec<(&str, String)> = names
         .iter()
-        .map(|n| (*n, req.headers.get(*n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()))
+        .map(|n| {
+            (
+                *n,
+                req.headers
+                    .get(*n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
         .collect();
     let headers: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let amz_date = req.headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or("no date header")?;
+    let amz_date = req
+        .headers
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no date header")?;
     if !amz_date.starts_with(date) {
         return Err("date mismatch".into());
     }
-    let canonical = sigv4::canonical_request(req.method.as_str(), req.uri.path(), "", &headers, &sigv4::sha256_hex(body));
-    let sts = sigv4::string_to_sign(amz_date, &format!("{date}/{region}/{service}/aws4_request"), &canonical);
+    let canonical = sigv4::canonical_request(
+        req.method.as_str(),
+        req.uri.path(),
+        "",
+        &headers,
+        &sigv4::sha256_hex(body),
+    );
+    let sts = sigv4::string_to_sign(
+        amz_date,
+        &format!("{date}/{region}/{service}/aws4_request"),
+        &canonical,
+    );
     let key = sigv4::signing_key(secret, date, region, service);
     let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key).unwrap();
     hmac::Mac::update(&mut mac, sts.as_bytes());
@@ -75,9 +112,15 @@ fn verify(req: &http::request::Parts, body: &[u8], secrets: &HashMap<String, (St
     Ok(akid.to_owned())
 }
 
-async fn serve(listener: tokio::net::TcpListener, seen: Arc<Mutex<Seen>>, secrets: Arc<HashMap<String, (String, Option<String>)>>) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    seen: Arc<Mutex<Seen>>,
+    secrets: Arc<HashMap<String, (String, Option<String>)>>,
+) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
         let (seen, secrets) = (seen.clone(), secrets.clone());
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
@@ -99,7 +142,9 @@ async fn serve(listener: tokio::net::TcpListener, seen: Arc<Mutex<Seen>>, secret
                     let resp = match verdict {
                         Err(e) => {
                             s.bad_signatures.push(e);
-                            Response::builder().status(400).body(Full::new(Bytes::from_static(br#"{"__type":"InvalidSignatureException","message":"bad"}"#)))
+                            Response::builder().status(400).body(Full::new(Bytes::from_static(
+                                br#"{"__type":"InvalidSignatureException","message":"bad"}"#,
+                            )))
                         }
                         // Answer every Describe with a modelled error, everything else with success.
                         Ok(_) if op.starts_with("Describe") => {
@@ -109,12 +154,16 @@ async fn serve(listener: tokio::net::TcpListener, seen: Arc<Mutex<Seen>>, secret
                                 .header("x-amzn-errortype", "ResourceNotFoundException")
                                 .body(Full::new(Bytes::from_static(br#"{"__type":"com.amazonaws.personalize#ResourceNotFoundException","message":"nope"}"#)))
                         }
-                        Ok(_) => Response::builder().status(200).body(Full::new(Bytes::from_static(b"{}"))),
+                        Ok(_) => Response::builder()
+                            .status(200)
+                            .body(Full::new(Bytes::from_static(b"{}"))),
                     };
                     Ok::<_, Infallible>(resp.unwrap())
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }
@@ -124,7 +173,15 @@ async fn live_calls_are_signed_and_counted_exactly() {
     let ids = live::parse_identities(live::EMULATOR_DEFAULT_CONFIG).unwrap();
     let secrets: HashMap<String, (String, Option<String>)> = ids
         .iter()
-        .map(|i| (i.credentials.access_key_id.clone(), (i.credentials.secret_access_key.clone(), i.credentials.session_token.clone())))
+        .map(|i| {
+            (
+                i.credentials.access_key_id.clone(),
+                (
+                    i.credentials.secret_access_key.clone(),
+                    i.credentials.session_token.clone(),
+                ),
+            )
+        })
         .collect();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -146,7 +203,11 @@ async fn live_calls_are_signed_and_counted_exactly() {
     let report = live::run(opts, std::future::pending()).await.unwrap();
     server.abort();
     let seen = seen.lock().unwrap();
-    assert!(seen.bad_signatures.is_empty(), "{:?}", &seen.bad_signatures[..seen.bad_signatures.len().min(5)]);
+    assert!(
+        seen.bad_signatures.is_empty(),
+        "{:?}",
+        &seen.bad_signatures[..seen.bad_signatures.len().min(5)]
+    );
     assert!(report.scheduled > 300, "{report:?}");
     assert_eq!(report.sent, report.scheduled);
     assert_eq!(report.sent, seen.total);
@@ -155,7 +216,14 @@ async fn live_calls_are_signed_and_counted_exactly() {
     assert_eq!(report.by_status.values().sum::<u64>(), seen.total);
     let described = seen.errors.get("ResourceNotFoundException").copied().unwrap_or(0);
     assert!(described > 0);
-    assert_eq!(report.by_error.get("ResourceNotFoundException").copied().unwrap_or(0), described);
+    assert_eq!(
+        report
+            .by_error
+            .get("ResourceNotFoundException")
+            .copied()
+            .unwrap_or(0),
+        described
+    );
     assert_eq!(report.by_status.get(&400).copied().unwrap_or(0), described);
     assert!(seen.tokens > 0, "role sessions send their token");
     assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.max >= report.latency_ms.p99);

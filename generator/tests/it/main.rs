@@ -1,6 +1,9 @@
 //! Integration tests of the generator: offline files (determinism, validity, digests, stopping),
 //! what each preset promises, and live mode against a server that checks every signature.
 
+// Tests may unwrap, helpers included.
+#![allow(clippy::unwrap_used)]
+
 mod live;
 mod offline;
 mod presets;

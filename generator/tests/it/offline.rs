@@ -32,9 +32,17 @@ fn same_seed_gives_identical_bytes_on_any_thread_count() {
     let fc = files(&c.path().join("test-bucket"));
     assert_eq!(fa.len(), fb.len());
     assert!(fa == fb, "same seed must give the same keys and bytes");
-    assert!(fa.iter().map(|f| &f.0).collect::<HashSet<_>>() != fc.iter().map(|f| &f.0).collect::<HashSet<_>>());
-    let ids_a: HashSet<String> = all_records(a.path(), "test-bucket").iter().map(|r| r["eventID"].as_str().unwrap().to_owned()).collect();
-    let ids_c: HashSet<String> = all_records(c.path(), "test-bucket").iter().map(|r| r["eventID"].as_str().unwrap().to_owned()).collect();
+    assert!(
+        fa.iter().map(|f| &f.0).collect::<HashSet<_>>() != fc.iter().map(|f| &f.0).collect::<HashSet<_>>()
+    );
+    let ids_a: HashSet<String> = all_records(a.path(), "test-bucket")
+        .iter()
+        .map(|r| r["eventID"].as_str().unwrap().to_owned())
+        .collect();
+    let ids_c: HashSet<String> = all_records(c.path(), "test-bucket")
+        .iter()
+        .map(|r| r["eventID"].as_str().unwrap().to_owned())
+        .collect();
     assert!(ids_a.is_disjoint(&ids_c));
 }
 
@@ -42,22 +50,36 @@ fn same_seed_gives_identical_bytes_on_any_thread_count() {
 /// written out by hand, plus the folder layout around it.
 fn check_key(key: &str) -> (String, String, String) {
     let parts: Vec<&str> = key.split('/').collect();
-    assert_eq!(parts.len(), 9, "{key}");
+    assert_eq!(parts.len(), 8, "{key}");
     assert_eq!(parts[0], "AWSLogs");
     let (account, region) = (parts[1], parts[3]);
     assert_eq!(parts[2], "CloudTrail");
-    assert!(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()), "{key}");
-    let name = parts[8];
-    let rest = name.strip_prefix(&format!("{account}_CloudTrail_{region}_")).unwrap_or_else(|| panic!("{key}"));
+    assert!(
+        account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+        "{key}"
+    );
+    let name = parts[7];
+    let rest = name
+        .strip_prefix(&format!("{account}_CloudTrail_{region}_"))
+        .unwrap_or_else(|| panic!("{key}"));
     let rest = rest.strip_suffix(".json.gz").unwrap();
     let (stamp, unique) = rest.split_once('_').unwrap();
     assert_eq!(stamp.len(), 14, "{key}");
-    assert!(stamp[..8].bytes().all(|b| b.is_ascii_digit()) && &stamp[8..9] == "T" && stamp[9..13].bytes().all(|b| b.is_ascii_digit()) && stamp.ends_with('Z'));
+    assert!(
+        stamp[..8].bytes().all(|b| b.is_ascii_digit())
+            && &stamp[8..9] == "T"
+            && stamp[9..13].bytes().all(|b| b.is_ascii_digit())
+            && stamp.ends_with('Z')
+    );
     assert_eq!(unique.len(), 16);
     assert!(unique.bytes().all(|b| b.is_ascii_alphanumeric()));
     assert!(region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
     // The date folders are the delivery date in the file name.
-    assert_eq!(format!("{}{}{}", parts[4], parts[5], parts[6]), &stamp[..8], "{key}");
+    assert_eq!(
+        format!("{}{}{}", parts[4], parts[5], parts[6]),
+        &stamp[..8],
+        "{key}"
+    );
     // CPL takes the account from between the last '/' and the next '_'.
     assert_eq!(name.split('_').next().unwrap(), account);
     (account.to_owned(), region.to_owned(), stamp.to_owned())
@@ -67,7 +89,10 @@ fn check_record(r: &Value, account: &str, region: &str, delivered: &str) {
     let o = r.as_object().unwrap();
     let rec: Record = serde_json::from_value(r.clone()).unwrap_or_else(|e| panic!("{e}: {r}"));
     assert_eq!(rec.event_version, "1.11");
-    assert!(o.contains_key("requestParameters") && o.contains_key("responseElements"), "{r}");
+    assert!(
+        o.contains_key("requestParameters") && o.contains_key("responseElements"),
+        "{r}"
+    );
     assert_eq!(o.contains_key("errorCode"), o.contains_key("errorMessage"));
     let failed = o.contains_key("errorCode");
     let read_only = r["readOnly"].as_bool().unwrap();
@@ -76,8 +101,20 @@ fn check_record(r: &Value, account: &str, region: &str, delivered: &str) {
     }
     assert!(r["managementEvent"].is_boolean());
     let name = r["eventName"].as_str().unwrap();
-    let data = matches!(name, "GetRecommendations" | "GetPersonalizedRanking" | "GetActionRecommendations" | "PutEvents" | "PutItems" | "PutUsers");
-    assert_eq!(r["eventCategory"], if data { "Data" } else { "Management" }, "{r}");
+    let data = matches!(
+        name,
+        "GetRecommendations"
+            | "GetPersonalizedRanking"
+            | "GetActionRecommendations"
+            | "PutEvents"
+            | "PutItems"
+            | "PutUsers"
+    );
+    assert_eq!(
+        r["eventCategory"],
+        if data { "Data" } else { "Management" },
+        "{r}"
+    );
     assert_eq!(r["managementEvent"], !data);
     assert_eq!(r["eventSource"], "personalize.amazonaws.com");
     assert_eq!(r["eventType"], "AwsApiCall");
@@ -86,7 +123,10 @@ fn check_record(r: &Value, account: &str, region: &str, delivered: &str) {
     assert!(uuid::Uuid::parse_str(r["requestID"].as_str().unwrap()).is_ok());
     assert_eq!(rec.event_id.get_version_num(), 4);
     // Delivered after the event (the key has minute resolution).
-    assert!(cloudtrail::timefmt::compact_minutes(event_time(r)).as_str() <= delivered, "{r} delivered {delivered}");
+    assert!(
+        cloudtrail::timefmt::compact_minutes(event_time(r)).as_str() <= delivered,
+        "{r} delivered {delivered}"
+    );
     let id = &rec.user_identity;
     match r["userIdentity"]["type"].as_str().unwrap() {
         "IAMUser" => {
@@ -96,13 +136,18 @@ fn check_record(r: &Value, account: &str, region: &str, delivered: &str) {
         }
         "Root" => {
             assert_eq!(id.principal_id.as_deref(), Some(account));
-            assert_eq!(id.arn.as_deref(), Some(format!("arn:aws:iam::{account}:root").as_str()));
+            assert_eq!(
+                id.arn.as_deref(),
+                Some(format!("arn:aws:iam::{account}:root").as_str())
+            );
         }
         "AssumedRole" | "FederatedUser" => {
             assert!(id.access_key_id.as_deref().unwrap().starts_with("ASIA"));
             let ctx = &r["userIdentity"]["sessionContext"];
             assert!(ctx["attributes"]["mfaAuthenticated"].is_string());
-            let created = cloudtrail::timefmt::parse_iso_seconds(ctx["attributes"]["creationDate"].as_str().unwrap()).unwrap();
+            let created =
+                cloudtrail::timefmt::parse_iso_seconds(ctx["attributes"]["creationDate"].as_str().unwrap())
+                    .unwrap();
             assert!(created <= event_time(r));
         }
         "AWSService" => {
@@ -112,13 +157,30 @@ fn check_record(r: &Value, account: &str, region: &str, delivered: &str) {
         other => panic!("unexpected identity type {other}"),
     }
     if r["userIdentity"]["type"] != "AWSService" {
-        assert!(r["sourceIPAddress"].as_str().unwrap().parse::<std::net::Ipv4Addr>().is_ok(), "{r}");
-        assert!(r["tlsDetails"]["clientProvidedHostHeader"].as_str().unwrap().ends_with(&format!(".{region}.amazonaws.com")));
+        assert!(
+            r["sourceIPAddress"]
+                .as_str()
+                .unwrap()
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok(),
+            "{r}"
+        );
+        assert!(
+            r["tlsDetails"]["clientProvidedHostHeader"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(".{region}.amazonaws.com"))
+        );
     }
-    if !failed && !read_only {
-        if let Some(resp) = r["responseElements"].as_object() {
-            assert!(resp.values().any(|v| v.as_str().is_some_and(|s| s.starts_with("arn:aws:personalize:"))), "{r}");
-        }
+    if !failed
+        && !read_only
+        && let Some(resp) = r["responseElements"].as_object()
+    {
+        assert!(
+            resp.values()
+                .any(|v| v.as_str().is_some_and(|s| s.starts_with("arn:aws:personalize:"))),
+            "{r}"
+        );
     }
 }
 
@@ -146,7 +208,11 @@ fn every_file_and_record_is_valid_cloudtrail() {
         // About one file per five-minute window per (account, Region): never two in a minute.
         assert!(windows.values().all(|n| *n == 1), "{scenario}: {windows:?}");
         // Nothing but log objects under AWSLogs/, and no temporary files left behind.
-        assert!(files(&dir.path().join("test-bucket")).iter().all(|(k, _)| k.ends_with(".json.gz")));
+        assert!(
+            files(&dir.path().join("test-bucket"))
+                .iter()
+                .all(|(k, _)| k.ends_with(".json.gz"))
+        );
     }
 }
 
@@ -161,7 +227,12 @@ fn records_are_delivered_in_five_minute_windows_with_a_few_late() {
     let (mut on_time, mut late) = (0, 0);
     for log in logs(dir.path(), "test-bucket") {
         let (_, _, stamp) = check_key(&log.key);
-        let delivered = time::PrimitiveDateTime::parse(&stamp, time::macros::format_description!("[year][month][day]T[hour][minute]Z")).unwrap().assume_utc();
+        let delivered = time::PrimitiveDateTime::parse(
+            &stamp,
+            time::macros::format_description!("[year][month][day]T[hour][minute]Z"),
+        )
+        .unwrap()
+        .assume_utc();
         for r in &log.records {
             let lag = (delivered - event_time(r)).whole_minutes();
             assert!((0..=16).contains(&lag), "lag {lag} min");
@@ -180,16 +251,25 @@ fn digests_chain_and_verify() {
     o.events_per_day = Some(2000);
     let key = generator::offline::digest_key(None, dir.path(), o.start, o.end).unwrap();
     let public = key.info().value_der_pkcs1.clone();
-    o.digests = Some(generator::offline::DigestOptions { key: Arc::new(key), trail_name: "gen".into() });
+    o.digests = Some(generator::offline::DigestOptions {
+        key: Arc::new(key),
+        trail_name: "gen".into(),
+    });
     let s = run(&o);
     assert!(s.digests >= 5, "{s:?}");
-    assert_eq!(std::fs::read(dir.path().join(".generator/digest-public-key.der")).unwrap(), public);
+    assert_eq!(
+        std::fs::read(dir.path().join(".generator/digest-public-key.der")).unwrap(),
+        public
+    );
     let store = cloudtrail::store::LocalDir::new(dir.path());
     let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     for log in logs(dir.path(), "test-bucket") {
         hashes.insert(log.key.clone(), generator::sigv4::sha256_hex(&log.body));
     }
-    let mut digests: Vec<(String, Vec<u8>)> = files(&dir.path().join("test-bucket")).into_iter().filter(|(k, _)| k.contains("/CloudTrail-Digest/")).collect();
+    let mut digests: Vec<(String, Vec<u8>)> = files(&dir.path().join("test-bucket"))
+        .into_iter()
+        .filter(|(k, _)| k.contains("/CloudTrail-Digest/"))
+        .collect();
     digests.sort_by(|a, b| a.0[a.0.len() - 24..].cmp(&b.0[b.0.len() - 24..]));
     assert_eq!(digests.len() as u64, s.digests);
     let mut listed = HashSet::new();
@@ -197,10 +277,18 @@ fn digests_chain_and_verify() {
     for (k, gz) in &digests {
         let json = cloudtrail::logfile::gunzip(gz).unwrap();
         let d: Value = serde_json::from_slice(&json).unwrap();
-        assert_eq!(d["previousDigestSignature"].as_str().map(str::to_owned), previous_sig, "{k}");
+        assert_eq!(
+            d["previousDigestSignature"].as_str().map(str::to_owned),
+            previous_sig,
+            "{k}"
+        );
         for f in d["logFiles"].as_array().unwrap() {
             let key = f["s3Object"].as_str().unwrap();
-            assert_eq!(hashes.get(key).map(String::as_str), f["hashValue"].as_str(), "{key}");
+            assert_eq!(
+                hashes.get(key).map(String::as_str),
+                f["hashValue"].as_str(),
+                "{key}"
+            );
             assert!(listed.insert(key.to_owned()), "{key} listed twice");
         }
         let meta = store.head("test-bucket", k).unwrap().unwrap();
@@ -212,10 +300,17 @@ fn digests_chain_and_verify() {
             &generator::sigv4::sha256_hex(&json),
             previous_sig.as_deref(),
         );
-        assert!(cloudtrail::keys::verify_pkcs1_der(&public, to_sign.as_bytes(), &hex::decode(&sig).unwrap()), "{k}");
+        assert!(
+            cloudtrail::keys::verify_pkcs1_der(&public, to_sign.as_bytes(), &hex::decode(&sig).unwrap()),
+            "{k}"
+        );
         previous_sig = Some(sig);
     }
-    assert_eq!(listed.len(), hashes.len(), "every log file is in exactly one digest");
+    assert_eq!(
+        listed.len(),
+        hashes.len(),
+        "every log file is in exactly one digest"
+    );
 }
 
 #[test]
@@ -234,7 +329,13 @@ fn stopping_leaves_only_complete_files() {
     assert!(s.interrupted);
     let logs = logs(dir.path(), "test-bucket");
     assert_eq!(logs.len() as u64, s.files);
-    assert!(!dir.path().join(".s3tmp").exists() || std::fs::read_dir(dir.path().join(".s3tmp")).unwrap().next().is_none());
+    assert!(
+        !dir.path().join(".s3tmp").exists()
+            || std::fs::read_dir(dir.path().join(".s3tmp"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
     // A stop before starting writes nothing.
     let empty = tempfile::tempdir().unwrap();
     let o = options(empty.path(), "demo", 1, 5);

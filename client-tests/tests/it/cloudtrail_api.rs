@@ -1,0 +1,958 @@
+//! The CloudTrail API with aws-sdk-cloudtrail and the AWS CLI: trail CRUD, status, selectors,
+//! tags, public keys, routing (StopLogging, single-Region trails), Event history through
+//! `lookup-events` with every attribute key across pages, throttling, and delivery to a real
+//! S3-compatible server (moto).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudtrail::types::{
+    AdvancedEventSelector, AdvancedFieldSelector, EventSelector, LookupAttribute, LookupAttributeKey,
+    ReadWriteType, Tag,
+};
+use aws_smithy_async::time::TimeSource;
+use client_tests::python::Venv;
+use client_tests::{ACCOUNT, ALICE, Creds, Emulator, Options, ROOT, SESSION};
+use cloudtrail::{Clock, ManualClock};
+use emulator::config::FileConfig;
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+struct EmulatorTime(Arc<ManualClock>);
+
+impl TimeSource for EmulatorTime {
+    fn now(&self) -> SystemTime {
+        SystemTime::from(self.0.now())
+    }
+}
+
+/// An aws-sdk-cloudtrail client for the emulator, one attempt per call.
+fn cloudtrail(emu: &Emulator, creds: Creds, region: &str) -> aws_sdk_cloudtrail::Client {
+    use aws_sdk_cloudtrail::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let conf = aws_sdk_cloudtrail::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            creds.access_key_id,
+            creds.secret_access_key,
+            creds.session_token.map(str::to_owned),
+            None,
+            "client-tests",
+        ))
+        .endpoint_url(emu.endpoint())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .time_source(EmulatorTime(emu.clock().clone()))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_cloudtrail::Client::from_conf(conf)
+}
+
+/// Adds TOML tables (`[cloudtrail]`, `[[trails]]`, `[object_stores.x]`) to the file config.
+fn with_toml(file: &mut FileConfig, toml: &str) {
+    let extra = FileConfig::parse(toml).expect("test TOML parses").extra;
+    file.extra.extend(extra);
+}
+
+fn code<E: aws_sdk_cloudtrail::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or_default().to_owned()
+}
+
+fn sdk_code<E, R>(r: Result<impl Sized, aws_sdk_cloudtrail::error::SdkError<E, R>>) -> String
+where
+    E: aws_sdk_cloudtrail::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(_) => "no error".to_owned(),
+        Err(e) => e.as_service_error().map(code).unwrap_or_else(|| format!("{e:?}")),
+    }
+}
+
+/// Every record delivered into one bucket (log files only, not digests).
+fn bucket_records(data_dir: &Path, bucket: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![data_dir.join(bucket)];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains("/CloudTrail/")
+                && p.to_string_lossy().ends_with(".json.gz")
+            {
+                let raw = std::fs::read(&p).unwrap();
+                let body = cloudtrail::logfile::gunzip(&raw).unwrap();
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                out.extend(v["Records"].as_array().cloned().unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn trail_crud_status_selectors_tags_and_keys() {
+    let emu = Emulator::start().await;
+    let ct = cloudtrail(&emu, ALICE, "us-east-1");
+
+    // Out of the box: one multi-Region trail with validation, logging the demo account.
+    let d = ct.describe_trails().send().await.unwrap();
+    let builtin = &d.trail_list()[0];
+    assert_eq!(d.trail_list().len(), 1);
+    assert_eq!(builtin.name(), Some("management-events"));
+    assert_eq!(builtin.s3_bucket_name(), Some("aws-cloudtrail-logs-123456789012"));
+    assert_eq!(builtin.is_multi_region_trail(), Some(true));
+    assert_eq!(builtin.log_file_validation_enabled(), Some(true));
+    assert_eq!(builtin.home_region(), Some("us-east-1"));
+    let status = ct
+        .get_trail_status()
+        .name("management-events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.is_logging(), Some(true));
+    // It is a shadow trail in other Regions.
+    let west = cloudtrail(&emu, ALICE, "eu-west-1");
+    assert_eq!(west.describe_trails().send().await.unwrap().trail_list().len(), 1);
+    assert_eq!(
+        west.describe_trails()
+            .include_shadow_trails(false)
+            .send()
+            .await
+            .unwrap()
+            .trail_list()
+            .len(),
+        0
+    );
+
+    let created = ct
+        .create_trail()
+        .name("audit-trail")
+        .s3_bucket_name("audit-bucket")
+        .s3_key_prefix("team/a")
+        .sns_topic_name("audit-topic")
+        .tags_list(Tag::builder().key("team").value("a").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit-trail";
+    assert_eq!(created.trail_arn(), Some(arn));
+    assert_eq!(
+        created.sns_topic_arn(),
+        Some("arn:aws:sns:us-east-1:123456789012:audit-topic")
+    );
+    assert_eq!(created.is_multi_region_trail(), Some(false));
+    assert_eq!(
+        sdk_code(
+            ct.create_trail()
+                .name("audit-trail")
+                .s3_bucket_name("audit-bucket")
+                .send()
+                .await
+        ),
+        "TrailAlreadyExistsException"
+    );
+    assert_eq!(
+        sdk_code(
+            ct.create_trail()
+                .name("x")
+                .s3_bucket_name("audit-bucket")
+                .send()
+                .await
+        ),
+        "InvalidTrailNameException"
+    );
+    assert_eq!(
+        sdk_code(
+            ct.create_trail()
+                .name("bad-bucket")
+                .s3_bucket_name("Bad_Bucket")
+                .send()
+                .await
+        ),
+        "InvalidS3BucketNameException"
+    );
+    // Attaching a topic publishes CloudTrail's validation message.
+    let notes = std::fs::read_to_string(emu.data_dir().join("notifications.log")).unwrap();
+    let validation: Vec<Value> = notes
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|n| n["TopicArn"] == "arn:aws:sns:us-east-1:123456789012:audit-topic")
+        .collect();
+    assert_eq!(validation.len(), 1);
+    assert_eq!(validation[0]["Message"], "CloudTrail validation message.");
+    assert_eq!(validation[0]["Type"], "Notification");
+
+    let got = ct.get_trail().name(arn).send().await.unwrap();
+    let t = got.trail().unwrap();
+    assert_eq!(t.s3_key_prefix(), Some("team/a"));
+    assert_eq!(t.has_custom_event_selectors(), Some(false));
+    let listed = ct.list_trails().send().await.unwrap();
+    let names: Vec<&str> = listed.trails().iter().filter_map(|t| t.name()).collect();
+    assert_eq!(names, ["audit-trail", "management-events"]);
+
+    let s = ct.get_trail_status().name("audit-trail").send().await.unwrap();
+    assert_eq!(s.is_logging(), Some(false));
+    assert!(s.start_logging_time().is_none());
+    ct.start_logging().name("audit-trail").send().await.unwrap();
+    let s = ct.get_trail_status().name("audit-trail").send().await.unwrap();
+    assert_eq!(s.is_logging(), Some(true));
+    assert_eq!(
+        s.start_logging_time().map(|t| t.secs()),
+        Some(emu.now().unix_timestamp())
+    );
+    assert!(s.time_logging_started().is_some());
+    assert_eq!(
+        sdk_code(west.start_logging().name(arn).send().await),
+        "TrailNotFoundException",
+        "a single-Region trail is invisible elsewhere"
+    );
+
+    // Default selectors, then basic, then advanced.
+    let sel = ct
+        .get_event_selectors()
+        .trail_name("audit-trail")
+        .send()
+        .await
+        .unwrap();
+    let es = &sel.event_selectors()[0];
+    assert_eq!(es.read_write_type(), Some(&ReadWriteType::All));
+    assert_eq!(es.include_management_events(), Some(true));
+    ct.put_event_selectors()
+        .trail_name("audit-trail")
+        .event_selectors(
+            EventSelector::builder()
+                .read_write_type(ReadWriteType::WriteOnly)
+                .include_management_events(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sel = ct
+        .get_event_selectors()
+        .trail_name("audit-trail")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sel.event_selectors()[0].read_write_type(),
+        Some(&ReadWriteType::WriteOnly)
+    );
+    assert!(sel.advanced_event_selectors().is_empty());
+    let eq = |field: &str, value: &str| {
+        AdvancedFieldSelector::builder()
+            .field(field)
+            .equals(value)
+            .build()
+            .unwrap()
+    };
+    ct.put_event_selectors()
+        .trail_name(arn)
+        .advanced_event_selectors(
+            AdvancedEventSelector::builder()
+                .name("recommendations")
+                .field_selectors(eq("eventCategory", "Data"))
+                .field_selectors(eq("resources.type", "AWS::Personalize::Campaign"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sel = ct
+        .get_event_selectors()
+        .trail_name("audit-trail")
+        .send()
+        .await
+        .unwrap();
+    assert!(sel.event_selectors().is_empty());
+    let adv = &sel.advanced_event_selectors()[0];
+    assert_eq!(adv.name(), Some("recommendations"));
+    assert_eq!(adv.field_selectors()[1].equals(), ["AWS::Personalize::Campaign"]);
+    assert_eq!(
+        ct.get_trail()
+            .name("audit-trail")
+            .send()
+            .await
+            .unwrap()
+            .trail()
+            .unwrap()
+            .has_custom_event_selectors(),
+        Some(true)
+    );
+    assert_eq!(
+        sdk_code(
+            ct.put_event_selectors()
+                .trail_name("audit-trail")
+                .advanced_event_selectors(
+                    AdvancedEventSelector::builder()
+                        .field_selectors(eq("eventCategory", "Data"))
+                        .build()
+                        .unwrap()
+                )
+                .send()
+                .await
+        ),
+        "InvalidEventSelectorsException"
+    );
+    assert_eq!(
+        sdk_code(ct.put_event_selectors().trail_name("audit-trail").send().await),
+        "InvalidParameterCombinationException"
+    );
+
+    // Tags.
+    ct.add_tags()
+        .resource_id(arn)
+        .tags_list(Tag::builder().key("env").value("test").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    ct.remove_tags()
+        .resource_id(arn)
+        .tags_list(Tag::builder().key("team").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tags = ct.list_tags().resource_id_list(arn).send().await.unwrap();
+    let tl = tags.resource_tag_list()[0].tags_list();
+    assert_eq!(tl.len(), 1);
+    assert_eq!((tl[0].key(), tl[0].value()), ("env", Some("test")));
+    assert_eq!(
+        sdk_code(ct.add_tags().resource_id("audit-trail").send().await),
+        "CloudTrailARNInvalidException"
+    );
+
+    // Update, then delete.
+    let u = ct
+        .update_trail()
+        .name("audit-trail")
+        .s3_key_prefix("team/b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(u.s3_key_prefix(), Some("team/b"));
+    assert_eq!(
+        sdk_code(west.delete_trail().name("management-events").send().await),
+        "InvalidHomeRegionException"
+    );
+    ct.delete_trail().name("audit-trail").send().await.unwrap();
+    assert_eq!(
+        sdk_code(ct.get_trail().name("audit-trail").send().await),
+        "TrailNotFoundException"
+    );
+
+    // Public keys of the Region (the built-in trail signs digests with it).
+    let keys = ct.list_public_keys().send().await.unwrap();
+    let k = &keys.public_key_list()[0];
+    assert_eq!(k.fingerprint().map(str::len), Some(32));
+    assert!(k.value().map(|b| b.as_ref().len()).unwrap_or(0) > 256);
+    assert!(k.validity_start_time().unwrap().secs() <= emu.now().unix_timestamp());
+
+    // Operations outside trails and Event history answer a clear error.
+    let r = ct.create_event_data_store().name("eds").send().await;
+    assert_eq!(sdk_code(r), "UnsupportedOperationException");
+
+    // The CloudTrail calls themselves are recorded, with readOnly as AWS has it.
+    emu.flush().await;
+    let records = bucket_records(emu.data_dir(), "aws-cloudtrail-logs-123456789012");
+    let ct_records: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["eventSource"] == "cloudtrail.amazonaws.com")
+        .collect();
+    let by_name = |n: &str| ct_records.iter().find(|r| r["eventName"] == n).copied().unwrap();
+    assert_eq!(by_name("CreateTrail")["readOnly"], false);
+    assert_eq!(
+        by_name("CreateTrail")["responseElements"]["trailARN"]
+            .as_str()
+            .or(by_name("CreateTrail")["responseElements"]["TrailARN"].as_str()),
+        Some(arn)
+    );
+    assert_eq!(by_name("DescribeTrails")["readOnly"], true);
+    assert_eq!(by_name("GetEventSelectors")["readOnly"], true);
+    assert_eq!(
+        by_name("CreateEventDataStore")["errorCode"],
+        "UnsupportedOperationException"
+    );
+}
+
+#[tokio::test]
+async fn stop_logging_stops_delivery_and_single_region_trails_get_their_region_only() {
+    let emu = Emulator::start().await;
+    let ct = cloudtrail(&emu, ALICE, "us-east-1");
+    ct.create_trail()
+        .name("east-only")
+        .s3_bucket_name("east-only-bucket")
+        .sns_topic_name("east-topic")
+        .send()
+        .await
+        .unwrap();
+    ct.start_logging().name("east-only").send().await.unwrap();
+    let east = emu.personalize(ALICE);
+    let west = emu.personalize_with(
+        ALICE,
+        &client_tests::ClientOptions {
+            region: "eu-west-1".to_owned(),
+            ..Default::default()
+        },
+    );
+    east.list_dataset_groups().send().await.unwrap();
+    west.list_dataset_groups().send().await.unwrap();
+    west.list_schemas().send().await.unwrap();
+    emu.flush().await;
+
+    let mine = bucket_records(emu.data_dir(), "east-only-bucket");
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|r| r["awsRegion"] == "us-east-1"), "{mine:?}");
+    assert_eq!(
+        mine.iter()
+            .filter(|r| r["eventName"] == "ListDatasetGroups")
+            .count(),
+        1
+    );
+    let all = bucket_records(emu.data_dir(), "aws-cloudtrail-logs-123456789012");
+    assert_eq!(
+        all.iter()
+            .filter(|r| r["eventName"] == "ListDatasetGroups")
+            .count(),
+        2
+    );
+    assert!(all.iter().any(|r| r["awsRegion"] == "eu-west-1"));
+
+    // Status reflects the delivery and its notification.
+    let s = ct.get_trail_status().name("east-only").send().await.unwrap();
+    assert!(s.latest_delivery_time().is_some());
+    assert!(s.latest_notification_time().is_some());
+    assert!(s.latest_delivery_error().is_none());
+    let notes = std::fs::read_to_string(emu.data_dir().join("notifications.log")).unwrap();
+    let files: Vec<Value> = notes
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|n| n["TopicArn"] == "arn:aws:sns:us-east-1:123456789012:east-topic")
+        .filter_map(|n| serde_json::from_str::<Value>(n["Message"].as_str().unwrap()).ok())
+        .collect();
+    assert!(!files.is_empty());
+    assert!(
+        files
+            .iter()
+            .all(|m| m["s3Bucket"] == "east-only-bucket" && m["s3ObjectKey"].is_array())
+    );
+
+    ct.stop_logging().name("east-only").send().await.unwrap();
+    let s = ct.get_trail_status().name("east-only").send().await.unwrap();
+    assert_eq!(s.is_logging(), Some(false));
+    assert!(s.stop_logging_time().is_some());
+    let before = bucket_records(emu.data_dir(), "east-only-bucket").len();
+    east.list_dataset_groups().send().await.unwrap();
+    east.list_schemas().send().await.unwrap();
+    emu.flush().await;
+    let after = bucket_records(emu.data_dir(), "east-only-bucket");
+    // Only records accepted before the stop (the GetTrailStatus and StopLogging calls race
+    // nothing: the stop is effective for every later record).
+    assert_eq!(
+        after.iter().filter(|r| r["eventName"] == "ListSchemas").count(),
+        0,
+        "a stopped trail delivers nothing"
+    );
+    assert!(after.len() >= before);
+    let all = bucket_records(emu.data_dir(), "aws-cloudtrail-logs-123456789012");
+    assert_eq!(
+        all.iter()
+            .filter(|r| r["eventName"] == "ListDatasetGroups")
+            .count(),
+        3
+    );
+}
+
+fn lookup_key(k: &str) -> LookupAttributeKey {
+    LookupAttributeKey::from(k)
+}
+
+#[tokio::test]
+async fn lookup_events_errors_throttling_and_tokens() {
+    let emu = Emulator::start().await;
+    let ct = cloudtrail(&emu, ALICE, "us-east-1");
+    // Two requests per second per account and Region; the manual clock stands still.
+    ct.lookup_events().send().await.unwrap();
+    ct.lookup_events().send().await.unwrap();
+    assert_eq!(sdk_code(ct.lookup_events().send().await), "ThrottlingException");
+    // Another Region has its own budget.
+    cloudtrail(&emu, ALICE, "eu-west-1")
+        .lookup_events()
+        .send()
+        .await
+        .unwrap();
+    emu.advance(Duration::from_secs(1));
+
+    let attr = |k: &str, v: &str| {
+        LookupAttribute::builder()
+            .attribute_key(lookup_key(k))
+            .attribute_value(v)
+            .build()
+            .unwrap()
+    };
+    let r = ct
+        .lookup_events()
+        .lookup_attributes(attr("EventName", "A"))
+        .lookup_attributes(attr("EventName", "B"))
+        .send()
+        .await;
+    assert_eq!(sdk_code(r), "InvalidLookupAttributesException");
+    let r = ct.lookup_events().max_results(51).send().await;
+    assert_eq!(sdk_code(r), "InvalidMaxResultsException");
+    emu.advance(Duration::from_secs(1));
+    let now = aws_sdk_cloudtrail::primitives::DateTime::from_secs(emu.now().unix_timestamp());
+    let earlier = aws_sdk_cloudtrail::primitives::DateTime::from_secs(emu.now().unix_timestamp() - 60);
+    let r = ct.lookup_events().start_time(now).end_time(earlier).send().await;
+    assert_eq!(sdk_code(r), "InvalidTimeRangeException");
+    let r = ct.lookup_events().next_token("not-a-token").send().await;
+    assert_eq!(sdk_code(r), "InvalidNextTokenException");
+    emu.advance(Duration::from_secs(1));
+    let r = ct
+        .lookup_events()
+        .event_category(aws_sdk_cloudtrail::types::EventCategory::from("management"))
+        .send()
+        .await;
+    assert_eq!(sdk_code(r), "InvalidEventCategoryException");
+
+    // A token only continues its own query.
+    let personalize = emu.personalize(ALICE);
+    for _ in 0..3 {
+        personalize.list_schemas().send().await.unwrap();
+        emu.advance(Duration::from_secs(1));
+    }
+    let page = ct
+        .lookup_events()
+        .lookup_attributes(attr("EventName", "ListSchemas"))
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.events().len(), 1);
+    let token = page.next_token().unwrap().to_owned();
+    let r = ct
+        .lookup_events()
+        .lookup_attributes(attr("EventName", "ListDatasetGroups"))
+        .next_token(&token)
+        .send()
+        .await;
+    assert_eq!(sdk_code(r), "InvalidNextTokenException");
+    emu.advance(Duration::from_secs(1));
+    let next = ct
+        .lookup_events()
+        .lookup_attributes(attr("EventName", "ListSchemas"))
+        .max_results(5)
+        .next_token(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.events().len(), 2);
+    assert!(next.next_token().is_none());
+    let first = &page.events()[0];
+    assert_eq!(first.read_only(), Some("true"));
+    assert_eq!(first.username(), Some("alice"));
+    let event: Value = serde_json::from_str(first.cloud_trail_event().unwrap()).unwrap();
+    assert_eq!(event["eventID"].as_str(), first.event_id());
+    assert!(next.events()[0].event_time().unwrap() < first.event_time().unwrap());
+}
+
+/// The CLI's `lookup-events` for one attribute, every page merged (page size 2).
+async fn cli_lookup(venv: &Venv, emu: &Emulator, key: &str, value: &str) -> Vec<Value> {
+    let attr = format!("AttributeKey={key},AttributeValue={value}");
+    let out = venv
+        .aws(
+            emu.endpoint(),
+            ALICE,
+            &[
+                "cloudtrail",
+                "lookup-events",
+                "--lookup-attributes",
+                &attr,
+                "--page-size",
+                "2",
+            ],
+        )
+        .await;
+    out.success();
+    out.json()["Events"].as_array().cloned().unwrap_or_default()
+}
+
+/// What Event history should answer for one attribute, from the delivered management records.
+fn expected(records: &[Value], key: &str, value: &str) -> Vec<String> {
+    let arns_in = |r: &Value| -> Vec<String> {
+        [&r["requestParameters"], &r["responseElements"]]
+            .iter()
+            .filter_map(|p| p.as_object())
+            .flat_map(|o| o.values())
+            .flat_map(|v| match v {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            })
+            .filter_map(|v| v.as_str().filter(|s| s.starts_with("arn:")).map(str::to_owned))
+            .collect()
+    };
+    let mut hits: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            r["managementEvent"] == true
+                && r["awsRegion"] == "us-east-1"
+                && r["recipientAccountId"] == ACCOUNT
+        })
+        .filter(|r| match key {
+            "EventId" => r["eventID"] == value,
+            "EventName" => r["eventName"] == value,
+            "ReadOnly" => r["readOnly"].as_bool().unwrap_or(false).to_string() == value,
+            "Username" => {
+                let u = &r["userIdentity"];
+                match u["type"].as_str() {
+                    Some("AssumedRole") => {
+                        u["arn"].as_str().and_then(|a| a.rsplit('/').next()) == Some(value)
+                    }
+                    Some("Root") => u["userName"].as_str().unwrap_or("root") == value,
+                    _ => u["userName"] == value,
+                }
+            }
+            "ResourceType" => arns_in(r).iter().any(|a| a.contains(&format!(":{value}/"))),
+            "ResourceName" => arns_in(r).iter().any(|a| a == value),
+            "EventSource" => r["eventSource"] == value,
+            "AccessKeyId" => r["userIdentity"]["accessKeyId"] == value,
+            _ => false,
+        })
+        .collect();
+    // Newest first; event times differ by at least a second in these tests.
+    hits.sort_by_key(|r| std::cmp::Reverse(r["eventTime"].as_str().unwrap_or_default().to_owned()));
+    hits.iter()
+        .map(|r| r["eventID"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn cli_lookup_events_with_each_attribute_key_across_pages() {
+    let venv = Venv::locate();
+    let emu = Emulator::start_with(
+        Options::default().file(|f| with_toml(f, "[cloudtrail]\nlookup_events_rate = 0\n")),
+    )
+    .await;
+    let p_alice = emu.personalize(ALICE);
+    let p_role = emu.personalize(SESSION);
+    let p_root = emu.personalize(ROOT);
+    let schema = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"}],"version":"1.0"}"#;
+    let mut schema_arns = Vec::new();
+    for i in 0..3 {
+        let out = p_alice
+            .create_schema()
+            .name(format!("schema-{i}"))
+            .schema(schema)
+            .send()
+            .await
+            .unwrap();
+        schema_arns.push(out.schema_arn().unwrap().to_owned());
+        emu.advance(Duration::from_secs(1));
+    }
+    for _ in 0..3 {
+        p_role.list_schemas().send().await.unwrap();
+        emu.advance(Duration::from_secs(1));
+    }
+    p_role
+        .describe_schema()
+        .schema_arn(&schema_arns[1])
+        .send()
+        .await
+        .unwrap();
+    emu.advance(Duration::from_secs(1));
+    p_root
+        .create_dataset_group()
+        .name("root-group")
+        .send()
+        .await
+        .unwrap();
+    emu.advance(Duration::from_secs(1));
+    // A data event: never in Event history.
+    let _ = emu
+        .events(ALICE)
+        .put_users()
+        .dataset_arn("arn:aws:personalize:us-east-1:123456789012:dataset/none/USERS")
+        .send()
+        .await;
+    emu.advance(Duration::from_secs(1));
+
+    let queries: [(&str, String); 8] = [
+        ("EventName", "CreateSchema".to_owned()),
+        ("ReadOnly", "true".to_owned()),
+        ("Username", "alice-session".to_owned()),
+        ("ResourceType", "schema".to_owned()),
+        ("ResourceName", schema_arns[1].clone()),
+        ("EventSource", "personalize.amazonaws.com".to_owned()),
+        ("AccessKeyId", SESSION.access_key_id.to_owned()),
+        ("EventId", String::new()),
+    ];
+    let mut checked = BTreeMap::new();
+    for (key, value) in queries {
+        emu.flush().await;
+        let records = emu.delivered().await.records;
+        let value = match key {
+            "EventId" => records
+                .iter()
+                .find(|r| r["eventName"] == "CreateDatasetGroup")
+                .and_then(|r| r["eventID"].as_str())
+                .unwrap()
+                .to_owned(),
+            _ => value,
+        };
+        // ResourceType values are CloudFormation-style type names.
+        let (cli_value, match_value) = if key == "ResourceType" {
+            ("AWS::Personalize::Schema".to_owned(), value.clone())
+        } else {
+            (value.clone(), value.clone())
+        };
+        let want = expected(&records, key, &match_value);
+        assert!(
+            !want.is_empty(),
+            "{key}={value} matches nothing; the test data is wrong"
+        );
+        let got_events = cli_lookup(&venv, &emu, key, &cli_value).await;
+        let got: Vec<String> = got_events
+            .iter()
+            .map(|e| e["EventId"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        // Exactly the matching events, newest first. Events of the same second (the CLI's own
+        // page calls) come latest-recorded first, an order the files do not keep, so the exact
+        // sequence is compared on time and the identities as a set.
+        let times: Vec<f64> = got_events
+            .iter()
+            .map(|e| e["EventTime"].as_f64().unwrap_or_default())
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "{key}={cli_value}: not newest first: {times:?}"
+        );
+        let (mut g, mut w) = (got.clone(), want.clone());
+        g.sort();
+        w.sort();
+        assert_eq!(g, w, "{key}={cli_value}");
+        let when = |id: &String| {
+            records
+                .iter()
+                .find(|r| r["eventID"] == id.as_str())
+                .and_then(|r| r["eventTime"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(
+            got.iter().map(when).collect::<Vec<_>>(),
+            want.iter().map(when).collect::<Vec<_>>()
+        );
+        for e in &got_events {
+            let inner: Value = serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap();
+            assert_eq!(inner["eventID"], e["EventId"]);
+            assert_eq!(
+                e["ReadOnly"],
+                inner["readOnly"].as_bool().unwrap_or(false).to_string()
+            );
+            assert_eq!(inner["eventCategory"], "Management");
+        }
+        checked.insert(key, want.len());
+        emu.advance(Duration::from_secs(1));
+    }
+    // Several attributes spanned more than one page of 2.
+    assert!(checked.values().filter(|n| **n > 2).count() >= 3, "{checked:?}");
+}
+
+/// Starts `moto_server` from the virtualenv on a free loopback port.
+struct Moto {
+    child: tokio::process::Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn start_moto() -> Option<Moto> {
+    let root = std::env::var_os("EMULATOR_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| client_tests::workspace_root().join(".venv"));
+    let bin = root.join("bin").join("moto_server");
+    if !bin.is_file() {
+        let msg = format!(
+            "{} is missing: run scripts/setup-python.sh to install moto[server] for the S3 delivery test",
+            bin.display()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED delivery_to_a_real_s3_compatible_store: {msg}");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Some(moto);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not listen on port {port}");
+}
+
+#[tokio::test]
+async fn delivery_to_a_real_s3_compatible_store() {
+    let Some(moto) = start_moto().await else { return };
+    let store = emulator::s3_store::S3StoreConfig {
+        endpoint_url: Some(moto.endpoint.clone()),
+        region: "us-east-1".to_owned(),
+        access_key_id: "testing".to_owned(),
+        secret_access_key: "testing".to_owned(),
+        session_token: None,
+        path_style: true,
+        timeout_secs: 30,
+    };
+    let s3 = emulator::s3_store::client(&store);
+    s3.create_bucket()
+        .bucket("moto-trail-bucket")
+        .send()
+        .await
+        .unwrap();
+    let toml = format!(
+        r#"
+[cloudtrail]
+digest_period = "1h"
+
+[object_stores.moto]
+endpoint_url = "{}"
+access_key_id = "testing"
+secret_access_key = "testing"
+
+[[trails]]
+name = "to-moto"
+bucket = "moto-trail-bucket"
+prefix = "emu"
+store = "moto"
+"#,
+        moto.endpoint
+    );
+    let emu = Emulator::start_with(Options::default().file(move |f| with_toml(f, &toml))).await;
+    let p = emu.personalize(ALICE);
+    let a = p.list_dataset_groups().send().await.unwrap();
+    let _ = a;
+    p.list_schemas().send().await.unwrap();
+    let keys = emu.flush().await;
+    assert!(!keys.is_empty());
+
+    let listed = s3
+        .list_objects_v2()
+        .bucket("moto-trail-bucket")
+        .prefix("emu/AWSLogs/123456789012/CloudTrail/")
+        .send()
+        .await
+        .unwrap();
+    let objects: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert!(!objects.is_empty(), "nothing delivered to moto");
+    let mut names = Vec::new();
+    for key in &objects {
+        assert!(regex_like_log_key(key), "{key}");
+        let obj = s3
+            .get_object()
+            .bucket("moto-trail-bucket")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(obj.content_type(), Some("application/x-gzip"));
+        let body = obj.body.collect().await.unwrap().into_bytes();
+        let json: Value = serde_json::from_slice(&cloudtrail::logfile::gunzip(&body).unwrap()).unwrap();
+        for r in json["Records"].as_array().unwrap() {
+            names.push(r["eventName"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(
+        names.contains(&"ListDatasetGroups".to_owned()) && names.contains(&"ListSchemas".to_owned()),
+        "{names:?}"
+    );
+    // Nothing of this trail landed in the local data directory.
+    assert!(!emu.data_dir().join("moto-trail-bucket").exists());
+
+    // The hourly digest lands in moto too, signed in its user metadata.
+    emu.advance(Duration::from_secs(3601));
+    let mut digest = None;
+    for _ in 0..200 {
+        let l = s3
+            .list_objects_v2()
+            .bucket("moto-trail-bucket")
+            .prefix("emu/AWSLogs/123456789012/CloudTrail-Digest/")
+            .send()
+            .await
+            .unwrap();
+        if let Some(k) = l.contents().iter().filter_map(|o| o.key()).next() {
+            digest = Some(k.to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let digest = digest.expect("a digest in moto");
+    let head = s3
+        .head_object()
+        .bucket("moto-trail-bucket")
+        .key(&digest)
+        .send()
+        .await
+        .unwrap();
+    let meta = head.metadata().cloned().unwrap_or_default();
+    assert_eq!(
+        meta.get("signature-algorithm").map(String::as_str),
+        Some("SHA256withRSA")
+    );
+    assert!(meta.get("signature").is_some_and(|s| s.len() == 512), "{meta:?}");
+}
+
+fn regex_like_log_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or_default();
+    key.starts_with("emu/AWSLogs/123456789012/CloudTrail/")
+        && name.starts_with("123456789012_CloudTrail_")
+        && name.ends_with(".json.gz")
+}
+
+/// The emulator knows every operation of the installed botocore CloudTrail model, and serves
+/// the trail and Event history ones.
+#[test]
+fn every_model_operation_is_known() {
+    let model = Venv::locate().botocore_model("cloudtrail", "service-2");
+    let mut ops: Vec<&str> = model["operations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    ops.sort_unstable();
+    let mut ours = emulator::cloudtrail_api::ALL_OPERATIONS.to_vec();
+    ours.sort_unstable();
+    assert_eq!(
+        ours, ops,
+        "emulator::cloudtrail_api::ALL_OPERATIONS differs from botocore's model"
+    );
+    assert_eq!(
+        model["metadata"]["targetPrefix"],
+        emulator::cloudtrail_api::TARGET_PREFIX
+    );
+}
