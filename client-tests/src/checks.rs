@@ -95,7 +95,8 @@ impl<'a> Expect<'a> {
 }
 
 fn uuid_re() -> Regex {
-    Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$").expect("valid regex")
+    Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        .expect("valid regex")
 }
 
 /// `MMM d, yyyy h:mm:ss a`, the rendering of timestamps inside `responseElements`.
@@ -139,11 +140,18 @@ pub fn invariants(r: &Value) -> Vec<String> {
         }
     }
     if r["eventVersion"] != cloudtrail::record::EVENT_VERSION {
-        p.push(format!("eventVersion {} is not {}", r["eventVersion"], cloudtrail::record::EVENT_VERSION));
+        p.push(format!(
+            "eventVersion {} is not {}",
+            r["eventVersion"],
+            cloudtrail::record::EVENT_VERSION
+        ));
     }
     let time_re = Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$").expect("valid regex");
     if !r["eventTime"].as_str().is_some_and(|t| time_re.is_match(t)) {
-        p.push(format!("eventTime {} is not yyyy-MM-ddTHH:mm:ssZ", r["eventTime"]));
+        p.push(format!(
+            "eventTime {} is not yyyy-MM-ddTHH:mm:ssZ",
+            r["eventTime"]
+        ));
     }
     if r["eventSource"] != "personalize.amazonaws.com" {
         p.push(format!("eventSource {}", r["eventSource"]));
@@ -163,27 +171,46 @@ pub fn invariants(r: &Value) -> Vec<String> {
         p.push(format!("eventType {}", r["eventType"]));
     }
     let data = DATA_OPERATIONS.contains(&name);
-    let (category, management) = if data { ("Data", false) } else { ("Management", true) };
+    let (category, management) = if data {
+        ("Data", false)
+    } else {
+        ("Management", true)
+    };
     if r["eventCategory"] != category {
-        p.push(format!("eventCategory {} for {name}, expected {category}", r["eventCategory"]));
+        p.push(format!(
+            "eventCategory {} for {name}, expected {category}",
+            r["eventCategory"]
+        ));
     }
     if r["managementEvent"] != management {
-        p.push(format!("managementEvent {} for {name}, expected {management}", r["managementEvent"]));
+        p.push(format!(
+            "managementEvent {} for {name}, expected {management}",
+            r["managementEvent"]
+        ));
     }
     let read_only = name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get");
     if r["readOnly"] != read_only {
-        p.push(format!("readOnly {} for {name}, expected {read_only}", r["readOnly"]));
+        p.push(format!(
+            "readOnly {} for {name}, expected {read_only}",
+            r["readOnly"]
+        ));
     }
     match &r["requestParameters"] {
         Value::Null => {}
         Value::Object(o) if !o.is_empty() => {}
-        other => p.push(format!("requestParameters must be null or a non-empty object, not {other}")),
+        other => p.push(format!(
+            "requestParameters must be null or a non-empty object, not {other}"
+        )),
     }
     let failed = obj.contains_key("errorCode");
     if failed != obj.contains_key("errorMessage") {
         p.push("errorCode and errorMessage must come together".into());
     }
-    if failed && !r["errorCode"].as_str().is_some_and(|c| !c.is_empty() && !c.contains('#')) {
+    if failed
+        && !r["errorCode"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty() && !c.contains('#'))
+    {
         p.push(format!("errorCode {} is not a plain error name", r["errorCode"]));
     }
     match &r["responseElements"] {
@@ -198,13 +225,18 @@ pub fn invariants(r: &Value) -> Vec<String> {
             let java = Regex::new(JAVA_DATE).expect("valid regex");
             check_dates(&r["responseElements"], &java, &mut p);
         }
-        other => p.push(format!("responseElements must be null or a non-empty object, not {other}")),
+        other => p.push(format!(
+            "responseElements must be null or a non-empty object, not {other}"
+        )),
     }
     let identity_account = r["userIdentity"]["accountId"].as_str();
     if let Some(a) = identity_account
         && r["recipientAccountId"] != a
     {
-        p.push(format!("recipientAccountId {} differs from userIdentity.accountId {a}", r["recipientAccountId"]));
+        p.push(format!(
+            "recipientAccountId {} differs from userIdentity.accountId {a}",
+            r["recipientAccountId"]
+        ));
     }
     if let Some(ua) = r["userAgent"].as_str()
         && ua.len() > 1024
@@ -219,7 +251,9 @@ fn check_dates(v: &Value, java: &Regex, p: &mut Vec<String>) {
         Value::Object(o) => {
             for (k, v) in o {
                 if k.ends_with("DateTime") && !v.as_str().is_some_and(|s| java.is_match(s)) {
-                    p.push(format!("responseElements.{k} = {v} is not in MMM d, yyyy h:mm:ss a form"));
+                    p.push(format!(
+                        "responseElements.{k} = {v} is not in MMM d, yyyy h:mm:ss a form"
+                    ));
                 }
                 check_dates(v, java, p);
             }
@@ -306,7 +340,10 @@ pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
                 "userName": "PersonalizeAdmin",
             });
             if ctx["sessionIssuer"] != issuer {
-                p.push(format!("sessionContext.sessionIssuer = {}, expected {issuer}", ctx["sessionIssuer"]));
+                p.push(format!(
+                    "sessionContext.sessionIssuer = {}, expected {issuer}",
+                    ctx["sessionIssuer"]
+                ));
             }
             let (created, mfa) = if creds == SESSION {
                 ("2026-01-01T00:00:00Z", "true")
@@ -314,7 +351,10 @@ pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
                 ("2020-01-01T00:00:00Z", "false")
             };
             if ctx["attributes"]["creationDate"] != created {
-                p.push(format!("sessionContext.attributes.creationDate = {}", ctx["attributes"]["creationDate"]));
+                p.push(format!(
+                    "sessionContext.attributes.creationDate = {}",
+                    ctx["attributes"]["creationDate"]
+                ));
             }
             // CloudTrail writes the MFA flag as a string.
             if ctx["attributes"]["mfaAuthenticated"] != mfa {
@@ -324,7 +364,10 @@ pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
                 ));
             }
             if creds == SESSION && ctx["sourceIdentity"] != "alice" {
-                p.push(format!("sessionContext.sourceIdentity = {}", ctx["sourceIdentity"]));
+                p.push(format!(
+                    "sessionContext.sourceIdentity = {}",
+                    ctx["sourceIdentity"]
+                ));
             }
         }
         Some("FederatedUser") => {
@@ -336,13 +379,22 @@ pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
                 "userName": "alice",
             });
             if ctx["sessionIssuer"] != issuer {
-                p.push(format!("sessionContext.sessionIssuer = {}, expected {issuer}", ctx["sessionIssuer"]));
+                p.push(format!(
+                    "sessionContext.sessionIssuer = {}, expected {issuer}",
+                    ctx["sessionIssuer"]
+                ));
             }
             if ctx["attributes"]["mfaAuthenticated"] != "false" {
-                p.push(format!("sessionContext.attributes.mfaAuthenticated = {}", ctx["attributes"]["mfaAuthenticated"]));
+                p.push(format!(
+                    "sessionContext.attributes.mfaAuthenticated = {}",
+                    ctx["attributes"]["mfaAuthenticated"]
+                ));
             }
             if ctx["attributes"]["creationDate"] != "2026-01-01T00:00:00Z" {
-                p.push(format!("sessionContext.attributes.creationDate = {}", ctx["attributes"]["creationDate"]));
+                p.push(format!(
+                    "sessionContext.attributes.creationDate = {}",
+                    ctx["attributes"]["creationDate"]
+                ));
             }
         }
         _ => {
@@ -373,8 +425,14 @@ pub fn problems(r: &Value, e: &Expect<'_>) -> Vec<String> {
     if r["sourceIPAddress"] != ip {
         p.push(format!("sourceIPAddress {}, expected {ip}", r["sourceIPAddress"]));
     }
-    if !r["userAgent"].as_str().is_some_and(|ua| ua.starts_with(ua_prefix)) {
-        p.push(format!("userAgent {} does not start with {ua_prefix:?}", r["userAgent"]));
+    if !r["userAgent"]
+        .as_str()
+        .is_some_and(|ua| ua.starts_with(ua_prefix))
+    {
+        p.push(format!(
+            "userAgent {} does not start with {ua_prefix:?}",
+            r["userAgent"]
+        ));
     }
     if r["recipientAccountId"] != ACCOUNT {
         p.push(format!("recipientAccountId {}", r["recipientAccountId"]));
@@ -389,7 +447,7 @@ pub fn problems(r: &Value, e: &Expect<'_>) -> Vec<String> {
             if r["errorCode"] != code {
                 p.push(format!("errorCode {}, expected {code}", r["errorCode"]));
             }
-            if !r["errorMessage"].as_str().is_some_and(|m| !m.is_empty()) {
+            if r["errorMessage"].as_str().is_none_or(str::is_empty) {
                 p.push("errorMessage missing or empty".into());
             }
             if !r["responseElements"].is_null() {
@@ -398,7 +456,10 @@ pub fn problems(r: &Value, e: &Expect<'_>) -> Vec<String> {
         }
         None => {
             if r.get("errorCode").is_some() {
-                p.push(format!("unexpected errorCode {} ({})", r["errorCode"], r["errorMessage"]));
+                p.push(format!(
+                    "unexpected errorCode {} ({})",
+                    r["errorCode"], r["errorMessage"]
+                ));
             }
         }
     }
@@ -425,5 +486,9 @@ pub fn assert_invariants<'a>(records: impl IntoIterator<Item = &'a Value>) {
             all.push(format!("{} {}: {problem}", r["eventName"], r["requestID"]));
         }
     }
-    assert!(all.is_empty(), "records break the invariants:\n{}", all.join("\n"));
+    assert!(
+        all.is_empty(),
+        "records break the invariants:\n{}",
+        all.join("\n")
+    );
 }

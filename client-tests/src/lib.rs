@@ -91,6 +91,11 @@ pub const SERVICE: Creds = Creds {
     session_token: None,
 };
 
+/// An edit of the file configuration before start.
+pub type FileEdit = Box<dyn FnOnce(&mut FileConfig) + Send>;
+/// An edit of the runtime configuration before start.
+pub type ConfigEdit = Box<dyn FnOnce(&mut emulator::Config) + Send>;
+
 /// How to start an emulator.
 pub struct Options {
     /// `[server] flush_interval`; long by default so only explicit flushes write files.
@@ -101,9 +106,9 @@ pub struct Options {
     /// AWS CLI and boto3 (which sign with the real time) are within the allowed skew.
     pub start: Option<OffsetDateTime>,
     /// Further edits to the file configuration (deny rules, limits, identities).
-    pub edit_file: Option<Box<dyn FnOnce(&mut FileConfig) + Send>>,
+    pub edit_file: Option<FileEdit>,
     /// Edits to the runtime configuration (extensions such as the CloudTrail API).
-    pub edit_config: Option<Box<dyn FnOnce(&mut emulator::Config) + Send>>,
+    pub edit_config: Option<ConfigEdit>,
 }
 
 impl Default for Options {
@@ -194,9 +199,9 @@ pub struct ClientOptions {
     pub region: String,
     /// Seconds added to the emulator's clock when the client signs (clock-skew tests).
     pub time_offset: i64,
-    /// The SDK's clock-skew correction, which trusts the response `Date` header. Off by
-    /// default: tests move the emulator's clock, and the `Date` header hyper adds follows the
-    /// wall clock (see `sdk_skew_correction_follows_the_emulator_clock`).
+    /// The SDK's clock-skew correction, which trusts the response `Date` header. On by default,
+    /// as in a real client; the emulator stamps `Date` from its own clock, so moving that clock
+    /// keeps signatures valid (see `sdk_skew_correction_follows_the_emulator_clock`).
     pub skew_correction: bool,
 }
 
@@ -205,7 +210,7 @@ impl Default for ClientOptions {
         ClientOptions {
             region: REGION.to_owned(),
             time_offset: 0,
-            skew_correction: false,
+            skew_correction: true,
         }
     }
 }
@@ -267,17 +272,24 @@ impl Emulator {
             shutdown: Some(tx),
             handle: Some(handle),
         };
-        // The listener is bound before `run` starts, but delivery starts inside it: wait until
-        // the server answers so the first test call is not the one that finds it half ready.
-        for _ in 0..500 {
-            if let Ok(r) = emu.try_send(Method::GET, "/_emulator/health", HeaderMap::new(), Bytes::new()).await
-                && r.status == StatusCode::OK
-            {
-                return emu;
+        // The listener is bound before `run` starts, so this first request waits in the backlog
+        // until the server is ready: after it, every test call meets a running server.
+        match emu
+            .try_send(Method::GET, "/_emulator/health", HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok(r) if r.status == StatusCode::OK => emu,
+            Ok(r) => panic!("the emulator at {addr} answered health with {}", r.status),
+            Err(e) => {
+                // Most likely `run` failed to start: show why.
+                let mut emu = emu;
+                let why = match emu.handle.take() {
+                    Some(h) if h.is_finished() => format!("{:?}", h.await),
+                    _ => "still running".to_owned(),
+                };
+                panic!("the emulator at {addr} did not answer health: {e}; server: {why}")
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("the emulator at {addr} never answered /_emulator/health");
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -324,8 +336,15 @@ impl Emulator {
     /// `POST /_emulator/flush`: returns once every record accepted so far is in a delivered
     /// file, with the keys written by this flush.
     pub async fn flush(&self) -> Vec<String> {
-        let r = self.send(Method::POST, "/_emulator/flush", HeaderMap::new(), Bytes::new()).await;
-        assert_eq!(r.status, StatusCode::OK, "flush failed: {}", String::from_utf8_lossy(&r.body));
+        let r = self
+            .send(Method::POST, "/_emulator/flush", HeaderMap::new(), Bytes::new())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "flush failed: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         r.json()["written"]
             .as_array()
             .map(|files| {
@@ -339,8 +358,15 @@ impl Emulator {
 
     /// `POST /_emulator/reset`: forgets resources, keeps logs.
     pub async fn reset(&self) {
-        let r = self.send(Method::POST, "/_emulator/reset", HeaderMap::new(), Bytes::new()).await;
-        assert_eq!(r.status, StatusCode::OK, "reset failed: {}", String::from_utf8_lossy(&r.body));
+        let r = self
+            .send(Method::POST, "/_emulator/reset", HeaderMap::new(), Bytes::new())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "reset failed: {}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
 
     /// `GET /_emulator/health`.
@@ -354,7 +380,10 @@ impl Emulator {
     pub async fn delivered(&self) -> Delivered {
         let keys = self.flush().await;
         let delivered = Delivered::read(self.data_dir()).unwrap_or_else(|problems| {
-            panic!("delivered log files break the invariants:\n{}", problems.join("\n"))
+            panic!(
+                "delivered log files break the invariants:\n{}",
+                problems.join("\n")
+            )
         });
         for key in &keys {
             assert!(
@@ -366,13 +395,25 @@ impl Emulator {
     }
 
     /// Sends one request on a fresh connection.
-    pub async fn send(&self, method: Method, path: &str, headers: HeaderMap, body: impl Into<Bytes>) -> RawResponse {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> RawResponse {
         self.try_send(method, path, headers, body.into())
             .await
             .unwrap_or_else(|e| panic!("request to {path} failed: {e}"))
     }
 
-    async fn try_send(&self, method: Method, path: &str, headers: HeaderMap, body: Bytes) -> Result<RawResponse, String> {
+    async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<RawResponse, String> {
         let stream = TcpStream::connect(self.addr).await.map_err(|e| e.to_string())?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -414,7 +455,10 @@ impl Emulator {
         if !headers.contains_key(http::header::HOST) {
             headers.insert(
                 http::header::HOST,
-                self.addr.to_string().parse().expect("an address is a valid header"),
+                self.addr
+                    .to_string()
+                    .parse()
+                    .expect("an address is a valid header"),
             );
         }
         let mut signer = Signer::new(creds.access_key_id, creds.secret_access_key, REGION, service);
@@ -431,9 +475,14 @@ impl Emulator {
         let mut h = HeaderMap::new();
         h.insert(
             "x-amz-target",
-            format!("AmazonPersonalize.{operation}").parse().expect("a valid target"),
+            format!("AmazonPersonalize.{operation}")
+                .parse()
+                .expect("a valid target"),
         );
-        h.insert("content-type", http::HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert(
+            "content-type",
+            http::HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
         h.insert("user-agent", http::HeaderValue::from_static("client-tests/raw"));
         self.signed(ALICE, "personalize", Method::POST, "/", h, body.to_owned())
             .await
@@ -617,13 +666,32 @@ impl Delivered {
         for f in &out.files {
             for r in &f.records {
                 match serde_json::from_value::<Record>(r.clone()) {
-                    Ok(typed) => out.typed.push(typed),
-                    Err(e) => problems.push(format!("{}: record does not parse as cloudtrail::Record: {e}: {r}", f.key)),
+                    Ok(typed) => {
+                        // The typed model must hold every field: serialising it back gives the
+                        // same JSON (a field it dropped or renamed would show here).
+                        match serde_json::to_value(&typed) {
+                            Ok(back) if &back == r => {}
+                            Ok(back) => problems.push(format!(
+                                "{}: record does not survive cloudtrail::Record unchanged:\n  file:  {r}\n  typed: {back}",
+                                f.key
+                            )),
+                            Err(e) => problems.push(format!("{}: cannot serialise the typed record: {e}", f.key)),
+                        }
+                        out.typed.push(typed);
+                    }
+                    Err(e) => problems.push(format!(
+                        "{}: record does not parse as cloudtrail::Record: {e}: {r}",
+                        f.key
+                    )),
                 }
                 out.records.push(r.clone());
             }
         }
-        if problems.is_empty() { Ok(out) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        }
     }
 
     /// The one record whose `requestID` is `id`.
@@ -641,21 +709,27 @@ impl Delivered {
 
     /// Every record of an event name, in delivery order.
     pub fn named(&self, event_name: &str) -> Vec<&Value> {
-        self.records.iter().filter(|r| r["eventName"] == event_name).collect()
+        self.records
+            .iter()
+            .filter(|r| r["eventName"] == event_name)
+            .collect()
     }
 
     /// Record counts by `eventName`.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
         for r in &self.records {
-            *m.entry(r["eventName"].as_str().unwrap_or("?").to_owned()).or_insert(0) += 1;
+            *m.entry(r["eventName"].as_str().unwrap_or("?").to_owned())
+                .or_insert(0) += 1;
         }
         m
     }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -677,11 +751,13 @@ fn read_log_file(
     if !cpl.is_match(key) {
         return Err("key does not match the CloudTrail Processing Library's log-file regex".into());
     }
-    let l = layout.captures(key).ok_or("key does not follow the AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/ layout")?;
+    let l = layout
+        .captures(key)
+        .ok_or("key does not follow the AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/ layout")?;
     let name = l.name("file").map_or("", |m| m.as_str());
-    let n = file_name
-        .captures(name)
-        .ok_or("file name is not <account>_CloudTrail_<region>_<YYYYMMDD>T<HHmm>Z_<16 alphanumerics>.json.gz")?;
+    let n = file_name.captures(name).ok_or(
+        "file name is not <account>_CloudTrail_<region>_<YYYYMMDD>T<HHmm>Z_<16 alphanumerics>.json.gz",
+    )?;
     let account = l.name("account").map_or("", |m| m.as_str());
     let region = l.name("region").map_or("", |m| m.as_str());
     if n.name("account").map(|m| m.as_str()) != Some(account) {
@@ -713,7 +789,10 @@ fn read_log_file(
     let v: Value = serde_json::from_slice(&body).map_err(|e| format!("body is not JSON: {e}"))?;
     let obj = v.as_object().ok_or("body is not a JSON object")?;
     if obj.len() != 1 {
-        return Err(format!("body has members other than Records: {:?}", obj.keys().collect::<Vec<_>>()));
+        return Err(format!(
+            "body has members other than Records: {:?}",
+            obj.keys().collect::<Vec<_>>()
+        ));
     }
     let records = v["Records"].as_array().ok_or("Records is not an array")?.clone();
     if records.is_empty() {
@@ -721,10 +800,16 @@ fn read_log_file(
     }
     for r in &records {
         if r["recipientAccountId"] != account {
-            return Err(format!("record for account {} in account {account}'s folder", r["recipientAccountId"]));
+            return Err(format!(
+                "record for account {} in account {account}'s folder",
+                r["recipientAccountId"]
+            ));
         }
         if r["awsRegion"] != region {
-            return Err(format!("record for region {} in region {region}'s folder", r["awsRegion"]));
+            return Err(format!(
+                "record for region {} in region {region}'s folder",
+                r["awsRegion"]
+            ));
         }
     }
     Ok(LogFile {
@@ -788,7 +873,10 @@ impl CallLog {
         match fut.await {
             Ok(out) => {
                 let request_id = out.request_id().unwrap_or_default().to_owned();
-                assert!(!request_id.is_empty(), "{name}: the response had no x-amzn-RequestId");
+                assert!(
+                    !request_id.is_empty(),
+                    "{name}: the response had no x-amzn-RequestId"
+                );
                 self.calls.push(Call {
                     name,
                     request_id,
@@ -886,10 +974,17 @@ impl CallLog {
         let mut problems = Vec::new();
         let mut out = Vec::new();
         for c in &self.calls {
-            let found: Vec<&Value> = delivered.records.iter().filter(|r| r["requestID"] == c.request_id).collect();
+            let found: Vec<&Value> = delivered
+                .records
+                .iter()
+                .filter(|r| r["requestID"] == c.request_id)
+                .collect();
             if !c.delivered {
                 if !found.is_empty() {
-                    problems.push(format!("{} {}: delivered, but no trail selects it", c.name, c.request_id));
+                    problems.push(format!(
+                        "{} {}: delivered, but no trail selects it",
+                        c.name, c.request_id
+                    ));
                 }
                 continue;
             }
@@ -906,16 +1001,26 @@ impl CallLog {
             }
             let at = cloudtrail::timefmt::iso_seconds(c.at);
             if r["eventTime"] != at.as_str() {
-                problems.push(format!("{}: eventTime {}, the call was made at {at}", c.name, r["eventTime"]));
+                problems.push(format!(
+                    "{}: eventTime {}, the call was made at {at}",
+                    c.name, r["eventTime"]
+                ));
             }
             if let Some(m) = &c.message
                 && r["errorMessage"] != m.as_str()
             {
-                problems.push(format!("{}: errorMessage {}, the client read {m:?}", c.name, r["errorMessage"]));
+                problems.push(format!(
+                    "{}: errorMessage {}, the client read {m:?}",
+                    c.name, r["errorMessage"]
+                ));
             }
             out.push(*r);
         }
-        assert!(problems.is_empty(), "records disagree with the calls:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "records disagree with the calls:\n{}",
+            problems.join("\n")
+        );
         out
     }
 }

@@ -38,7 +38,11 @@ impl Output {
 
     /// Panics unless the process exited with 0.
     pub fn success(&self) -> &Self {
-        assert_eq!(self.code, 0, "exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
         self
     }
 }
@@ -104,7 +108,9 @@ impl Venv {
             .filter(|p| p.is_dir())
             .collect();
         versions.sort();
-        let latest = versions.pop().unwrap_or_else(|| panic!("no API version under {}", dir.display()));
+        let latest = versions
+            .pop()
+            .unwrap_or_else(|| panic!("no API version under {}", dir.display()));
         let plain = latest.join(format!("{kind}.json"));
         let gz = latest.join(format!("{kind}.json.gz"));
         let bytes = if plain.is_file() {

@@ -82,6 +82,27 @@ impl DeliveryObserver for Count {
     }
 }
 
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat` (100 Hz ticks).
+fn cpu_seconds() -> f64 {
+    stat_seconds(11, 12)
+}
+
+/// CPU seconds used by children we have waited for (the `gzip` baseline).
+fn child_cpu_seconds() -> f64 {
+    stat_seconds(13, 14)
+}
+
+fn stat_seconds(user: usize, system: usize) -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(user) + ticks(system)) / 100.0
+}
+
 fn vm_hwm_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -106,7 +127,7 @@ fn main() -> anyhow::Result<()> {
 
     let count = Arc::new(Count::default());
     let observer = count.clone();
-    let (elapsed, files, compressed) = rt.block_on(async {
+    let (elapsed, cpu, files, compressed) = rt.block_on(async {
         let delivery = Delivery::start(
             cfg,
             Arc::new(SystemClock),
@@ -125,6 +146,7 @@ fn main() -> anyhow::Result<()> {
         )
         .await?;
         let templates = Arc::new(templates);
+        let cpu0 = cpu_seconds();
         let start = Instant::now();
         let mut tasks = Vec::new();
         for p in 0..producers {
@@ -147,11 +169,12 @@ fn main() -> anyhow::Result<()> {
         }
         delivery.flush().await?;
         let elapsed = start.elapsed();
+        let cpu = cpu_seconds() - cpu0;
         delivery.shutdown().await?;
         let compressed = count.compressed.load(Ordering::Relaxed);
         let records = count.records.load(Ordering::Relaxed);
         anyhow::ensure!(records == total, "delivered {records} of {total} records");
-        anyhow::Ok((elapsed, count.files.load(Ordering::Relaxed), compressed))
+        anyhow::Ok((elapsed, cpu, count.files.load(Ordering::Relaxed), compressed))
     })?;
     let hwm = vm_hwm_kib().unwrap_or(0);
 
@@ -191,11 +214,20 @@ fn main() -> anyhow::Result<()> {
         compressed as f64 / raw.len() as f64
     );
     println!("pipeline: peak RSS (VmHWM) {:.1} MiB", hwm as f64 / 1024.0);
+    // On a shared machine the wall-clock rate depends on what else runs; CPU time does not.
+    println!(
+        "pipeline: {:.2} CPU-s ({:.2} cores busy on average), {:.1} us CPU per record, {:.0} records per CPU-second",
+        cpu,
+        cpu / secs,
+        cpu * 1e6 / total as f64,
+        total as f64 / cpu
+    );
 
     let raw_path = dir.path().join("all.json");
     std::fs::write(&raw_path, &raw)?;
     drop(raw);
     let input = std::fs::File::open(&raw_path)?;
+    let child0 = child_cpu_seconds();
     let t = Instant::now();
     let out = Command::new("gzip")
         .arg("-6")
@@ -204,6 +236,7 @@ fn main() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .output();
     let gz_time = t.elapsed();
+    let gz_cpu = child_cpu_seconds() - child0;
     match out {
         Ok(o) if o.status.success() => {
             let g = gz_time.as_secs_f64();
@@ -215,9 +248,11 @@ fn main() -> anyhow::Result<()> {
                 o.stdout.len() as f64 / 1e6,
                 o.stdout.len() as f64 / (mb * 1e6)
             );
+            println!("gzip -6:  {gz_cpu:.2} CPU-s");
             println!(
-                "pipeline time / gzip -6 time = {:.2} (the pipeline also serialises, spools, shuffles and writes)",
-                secs / g
+                "pipeline / gzip -6: wall time {:.2}x, CPU time {:.2}x (the pipeline also serialises, spools, hashes, shuffles and writes)",
+                secs / g,
+                cpu / gz_cpu.max(0.01)
             );
         }
         Ok(o) => println!("gzip -6 failed: {}", String::from_utf8_lossy(&o.stderr)),

@@ -1,11 +1,12 @@
 //! The delivery pipeline: records in, spooled durably, batched per (trail, account, Region),
 //! written as CloudTrail log files, acknowledged in the spool, and announced to observers.
 //!
-//! One core task owns all state: it appends submitted records to the spool in groups (one write
-//! per group, then every submitter in the group is answered), keeps the open batches, cuts them on
-//! age, size, request or shutdown, and hands cut batches to blocking workers that shuffle,
-//! compress and put the file. When a worker reports back, the core acknowledges the records in
-//! the spool, releases their memory budget and tells the observers.
+//! `submit` appends the record to the spool itself (one `write`, under the spool's lock; with
+//! `fsync`, a shared group-committed `fdatasync`) and, in the same critical section, tells the
+//! core task about it. The core owns the batches: it cuts them on age, size, request or
+//! shutdown, and hands cut batches to long-lived worker threads that shuffle, compress and put
+//! the file. When a worker reports back, the core acknowledges the records in the spool,
+//! releases their memory budget and tells the observers.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ use crate::clock::SharedClock;
 use crate::layout::{LogDestination, unique_string};
 use crate::logfile::{RawRecord, WrittenLog, write_raw};
 use crate::record::Record;
-use crate::spool::{NewRecord, PreparedWrite, Spool};
+use crate::spool::{NewRecord, Spool};
 use crate::store::ObjectStore;
 
 /// One trail's copy of the logs for one (account, Region).
@@ -88,7 +89,8 @@ pub struct DeliveryConfig {
     pub max_pending_bytes: usize,
     /// Parallel compress-and-write workers (default: the number of CPUs).
     pub workers: usize,
-    /// `fsync` the spool after each group write and ack (survives power loss, not only crashes).
+    /// `fsync` spooled records (group-committed) and acks before relying on them, so they
+    /// survive power loss, not only process crashes.
     pub fsync: bool,
     /// First retry delay after a failed delivery; doubles up to `max_retry_delay`.
     pub retry_delay: Duration,
@@ -107,7 +109,7 @@ impl DeliveryConfig {
             compression_level: 6,
             duplicate_rate: 0.0,
             late_rate: 0.0,
-            max_pending_bytes: 256 << 20,
+            max_pending_bytes: 64 << 20,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             fsync: false,
             retry_delay: Duration::from_secs(1),
@@ -226,13 +228,29 @@ struct Shared {
     status: Mutex<DeliveryStatus>,
 }
 
+/// The spool and the destination table, shared by submitters (which append) and the core
+/// (which acknowledges and seals). Appends happen under this lock, in the order the core hears
+/// of them.
+struct SpoolShared {
+    spool: Spool,
+    dests: Interner,
+    /// Set on shutdown: nothing more is appended.
+    closed: bool,
+}
+
+/// A record now in the spool, on its way to its batches.
+struct Added {
+    ids: Vec<u32>,
+    seg: u64,
+    idx: u32,
+    event_time: i64,
+    json: Arc<Vec<u8>>,
+    /// When the record was accepted: its batch's age counts from here.
+    accepted: OffsetDateTime,
+}
+
 enum Cmd {
-    Submit {
-        dests: Vec<Destination>,
-        event_time: i64,
-        json: Arc<Vec<u8>>,
-        reply: oneshot::Sender<Result<(), DeliveryError>>,
-    },
+    Add(Added),
     Flush {
         reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>,
     },
@@ -248,6 +266,11 @@ struct Inner {
     tx: mpsc::UnboundedSender<Cmd>,
     router: Arc<dyn Router>,
     shared: Arc<Shared>,
+    spool: Arc<Mutex<SpoolShared>>,
+    spool_dir: PathBuf,
+    clock: SharedClock,
+    /// One `fdatasync` at a time; whoever waits behind it usually finds its record covered.
+    sync_gate: tokio::sync::Mutex<()>,
 }
 
 /// The pipeline handle. Cheap to clone; every clone feeds the same pipeline.
@@ -315,17 +338,23 @@ impl Delivery {
         .await
         .map_err(|e| spool_err(std::io::Error::other(e.to_string())))?;
         let (spool, replayed) = opened.map_err(spool_err)?;
+        let spool = Arc::new(Mutex::new(SpoolShared {
+            spool,
+            dests,
+            closed: false,
+        }));
         let (tx, rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let now = clock.now();
+        let clock_handle = clock.clone();
         let mut core = Core {
             clock_rx: clock.advanced(),
             clock,
             store,
             observers,
             shared: shared.clone(),
-            spool,
-            dests,
+            spool: spool.clone(),
+            dests: Vec::new(),
             batches: HashMap::new(),
             ready: VecDeque::new(),
             in_flight: 0,
@@ -334,10 +363,8 @@ impl Delivery {
             waiters: Vec::new(),
             events: done_tx,
             lock: Some(lock),
-            spool_thread: Pool::new("ct-spool", 1).map_err(spool_err)?,
             compressors: Pool::new("ct-compress", config.workers).map_err(spool_err)?,
-            queue: VecDeque::new(),
-            writing: false,
+            through: std::collections::HashSet::new(),
             interval: config.flush_interval,
             config,
             closing: None,
@@ -345,7 +372,7 @@ impl Delivery {
         // Replayed records are overdue: write them as soon as the pipeline runs.
         let overdue = now - core.interval;
         for r in replayed {
-            let d = core.dests.id(&r.dest);
+            let d = spool.lock().unwrap_or_else(|e| e.into_inner()).dests.id(&r.dest);
             shared.budget.force(r.json.len());
             core.add(
                 d,
@@ -362,7 +389,15 @@ impl Delivery {
         }
         tokio::spawn(core.run(rx, done_rx));
         Ok(Delivery {
-            inner: Arc::new(Inner { tx, router, shared }),
+            inner: Arc::new(Inner {
+                tx,
+                router,
+                shared,
+                spool,
+                spool_dir,
+                clock: clock_handle,
+                sync_gate: tokio::sync::Mutex::new(()),
+            }),
         })
     }
 
@@ -378,19 +413,69 @@ impl Delivery {
             dests.sort_unstable();
             dests.dedup();
         }
+        // Submitting never has to wait when there is room, so a tight loop of submits would hold
+        // its worker thread and starve the pipeline's own task; take part in tokio's budgeting.
+        tokio::task::coop::consume_budget().await;
         let json = Arc::new(record.to_json());
-        self.inner.shared.budget.acquire(json.len() * dests.len()).await;
-        let (reply, rx) = oneshot::channel();
-        let cmd = Cmd::Submit {
-            event_time: record.event_time.unix_timestamp(),
-            dests,
-            json,
-            reply,
+        let bytes = json.len() * dests.len();
+        let budget = &self.inner.shared.budget;
+        budget.acquire(bytes).await;
+        let event_time = record.event_time.unix_timestamp();
+        let spool_err = |source| DeliveryError::Spool {
+            path: self.inner.spool_dir.display().to_string(),
+            source,
         };
-        if self.inner.tx.send(cmd).is_err() {
-            return Err(DeliveryError::Closed);
+        let sync = {
+            let mut guard = self.inner.spool.lock().unwrap_or_else(|e| e.into_inner());
+            let shared = &mut *guard;
+            if shared.closed {
+                drop(guard);
+                budget.release(bytes);
+                return Err(DeliveryError::Closed);
+            }
+            let ids: Vec<u32> = dests.iter().map(|d| shared.dests.id(d)).collect();
+            let list = &shared.dests.list;
+            let dest_of = |i: u32| list.get(i as usize).cloned().unwrap_or_else(empty_destination);
+            let new = NewRecord {
+                dests: &ids,
+                event_time,
+                json: &json,
+            };
+            match shared.spool.append(&new, &dest_of) {
+                Ok((seg, idx, sync)) => {
+                    // Sent under the lock, so the core hears of records in spool order and a
+                    // flush asked for after this returns comes after this record.
+                    let _ = self.inner.tx.send(Cmd::Add(Added {
+                        ids,
+                        seg,
+                        idx,
+                        event_time,
+                        json,
+                        accepted: self.inner.clock.now(),
+                    }));
+                    sync
+                }
+                Err(e) => {
+                    drop(guard);
+                    tracing::error!(error = %e, "spool write failed; record rejected");
+                    budget.release(bytes);
+                    return Err(spool_err(e));
+                }
+            }
+        };
+        if let Some(sync) = sync
+            && !sync.done()
+        {
+            // Group commit: one sync at a time, each covering every record written before it.
+            let _gate = self.inner.sync_gate.lock().await;
+            if !sync.done() {
+                tokio::task::spawn_blocking(move || sync.sync())
+                    .await
+                    .map_err(|e| spool_err(std::io::Error::other(e.to_string())))?
+                    .map_err(spool_err)?;
+            }
         }
-        rx.await.map_err(|_| DeliveryError::Closed)?
+        Ok(())
     }
 
     /// Writes every record accepted so far (late records included, as separate files) and
@@ -457,10 +542,6 @@ impl Interner {
         self.ids.insert(d.clone(), i);
         i
     }
-
-    fn get(&self, i: u32) -> Option<&Destination> {
-        self.list.get(i as usize)
-    }
 }
 
 /// One record copy bound for one destination.
@@ -516,21 +597,21 @@ struct Core {
     store: Arc<dyn ObjectStore>,
     observers: Vec<Arc<dyn DeliveryObserver>>,
     shared: Arc<Shared>,
-    spool: Spool,
-    dests: Interner,
+    spool: Arc<Mutex<SpoolShared>>,
+    /// The core's copy of the destination table, filled from the shared one as ids appear.
+    dests: Vec<Destination>,
     batches: HashMap<u32, Batch>,
     ready: VecDeque<Job>,
     in_flight: usize,
     in_flight_records: usize,
     rng: StdRng,
     waiters: Vec<Waiter>,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::UnboundedSender<Done>,
     /// Holds the spool's `LOCK` file locked while the pipeline runs.
     lock: Option<std::fs::File>,
-    spool_thread: Pool,
     compressors: Pool,
-    queue: VecDeque<Cmd>,
-    writing: bool,
+    /// Destinations that received a flush's stragglers since the last look.
+    through: std::collections::HashSet<u32>,
     closing: Option<oneshot::Sender<Result<(), DeliveryError>>>,
 }
 
@@ -575,40 +656,16 @@ impl Pool {
 /// A spool segment is sealed once it reaches this size.
 const SEGMENT_BYTES: u64 = 64 << 20;
 
-/// Most commands folded into one spool write.
-const GROUP: usize = 4096;
-
-/// A submitted record waiting for its spool write.
-struct Pending {
-    dests: Vec<Destination>,
-    event_time: i64,
-    json: Arc<Vec<u8>>,
-    reply: oneshot::Sender<Result<(), DeliveryError>>,
-}
-
-/// A spool group write, back from its blocking thread.
-struct Written {
-    write: PreparedWrite,
-    result: std::io::Result<()>,
-    group: Vec<Pending>,
-    ids: Vec<Vec<u32>>,
-    positions: Vec<(u64, u32)>,
-}
-
-/// What the blocking threads report to the core.
-enum Event {
-    Job(Done),
-    Spool(Written),
-}
+/// Most commands handled per wake-up before the core looks at its other inputs.
+const DRAIN: usize = 4096;
 
 impl Core {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>, mut events: mpsc::UnboundedReceiver<Event>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>, mut events: mpsc::UnboundedReceiver<Done>) {
         loop {
             self.start_due(false);
             self.dispatch();
             self.publish_status();
             if self.closing.is_some()
-                && !self.writing
                 && self.in_flight == 0
                 && self.ready.is_empty()
                 && self.waiters.is_empty()
@@ -618,28 +675,31 @@ impl Core {
             let deadline = self.next_deadline();
             tokio::select! {
                 biased;
-                ev = events.recv() => match ev {
-                    Some(Event::Job(done)) => self.finish(done),
-                    Some(Event::Spool(w)) => self.written(w),
-                    None => {}
-                },
-                cmd = rx.recv(), if self.closing.is_none() && self.queue.len() < GROUP => {
+                done = events.recv() => {
+                    if let Some(done) = done {
+                        self.finish(done);
+                    }
+                }
+                cmd = rx.recv(), if self.closing.is_none() => {
                     let Some(cmd) = cmd else {
                         // Every handle is gone without a shutdown: stop; the spool keeps the rest.
                         break;
                     };
-                    self.queue.push_back(cmd);
-                    while self.queue.len() < GROUP {
+                    self.command(cmd);
+                    for _ in 0..DRAIN {
+                        if self.closing.is_some() {
+                            break;
+                        }
                         match rx.try_recv() {
-                            Ok(c) => self.queue.push_back(c),
+                            Ok(c) => self.command(c),
                             Err(_) => break,
                         }
                     }
                 }
                 () = wait_until(&self.clock, &mut self.clock_rx, deadline) => {}
             }
-            self.pump();
         }
+        self.spool().closed = true;
         // Let a successor open the spool as soon as we answer.
         self.lock = None;
         // Answer anyone still waiting on the way out.
@@ -651,121 +711,42 @@ impl Core {
         }
     }
 
-    /// Works through queued commands in order. Consecutive submits share one spool write, which
-    /// runs on a blocking thread while the next group queues up; any other command waits for
-    /// the write before it, so a flush covers every record acknowledged before it was asked.
-    fn pump(&mut self) {
-        while !self.writing && self.closing.is_none() {
-            let mut group = Vec::new();
-            while group.len() < GROUP {
-                match self.queue.pop_front() {
-                    Some(Cmd::Submit {
-                        dests,
-                        event_time,
-                        json,
-                        reply,
-                    }) => group.push(Pending {
-                        dests,
-                        event_time,
-                        json,
-                        reply,
-                    }),
-                    Some(other) => {
-                        self.queue.push_front(other);
-                        break;
-                    }
-                    None => break,
-                }
-            }
-            if !group.is_empty() {
-                self.start_write(group);
-                continue;
-            }
-            match self.queue.pop_front() {
-                Some(cmd) => self.command(cmd),
-                None => break,
-            }
-        }
+    fn spool(&self) -> std::sync::MutexGuard<'_, SpoolShared> {
+        self.spool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn start_write(&mut self, group: Vec<Pending>) {
-        let ids: Vec<Vec<u32>> = group
-            .iter()
-            .map(|p| p.dests.iter().map(|d| self.dests.id(d)).collect())
-            .collect();
-        let records: Vec<NewRecord<'_>> = group
-            .iter()
-            .zip(&ids)
-            .map(|(p, ids)| NewRecord {
-                dests: ids,
-                event_time: p.event_time,
-                json: &p.json,
-            })
-            .collect();
-        let list = &self.dests.list;
-        let dest_of = |i: u32| list.get(i as usize).cloned().unwrap_or_else(empty_destination);
-        let prepared = self.spool.prepare(&records, &dest_of);
-        drop(records);
-        match prepared {
-            Ok((write, positions)) => {
-                self.writing = true;
-                let events = self.events.clone();
-                self.spool_thread.run(move || {
-                    let result = write.run();
-                    let _ = events.send(Event::Spool(Written {
-                        write,
-                        result,
-                        group,
-                        ids,
-                        positions,
-                    }));
-                });
-            }
-            Err(e) => self.reject(group, &e),
+    /// The destination behind an interned id.
+    fn dest(&mut self, id: u32) -> Option<Destination> {
+        let i = id as usize;
+        if i >= self.dests.len() {
+            let shared = self.spool.lock().unwrap_or_else(|e| e.into_inner());
+            let have = self.dests.len();
+            self.dests.extend(shared.dests.list.iter().skip(have).cloned());
         }
-    }
-
-    /// A group is on disk (or not): batch its records and answer the submitters.
-    fn written(&mut self, w: Written) {
-        self.writing = false;
-        let ok = w.result.is_ok();
-        self.spool.write_done(w.write, ok);
-        if let Err(e) = &w.result {
-            self.reject(w.group, e);
-            return;
-        }
-        let now = self.clock.now();
-        for ((p, ids), (seg, idx)) in w.group.into_iter().zip(w.ids).zip(w.positions) {
-            for (slot, d) in ids.into_iter().enumerate() {
-                let e = Entry {
-                    seg,
-                    idx,
-                    slot: slot as u16,
-                    event_time: p.event_time,
-                    json: p.json.clone(),
-                    held: false,
-                };
-                self.add(d, e, now);
-            }
-            let _ = p.reply.send(Ok(()));
-        }
-    }
-
-    fn reject(&mut self, group: Vec<Pending>, e: &std::io::Error) {
-        tracing::error!(error = %e, "spool write failed; records rejected");
-        let msg = e.to_string();
-        for p in group {
-            self.shared.budget.release(p.json.len() * p.dests.len());
-            let _ = p.reply.send(Err(DeliveryError::Spool {
-                path: self.config.spool_dir.display().to_string(),
-                source: std::io::Error::new(e.kind(), msg.clone()),
-            }));
-        }
+        self.dests.get(i).cloned()
     }
 
     fn command(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Submit { .. } => {}
+            Cmd::Add(a) => {
+                // A record appended just before a flush sealed its segment, but heard of after
+                // the flush started, must still go out with that flush.
+                let through = self.waiters.iter().any(|w| a.seg <= w.high_water);
+                for (slot, d) in a.ids.into_iter().enumerate() {
+                    if through {
+                        self.through.insert(d);
+                    }
+                    let e = Entry {
+                        seg: a.seg,
+                        idx: a.idx,
+                        slot: slot as u16,
+                        event_time: a.event_time,
+                        json: a.json.clone(),
+                        held: false,
+                    };
+                    self.add(d, e, a.accepted);
+                }
+            }
             Cmd::Tick { reply } => {
                 self.start_due(false);
                 self.dispatch();
@@ -774,6 +755,8 @@ impl Core {
             }
             Cmd::Flush { reply } => self.start_flush(reply),
             Cmd::Shutdown { reply } => {
+                // Nothing more gets into the spool; what is there is flushed.
+                self.spool().closed = true;
                 let (tx, rx) = oneshot::channel();
                 self.start_flush(tx);
                 // The flush's own outcome decides the shutdown's.
@@ -792,7 +775,7 @@ impl Core {
     }
 
     fn start_flush(&mut self, reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>) {
-        let high_water = self.spool.seal();
+        let high_water = self.spool().spool.seal();
         self.start_due(true);
         self.dispatch();
         self.waiters.push(Waiter {
@@ -838,6 +821,23 @@ impl Core {
 
     /// Cuts every batch that is due (all of them when `force`) into jobs.
     fn start_due(&mut self, force: bool) {
+        // Stragglers of a flush go out now, together, without late holding.
+        let mut through: Vec<u32> = self.through.drain().collect();
+        through.sort_unstable();
+        for d in through {
+            if let Some(batch) = self.batches.get_mut(&d)
+                && !batch.entries.is_empty()
+            {
+                let entries = std::mem::take(&mut batch.entries);
+                batch.bytes = BODY_OVERHEAD;
+                for chunk in split(entries, self.config.max_records, self.config.max_bytes) {
+                    self.ready.push_back(Job {
+                        dest: d,
+                        entries: chunk,
+                    });
+                }
+            }
+        }
         let now = self.clock.now();
         let interval = self.interval;
         let late_rate = self.config.late_rate;
@@ -904,7 +904,7 @@ impl Core {
             if job.entries.is_empty() {
                 continue;
             }
-            let Some(dest) = self.dests.get(job.dest).cloned() else {
+            let Some(dest) = self.dest(job.dest) else {
                 continue;
             };
             self.in_flight += 1;
@@ -950,11 +950,11 @@ impl Core {
                 }))
                 .unwrap_or_else(|_| Err("the object store panicked".to_owned()));
                 drop(raw);
-                let _ = events.send(Event::Job(Done {
+                let _ = events.send(Done {
                     dest: d,
                     entries,
                     result,
-                }));
+                });
             });
         }
     }
@@ -963,11 +963,7 @@ impl Core {
     fn finish(&mut self, done: Done) {
         self.in_flight -= 1;
         self.in_flight_records -= done.entries.len();
-        let trail = self
-            .dests
-            .get(done.dest)
-            .map(|d| d.trail.clone())
-            .unwrap_or_default();
+        let trail = self.dest(done.dest).map(|d| d.trail).unwrap_or_default();
         match done.result {
             Ok(log) => {
                 let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
@@ -976,12 +972,14 @@ impl Core {
                     by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
                     bytes += e.json.len();
                 }
+                let mut shared = self.spool();
                 for (seg, pairs) in by_seg {
-                    if let Err(err) = self.spool.ack(seg, &pairs) {
+                    if let Err(err) = shared.spool.ack(seg, &pairs) {
                         // The file is out; without the ack a restart would write these again.
                         tracing::error!(error = %err, seg, "spool ack failed; records may be delivered twice after a restart");
                     }
                 }
+                drop(shared);
                 self.shared.budget.release(bytes);
                 if let Some(b) = self.batches.get_mut(&done.dest) {
                     b.retry_at = None;
@@ -1043,7 +1041,7 @@ impl Core {
     fn check_waiters(&mut self) {
         let mut i = 0;
         while i < self.waiters.len() {
-            if self.spool.pending_up_to(self.waiters[i].high_water) {
+            if self.spool().spool.pending_up_to(self.waiters[i].high_water) {
                 i += 1;
             } else {
                 let w = self.waiters.swap_remove(i);
@@ -1123,5 +1121,69 @@ async fn wait_until(
                 tokio::time::sleep(left.try_into().unwrap_or(Duration::from_secs(1))).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(len: usize) -> Entry {
+        Entry {
+            seg: 1,
+            idx: 0,
+            slot: 0,
+            event_time: 0,
+            json: Arc::new(vec![b'x'; len]),
+            held: false,
+        }
+    }
+
+    #[test]
+    fn split_respects_both_limits() {
+        let sizes: Vec<usize> = split((0..10).map(|_| entry(9)).collect(), 4, 1000)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [4, 4, 2]);
+        // Each entry costs 10 body bytes; 14 + 3 * 10 = 44 fits in 45, a fourth does not.
+        let sizes: Vec<usize> = split((0..7).map(|_| entry(9)).collect(), 100, 45)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [3, 3, 1]);
+        // An entry larger than the limit still goes out, alone.
+        assert_eq!(split(vec![entry(500), entry(1)], 100, 45).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn budget_waits_and_always_admits_into_an_empty_pipeline() {
+        let b = Arc::new(Budget {
+            used: Mutex::new(0),
+            freed: Notify::new(),
+            max: 100,
+        });
+        b.acquire(1000).await;
+        assert_eq!(b.used(), 1000);
+        let waiter = {
+            let b = b.clone();
+            tokio::spawn(async move { b.acquire(10).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        b.release(1000);
+        waiter.await.unwrap();
+        assert_eq!(b.used(), 10);
+    }
+
+    #[test]
+    fn config_limits() {
+        let mut c = DeliveryConfig::new("/tmp/x");
+        assert!(c.validate().is_ok());
+        c.late_rate = 1.0;
+        assert!(c.validate().is_err());
+        c.late_rate = 0.0;
+        c.max_records = 0;
+        assert!(c.validate().is_err());
     }
 }

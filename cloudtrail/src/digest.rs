@@ -60,14 +60,6 @@ pub enum DigestError {
         /// The OS error.
         source: io::Error,
     },
-    /// The chain state file exists but cannot be parsed.
-    #[error("corrupt digest chain state at {path}: {reason}")]
-    CorruptState {
-        /// The file involved.
-        path: PathBuf,
-        /// What was wrong.
-        reason: String,
-    },
     /// Not an `arn:<partition>:cloudtrail:<region>:<account>:trail/<name>` ARN.
     #[error("not a trail ARN: {0:?}")]
     BadTrailArn(String),
@@ -721,6 +713,13 @@ impl Digests {
             tracing::warn!(key = %log.key, "log key without account and Region; not digested");
             return Ok(());
         };
+        let validating = self.lock().trails.get(&log.trail).is_some_and(|t| t.active);
+        if !validating {
+            return Ok(());
+        }
+        // A Region's first file may need its key made: do it before taking the state lock, so
+        // the slow key generation never holds up digests of other chains.
+        self.keys.current(&region)?;
         let now = whole_seconds(self.clock.now());
         let mut state = self.lock();
         let Some(trail) = state
@@ -1032,10 +1031,22 @@ impl crate::delivery::DeliveryObserver for Digests {
 fn load_state(dir: &Path) -> Result<State, DigestError> {
     let path = dir.join(STATE_FILE);
     let mut state: State = match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| DigestError::CorruptState {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?,
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(state) => state,
+            Err(e) => {
+                // A damaged snapshot must not keep the emulator from starting: keep it aside for
+                // inspection and start new chains (validate-logs then reports a gap, not a failure).
+                let aside = dir.join(format!("{STATE_FILE}.corrupt"));
+                tracing::error!(path = %path.display(), error = %e, aside = %aside.display(),
+                    "corrupt digest chain state; starting new chains");
+                fs::rename(&path, &aside).map_err(|source| DigestError::State {
+                    path: path.clone(),
+                    source,
+                })?;
+                let _ = fs::remove_file(dir.join(JOURNAL_FILE));
+                return Ok(State::default());
+            }
+        },
         Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
         Err(source) => return Err(DigestError::State { path, source }),
     };
@@ -1496,6 +1507,24 @@ mod tests {
         rig.clock.advance(Duration::from_secs(3));
         let again = digests.tick();
         assert!(again.iter().all(|d| d.key != fin[0].key && d.start >= fin[0].end));
+    }
+
+    #[test]
+    fn corrupt_state_starts_new_chains_instead_of_failing() {
+        let rig = rig();
+        {
+            let digests = rig.digests(Duration::from_secs(60));
+            digests.start_chain(&trail()).unwrap();
+        }
+        let state = rig.root.join("state");
+        std::fs::write(state.join(STATE_FILE), b"{not json").unwrap();
+        let digests = rig.digests(Duration::from_secs(60));
+        assert!(state.join(format!("{STATE_FILE}.corrupt")).exists());
+        digests.start_chain(&trail()).unwrap();
+        rig.clock.advance(Duration::from_secs(60));
+        let out = digests.tick();
+        assert_eq!(out.len(), 1);
+        assert!(out[0].starting);
     }
 
     #[test]

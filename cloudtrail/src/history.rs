@@ -619,6 +619,11 @@ impl History {
                 .unwrap_or_default()
         };
         let want = max + 1;
+        let needle: Option<Vec<u8>> = attr.and_then(|(_, v)| {
+            serde_json::to_vec(v)
+                .ok()
+                .map(|q| q.get(1..q.len().saturating_sub(1)).unwrap_or_default().to_vec())
+        });
         // A min-heap of the best `want` keys seen so far (largest keys are the newest events).
         let mut heap: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
         for day in days {
@@ -647,6 +652,14 @@ impl History {
                 if line.last() != Some(&b'\n') {
                     // Being appended right now: not there yet.
                     break;
+                }
+                // Cheap reject before parsing: the attribute value, as JSON writes it, must
+                // appear in the header.
+                if let Some(needle) = &needle {
+                    let header = line.split(|&b| b == b'\t').next().unwrap_or_default();
+                    if !contains(header, needle) {
+                        continue;
+                    }
                 }
                 let Some((h, body)) = split_line(&line) else {
                     continue;
@@ -704,6 +717,10 @@ impl History {
             .collect();
         Ok(LookupPage { events, next_token })
     }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A candidate event of a lookup, ordered by its (time, sequence) key only.

@@ -367,7 +367,12 @@ fn load_region(dir: &Path) -> Result<Vec<Arc<KeyPair>>, KeyError> {
             path: path.clone(),
             source,
         })?;
-        keys.push(Arc::new(KeyPair::from_pkcs1_der(&der, start, end)?));
+        match KeyPair::from_pkcs1_der(&der, start, end) {
+            Ok(pair) => keys.push(Arc::new(pair)),
+            // A damaged key file must not keep the emulator from starting; digests it signed
+            // can no longer be verified, which validate-logs reports.
+            Err(e) => tracing::error!(path = %path.display(), error = %e, "unreadable signing key skipped"),
+        }
     }
     keys.sort_by_key(|k| k.info.validity_start);
     Ok(keys)
@@ -447,6 +452,22 @@ mod tests {
         let again = reopened.by_fingerprint("us-east-1", pair.fingerprint()).unwrap();
         assert_eq!(again.info(), pair.info());
         assert!(reopened.current("../etc").is_err());
+    }
+
+    #[test]
+    fn damaged_key_files_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = datetime!(2026-01-01 00:00:00 UTC);
+        let clock = ManualClock::new(t0);
+        let keys = ring(dir.path(), clock.clone());
+        let good = keys.import("us-east-1", TEST_KEY_PKCS1_DER, t0).unwrap();
+        std::fs::write(dir.path().join("us-east-1").join("1-2.der"), b"garbage").unwrap();
+        std::fs::write(dir.path().join("us-east-1").join("notes.txt"), b"ignored").unwrap();
+        let reopened = ring(dir.path(), clock);
+        let listed = reopened
+            .list_public_keys("us-east-1", t0, t0 + Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(listed, vec![good.info().clone()]);
     }
 
     #[test]

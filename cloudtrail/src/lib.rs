@@ -12,10 +12,13 @@
 //! - [`logfile`]: the writer: `{"Records":[...]}` body, gzip, put; shared with the offline generator.
 //! - [`delivery`]: the pipeline: spool, batching per (trail, account, Region), retries, observers.
 //! - [`notify`]: SNS-shaped delivery notifications.
+//! - [`trails`]: trails, event selectors, and the router that decides which trails get a record.
+//! - [`history`]: Event history (`LookupEvents`): 90 days of management events on disk, bounded memory.
 
 pub mod clock;
 pub mod delivery;
 pub mod digest;
+pub mod history;
 pub mod identity;
 pub mod keys;
 pub mod layout;
@@ -26,7 +29,6 @@ mod spool;
 pub mod store;
 pub mod timefmt;
 pub mod trails;
-pub mod history;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use delivery::{

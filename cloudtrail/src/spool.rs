@@ -18,6 +18,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::delivery::Destination;
 
@@ -132,23 +133,30 @@ pub(crate) struct NewRecord<'a> {
     pub(crate) json: &'a [u8],
 }
 
-/// One group append, ready to run on any thread.
-pub(crate) struct PreparedWrite {
+/// How far a segment must be synced for one record to survive power loss. Syncs are shared:
+/// one `fdatasync` covers every record written before it started (group commit).
+#[derive(Clone)]
+pub(crate) struct SyncPoint {
     file: Arc<File>,
-    buf: Vec<u8>,
-    fsync: bool,
-    seg: u64,
-    pairs: u64,
+    written: Arc<AtomicU64>,
+    synced: Arc<AtomicU64>,
+    upto: u64,
 }
 
-impl PreparedWrite {
-    /// Appends the group (and syncs it when configured).
-    pub(crate) fn run(&self) -> io::Result<()> {
-        let mut f: &File = &self.file;
-        f.write_all(&self.buf)?;
-        if self.fsync {
-            f.sync_data()?;
+impl SyncPoint {
+    /// Whether an earlier sync already covered this record.
+    pub(crate) fn done(&self) -> bool {
+        self.synced.load(Ordering::Acquire) >= self.upto
+    }
+
+    /// Syncs the segment, covering everything written so far.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        if self.done() {
+            return Ok(());
         }
+        let target = self.written.load(Ordering::Acquire);
+        self.file.sync_data()?;
+        self.synced.fetch_max(target, Ordering::AcqRel);
         Ok(())
     }
 }
@@ -159,6 +167,8 @@ struct Active {
     next_idx: u32,
     bytes: u64,
     dests: HashSet<u32>,
+    written: Arc<AtomicU64>,
+    synced: Arc<AtomicU64>,
 }
 
 /// Per-segment bookkeeping: pairs not yet acknowledged.
@@ -309,14 +319,14 @@ impl Spool {
         let _ = fs::remove_file(seg_path(&self.dir, id, "ack"));
     }
 
-    /// Lays out a group of records for one append to the active segment and gives each its
-    /// (segment, index). The caller runs the write (off the pipeline's task) and reports back
-    /// with [`Spool::write_done`]; one write is in flight at a time, so appends stay in order.
-    pub(crate) fn prepare(
+    /// Appends one record with a single `write`, so it is in the OS page cache (and survives a
+    /// crash of this process) when this returns. Gives its (segment, index) and, when syncing is
+    /// on, the point the caller must sync to before telling anyone the record is safe.
+    pub(crate) fn append(
         &mut self,
-        records: &[NewRecord<'_>],
+        r: &NewRecord<'_>,
         dest_of: &dyn Fn(u32) -> Destination,
-    ) -> io::Result<(PreparedWrite, Vec<(u64, u32)>)> {
+    ) -> io::Result<(u64, u32, Option<SyncPoint>)> {
         if self.active.as_ref().is_some_and(|a| a.bytes >= self.max_segment) {
             self.seal();
         }
@@ -333,72 +343,63 @@ impl Spool {
                 next_idx: 0,
                 bytes: 0,
                 dests: HashSet::new(),
+                written: Arc::new(AtomicU64::new(0)),
+                synced: Arc::new(AtomicU64::new(0)),
             });
             self.segs.insert(id, SegState::default());
         }
         let Some(active) = self.active.as_mut() else {
             return Err(io::Error::other("no active segment"));
         };
-        let mut buf = std::mem::take(&mut self.buf);
+        let buf = &mut self.buf;
         buf.clear();
-        let mut out = Vec::with_capacity(records.len());
-        let mut pairs = 0u64;
-        for r in records {
-            for &d in r.dests {
-                if active.dests.insert(d) {
-                    let json = serde_json::to_vec(&dest_of(d)).unwrap_or_default();
-                    push_frame(&mut buf, FRAME_DEST, &[&d.to_le_bytes(), &json]);
-                }
+        for &d in r.dests {
+            if active.dests.insert(d) {
+                let json = serde_json::to_vec(&dest_of(d)).unwrap_or_default();
+                push_frame(buf, FRAME_DEST, &[&d.to_le_bytes(), &json]);
             }
-            let mut ids = Vec::with_capacity(r.dests.len() * 4);
-            for &d in r.dests {
-                ids.extend_from_slice(&d.to_le_bytes());
-            }
-            let n = (r.dests.len() as u16).to_le_bytes();
-            push_frame(
-                &mut buf,
-                FRAME_RECORD,
-                &[&r.event_time.to_le_bytes(), &n, &ids, r.json],
-            );
-            out.push((active.id, active.next_idx));
-            active.next_idx += 1;
-            pairs += r.dests.len() as u64;
         }
-        active.bytes += buf.len() as u64;
-        // Counted now, so the segment cannot be collected while the write is in flight.
-        if let Some(s) = self.segs.get_mut(&active.id) {
-            s.outstanding += pairs;
+        let mut ids = Vec::with_capacity(r.dests.len() * 4);
+        for d in r.dests {
+            ids.extend_from_slice(&d.to_le_bytes());
         }
-        let write = PreparedWrite {
-            file: active.file.clone(),
+        let n = (r.dests.len() as u16).to_le_bytes();
+        push_frame(
             buf,
-            fsync: self.fsync,
-            seg: active.id,
-            pairs,
-        };
-        Ok((write, out))
-    }
-
-    /// Takes back a finished write. On failure the group is rejected: its pairs are forgotten and
-    /// the segment sealed, because part of the group may be on disk and nothing may follow a
-    /// possibly torn frame.
-    pub(crate) fn write_done(&mut self, write: PreparedWrite, ok: bool) {
-        if !ok {
-            if let Some(s) = self.segs.get_mut(&write.seg) {
-                s.outstanding = s.outstanding.saturating_sub(write.pairs);
-            }
-            if self.active.as_ref().is_some_and(|a| a.id == write.seg) {
-                self.seal();
-            } else {
-                self.collect(write.seg);
-            }
+            FRAME_RECORD,
+            &[&r.event_time.to_le_bytes(), &n, &ids, r.json],
+        );
+        let mut f: &File = &active.file;
+        if let Err(e) = f.write_all(buf) {
+            // Part of the frame may be on disk; never append after a possibly torn frame.
+            self.seal();
+            return Err(e);
         }
-        self.buf = write.buf;
+        let pos = (active.id, active.next_idx);
+        active.next_idx += 1;
+        active.bytes += buf.len() as u64;
+        active.written.store(active.bytes, Ordering::Release);
+        if let Some(s) = self.segs.get_mut(&active.id) {
+            s.outstanding += r.dests.len() as u64;
+        }
+        let sync = self.fsync.then(|| SyncPoint {
+            file: active.file.clone(),
+            written: active.written.clone(),
+            synced: active.synced.clone(),
+            upto: active.bytes,
+        });
+        Ok((pos.0, pos.1, sync))
     }
 
     /// Stops appending to the active segment. Returns the highest segment id that exists.
     pub(crate) fn seal(&mut self) -> u64 {
         if let Some(a) = self.active.take() {
+            if self.fsync {
+                // Whoever still waits on a sync of this segment finds it done.
+                if a.file.sync_data().is_ok() {
+                    a.synced.fetch_max(a.bytes, Ordering::AcqRel);
+                }
+            }
             if let Some(s) = self.segs.get_mut(&a.id) {
                 s.sealed = true;
             }
@@ -469,10 +470,13 @@ mod tests {
         records: &[NewRecord<'_>],
         dest_of: &dyn Fn(u32) -> Destination,
     ) -> Vec<(u64, u32)> {
-        let (w, ids) = s.prepare(records, dest_of).unwrap();
-        w.run().unwrap();
-        s.write_done(w, true);
-        ids
+        records
+            .iter()
+            .map(|r| {
+                let (seg, idx, _) = s.append(r, dest_of).unwrap();
+                (seg, idx)
+            })
+            .collect()
     }
 
     #[test]
@@ -538,21 +542,24 @@ mod tests {
         assert!(s.pending_up_to(2));
         s.ack(2, &[(0, 0)]).unwrap();
         s.seal();
-        // A failed write forgets its pairs and seals the segment.
-        let (w, ids) = s
-            .prepare(
-                &[NewRecord {
+        // With syncing on, a record comes with the point to sync to.
+        s.fsync = true;
+        let (_, _, sync) = s
+            .append(
+                &NewRecord {
                     dests: &[0],
                     event_time: 8,
                     json: b"{}",
-                }],
+                },
                 &dest_of,
             )
             .unwrap();
-        assert_eq!(ids, [(3, 0)]);
-        assert!(s.pending_up_to(3));
-        w.run().unwrap();
-        s.write_done(w, false);
+        let sync = sync.unwrap();
+        assert!(!sync.done());
+        sync.sync().unwrap();
+        assert!(sync.done());
+        s.ack(3, &[(0, 0)]).unwrap();
+        s.seal();
         assert!(!s.pending_up_to(3));
         assert!(!s.pending_up_to(2));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);

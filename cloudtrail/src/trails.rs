@@ -1062,18 +1062,32 @@ impl Trails {
         }
         for (account, region, spec) in declared {
             let arn = trail_arn(&region, &account, &spec.name);
-            let present = {
-                let st = t.read();
-                st.deleted_declared.contains(&arn) || st.trails.iter().any(|x| x.arn() == arn)
-            };
-            if present {
-                continue;
-            }
             let caller = Caller {
                 account: &account,
                 region: &region,
             };
+            if t.read().deleted_declared.contains(&arn) {
+                continue;
+            }
             let mut trail = t.build(caller, spec)?;
+            {
+                // Already there: the config's settings win, what the API changed at run time
+                // (logging, selectors, tags) is kept.
+                let mut st = t.write();
+                if let Some(existing) = st.trails.iter_mut().find(|x| x.arn() == arn) {
+                    if existing.declared {
+                        existing.bucket = trail.bucket;
+                        existing.prefix = trail.prefix;
+                        existing.sns_topic_name = trail.sns_topic_name;
+                        existing.include_global_service_events = trail.include_global_service_events;
+                        existing.multi_region = trail.multi_region;
+                        existing.log_file_validation = trail.log_file_validation;
+                        existing.organization = trail.organization;
+                        existing.store = trail.store;
+                    }
+                    continue;
+                }
+            }
             trail.declared = true;
             trail.logging = true;
             trail.start_logging_time = Some(t.clock.now().unix_timestamp());
@@ -2320,8 +2334,17 @@ mod tests {
         assert!(d.logging && d.multi_region && d.log_file_validation && d.declared);
         t.create(east, spec("api-made")).unwrap();
         drop(t);
-        let t = Trails::open(Some(path.clone()), clock.clone(), vec![], declared()).unwrap();
+        let mut moved = declared();
+        moved[0].2.bucket = "moved-bucket".into();
+        let t = Trails::open(Some(path.clone()), clock.clone(), vec![], moved).unwrap();
         assert_eq!(t.list(east).len(), 2);
+        assert_eq!(t.get(east, "management-events").unwrap().bucket, "moved-bucket");
+        t.stop_logging(east, "management-events").unwrap();
+        drop(t);
+        let t = Trails::open(Some(path.clone()), clock.clone(), vec![], declared()).unwrap();
+        let d = t.get(east, "management-events").unwrap();
+        assert!(!d.logging, "a stop through the API survives a restart");
+        assert_eq!(d.bucket, "aws-cloudtrail-logs-123456789012");
         t.delete(east, "management-events").unwrap();
         drop(t);
         let t = Trails::open(Some(path), clock, vec![], declared()).unwrap();

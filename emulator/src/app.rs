@@ -14,7 +14,6 @@ use hyper::body::Incoming;
 use personalize::{Api, Operation, Personalize};
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use uuid::Uuid;
 
 use crate::config::ServerSection;
 use crate::identity::{Identities, Principal};
@@ -107,29 +106,38 @@ impl App {
         peer: SocketAddr,
         req: http::Request<Incoming>,
     ) -> Result<HttpResponse, Infallible> {
-        let request_id = Uuid::new_v4().to_string();
+        let clock = self.clock.clone();
+        let mut resp = self.dispatch(peer, req).await;
+        // SDKs correct their clock skew from `Date`, so it must come from the emulator's clock,
+        // not from hyper's wall clock, or a test clock would make every later signature expire.
+        if let Ok(v) = http::HeaderValue::from_str(&crate::protocol::http_date(clock.now())) {
+            resp.headers_mut().insert(http::header::DATE, v);
+        }
+        Ok(resp)
+    }
+
+    async fn dispatch(self: Arc<Self>, peer: SocketAddr, req: http::Request<Incoming>) -> HttpResponse {
+        let request_id = request_id();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
         if path == "/_emulator" || path.starts_with("/_emulator/") {
-            return Ok(crate::admin::handle(&self, &parts, &request_id).await);
+            return crate::admin::handle(&self, &parts, &request_id).await;
         }
         // Taken before the body is read: a slow upload counts as in flight.
         let permit = self.in_flight.clone().try_acquire_owned().ok();
         let scope = sigv4::peek_scope(&parts.uri, &parts.headers);
         if scope.as_ref().is_some_and(|s| s.service == "s3") {
-            return Ok(self.handle_s3(parts, body, permit, request_id).await);
+            return self.handle_s3(parts, body, permit, request_id).await;
         }
         let route = match self.route(&parts) {
             Ok(r) => r,
             Err((protocol, e)) => {
                 tracing::debug!(code = %e.code, message = %e.message, "unroutable request");
-                return Ok(e.response(protocol, &request_id));
+                return e.response(protocol, &request_id);
             }
         };
-        let resp = self
-            .handle_routed(&route, parts, body, permit, &request_id, peer)
-            .await;
-        Ok(resp)
+        self.handle_routed(&route, parts, body, permit, &request_id, peer)
+            .await
     }
 
     fn route(&self, parts: &Parts) -> Result<Route, (Protocol, ApiError)> {
@@ -222,7 +230,7 @@ impl App {
         ))
     }
 
-    async fn read_body(&self, parts: &Parts, body: Incoming, protocol: Protocol) -> Result<Bytes, ApiError> {
+    async fn read_body(&self, parts: &Parts, body: Incoming) -> Result<Bytes, ApiError> {
         let limit = self.server.max_body_bytes;
         let too_large = || {
             ApiError::new(
@@ -246,14 +254,11 @@ impl App {
             Ok(Err(e)) => Err(ApiError::serialization(format!(
                 "Could not read the request body: {e}"
             ))),
-            Err(_) => {
-                let _ = protocol;
-                Err(ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "RequestTimeoutException",
-                    "The request body was not received in time",
-                ))
-            }
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                "The request body was not received in time",
+            )),
         }
     }
 
@@ -289,7 +294,7 @@ impl App {
         peer: SocketAddr,
     ) -> HttpResponse {
         let protocol = route.protocol;
-        let body = match self.read_body(&parts, body, protocol).await {
+        let body = match self.read_body(&parts, body).await {
             Ok(b) => b,
             Err(e) => return e.response(protocol, request_id),
         };
@@ -332,22 +337,16 @@ impl App {
             user_agent,
             request_id,
         };
-        // The body is decoded leniently for the record even when the call fails earlier.
-        let parsed: Option<Value> = if body.is_empty() {
-            Some(Value::Object(Default::default()))
-        } else {
-            serde_json::from_slice::<Value>(&body)
-                .ok()
-                .filter(Value::is_object)
-        };
+        // Decoded once: the record shows the request even when the call fails before using it.
+        let decoded = decode(&body);
         let result = match auth_error {
             Some(e) => Err(e),
             None => {
-                self.authorized_call(&known, &parts, &body, parsed.as_ref(), permit)
+                self.authorized_call(&known, &parts, &body, &decoded, permit)
                     .await
             }
         };
-        self.finish(&known, parsed.as_ref(), result).await
+        self.finish(&known, decoded.as_ref().ok(), result).await
     }
 
     async fn authorized_call(
@@ -355,9 +354,10 @@ impl App {
         known: &Known<'_>,
         parts: &Parts,
         body: &Bytes,
-        parsed: Option<&Value>,
+        decoded: &Result<Value, ApiError>,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Result<Value, ApiError> {
+        let parsed = decoded.as_ref().ok();
         let route = known.route;
         let protocol = route.protocol;
         if let Some(rule) = known.principal.denies(route.signing_name(), route.event_name()) {
@@ -378,7 +378,7 @@ impl App {
             return Err(ApiError::throttling(protocol));
         };
         check_content_type(parts, body, protocol)?;
-        let input = decode(body)?;
+        let input = decoded.as_ref().map_err(Clone::clone)?;
         match &route.target {
             Target::Personalize(op) => {
                 let ctx = personalize::Context {
@@ -388,7 +388,7 @@ impl App {
                 };
                 let result = {
                     let mut p = self.personalize.lock().unwrap_or_else(|e| e.into_inner());
-                    p.call(&ctx, *op, &input)
+                    p.call(&ctx, *op, input)
                 };
                 result.map_err(|e| {
                     if e.kind == personalize::ErrorKind::NotImplemented {
@@ -413,7 +413,7 @@ impl App {
                     source_ip: known.source_ip,
                     user_agent: known.user_agent.clone(),
                 };
-                service.call(&ctx, info.name, &input).await.map_err(|e| {
+                service.call(&ctx, info.name, input).await.map_err(|e| {
                     ApiError::new(
                         StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
                         e.code,
@@ -490,7 +490,7 @@ impl App {
         request_id: String,
     ) -> HttpResponse {
         let resource = parts.uri.path().to_owned();
-        let body = match self.read_body(&parts, body, Protocol::RestJson).await {
+        let body = match self.read_body(&parts, body).await {
             Ok(b) => b,
             Err(e) => {
                 let code = if e.status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -541,6 +541,14 @@ impl App {
         };
         s3.handle(request).await
     }
+}
+
+/// A random (version 4) UUID from the thread-local generator: `Uuid::new_v4` asks the kernel for
+/// entropy on every call, which shows up at thousands of requests per second.
+fn request_id() -> String {
+    use rand::RngExt;
+    let bytes: [u8; 16] = rand::rng().random();
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
 fn check_content_type(parts: &Parts, body: &Bytes, protocol: Protocol) -> Result<(), ApiError> {

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::config::{AccountConfig, FileConfig};
 
 /// The identity behind one access key.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Principal {
     /// The account the key belongs to (the record's `recipientAccountId`).
     pub account: String,
@@ -29,6 +29,9 @@ pub struct Principal {
     /// A principal made up for an unknown key (`--allow-unknown-keys`); its signature cannot be
     /// checked because the emulator does not know the secret.
     pub generated: bool,
+    /// The last signing key derived for this secret, by `date/region/service`: clients sign
+    /// thousands of requests with the same scope, and deriving it costs four HMACs.
+    pub(crate) signing_key: std::sync::Mutex<Option<(String, Vec<u8>)>>,
 }
 
 impl Principal {
@@ -145,6 +148,7 @@ impl Identities {
             expiration: None,
             deny: Vec::new(),
             generated: true,
+            signing_key: std::sync::Mutex::new(None),
         }))
     }
 
@@ -175,6 +179,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: root.deny.clone(),
                 generated: false,
+                signing_key: std::sync::Mutex::new(None),
             },
         );
     }
@@ -200,6 +205,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     expiration: None,
                     deny: user.deny.clone(),
                     generated: false,
+                    signing_key: std::sync::Mutex::new(None),
                 },
             );
         }
@@ -237,6 +243,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                         .and_then(cloudtrail::timefmt::parse_iso_seconds),
                     deny: role.deny.iter().chain(&s.deny).cloned().collect(),
                     generated: false,
+                    signing_key: std::sync::Mutex::new(None),
                 },
             );
         }
@@ -278,6 +285,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     .and_then(cloudtrail::timefmt::parse_iso_seconds),
                 deny: fed.deny.clone(),
                 generated: false,
+                signing_key: std::sync::Mutex::new(None),
             },
         );
     }
@@ -292,6 +300,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: svc.deny.clone(),
                 generated: false,
+                signing_key: std::sync::Mutex::new(None),
             },
         );
     }

@@ -28,10 +28,10 @@
 //!    answer S3's `NotImplemented` (501).
 //! 3. Config: [`config::FileConfig`] is all serde defaults; unknown top-level tables land in
 //!    `FileConfig::extra` (add a typed field with `#[serde(default)]`, e.g. `trails`).
-//! 4. Delivery routing: `server::assemble` builds the router (for now a `SingleDestination`
-//!    to bucket [`server::DEFAULT_BUCKET`], trail [`server::DEFAULT_TRAIL_ARN`]) and the
-//!    observers; replace them there. Record taps ([`seams::RecordTap`], for Event history) go
-//!    in [`Config::extensions`]`.taps` and see every record as it is submitted.
+//! 4. Delivery routing: `server::assemble` builds the delivery pipeline with the router, store and
+//!    observers the CloudTrail side provides (`cloudtrail_api::CloudTrailParts`: trails, digests,
+//!    notifications), and adds its record tap (Event history, [`seams::RecordTap`]) and its
+//!    [`seams::JsonService`]. Tests add their own through [`Config::extensions`].
 
 pub(crate) mod admin;
 pub(crate) mod app;

@@ -205,3 +205,47 @@ impl ObjectStore for S3Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unreachable store fails the put (so the pipeline keeps the records and retries)
+    /// instead of hanging or losing them.
+    #[test]
+    fn unreachable_store_is_an_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = S3StoreConfig {
+            endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+            region: "us-east-1".into(),
+            access_key_id: "k".into(),
+            secret_access_key: "s".into(),
+            session_token: None,
+            path_style: true,
+            timeout_secs: 30,
+        };
+        let store = S3Store::start(&config, std::sync::Arc::new(cloudtrail::SystemClock)).unwrap();
+        let err = store
+            .put("bucket", "key", b"body", "application/x-gzip", &BTreeMap::new())
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Io { op: "s3 put", .. }), "{err}");
+        assert!(err.to_string().contains("s3://bucket/key"), "{err}");
+    }
+
+    #[test]
+    fn config_defaults() {
+        let c: S3StoreConfig = toml::from_str("access_key_id = \"a\"\nsecret_access_key = \"b\"\n").unwrap();
+        assert_eq!(
+            (c.region.as_str(), c.path_style, c.timeout_secs, c.endpoint_url),
+            ("us-east-1", true, 60, None)
+        );
+        assert!(
+            toml::from_str::<S3StoreConfig>("access_key_id = \"a\"\nsecret_access_key = \"b\"\nnope = 1\n")
+                .is_err()
+        );
+    }
+}

@@ -96,7 +96,7 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
         identities: Identities::from_config(&config.file),
         personalize: Mutex::new(personalize),
         json_services,
-        s3: config.extensions.s3.clone().or_else(|| Some(Arc::new(crate::s3::S3Api::from_config(&config)))),
+        s3: config.extensions.s3.clone(),
         recorder,
         delivery,
         in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),

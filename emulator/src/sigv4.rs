@@ -414,7 +414,7 @@ pub fn verify(
             path_style,
             parsed.presigned_expires.is_some(),
         );
-        let expected = signature(&principal.secret, &scope, &amz_date, &canonical);
+        let expected = cached_signature(&principal, &scope, &amz_date, &canonical);
         if !constant_time_eq(expected.as_bytes(), parsed.signature.as_bytes()) {
             return Err(fail(AuthError::mismatch(), known));
         }
@@ -422,12 +422,68 @@ pub fn verify(
     Ok(Verified { principal, scope })
 }
 
+fn cached_signature(principal: &Principal, scope: &Scope, amz_date: &str, canonical: &[u8]) -> String {
+    let id = format!("{}/{}/{}", scope.date, scope.region, scope.service);
+    let mut cache = principal.signing_key.lock().unwrap_or_else(|e| e.into_inner());
+    let key = match cache.as_ref() {
+        Some((cached, key)) if *cached == id => key.clone(),
+        _ => {
+            let key = signing_key(&principal.secret, &scope.date, &scope.region, &scope.service);
+            *cache = Some((id, key.clone()));
+            key
+        }
+    };
+    drop(cache);
+    hex::encode(hmac(&key, string_to_sign(scope, amz_date, canonical).as_bytes()))
+}
+
+/// The AWS Regions a credential scope may name. A made-up region is refused as AWS refuses a
+/// scope that does not match the endpoint: state, keys and digests exist per Region, so a
+/// client must not be able to create them without bound.
+pub const AWS_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eusc-de-east-1",
+];
+
 fn valid_region(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= 63
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    AWS_REGIONS.contains(&region)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -907,6 +963,14 @@ mod tests {
         let err = check(&uri2, &h2, &b2, now).unwrap_err();
         assert_eq!(err.error, AuthError::UnrecognizedClient);
         assert!(err.principal.is_none());
+
+        // A region AWS does not have.
+        let nowhere = Signer::new(ALICE.0, ALICE.1, "moon-base-1", "personalize");
+        let (uri4, h4, b4) = signed(&nowhere, now);
+        assert_eq!(
+            check(&uri4, &h4, &b4, now).unwrap_err().error.to_string(),
+            "Credential should be scoped to a valid region, not 'moon-base-1'. "
+        );
 
         // Wrong service in the scope.
         let wrong = Signer::new(ALICE.0, ALICE.1, "us-east-1", "cloudtrail");

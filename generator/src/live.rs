@@ -134,6 +134,8 @@ pub struct LiveOptions {
     pub regions: Option<Vec<String>>,
     /// Print a progress line on stderr.
     pub progress: bool,
+    /// Create the resources everyday calls refer to before the timed run.
+    pub setup: bool,
 }
 
 /// One identity live mode can sign as.
@@ -323,8 +325,10 @@ fn live_population(
         *n += 1;
     }
     let principals: Vec<Principal> = generated.principals.clone();
+    // ARNs in requests must name the caller's own account, or every call would miss.
+    let account = ids.first().map(|i| i.account.clone()).unwrap_or_default();
     (
-        Population::from_parts(generated.accounts.clone(), regions.to_vec(), principals),
+        Population::from_parts(vec![account], regions.to_vec(), principals),
         assigned,
     )
 }
@@ -413,12 +417,161 @@ fn produce(
     }
 }
 
+/// What the setup phase did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Setup {
+    /// Create calls made.
+    pub calls: u64,
+    /// Of those, how many succeeded (`ResourceAlreadyExistsException` counts as present).
+    pub present: u64,
+}
+
+/// Creates the resources the scenario's everyday calls refer to (dataset groups, schemas,
+/// datasets, filters), so reads find them. Sequential, on one connection, signed as the first
+/// IAM user; not part of the report's counts.
+async fn setup(population: &Population, seed: u64, authority: &str, ids: &[LiveIdentity]) -> Setup {
+    let mut out = Setup::default();
+    let Some(who) = ids
+        .iter()
+        .position(|i| i.kind == IdentityKind::IAMUser)
+        .or(Some(0))
+    else {
+        return out;
+    };
+    let host = authority.strip_suffix(":80").unwrap_or(authority).to_owned();
+    let mut signers: Vec<Signer> = ids
+        .iter()
+        .map(|i| Signer::new(i.credentials.clone(), "personalize"))
+        .collect();
+    let Some(mut conn) = connect(authority).await else {
+        return out;
+    };
+    let account = population.accounts.first().cloned().unwrap_or_default();
+    for (r, region) in population.regions.iter().enumerate() {
+        let inv = crate::inventory::Inventory::generate(seed, 0, &account, r, region);
+        let mut send = async |op: &str, body: serde_json::Value| -> Option<(u16, serde_json::Value)> {
+            let spec = crate::ops::get(op)?;
+            let call = Prepared {
+                op: spec,
+                identity: who,
+                region: region.clone(),
+                body: Bytes::from(serde_json::to_vec(&body).ok()?),
+                user_agent: "generator-setup".to_owned(),
+                source_ip: "127.0.0.1".to_owned(),
+            };
+            let req = build_request(&call, &host, &mut signers, ids)?;
+            if conn.is_closed() {
+                conn = connect(authority).await?;
+            }
+            conn.ready().await.ok()?;
+            let resp = conn.send_request(req).await.ok()?;
+            let status = resp.status().as_u16();
+            let bytes = resp.into_body().collect().await.ok()?.to_bytes();
+            Some((
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+            ))
+        };
+        let mut tally = |res: &Option<(u16, serde_json::Value)>| {
+            out.calls += 1;
+            if let Some((status, body)) = res {
+                let exists = body
+                    .get("__type")
+                    .and_then(|t| t.as_str())
+                    .is_some_and(|t| t.ends_with("ResourceAlreadyExistsException"));
+                if *status < 300 || exists {
+                    out.present += 1;
+                }
+            }
+        };
+        for g in &inv.groups {
+            let res = send("CreateDatasetGroup", serde_json::json!({ "name": g })).await;
+            tally(&res);
+        }
+        for sch in inv.by_kind.get(&crate::ops::Kind::Schema).into_iter().flatten() {
+            let t = if sch.name.ends_with("-items-schema") {
+                "Items"
+            } else if sch.name.ends_with("-users-schema") {
+                "Users"
+            } else {
+                "Interactions"
+            };
+            let res = send(
+                "CreateSchema",
+                serde_json::json!({ "name": sch.name, "schema": crate::calls::avro_schema(t) }),
+            )
+            .await;
+            tally(&res);
+        }
+        // Datasets need their group ACTIVE: poll for up to twenty seconds.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for g in 0..inv.groups.len() {
+            let arn = inv.group_arn(g);
+            while Instant::now() < deadline {
+                let res = send(
+                    "DescribeDatasetGroup",
+                    serde_json::json!({ "datasetGroupArn": arn }),
+                )
+                .await;
+                let status = res
+                    .as_ref()
+                    .and_then(|(_, b)| b.pointer("/datasetGroup/status"))
+                    .and_then(|s| s.as_str())
+                    .map(str::to_owned);
+                if status.as_deref() == Some("ACTIVE") || res.is_none() || status.is_none() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        for ds in inv.by_kind.get(&crate::ops::Kind::Dataset).into_iter().flatten() {
+            let Some(group) = inv.groups.get(ds.group) else {
+                continue;
+            };
+            let (t, suffix) = if ds.arn.ends_with("/ITEMS") {
+                ("Items", "items")
+            } else if ds.arn.ends_with("/USERS") {
+                ("Users", "users")
+            } else {
+                ("Interactions", "interactions")
+            };
+            let schema = crate::inventory::arn(
+                region,
+                &account,
+                crate::ops::Kind::Schema,
+                &format!("{group}-{suffix}-schema"),
+            );
+            let res = send(
+                "CreateDataset",
+                serde_json::json!({ "name": ds.name, "schemaArn": schema, "datasetGroupArn": inv.group_arn(ds.group), "datasetType": t }),
+            )
+            .await;
+            tally(&res);
+        }
+        for f in inv.by_kind.get(&crate::ops::Kind::Filter).into_iter().flatten() {
+            let res = send(
+                "CreateFilter",
+                serde_json::json!({ "name": f.name, "datasetGroupArn": inv.group_arn(f.group), "filterExpression": "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"purchase\")" }),
+            )
+            .await;
+            tally(&res);
+        }
+    }
+    out
+}
+
 /// Runs live mode until the schedule is done or `shutdown` resolves.
 pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Result<Report, LiveError> {
     let authority = parse_endpoint(&opts.endpoint)?;
     if !(opts.rate.is_finite() && opts.rate > 0.0 && opts.rate <= 10_000_000.0) {
         return Err(LiveError::Invalid(
             "--rate must be a positive number of requests per second".into(),
+        ));
+    }
+    if opts.rate * opts.duration.as_secs_f64() > 200_000_000.0 {
+        return Err(LiveError::Invalid(
+            "--rate times --duration must be at most 200,000,000 requests (the schedule is kept in memory)"
+                .into(),
         ));
     }
     if opts.concurrency == 0 || opts.concurrency > 100_000 {
@@ -436,6 +589,11 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
     }
     let sched = schedule(opts.arrival, opts.rate, opts.duration, opts.seed);
     let (population, assigned) = live_population(&opts.scenario, &regions, &opts.identities, opts.seed);
+    let setup = if opts.setup {
+        setup(&population, opts.seed, &authority, &opts.identities).await
+    } else {
+        Setup::default()
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ptx, mut prx) = mpsc::channel::<Prepared>(16_384);
@@ -558,6 +716,8 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
         by_operation: total.by_operation,
         latency_ms: Latency::from(&total.latency),
         interrupted,
+        setup_calls: setup.calls,
+        setup_present: setup.present,
     })
 }
 

@@ -115,6 +115,9 @@ enum Command {
         /// No progress line.
         #[arg(long)]
         quiet: bool,
+        /// Skip creating the dataset groups, schemas, datasets and filters everyday calls refer to.
+        #[arg(long)]
+        no_setup: bool,
     },
     /// List the built-in scenarios, or print one as TOML.
     Scenarios {
@@ -251,6 +254,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             identities,
             regions,
             quiet,
+            no_setup,
         } => {
             let scenario = Scenario::load(&scenario)?;
             let duration = live::parse_duration(&duration).map_err(anyhow::Error::msg)?;
@@ -273,6 +277,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 identities: ids,
                 regions,
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                setup: !no_setup,
             };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = rt.block_on(live::run(opts, async {

@@ -116,8 +116,27 @@ struct Counters {
     gz: AtomicU64,
 }
 
-/// Generates the run. `stop` is polled between files (set it from a Ctrl-C handler).
+/// Generates the run into `opts.out`. `stop` is polled between files (set it from a Ctrl-C handler).
 pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineError> {
+    if !cloudtrail::store::valid_bucket(&opts.bucket) {
+        return Err(OfflineError::Invalid(format!(
+            "{:?} is not a valid bucket name",
+            opts.bucket
+        )));
+    }
+    let store = LocalDir::new(&opts.out);
+    store.create_bucket(&opts.bucket)?;
+    run_with_store(opts, &store, stop)
+}
+
+/// Generates the run into any object store (`opts.out` is then only where a generated digest
+/// key is written). The benchmark uses an in-memory store to time generation and compression
+/// without the file system.
+pub fn run_with_store(
+    opts: &OfflineOptions,
+    store: &dyn ObjectStore,
+    stop: &AtomicBool,
+) -> Result<Summary, OfflineError> {
     if opts.end <= opts.start {
         return Err(OfflineError::Invalid("--end must be after --start".into()));
     }
@@ -129,6 +148,12 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
     }
     let mut scenario = opts.scenario.clone();
     if let Some(n) = opts.events_per_day {
+        if n > crate::scenario::MAX_EVENTS_PER_DAY {
+            return Err(OfflineError::Invalid(format!(
+                "--events-per-day must be at most {}",
+                crate::scenario::MAX_EVENTS_PER_DAY
+            )));
+        }
         scenario.events_per_day = n;
     }
     let regions = opts
@@ -157,8 +182,6 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
             }
         }
     }
-    let store = LocalDir::new(&opts.out);
-    store.create_bucket(&opts.bucket)?;
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -184,7 +207,7 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
         scenario: &scenario,
         population: &population,
         opts,
-        store: &store,
+        store,
         counters: &counters,
         stop,
     };
@@ -248,7 +271,7 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
     };
     if let (Some(d), false) = (&opts.digests, interrupted) {
         let logs = written.into_inner().unwrap_or_else(|p| p.into_inner());
-        summary.digests = write_digests(opts, d, &population, &regions, logs, &store, threads)?;
+        summary.digests = write_digests(opts, d, &population, &regions, logs, store, threads)?;
     }
     Ok(summary)
 }
@@ -272,7 +295,7 @@ struct ShardCtx<'a> {
     scenario: &'a Scenario,
     population: &'a Population,
     opts: &'a OfflineOptions,
-    store: &'a LocalDir,
+    store: &'a dyn ObjectStore,
     counters: &'a Counters,
     stop: &'a AtomicBool,
 }
@@ -317,6 +340,10 @@ impl ShardCtx<'_> {
         let mut written = Vec::new();
         let salt = self.opts.seed ^ 0x5e55_1011;
         while let Some(event) = plan.next_event() {
+            if self.stop.load(Ordering::Relaxed) {
+                // Stopping: what is written is complete; drop the rest of the shard.
+                return Ok(written.into_iter().flatten().collect());
+            }
             let window = event.time_ms.div_euclid(WINDOW_MS);
             // Every window before this one is complete: deliver it.
             while let Some((&w, _)) = pending.first_key_value() {

@@ -33,6 +33,9 @@ pub enum ScenarioError {
     NotFound(String, std::io::Error),
 }
 
+/// The most `mix` calls one (account, Region) may make in a day: keeps a day's plan in memory.
+pub const MAX_EVENTS_PER_DAY: u64 = 50_000_000;
+
 /// The presets, embedded in the binary.
 pub const PRESETS: &[(&str, &str)] = &[
     ("demo", include_str!("../presets/demo.toml")),
@@ -354,6 +357,9 @@ impl Scenario {
 
     fn validate(&self) -> Result<(), String> {
         let p = &self.population;
+        if self.events_per_day > MAX_EVENTS_PER_DAY {
+            return Err(format!("events_per_day must be at most {MAX_EVENTS_PER_DAY}"));
+        }
         if p.accounts == 0 || p.accounts > 10_000 {
             return Err("population.accounts must be 1..=10000".into());
         }
@@ -423,6 +429,9 @@ impl Scenario {
             }
             if !(b.share.is_finite() && b.share >= 0.0 && b.per_day.is_finite() && b.per_day >= 0.0) {
                 return Err(ctx("share and per_day must be non-negative"));
+            }
+            if b.per_day > 100_000.0 {
+                return Err(ctx("per_day must be at most 100000"));
             }
             if !(0.0..=1.0).contains(&b.error_rate) {
                 return Err(ctx("error_rate must be within 0..=1"));

@@ -171,6 +171,10 @@ pub struct Report {
     pub latency_ms: Latency,
     /// Whether Ctrl-C ended the run early.
     pub interrupted: bool,
+    /// Create calls of the setup phase (not counted above).
+    pub setup_calls: u64,
+    /// Resources the setup phase found present or created.
+    pub setup_present: u64,
 }
 
 impl Report {
@@ -199,6 +203,12 @@ impl Report {
             self.elapsed_secs,
             if self.interrupted { " (interrupted)" } else { "" }
         ));
+        if self.setup_calls > 0 {
+            s.push_str(&format!(
+                "setup    {} of {} resources present before the run\n",
+                self.setup_present, self.setup_calls
+            ));
+        }
         if self.transport_errors > 0 {
             s.push_str(&format!("transport errors {}\n", self.transport_errors));
         }

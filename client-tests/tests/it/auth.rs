@@ -4,7 +4,8 @@
 use aws_sdk_personalize::error::ProvideErrorMetadata;
 use client_tests::checks::{self, Expect};
 use client_tests::{
-    ALICE, CallLog, ClientOptions, Creds, EXPIRED_SESSION, Emulator, FEDERATED, INTERN, ROOT, SERVICE, SESSION,
+    ALICE, CallLog, ClientOptions, Creds, EXPIRED_SESSION, Emulator, FEDERATED, INTERN, ROOT, SERVICE,
+    SESSION,
 };
 use http::{HeaderMap, HeaderValue, Method};
 
@@ -23,7 +24,10 @@ async fn every_identity_type_is_recorded_with_its_user_identity() {
                 &emu,
                 creds,
                 "CreateSchema",
-                p.create_schema().name(&name).schema(crate::workflow::ITEMS).send(),
+                p.create_schema()
+                    .name(&name)
+                    .schema(crate::workflow::ITEMS)
+                    .send(),
             )
             .await;
         assert!(out.schema_arn.is_some_and(|a| a.ends_with(&name)));
@@ -88,10 +92,16 @@ async fn signature_failures_answer_as_aws_does() {
             emu.personalize(EXPIRED_SESSION).list_dataset_groups().send(),
         )
         .await;
-    assert_eq!(e.message(), Some("The security token included in the request is expired"));
+    assert_eq!(
+        e.message(),
+        Some("The security token included in the request is expired")
+    );
 
     // Clock skew beyond 15 minutes, both ways.
-    for (offset, prefix) in [(16 * 60, "Signature not yet current: "), (-16 * 60, "Signature expired: ")] {
+    for (offset, prefix) in [
+        (16 * 60, "Signature not yet current: "),
+        (-16 * 60, "Signature expired: "),
+    ] {
         let client = emu.personalize_with(
             ALICE,
             &ClientOptions {
@@ -100,7 +110,13 @@ async fn signature_failures_answer_as_aws_does() {
             },
         );
         let e = log
-            .err(&emu, ALICE, "ListDatasetGroups", "InvalidSignatureException", client.list_dataset_groups().send())
+            .err(
+                &emu,
+                ALICE,
+                "ListDatasetGroups",
+                "InvalidSignatureException",
+                client.list_dataset_groups().send(),
+            )
             .await;
         let m = e.message().unwrap_or_default();
         assert!(m.starts_with(prefix), "{m}");
@@ -114,8 +130,13 @@ async fn signature_failures_answer_as_aws_does() {
             ..ClientOptions::default()
         },
     );
-    log.ok(&emu, ALICE, "ListDatasetGroups", client.list_dataset_groups().send())
-        .await;
+    log.ok(
+        &emu,
+        ALICE,
+        "ListDatasetGroups",
+        client.list_dataset_groups().send(),
+    )
+    .await;
 
     let delivered = emu.delivered().await;
     let records = log.check(&delivered, "aws-sdk-rust/");
@@ -136,7 +157,10 @@ async fn signature_failures_answer_as_aws_does() {
         .await
         .expect_err("an unknown key is rejected");
     assert_eq!(e.code(), Some("UnrecognizedClientException"));
-    assert_eq!(e.message(), Some("The security token included in the request is invalid."));
+    assert_eq!(
+        e.message(),
+        Some("The security token included in the request is invalid.")
+    );
     // Temporary credentials without their session token.
     let e = emu
         .personalize(Creds {
@@ -148,7 +172,12 @@ async fn signature_failures_answer_as_aws_does() {
         .await
         .expect_err("an ASIA key without its token is rejected");
     assert!(
-        matches!(e.code(), Some("UnrecognizedClientException" | "IncompleteSignatureException" | "InvalidSignatureException")),
+        matches!(
+            e.code(),
+            Some(
+                "UnrecognizedClientException" | "IncompleteSignatureException" | "InvalidSignatureException"
+            )
+        ),
         "{e:?}"
     );
     let e = emu
@@ -167,7 +196,9 @@ async fn signature_failures_answer_as_aws_does() {
         checks::assert_invariants([*r]);
     }
     assert!(
-        extra.iter().all(|r| r["userIdentity"]["accessKeyId"] != "AKIAUNKNOWNKEY000000"),
+        extra
+            .iter()
+            .all(|r| r["userIdentity"]["accessKeyId"] != "AKIAUNKNOWNKEY000000"),
         "an unknown key has no identity to record"
     );
 }
@@ -177,8 +208,14 @@ async fn missing_and_incomplete_signatures_on_the_raw_wire() {
     let emu = Emulator::start().await;
     let headers = |auth: Option<&'static str>| {
         let mut h = HeaderMap::new();
-        h.insert("x-amz-target", HeaderValue::from_static("AmazonPersonalize.ListDatasetGroups"));
-        h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert(
+            "x-amz-target",
+            HeaderValue::from_static("AmazonPersonalize.ListDatasetGroups"),
+        );
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
         h.insert("x-amz-date", HeaderValue::from_static("20260301T100000Z"));
         if let Some(a) = auth {
             h.insert("authorization", HeaderValue::from_static(a));
@@ -186,20 +223,31 @@ async fn missing_and_incomplete_signatures_on_the_raw_wire() {
         h
     };
     let r = emu.send(Method::POST, "/", headers(None), "{}").await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "MissingAuthenticationTokenException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "MissingAuthenticationTokenException")
+    );
     assert_eq!(r.message(), "Request is missing Authentication Token");
-    assert_eq!(r.header("x-amzn-errortype"), Some("MissingAuthenticationTokenException"));
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
     assert_eq!(r.request_id().len(), 36);
 
     let r = emu
         .send(
             Method::POST,
             "/",
-            headers(Some("AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, Signature=abcdef")),
+            headers(Some(
+                "AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, Signature=abcdef",
+            )),
             "{}",
         )
         .await;
-    assert_eq!((r.status.as_u16(), r.error_type().as_str()), (400, "IncompleteSignatureException"));
+    assert_eq!(
+        (r.status.as_u16(), r.error_type().as_str()),
+        (400, "IncompleteSignatureException")
+    );
     assert!(r.message().contains("'Credential'"), "{}", r.message());
 
     // The REST-JSON APIs answer the same errors.
@@ -207,7 +255,10 @@ async fn missing_and_incomplete_signatures_on_the_raw_wire() {
     h.insert("content-type", HeaderValue::from_static("application/json"));
     let r = emu.send(Method::POST, "/recommendations", h, "{}").await;
     assert_eq!(r.error_type(), "MissingAuthenticationTokenException");
-    assert_eq!(r.header("x-amzn-errortype"), Some("MissingAuthenticationTokenException"));
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
 
     // Nothing here had an identity: nothing is recorded.
     let delivered = emu.delivered().await;
@@ -223,7 +274,9 @@ async fn missing_and_incomplete_signatures_on_the_raw_wire() {
 async fn sdk_skew_correction_follows_the_emulator_clock() {
     let emu = Emulator::start().await;
     emu.advance(std::time::Duration::from_secs(3600));
-    let r = emu.send(Method::GET, "/_emulator/health", HeaderMap::new(), "").await;
+    let r = emu
+        .send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
+        .await;
     let date = r.header("date").unwrap_or_default().to_owned();
     let want = emu
         .now()
@@ -241,9 +294,16 @@ async fn sdk_skew_correction_follows_the_emulator_clock() {
     let mut failures = Vec::new();
     for _ in 0..2 {
         if let Err(e) = client.list_dataset_groups().send().await {
-            failures.push(format!("{}: {}", e.code().unwrap_or_default(), e.message().unwrap_or_default()));
+            failures.push(format!(
+                "{}: {}",
+                e.code().unwrap_or_default(),
+                e.message().unwrap_or_default()
+            ));
         }
     }
-    assert_eq!(date, want, "the Date header must follow the emulator's clock");
+    assert_eq!(
+        date, want,
+        "the HTTP Date header must come from the emulator's clock, not hyper's wall-clock default"
+    );
     assert!(failures.is_empty(), "{failures:?}");
 }

@@ -67,14 +67,28 @@ async fn boto3_workflow_errors_and_paginators() {
     let venv = Venv::locate();
     let emu = Emulator::start().await;
     let run = venv
-        .python(emu.endpoint(), ALICE, SCRIPT, &[emu.endpoint(), crate::workflow::INTERACTIONS])
+        .python(
+            emu.endpoint(),
+            ALICE,
+            SCRIPT,
+            &[emu.endpoint(), crate::workflow::INTERACTIONS],
+        )
         .await;
     let result = run.success().json();
     let out = &result["out"];
     let ep = emu.endpoint();
     assert_eq!(out["endpoints"], serde_json::json!([ep, ep, ep]));
-    assert_eq!(out["arn"], "arn:aws:personalize:us-east-1:123456789012:dataset-group/boto-1");
-    assert!(matches!(out["status"].as_str(), Some("CREATE PENDING" | "CREATE IN_PROGRESS" | "ACTIVE")), "{out}");
+    assert_eq!(
+        out["arn"],
+        "arn:aws:personalize:us-east-1:123456789012:dataset-group/boto-1"
+    );
+    assert!(
+        matches!(
+            out["status"].as_str(),
+            Some("CREATE PENDING" | "CREATE IN_PROGRESS" | "ACTIVE")
+        ),
+        "{out}"
+    );
     // Epoch-second numbers became datetimes in botocore.
     assert_eq!(out["creationDateTimeType"], "datetime");
     assert_eq!(out["duplicate"]["code"], "ResourceAlreadyExistsException");
@@ -85,9 +99,20 @@ async fn boto3_workflow_errors_and_paginators() {
             out["duplicate"]["message"].as_str().unwrap_or_default()
         )
     );
-    assert_eq!((out["runtime"]["code"].as_str(), out["runtime"]["status"].as_u64()), (Some("ResourceNotFoundException"), Some(404)));
-    assert_eq!((out["events"]["code"].as_str(), out["events"]["status"].as_u64()), (Some("ResourceNotFoundException"), Some(404)));
-    let mut names: Vec<&str> = out["names"].as_array().expect("names").iter().filter_map(|n| n.as_str()).collect();
+    assert_eq!(
+        (out["runtime"]["code"].as_str(), out["runtime"]["status"].as_u64()),
+        (Some("ResourceNotFoundException"), Some(404))
+    );
+    assert_eq!(
+        (out["events"]["code"].as_str(), out["events"]["status"].as_u64()),
+        (Some("ResourceNotFoundException"), Some(404))
+    );
+    let mut names: Vec<&str> = out["names"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
     names.sort();
     assert_eq!(names, vec!["boto-1", "boto-2"]);
     assert!(out["recipes"].as_u64().is_some_and(|n| n > 20), "{out}");
@@ -107,7 +132,10 @@ async fn boto3_workflow_errors_and_paginators() {
             assert_eq!(r["errorMessage"], m);
         }
         let ua = r["userAgent"].as_str().unwrap_or_default();
-        assert!(ua.contains(" md/Botocore#") && ua.contains(" ua/2.1 ") && ua.contains(" lang/python#"), "{ua}");
+        assert!(
+            ua.contains(" md/Botocore#") && ua.contains(" ua/2.1 ") && ua.contains(" lang/python#"),
+            "{ua}"
+        );
     }
     // The script's calls plus the recipe listing, and nothing else.
     let counts = delivered.counts();

@@ -5,6 +5,8 @@ use client_tests::python::Venv;
 use client_tests::{ALICE, Emulator, SESSION};
 
 const MISSING_GROUP: &str = "arn:aws:personalize:us-east-1:123456789012:dataset-group/no-such-group";
+const MISSING_CAMPAIGN: &str = "arn:aws:personalize:us-east-1:123456789012:campaign/no-such-campaign";
+const MISSING_DATASET: &str = "arn:aws:personalize:us-east-1:123456789012:dataset/no-such-group/ITEMS";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
@@ -13,19 +15,89 @@ async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
     let ep = emu.endpoint();
 
     // Three creates at once (each CLI start-up takes a while; run them side by side).
-    let (c1, c2, c3, fail, session) = tokio::join!(
-        venv.aws(ep, ALICE, &["personalize", "create-dataset-group", "--name", "cli-1"]),
-        venv.aws(ep, ALICE, &["personalize", "create-dataset-group", "--name", "cli-2"]),
-        venv.aws(ep, ALICE, &["personalize", "create-dataset-group", "--name", "cli-3"]),
-        venv.aws(ep, ALICE, &["personalize", "describe-dataset-group", "--dataset-group-arn", MISSING_GROUP]),
+    let (c1, c2, c3, fail, session, runtime, events) = tokio::join!(
+        venv.aws(
+            ep,
+            ALICE,
+            &["personalize", "create-dataset-group", "--name", "cli-1"]
+        ),
+        venv.aws(
+            ep,
+            ALICE,
+            &["personalize", "create-dataset-group", "--name", "cli-2"]
+        ),
+        venv.aws(
+            ep,
+            ALICE,
+            &["personalize", "create-dataset-group", "--name", "cli-3"]
+        ),
+        venv.aws(
+            ep,
+            ALICE,
+            &[
+                "personalize",
+                "describe-dataset-group",
+                "--dataset-group-arn",
+                MISSING_GROUP
+            ]
+        ),
         venv.aws(ep, SESSION, &["personalize", "list-recipes", "--max-items", "3"]),
+        venv.aws(
+            ep,
+            ALICE,
+            &[
+                "personalize-runtime",
+                "get-recommendations",
+                "--campaign-arn",
+                MISSING_CAMPAIGN,
+                "--user-id",
+                "u1"
+            ]
+        ),
+        venv.aws(
+            ep,
+            ALICE,
+            &[
+                "personalize-events",
+                "put-items",
+                "--dataset-arn",
+                MISSING_DATASET,
+                "--items",
+                "itemId=i1"
+            ]
+        ),
     );
+    // Runtime and Events over REST-JSON: the same error surface.
+    for (out, op) in [(&runtime, "GetRecommendations"), (&events, "PutItems")] {
+        assert!(matches!(out.code, 254 | 255), "exit {}: {}", out.code, out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "An error occurred (ResourceNotFoundException) when calling the {op} operation: "
+            )),
+            "{}",
+            out.stderr
+        );
+    }
     for (i, out) in [c1, c2, c3].iter().enumerate() {
-        let arn = out.success().json()["datasetGroupArn"].as_str().unwrap_or_default().to_owned();
-        assert_eq!(arn, format!("arn:aws:personalize:us-east-1:123456789012:dataset-group/cli-{}", i + 1));
+        let arn = out.success().json()["datasetGroupArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            arn,
+            format!(
+                "arn:aws:personalize:us-east-1:123456789012:dataset-group/cli-{}",
+                i + 1
+            )
+        );
     }
     // A service error: exit status 254 or 255 (CLI v1 versions differ), and AWS's one-line message.
-    assert!(matches!(fail.code, 254 | 255), "exit {}: {}", fail.code, fail.stderr);
+    assert!(
+        matches!(fail.code, 254 | 255),
+        "exit {}: {}",
+        fail.code,
+        fail.stderr
+    );
     assert!(
         fail.stderr.contains(
             "An error occurred (ResourceNotFoundException) when calling the DescribeDatasetGroup operation: "
@@ -38,7 +110,18 @@ async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
 
     // --max-items over pages of one: the CLI follows the service's nextToken and hands back its own.
     let page1 = venv
-        .aws(ep, ALICE, &["personalize", "list-dataset-groups", "--max-items", "2", "--page-size", "1"])
+        .aws(
+            ep,
+            ALICE,
+            &[
+                "personalize",
+                "list-dataset-groups",
+                "--max-items",
+                "2",
+                "--page-size",
+                "1",
+            ],
+        )
         .await;
     let page1 = page1.success().json();
     let first: Vec<String> = page1["datasetGroups"]
@@ -53,7 +136,16 @@ async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
         .aws(
             ep,
             ALICE,
-            &["personalize", "list-dataset-groups", "--max-items", "2", "--page-size", "1", "--starting-token", &token],
+            &[
+                "personalize",
+                "list-dataset-groups",
+                "--max-items",
+                "2",
+                "--page-size",
+                "1",
+                "--starting-token",
+                &token,
+            ],
         )
         .await;
     let page2 = page2.success().json();
@@ -73,14 +165,25 @@ async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
     assert_eq!(counts.get("CreateDatasetGroup"), Some(&3), "{counts:?}");
     assert_eq!(counts.get("DescribeDatasetGroup"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("ListRecipes"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("GetRecommendations"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("PutItems"), Some(&1), "{counts:?}");
     // Pages of one: three pages were fetched in all (two, then one more with the token).
-    assert!(counts.get("ListDatasetGroups").is_some_and(|n| (3..=4).contains(n)), "{counts:?}");
+    assert!(
+        counts
+            .get("ListDatasetGroups")
+            .is_some_and(|n| (3..=4).contains(n)),
+        "{counts:?}"
+    );
     let ua_prefix = "aws-cli/1.46.3 ";
     for r in &delivered.records {
         let name = r["eventName"].as_str().unwrap_or_default();
-        let creds = if r["userIdentity"]["type"] == "AssumedRole" { SESSION } else { ALICE };
+        let creds = if r["userIdentity"]["type"] == "AssumedRole" {
+            SESSION
+        } else {
+            ALICE
+        };
         let mut e = Expect::ok(name, creds, ua_prefix);
-        if name == "DescribeDatasetGroup" {
+        if matches!(name, "DescribeDatasetGroup" | "GetRecommendations" | "PutItems") {
             e = e.error("ResourceNotFoundException");
         }
         checks::assert_record(r, &e);
@@ -89,10 +192,19 @@ async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
     }
     // Records need not be in call order; exactly one list call started without a token.
     let lists = delivered.named("ListDatasetGroups");
-    let (first, rest): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) = lists.iter().copied().partition(|r| r["requestParameters"].get("nextToken").is_none());
+    let (first, rest): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) = lists
+        .iter()
+        .copied()
+        .partition(|r| r["requestParameters"].get("nextToken").is_none());
     assert_eq!(first.len(), 1, "{lists:?}");
-    assert_eq!(first[0]["requestParameters"], serde_json::json!({ "maxResults": 1 }));
-    assert!(rest.iter().all(|r| r["requestParameters"]["maxResults"] == 1), "{rest:?}");
+    assert_eq!(
+        first[0]["requestParameters"],
+        serde_json::json!({ "maxResults": 1 })
+    );
+    assert!(
+        rest.iter().all(|r| r["requestParameters"]["maxResults"] == 1),
+        "{rest:?}"
+    );
     assert_eq!(
         delivered.named("DescribeDatasetGroup")[0]["requestParameters"],
         serde_json::json!({ "datasetGroupArn": MISSING_GROUP })

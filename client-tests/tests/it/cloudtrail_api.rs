@@ -30,6 +30,16 @@ impl TimeSource for EmulatorTime {
 
 /// An aws-sdk-cloudtrail client for the emulator, one attempt per call.
 fn cloudtrail(emu: &Emulator, creds: Creds, region: &str) -> aws_sdk_cloudtrail::Client {
+    cloudtrail_at(emu.endpoint(), emu.clock(), creds, region)
+}
+
+/// An aws-sdk-cloudtrail client for any endpoint signing with `clock`.
+fn cloudtrail_at(
+    endpoint: &str,
+    clock: &Arc<ManualClock>,
+    creds: Creds,
+    region: &str,
+) -> aws_sdk_cloudtrail::Client {
     use aws_sdk_cloudtrail::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
     let conf = aws_sdk_cloudtrail::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -41,9 +51,9 @@ fn cloudtrail(emu: &Emulator, creds: Creds, region: &str) -> aws_sdk_cloudtrail:
             None,
             "client-tests",
         ))
-        .endpoint_url(emu.endpoint())
+        .endpoint_url(endpoint)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .time_source(EmulatorTime(emu.clock().clone()))
+        .time_source(EmulatorTime(clock.clone()))
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_cloudtrail::Client::from_conf(conf)
@@ -363,20 +373,33 @@ async fn trail_crud_status_selectors_tags_and_keys() {
         .iter()
         .filter(|r| r["eventSource"] == "cloudtrail.amazonaws.com")
         .collect();
-    let by_name = |n: &str| ct_records.iter().find(|r| r["eventName"] == n).copied().unwrap();
+    // The first successful call of each name (files do not keep call order).
+    let by_name = |n: &str| {
+        ct_records
+            .iter()
+            .find(|r| r["eventName"] == n && r["errorCode"].is_null())
+            .copied()
+            .unwrap()
+    };
     assert_eq!(by_name("CreateTrail")["readOnly"], false);
     assert_eq!(
-        by_name("CreateTrail")["responseElements"]["trailARN"]
-            .as_str()
-            .or(by_name("CreateTrail")["responseElements"]["TrailARN"].as_str()),
+        by_name("CreateTrail")["responseElements"]["TrailARN"].as_str(),
         Some(arn)
     );
+    assert_eq!(by_name("CreateTrail")["requestParameters"]["Name"], "audit-trail");
+    let failed: Vec<&&Value> = ct_records
+        .iter()
+        .filter(|r| r["eventName"] == "CreateTrail" && !r["errorCode"].is_null())
+        .collect();
+    assert_eq!(failed.len(), 3);
+    assert!(failed.iter().all(|r| r["responseElements"].is_null()));
     assert_eq!(by_name("DescribeTrails")["readOnly"], true);
     assert_eq!(by_name("GetEventSelectors")["readOnly"], true);
-    assert_eq!(
-        by_name("CreateEventDataStore")["errorCode"],
-        "UnsupportedOperationException"
-    );
+    let eds = ct_records
+        .iter()
+        .find(|r| r["eventName"] == "CreateEventDataStore")
+        .unwrap();
+    assert_eq!(eds["errorCode"], "UnsupportedOperationException");
 }
 
 #[tokio::test]
@@ -765,6 +788,7 @@ async fn cli_lookup_events_with_each_attribute_key_across_pages() {
 struct Moto {
     child: tokio::process::Child,
     endpoint: String,
+    port: u16,
 }
 
 impl Drop for Moto {
@@ -774,6 +798,15 @@ impl Drop for Moto {
 }
 
 async fn start_moto() -> Option<Moto> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    start_moto_on(port).await
+}
+
+async fn start_moto_on(port: u16) -> Option<Moto> {
     let root = std::env::var_os("EMULATOR_TEST_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| client_tests::workspace_root().join(".venv"));
@@ -787,11 +820,6 @@ async fn start_moto() -> Option<Moto> {
         eprintln!("SKIPPED delivery_to_a_real_s3_compatible_store: {msg}");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let child = tokio::process::Command::new(&bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(std::process::Stdio::null())
@@ -802,6 +830,7 @@ async fn start_moto() -> Option<Moto> {
     let moto = Moto {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
+        port,
     };
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
@@ -893,6 +922,86 @@ store = "moto"
     // Nothing of this trail landed in the local data directory.
     assert!(!emu.data_dir().join("moto-trail-bucket").exists());
 
+    // At least once: with the store down the file fails, stays spooled, shows in the trail's
+    // status, and is delivered once the store is back.
+    let mut moto = moto;
+    moto.child.kill().await.unwrap();
+    let port = moto.port;
+    p.list_recipes().send().await.unwrap();
+    let r = emu
+        .send(
+            http::Method::POST,
+            "/_emulator/flush",
+            http::HeaderMap::new(),
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert!(!r.status.is_success(), "flush with the store down: {:?}", r.body);
+    let ct = cloudtrail(&emu, ALICE, "us-east-1");
+    let status = ct.get_trail_status().name("to-moto").send().await.unwrap();
+    assert!(
+        status
+            .latest_delivery_error()
+            .is_some_and(|e| e.contains("s3://moto-trail-bucket/")),
+        "{status:?}"
+    );
+    // Kept alive (its drop kills the server) until the end of the test.
+    let _moto = start_moto_on(port).await.unwrap();
+    s3.create_bucket()
+        .bucket("moto-trail-bucket")
+        .send()
+        .await
+        .unwrap();
+    emu.advance(Duration::from_secs(2));
+    let mut delivered = Vec::new();
+    for _ in 0..100 {
+        let r = emu
+            .send(
+                http::Method::POST,
+                "/_emulator/flush",
+                http::HeaderMap::new(),
+                bytes::Bytes::new(),
+            )
+            .await;
+        if r.status.is_success() {
+            delivered = r.json()["written"].as_array().cloned().unwrap_or_default();
+            if !delivered.is_empty() {
+                break;
+            }
+        }
+        emu.advance(Duration::from_secs(2));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listed = s3
+        .list_objects_v2()
+        .bucket("moto-trail-bucket")
+        .send()
+        .await
+        .unwrap();
+    let mut found = false;
+    for key in listed.contents().iter().filter_map(|o| o.key()) {
+        let obj = s3
+            .get_object()
+            .bucket("moto-trail-bucket")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let body = obj.body.collect().await.unwrap().into_bytes();
+        let json: Value = serde_json::from_slice(&cloudtrail::logfile::gunzip(&body).unwrap()).unwrap();
+        found |= json["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["eventName"] == "ListRecipes");
+    }
+    assert!(
+        found,
+        "the record accepted while the store was down reached it later ({delivered:?})"
+    );
+    let status = ct.get_trail_status().name("to-moto").send().await.unwrap();
+    assert!(status.latest_delivery_error().is_none(), "{status:?}");
+
     // The hourly digest lands in moto too, signed in its user metadata.
     emu.advance(Duration::from_secs(3601));
     let mut digest = None;
@@ -955,4 +1064,116 @@ fn every_model_operation_is_known() {
         model["metadata"]["targetPrefix"],
         emulator::cloudtrail_api::TARGET_PREFIX
     );
+}
+
+/// Runs an emulator on `dir` until the returned sender fires; answers its endpoint.
+async fn run_on(
+    dir: &Path,
+    clock: Arc<ManualClock>,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), emulator::ServerError>>,
+) {
+    let mut file = FileConfig::embedded_default();
+    file.server.data_dir = dir.to_owned();
+    file.server.flush_interval = Duration::from_secs(3600);
+    let config = emulator::Config::new(file).with_clock(clock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(emulator::run(listener, config, async move {
+        let _ = rx.await;
+    }));
+    (endpoint, tx, handle)
+}
+
+#[tokio::test]
+async fn trails_and_event_history_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let clock = ManualClock::new(now.replace_nanosecond(0).unwrap_or(now));
+    let (endpoint, stop, handle) = run_on(dir.path(), clock.clone()).await;
+    let ct = cloudtrail_at(&endpoint, &clock, ALICE, "us-east-1");
+    // The first call may race the server's start-up: retry briefly.
+    let mut created = None;
+    for _ in 0..100 {
+        match ct
+            .create_trail()
+            .name("kept-trail")
+            .s3_bucket_name("kept-bucket")
+            .send()
+            .await
+        {
+            Ok(c) => {
+                created = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert!(created.is_some());
+    ct.start_logging().name("kept-trail").send().await.unwrap();
+    ct.stop_logging().name("management-events").send().await.unwrap();
+    clock.advance(Duration::from_secs(1));
+    let before = ct.lookup_events().send().await.unwrap();
+    let names: Vec<&str> = before.events().iter().filter_map(|e| e.event_name()).collect();
+    assert_eq!(names, ["StopLogging", "StartLogging", "CreateTrail"]);
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+
+    clock.advance(Duration::from_secs(1));
+    let (endpoint, stop, handle) = run_on(dir.path(), clock.clone()).await;
+    let ct = cloudtrail_at(&endpoint, &clock, ALICE, "us-east-1");
+    let mut trails = None;
+    for _ in 0..100 {
+        match ct.describe_trails().send().await {
+            Ok(t) => {
+                trails = Some(t);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let trails = trails.unwrap();
+    let mut names: Vec<&str> = trails.trail_list().iter().filter_map(|t| t.name()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["kept-trail", "management-events"]);
+    assert_eq!(
+        ct.get_trail_status()
+            .name("kept-trail")
+            .send()
+            .await
+            .unwrap()
+            .is_logging(),
+        Some(true)
+    );
+    assert_eq!(
+        ct.get_trail_status()
+            .name("management-events")
+            .send()
+            .await
+            .unwrap()
+            .is_logging(),
+        Some(false),
+        "a declared trail stopped through the API stays stopped"
+    );
+    clock.advance(Duration::from_secs(1));
+    let after = ct.lookup_events().send().await.unwrap();
+    let names: Vec<&str> = after.events().iter().filter_map(|e| e.event_name()).collect();
+    // Everything from before the restart is still there, behind the calls made since.
+    assert_eq!(
+        names,
+        [
+            "GetTrailStatus",
+            "GetTrailStatus",
+            "DescribeTrails",
+            "LookupEvents",
+            "StopLogging",
+            "StartLogging",
+            "CreateTrail"
+        ]
+    );
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
 }

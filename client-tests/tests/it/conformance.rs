@@ -39,7 +39,8 @@ fn model_operations(model: &Value) -> BTreeMap<String, (String, String)> {
 fn unserved(code: &str, message: &str) -> bool {
     code == "UnknownOperationException"
         || (code == personalize::ErrorKind::NotImplemented.code()
-            && (message.contains("not implemented by this emulator") || message.contains("not supported by this emulator")))
+            && (message.contains("not implemented by this emulator")
+                || message.contains("not supported by this emulator")))
 }
 
 /// Rows of the tables in one `## <title>` section: operation -> served according to the doc.
@@ -60,7 +61,11 @@ fn doc_rows(doc: &str, title: &str) -> Result<BTreeMap<String, Result<bool, Stri
             state_col = None;
             continue;
         }
-        let cells: Vec<String> = line.trim_matches('|').split('|').map(|c| c.trim().to_owned()).collect();
+        let cells: Vec<String> = line
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect();
         if let Some(i) = cells.iter().position(|c| {
             let c = c.to_ascii_lowercase();
             c == "state" || c == "status"
@@ -68,21 +73,34 @@ fn doc_rows(doc: &str, title: &str) -> Result<BTreeMap<String, Result<bool, Stri
             state_col = Some(i);
             continue;
         }
-        let (Some(col), Some(first)) = (state_col, cells.first()) else { continue };
+        let (Some(col), Some(first)) = (state_col, cells.first()) else {
+            continue;
+        };
         if !first.starts_with('`') {
             continue;
         }
-        let op = first.trim_matches('`').split_whitespace().next().unwrap_or_default().to_owned();
+        let op = first
+            .trim_matches('`')
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let state = cells
             .get(col)
             .map(|s| s.trim_matches(|c| c == '`' || c == '*').to_ascii_lowercase())
             .unwrap_or_default();
         let served = if state.starts_with("not ") || state.starts_with("unsupported") || state == "no" {
             Ok(false)
-        } else if state.starts_with("implemented") || state.starts_with("served") || state.starts_with("partial") || state == "yes" {
+        } else if state.starts_with("implemented")
+            || state.starts_with("served")
+            || state.starts_with("partial")
+            || state == "yes"
+        {
             Ok(true)
         } else {
-            Err(format!("state {state:?} is neither implemented nor not implemented"))
+            Err(format!(
+                "state {state:?} is neither implemented nor not implemented"
+            ))
         };
         rows.insert(op, served);
     }
@@ -109,7 +127,9 @@ fn compare_doc(
     }
     for op in rows.keys() {
         if !probed.contains_key(op) {
-            problems.push(format!("{service} {op}: a row for an operation the model does not have"));
+            problems.push(format!(
+                "{service} {op}: a row for an operation the model does not have"
+            ));
         }
     }
 }
@@ -129,13 +149,21 @@ async fn every_model_operation_is_served_and_documented() {
         let model = venv.botocore_model(service, "service-2");
         let ops = model_operations(&model);
         // The crate's operation table is generated from these models: it must still match.
-        let ours: BTreeSet<&str> = Operation::ALL.iter().filter(|o| o.api() == api).map(|o| o.name()).collect();
+        let ours: BTreeSet<&str> = Operation::ALL
+            .iter()
+            .filter(|o| o.api() == api)
+            .map(|o| o.name())
+            .collect();
         let theirs: BTreeSet<&str> = ops.keys().map(String::as_str).collect();
         for missing in theirs.difference(&ours) {
-            problems.push(format!("{service} {missing}: in the installed model, not in personalize::Operation"));
+            problems.push(format!(
+                "{service} {missing}: in the installed model, not in personalize::Operation"
+            ));
         }
         for extra in ours.difference(&theirs) {
-            problems.push(format!("{service} {extra}: in personalize::Operation, not in the installed model"));
+            problems.push(format!(
+                "{service} {extra}: in personalize::Operation, not in the installed model"
+            ));
         }
         for (name, (method, uri)) in &ops {
             let op = Operation::ALL.iter().find(|o| o.name() == name && o.api() == api);
@@ -150,7 +178,10 @@ async fn every_model_operation_is_served_and_documented() {
                     if let Some(op) = op
                         && op.rest_path() != Some(uri.as_str())
                     {
-                        problems.push(format!("{service} {name}: model path {uri}, ours {:?}", op.rest_path()));
+                        problems.push(format!(
+                            "{service} {name}: model path {uri}, ours {:?}",
+                            op.rest_path()
+                        ));
                     }
                     let method: Method = method.parse().unwrap_or(Method::POST);
                     let mut h = HeaderMap::new();
@@ -159,14 +190,26 @@ async fn every_model_operation_is_served_and_documented() {
                 }
             };
             if r.status.is_server_error() {
-                problems.push(format!("{service} {name}: {} for an empty request: {:?}", r.status, r.body));
+                problems.push(format!(
+                    "{service} {name}: {} for an empty request: {:?}",
+                    r.status, r.body
+                ));
             }
             let served = !unserved(&r.error_type(), &r.message());
             if !served {
-                problems.push(format!("{service} {name}: unserved ({}: {})", r.error_type(), r.message()));
+                problems.push(format!(
+                    "{service} {name}: unserved ({}: {})",
+                    r.error_type(),
+                    r.message()
+                ));
             }
-            if api != Api::ControlPlane && r.status.is_client_error() && r.header("x-amzn-errortype").is_none() {
-                problems.push(format!("{service} {name}: a REST-JSON error without X-Amzn-ErrorType"));
+            if api != Api::ControlPlane
+                && r.status.is_client_error()
+                && r.header("x-amzn-errortype").is_none()
+            {
+                problems.push(format!(
+                    "{service} {name}: a REST-JSON error without X-Amzn-ErrorType"
+                ));
             }
             personalize_probed.insert(name.clone(), served);
         }
@@ -177,8 +220,14 @@ async fn every_model_operation_is_served_and_documented() {
     let mut cloudtrail_probed = BTreeMap::new();
     for name in model_operations(&model).keys() {
         let mut h = HeaderMap::new();
-        h.insert("x-amz-target", format!("{CLOUDTRAIL_PREFIX}.{name}").parse().expect("a header"));
-        h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert(
+            "x-amz-target",
+            format!("{CLOUDTRAIL_PREFIX}.{name}").parse().expect("a header"),
+        );
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
         let r = emu.signed(ALICE, "cloudtrail", Method::POST, "/", h, "{}").await;
         if r.status.is_server_error() {
             problems.push(format!("cloudtrail {name}: {} for an empty request", r.status));

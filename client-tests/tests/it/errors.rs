@@ -39,7 +39,13 @@ async fn service_errors_reach_the_sdks_and_the_records() {
             p.create_dataset_group().name("bad name!").send(),
         )
         .await;
-    assert!(matches!(e.as_service_error(), Some(CreateDatasetGroupError::InvalidInputException(_))), "{e:?}");
+    assert!(
+        matches!(
+            e.as_service_error(),
+            Some(CreateDatasetGroupError::InvalidInputException(_))
+        ),
+        "{e:?}"
+    );
     assert!(e.message().is_some_and(|m| !m.is_empty()));
     log.err(
         &emu,
@@ -92,7 +98,10 @@ async fn service_errors_reach_the_sdks_and_the_records() {
             p.describe_dataset_group().dataset_group_arn(MISSING_GROUP).send(),
         )
         .await;
-    assert!(matches!(e.as_service_error(), Some(DescribeDatasetGroupError::ResourceNotFoundException(_))));
+    assert!(matches!(
+        e.as_service_error(),
+        Some(DescribeDatasetGroupError::ResourceNotFoundException(_))
+    ));
     log.err(
         &emu,
         a,
@@ -109,7 +118,12 @@ async fn service_errors_reach_the_sdks_and_the_records() {
 
     // Already exists, in use.
     let dsg = log
-        .ok(&emu, a, "CreateDatasetGroup", p.create_dataset_group().name("errs").send())
+        .ok(
+            &emu,
+            a,
+            "CreateDatasetGroup",
+            p.create_dataset_group().name("errs").send(),
+        )
         .await
         .dataset_group_arn
         .expect("an ARN");
@@ -122,7 +136,10 @@ async fn service_errors_reach_the_sdks_and_the_records() {
             p.create_dataset_group().name("errs").send(),
         )
         .await;
-    assert!(matches!(e.as_service_error(), Some(CreateDatasetGroupError::ResourceAlreadyExistsException(_))));
+    assert!(matches!(
+        e.as_service_error(),
+        Some(CreateDatasetGroupError::ResourceAlreadyExistsException(_))
+    ));
     log.err(
         &emu,
         a,
@@ -136,7 +153,12 @@ async fn service_errors_reach_the_sdks_and_the_records() {
     )
     .await;
     let schema = log
-        .ok(&emu, a, "CreateSchema", p.create_schema().name("errs").schema(INTERACTIONS).send())
+        .ok(
+            &emu,
+            a,
+            "CreateSchema",
+            p.create_schema().name("errs").schema(INTERACTIONS).send(),
+        )
         .await
         .schema_arn
         .expect("an ARN");
@@ -163,8 +185,14 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         p.delete_dataset_group().dataset_group_arn(&dsg).send(),
     )
     .await;
-    log.err(&emu, a, "DeleteSchema", "ResourceInUseException", p.delete_schema().schema_arn(&schema).send())
-        .await;
+    log.err(
+        &emu,
+        a,
+        "DeleteSchema",
+        "ResourceInUseException",
+        p.delete_schema().schema_arn(&schema).send(),
+    )
+    .await;
 
     // Pagination tokens are opaque and bound to their query.
     log.err(
@@ -175,10 +203,20 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         p.list_dataset_groups().next_token("bm90IGEgdG9rZW4=").send(),
     )
     .await;
-    log.ok(&emu, a, "CreateDatasetGroup", p.create_dataset_group().name("errs-2").send())
-        .await;
+    log.ok(
+        &emu,
+        a,
+        "CreateDatasetGroup",
+        p.create_dataset_group().name("errs-2").send(),
+    )
+    .await;
     let page = log
-        .ok(&emu, a, "ListDatasetGroups", p.list_dataset_groups().max_results(1).send())
+        .ok(
+            &emu,
+            a,
+            "ListDatasetGroups",
+            p.list_dataset_groups().max_results(1).send(),
+        )
         .await;
     let token = page.next_token.expect("a second page");
     log.err(
@@ -284,7 +322,8 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
     );
     // What the rules do not cover still works, and a delete of something that does not exist
     // is denied before it is looked up.
-    log.ok(&emu, INTERN, "ListDatasetGroups", p.list_dataset_groups().send()).await;
+    log.ok(&emu, INTERN, "ListDatasetGroups", p.list_dataset_groups().send())
+        .await;
     log.err(
         &emu,
         INTERN,
@@ -306,10 +345,25 @@ async fn hold_in_flight(emu: &Emulator) -> tokio::net::TcpStream {
     let body = r#"{"maxResults": 10}"#;
     let mut headers = HeaderMap::new();
     headers.insert("host", emu.addr().to_string().parse().expect("a header"));
-    headers.insert("x-amz-target", HeaderValue::from_static("AmazonPersonalize.ListDatasetGroups"));
-    headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-    headers.insert("content-length", body.len().to_string().parse().expect("a header"));
-    emulator::sigv4::Signer::new(ALICE.access_key_id, ALICE.secret_access_key, "us-east-1", "personalize").sign(
+    headers.insert(
+        "x-amz-target",
+        HeaderValue::from_static("AmazonPersonalize.ListDatasetGroups"),
+    );
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    headers.insert(
+        "content-length",
+        body.len().to_string().parse().expect("a header"),
+    );
+    emulator::sigv4::Signer::new(
+        ALICE.access_key_id,
+        ALICE.secret_access_key,
+        "us-east-1",
+        "personalize",
+    )
+    .sign(
         &Method::POST,
         &"/".parse().expect("a uri"),
         &mut headers,
@@ -401,7 +455,15 @@ async fn protocol_errors_on_the_raw_wire() {
             400,
             "UnknownOperationException",
         ),
-        ("missing target", Method::POST, "/", json_headers(None, amz), "{}", 400, "UnknownOperationException"),
+        (
+            "missing target",
+            Method::POST,
+            "/",
+            json_headers(None, amz),
+            "{}",
+            400,
+            "UnknownOperationException",
+        ),
         (
             "wrong method",
             Method::GET,
@@ -481,7 +543,11 @@ async fn protocol_errors_on_the_raw_wire() {
             String::from_utf8_lossy(&r.body)
         );
         let header = r.header("x-amzn-errortype").unwrap_or_default();
-        assert_eq!(header.rsplit('#').next(), Some(code), "{what}: X-Amzn-ErrorType {header}");
+        assert_eq!(
+            header.rsplit('#').next(),
+            Some(code),
+            "{what}: X-Amzn-ErrorType {header}"
+        );
         assert!(!r.message().is_empty(), "{what}: a message");
         let id = r.request_id();
         assert_eq!(id.len(), 36, "{what}: x-amzn-RequestId {id:?}");

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use client_tests::{Emulator, checks};
-use generator::live::{Arrival, LiveOptions, parse_identities, run, EMULATOR_DEFAULT_CONFIG};
+use generator::live::{Arrival, EMULATOR_DEFAULT_CONFIG, LiveOptions, parse_identities, run};
 use generator::scenario::Scenario;
+use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generator_live_reports_exactly_what_is_recorded() {
@@ -27,26 +28,60 @@ async fn live_run(scenario: &str) {
         identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
         regions: None,
         progress: false,
+        setup: true,
     };
-    let report = run(options, std::future::pending::<()>()).await.expect("a live run");
+    let report = run(options, std::future::pending::<()>())
+        .await
+        .expect("a live run");
     assert_eq!(report.transport_errors, 0, "{}", report.text());
     assert_eq!(report.completed, report.scheduled, "{}", report.text());
     assert!(report.completed >= 250, "{}", report.text());
 
     let delivered = emu.delivered().await;
     checks::assert_invariants(&delivered.records);
+    // The setup phase (creating what everyday calls refer to) is reported apart from the run.
+    let (setup, timed): (Vec<&Value>, Vec<&Value>) = delivered
+        .records
+        .iter()
+        .partition(|r| r["userAgent"] == "generator-setup");
+    let setup_creates = setup
+        .iter()
+        .filter(|r| r["eventName"].as_str().is_some_and(|n| n.starts_with("Create")))
+        .count();
+    assert_eq!(setup_creates as u64, report.setup_calls, "{}", report.text());
     let mut ok: BTreeMap<String, u64> = BTreeMap::new();
     let mut failed: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &delivered.records {
+    for r in &timed {
         match r["errorCode"].as_str() {
             Some(code) => *failed.entry(code.to_owned()).or_default() += 1,
-            None => *ok.entry(r["eventName"].as_str().unwrap_or_default().to_owned()).or_default() += 1,
+            None => {
+                *ok.entry(r["eventName"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1
+            }
         }
     }
-    assert_eq!(ok, report.by_operation, "successful calls by operation: records vs report\n{}", report.text());
-    assert_eq!(failed, report.by_error, "failed calls by error code: records vs report\n{}", report.text());
-    assert_eq!(delivered.records.len() as u64, report.completed, "{}", report.text());
+    assert_eq!(
+        ok,
+        report.by_operation,
+        "successful calls by operation: records vs report\n{}",
+        report.text()
+    );
+    assert_eq!(
+        failed,
+        report.by_error,
+        "failed calls by error code: records vs report\n{}",
+        report.text()
+    );
+    assert_eq!(timed.len() as u64, report.completed, "{}", report.text());
     // Every record came from the generator's own user agents, not from this harness.
-    assert!(delivered.records.iter().all(|r| r["userAgent"].as_str().is_some_and(|ua| !ua.starts_with("client-tests"))));
-    eprintln!("{scenario}: {} records, ok {ok:?}, errors {failed:?}", delivered.records.len());
+    assert!(timed.iter().all(|r| {
+        r["userAgent"]
+            .as_str()
+            .is_some_and(|ua| !ua.starts_with("client-tests"))
+    }));
+    eprintln!(
+        "{scenario}: {} setup + {} timed records, ok {ok:?}, errors {failed:?}",
+        setup.len(),
+        timed.len()
+    );
 }

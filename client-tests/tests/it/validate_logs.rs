@@ -1,5 +1,6 @@
 //! The real AWS CLI's `aws cloudtrail validate-logs` against the emulator: every digest and
-//! log file valid over several digest periods (including an empty one), then exit code 1 after
+//! log file valid over several digest periods (including an empty one), a StopLogging/StartLogging
+//! gap reported without failing (final digest, new starting digest), then exit code 1 after
 //! one byte of one delivered log file is flipped, after a log file's content is changed and
 //! re-compressed, and after a log file is deleted.
 //!
@@ -101,13 +102,13 @@ impl Cli {
 
 /// POST /_emulator/flush: every pending record becomes a log file now.
 fn flush(port: u16) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the emulator");
     s.write_all(
         b"POST /_emulator/flush HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     )
-    .unwrap();
+    .expect("send the flush request");
     let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    s.read_to_string(&mut answer).expect("read the flush answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "flush failed: {answer}");
 }
 
@@ -237,9 +238,9 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
         assert!(logs.len() >= 3, "log files: {logs:?}");
 
         let since = cloudtrail::timefmt::iso_seconds(start - time::Duration::minutes(1));
-        // The emulator's clock ran ahead of the wall clock by the periods it was advanced.
-        let until = cloudtrail::timefmt::iso_seconds(clock2.now());
+        // Up to the emulator's clock, which runs ahead of the wall clock by the periods it was advanced.
         let validate = || {
+            let until = cloudtrail::timefmt::iso_seconds(clock2.now());
             cli.run(&[
                 "cloudtrail",
                 "validate-logs",
@@ -264,6 +265,48 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
         let (ok_logs, all_logs) = ratio(&clean.stdout, "log").expect("log summary");
         assert_eq!((ok_logs, all_logs), (logs.len(), logs.len()), "{}", clean.stdout);
         assert!(!clean.stdout.contains("INVALID") && clean.stderr.trim().is_empty());
+
+        // StopLogging writes a final digest; StartLogging begins a new chain with a starting digest.
+        // validate-logs walks both chains and reports the gap between them, without failing.
+        let r = cli.run(&["cloudtrail", "stop-logging", "--name", &trail_arn]);
+        assert_eq!(r.code, 0, "stop-logging: {}", r.stderr);
+        wait_for_digests(data, digests + 1);
+        advance();
+        let r = cli.run(&["cloudtrail", "start-logging", "--name", &trail_arn]);
+        assert_eq!(r.code, 0, "start-logging: {}", r.stderr);
+        let r = cli.run(&["personalize", "list-dataset-groups"]);
+        assert_eq!(r.code, 0, "list-dataset-groups: {}", r.stderr);
+        flush(port);
+        advance();
+        wait_for_digests(data, digests + 2);
+        let logs = objects(data, "CloudTrail");
+        let restarted = validate();
+        println!(
+            "---- validate-logs (after StopLogging and StartLogging) exit {} ----\n{}{}",
+            restarted.code, restarted.stdout, restarted.stderr
+        );
+        assert_eq!(restarted.code, 0, "{}\n{}", restarted.stdout, restarted.stderr);
+        assert!(
+            restarted
+                .stderr
+                .contains("No log files were delivered by CloudTrail between"),
+            "{}",
+            restarted.stderr
+        );
+        let (ok_digests, all_digests) = ratio(&restarted.stdout, "digest").expect("digest summary");
+        assert_eq!(
+            (ok_digests, all_digests),
+            (digests + 2, digests + 2),
+            "{}",
+            restarted.stdout
+        );
+        let (ok_logs, all_logs) = ratio(&restarted.stdout, "log").expect("log summary");
+        assert_eq!(
+            (ok_logs, all_logs),
+            (logs.len(), logs.len()),
+            "{}",
+            restarted.stdout
+        );
 
         // One byte of one delivered log file flipped.
         let victim = &logs[0];

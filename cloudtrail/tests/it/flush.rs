@@ -41,6 +41,28 @@ async fn configurable_interval_down_to_100ms() {
     assert_eq!(rig.next_log().await.records, 1);
 }
 
+/// With `fsync` on, concurrent submits share syncs and everything still arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fsync_mode_delivers_everything() {
+    let rig = rig(|c| c.fsync = true).await;
+    let mut tasks = Vec::new();
+    for p in 0..4 {
+        let d = rig.delivery.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                d.submit(record(p * 100 + i, "us-east-1")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    rig.delivery.clone().shutdown().await.unwrap();
+    let counts = id_counts(&read_logs(&rig.data(), BUCKET));
+    assert_eq!(counts.len(), 200);
+    assert!(counts.values().all(|&n| n == 1));
+}
+
 #[tokio::test]
 async fn one_pipeline_per_spool() {
     let rig = rig(|_| {}).await;
@@ -130,7 +152,10 @@ async fn flush_on_request_and_on_shutdown() {
     ));
     assert!(matches!(other.flush().await, Err(DeliveryError::Closed)));
     // The spool is empty after a clean shutdown.
-    assert_eq!(walk(&rig.dir.path().join("spool")), [std::path::PathBuf::from("LOCK")]);
+    assert_eq!(
+        walk(&rig.dir.path().join("spool")),
+        [std::path::PathBuf::from("LOCK")]
+    );
 }
 
 /// The data directory is a plain file (as good as unwritable, even for root): deliveries fail,

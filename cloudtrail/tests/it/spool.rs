@@ -92,5 +92,8 @@ async fn replay_after_sigkill_delivers_acknowledged_records_exactly_once() {
     assert!(counts.values().all(|&n| n == 1));
     assert!(counts.len() <= acked.len() + 4096);
     rig.delivery.shutdown().await.unwrap();
-    assert_eq!(walk(&rig.dir.path().join("spool")), [std::path::PathBuf::from("LOCK")]);
+    assert_eq!(
+        walk(&rig.dir.path().join("spool")),
+        [std::path::PathBuf::from("LOCK")]
+    );
 }

@@ -84,3 +84,35 @@ async fn many_concurrent_producers_deliver_everything_once() {
     assert_eq!(counts.keys().cloned().collect::<BTreeSet<_>>(), submitted);
     assert_eq!(rig.delivery.status().pending_bytes, 0);
 }
+
+/// Flushes racing with producers always finish without the clock moving: records appended just
+/// before a flush sealed the spool go out with it instead of waiting for their batch's age.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flushes_racing_with_producers_complete() {
+    let rig = rig(|_| {}).await;
+    let mut tasks = Vec::new();
+    for p in 0..4 {
+        let d = rig.delivery.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..2000 {
+                d.submit(record(p * 10_000 + i, "us-east-1")).await.unwrap();
+            }
+        }));
+    }
+    let mut flushes = 0;
+    while !tasks.iter().all(|t| t.is_finished()) {
+        tokio::time::timeout(std::time::Duration::from_secs(30), rig.delivery.flush())
+            .await
+            .expect("a flush hung")
+            .unwrap();
+        flushes += 1;
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    rig.delivery.flush().await.unwrap();
+    assert!(flushes > 0);
+    let counts = id_counts(&read_logs(&rig.data(), BUCKET));
+    assert_eq!(counts.len(), 8000);
+    assert!(counts.values().all(|&n| n == 1));
+}

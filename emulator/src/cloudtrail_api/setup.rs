@@ -603,3 +603,66 @@ impl CloudTrailParts {
         self.api.attach_delivery(delivery);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileConfig;
+
+    fn parse(toml: &str) -> Result<CloudTrailConfig, SetupError> {
+        CloudTrailConfig::from_config(&Config::new(FileConfig::parse(toml).unwrap()))
+    }
+
+    #[test]
+    fn sections_parse_and_are_checked() {
+        let c = parse("").unwrap();
+        assert!(c.trails.is_none());
+        let declared = c.declared(DEMO_ACCOUNT);
+        assert_eq!(declared.len(), 1);
+        assert_eq!(declared[0].2.name, "management-events");
+        assert!(matches!(declared[0].2.selectors, Some(Selectors::Advanced(_))));
+
+        let c = parse(
+            r#"
+[cloudtrail]
+lookup_events_rate = 5
+default_store = "minio"
+[object_stores.minio]
+endpoint_url = "http://127.0.0.1:9000"
+access_key_id = "a"
+secret_access_key = "b"
+[[organizations]]
+id = "o-exampleorg01"
+management_account = "123456789012"
+[[trails]]
+name = "t-one"
+data_events = false
+[[trails]]
+name = "t-two"
+account = "111122223333"
+home_region = "eu-west-1"
+multi_region = false
+store = "local"
+"#,
+        )
+        .unwrap();
+        let d = c.declared(DEMO_ACCOUNT);
+        assert_eq!(d[0].2.bucket, "aws-cloudtrail-logs-123456789012");
+        assert!(d[0].2.selectors.is_none());
+        assert_eq!((d[1].0.as_str(), d[1].1.as_str()), ("111122223333", "eu-west-1"));
+        assert_eq!(d[1].2.bucket, "aws-cloudtrail-logs-111122223333");
+        assert_eq!(d[1].2.multi_region, Some(false));
+        // An empty list means no trails at all.
+        assert!(parse("trails = []\n").unwrap().declared(DEMO_ACCOUNT).is_empty());
+
+        for bad in [
+            "[[trails]]\nname = \"t\"\nstore = \"nowhere\"\n",
+            "[cloudtrail]\ndefault_store = \"nowhere\"\n",
+            "[cloudtrail]\nbogus = 1\n",
+            "[[organizations]]\nid = \"org-1\"\nmanagement_account = \"123456789012\"\n",
+            "[[trails]]\nname = \"t\"\ncolour = \"red\"\n",
+        ] {
+            assert!(matches!(parse(bad), Err(SetupError::Config(_))), "{bad}");
+        }
+    }
+}

@@ -25,9 +25,10 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::Full;
 use sha2::{Digest as _, Sha256};
 
+use crate::protocol::http_date;
 use crate::seams::{BoxFuture, HttpResponse, S3Handler, S3Request};
 use list::{ListParams, list_keys};
-use xml::{DECL, NS, element, escape, http_date, iso_millis, percent_decode, url_encode};
+use xml::{DECL, NS, element, escape, iso_millis, percent_decode, url_encode};
 
 /// How the S3 API describes buckets.
 #[derive(Debug, Clone)]

@@ -199,10 +199,52 @@ async fn live_calls_are_signed_and_counted_exactly() {
         identities: ids,
         regions: Some(vec!["us-east-1".into(), "eu-west-1".into()]),
         progress: false,
+        setup: false,
     };
-    let report = live::run(opts, std::future::pending()).await.unwrap();
+    let report = live::run(opts.clone(), std::future::pending()).await.unwrap();
+    // The setup phase creates what everyday calls refer to, signed like the rest.
+    let with_setup = live::run(
+        LiveOptions {
+            setup: true,
+            duration: Duration::from_millis(100),
+            ..opts
+        },
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert!(with_setup.setup_calls > 10, "{with_setup:?}");
+    assert_eq!(with_setup.setup_present, with_setup.setup_calls);
+    assert!(with_setup.text().contains("resources present before the run"));
     server.abort();
     let seen = seen.lock().unwrap();
+    let creates: u64 = [
+        "CreateDatasetGroup",
+        "CreateSchema",
+        "CreateDataset",
+        "CreateFilter",
+    ]
+    .iter()
+    .map(|o| seen.by_operation.get(*o).copied().unwrap_or(0))
+    .sum();
+    assert!(creates >= with_setup.setup_calls);
+    let seen_total = seen.total;
+    // Only the first run's requests, from here on.
+    let described_setup = seen.errors.get("ResourceNotFoundException").copied().unwrap_or(0)
+        - report
+            .by_error
+            .get("ResourceNotFoundException")
+            .copied()
+            .unwrap_or(0)
+        - with_setup
+            .by_error
+            .get("ResourceNotFoundException")
+            .copied()
+            .unwrap_or(0);
+    assert_eq!(
+        seen_total,
+        report.sent + with_setup.sent + with_setup.setup_calls + described_setup
+    );
     assert!(
         seen.bad_signatures.is_empty(),
         "{:?}",
@@ -210,21 +252,29 @@ async fn live_calls_are_signed_and_counted_exactly() {
     );
     assert!(report.scheduled > 300, "{report:?}");
     assert_eq!(report.sent, report.scheduled);
-    assert_eq!(report.sent, seen.total);
-    assert_eq!(report.completed, seen.total);
+    assert_eq!(report.completed, report.sent);
+    assert_eq!(with_setup.completed, with_setup.sent);
     assert_eq!(report.transport_errors, 0);
-    assert_eq!(report.by_status.values().sum::<u64>(), seen.total);
-    let described = seen.errors.get("ResourceNotFoundException").copied().unwrap_or(0);
-    assert!(described > 0);
+    assert_eq!(report.by_status.values().sum::<u64>(), report.sent);
+    // The server answered every Describe with ResourceNotFoundException: the report counts
+    // exactly those as failures.
+    let described = report
+        .by_operation
+        .keys()
+        .filter(|k| k.starts_with("Describe"))
+        .count();
+    assert_eq!(described, 0, "Describe calls never succeed here");
+    let failed = report
+        .by_error
+        .get("ResourceNotFoundException")
+        .copied()
+        .unwrap_or(0);
+    assert!(failed > 0);
+    assert_eq!(report.by_status.get(&400).copied().unwrap_or(0), failed);
     assert_eq!(
-        report
-            .by_error
-            .get("ResourceNotFoundException")
-            .copied()
-            .unwrap_or(0),
-        described
+        report.by_status.get(&200).copied().unwrap_or(0),
+        report.by_operation.values().sum::<u64>()
     );
-    assert_eq!(report.by_status.get(&400).copied().unwrap_or(0), described);
     assert!(seen.tokens > 0, "role sessions send their token");
     assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.max >= report.latency_ms.p99);
     assert!(report.text().contains("achieved"));
@@ -248,6 +298,7 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
         identities: live::parse_identities(live::EMULATOR_DEFAULT_CONFIG).unwrap(),
         regions: None,
         progress: false,
+        setup: false,
     };
     let report = live::run(opts, std::future::pending()).await.unwrap();
     assert_eq!(report.completed, 0);
@@ -263,6 +314,7 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
         identities: live::parse_identities(live::EMULATOR_DEFAULT_CONFIG).unwrap(),
         regions: None,
         progress: false,
+        setup: false,
     };
     assert!(live::run(bad, std::future::pending()).await.is_err());
 }

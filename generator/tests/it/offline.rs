@@ -316,17 +316,23 @@ fn digests_chain_and_verify() {
 #[test]
 fn stopping_leaves_only_complete_files() {
     let dir = tempfile::tempdir().unwrap();
+    // Far more than can be written before the stop: the run must end early and promptly.
     let mut o = options(dir.path(), "audit-noise", 3, 5);
-    o.events_per_day = Some(3000);
+    o.events_per_day = Some(50_000);
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
     let t = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(300));
         s2.store(true, Ordering::Relaxed);
     });
+    let started = std::time::Instant::now();
     let s = generator::offline::run(&o, &stop).unwrap();
     t.join().unwrap();
     assert!(s.interrupted);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "stopped promptly"
+    );
     let logs = logs(dir.path(), "test-bucket");
     assert_eq!(logs.len() as u64, s.files);
     assert!(
