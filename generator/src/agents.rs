@@ -11,8 +11,10 @@ pub struct Agent {
     family: AgentFamily,
     /// Everything before the per-operation part.
     head: String,
-    /// Versions some families print per API (the Rust and JS SDKs name the service crate).
+    /// The service crate version the Rust SDK prints per API.
     api_version: String,
+    /// Whether the CLI appends the command it ran (AWS CLI v2 forms).
+    names_command: bool,
 }
 
 fn pick<'a, R: rand::Rng + ?Sized>(rng: &mut R, xs: &[&'a str]) -> &'a str {
@@ -116,7 +118,7 @@ impl Agent {
                             rng.random_range(2..9),
                             rng.random_range(20..46)
                         ),
-                        "kali".to_owned(),
+                        String::new(),
                     )
                 } else {
                     (
@@ -130,9 +132,16 @@ impl Agent {
                 }
             }
         };
+        let names_command = match family {
+            AgentFamily::AwsCliV2 => true,
+            // Kali ships both the v1 form (no command) and the older v2 form.
+            AgentFamily::Kali => head.starts_with("aws-cli/2."),
+            _ => false,
+        };
         Agent {
             family,
             head,
+            names_command,
             api_version,
         }
     }
@@ -146,7 +155,7 @@ impl Agent {
     pub fn render(&self, op: &OpSpec) -> String {
         match self.family {
             AgentFamily::AwsCliV2 => format!("{} md/command#{}", self.head, ops::cli_command(op)),
-            AgentFamily::Kali if self.api_version.is_empty() => {
+            AgentFamily::Kali if self.names_command => {
                 format!("{} command/{}", self.head, ops::cli_command(op))
             }
             AgentFamily::AwsSdkRust => {

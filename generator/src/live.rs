@@ -175,7 +175,7 @@ struct IdAccount {
     #[serde(default)]
     roles: Vec<IdRole>,
     #[serde(default)]
-    federated_users: Vec<IdFederated>,
+    federated_users: Vec<IdTemporary>,
     #[serde(default)]
     services: Vec<IdService>,
 }
@@ -190,22 +190,12 @@ struct IdUser {
 #[derive(Debug, Deserialize, Default)]
 struct IdRole {
     #[serde(default)]
-    sessions: Vec<IdSession>,
+    sessions: Vec<IdTemporary>,
 }
 
+/// Temporary credentials: a role session or a federated user.
 #[derive(Debug, Deserialize, Default)]
-struct IdSession {
-    name: String,
-    access_key_id: String,
-    secret_access_key: String,
-    #[serde(default)]
-    session_token: Option<String>,
-    #[serde(default)]
-    expiration: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct IdFederated {
+struct IdTemporary {
     name: String,
     access_key_id: String,
     secret_access_key: String,
