@@ -14,6 +14,8 @@
 //! - [`notify`]: SNS-shaped delivery notifications.
 //! - [`trails`]: trails, event selectors, and the router that decides which trails get a record.
 //! - [`history`]: Event history (`LookupEvents`): 90 days of management events on disk, bounded memory.
+//! - [`digest`], [`keys`]: digest files, their chain and signatures, and the per-Region key pairs.
+//! - [`redact`]: hiding sensitive request members as `HIDDEN_DUE_TO_SECURITY_REASONS`.
 
 pub mod clock;
 pub mod delivery;
@@ -25,6 +27,7 @@ pub mod layout;
 pub mod logfile;
 pub mod notify;
 pub mod record;
+pub mod redact;
 mod spool;
 pub mod store;
 pub mod timefmt;

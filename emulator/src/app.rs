@@ -447,7 +447,7 @@ impl App {
         // Sensitive members never reach the record.
         let redacted = match (&route.target, request) {
             (Target::Personalize(op), Some(req)) => {
-                Some(crate::redact::redact(req, crate::redact::sensitive_paths(*op)))
+                Some(cloudtrail::redact::redact(req, personalize::sensitive_paths(*op)))
             }
             _ => None,
         };

@@ -13,7 +13,7 @@
 //! - [`protocol`]: AWS JSON 1.1 / REST-JSON responses and errors, S3 XML errors.
 //! - [`sigv4`]: signature verification (and a signer for tests and the benchmark).
 //! - [`identity`]: access keys to CloudTrail identities, deny rules.
-//! - [`recorder`]: the only place that builds records; [`redact`]: sensitive members it hides.
+//! - [`recorder`]: the only place that builds records (sensitive members hidden via `cloudtrail::redact`).
 //! - [`config`]: the TOML format (`default-config.toml` is embedded) and the runtime [`Config`].
 //! - [`seams`]: extension points; `admin`: `/_emulator/*`; [`webhook`]: notification POSTs.
 //!
@@ -40,7 +40,6 @@ pub mod config;
 pub mod identity;
 pub mod protocol;
 pub mod recorder;
-pub mod redact;
 pub mod s3;
 pub mod s3_store;
 pub mod seams;

@@ -8,9 +8,6 @@ use crate::inventory::{self, Inventory};
 use crate::ops::{Kind, OpSpec, Verb};
 use crate::rng::{self, Rng};
 
-/// What AWS prints in place of a member whose shape is `sensitive`.
-pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
-
 /// A call's content, before it is either recorded or sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Content {
@@ -706,55 +703,24 @@ pub fn fail(
     content.error = Some((code.to_owned(), message));
 }
 
-/// The request as CloudTrail records it: members of `sensitive` shapes hidden, `None` when empty.
+/// The request as CloudTrail records it: members of `sensitive` shapes hidden (the same paths
+/// and hiding the emulator uses), `None` when empty.
 pub fn request_parameters(op: &OpSpec, body: &Value) -> Option<Value> {
     let m = body.as_object()?;
     if m.is_empty() {
         return None;
     }
-    let mut out = m.clone();
-    let hidden = json!(HIDDEN);
-    match op.name {
-        "CreateFilter" if out.contains_key("filterExpression") => {
-            out.insert("filterExpression".to_owned(), hidden.clone());
-        }
-        "TagResource" => {
-            if let Some(Value::Array(tags)) = out.get_mut("tags") {
-                for t in tags.iter_mut() {
-                    *t = json!({"tagKey": HIDDEN, "tagValue": HIDDEN});
-                }
-            }
-        }
-        "UntagResource" => {
-            if let Some(Value::Array(keys)) = out.get_mut("tagKeys") {
-                for k in keys.iter_mut() {
-                    *k = hidden.clone();
-                }
-            }
-        }
-        "PutEvents" => {
-            for k in ["userId", "eventList"] {
-                if out.contains_key(k) {
-                    out.insert(k.to_owned(), hidden.clone());
-                }
-            }
-        }
-        "PutItems" | "PutUsers" => {
-            for k in ["items", "users"] {
-                if out.contains_key(k) {
-                    out.insert(k.to_owned(), hidden.clone());
-                }
-            }
-        }
-        _ => {}
-    }
-    Some(Value::Object(out))
+    Some(match personalize::Operation::from_name(op.name) {
+        Some(o) => cloudtrail::redact::redact(body, personalize::sensitive_paths(o)),
+        None => body.clone(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::OPS;
+    use cloudtrail::redact::HIDDEN;
 
     #[test]
     fn every_operation_builds_and_every_applicable_error_fails_it() {
@@ -793,7 +759,7 @@ mod tests {
         let op = crate::ops::get("PutEvents").unwrap();
         let c = build(op, &inv, &mut rng, 1_700_000_000);
         let rp = request_parameters(op, &c.body).unwrap();
-        assert_eq!(rp["eventList"], HIDDEN);
+        assert_eq!(rp["eventList"][0], HIDDEN);
         assert!(rp["trackingId"].is_string());
         assert_ne!(c.body["eventList"], HIDDEN);
         let op = crate::ops::get("ListDatasetGroups").unwrap();

@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`operation`]: every operation of the three APIs, generated from the botocore models.
 //! - [`error`]: the errors, by AWS name.
+//! - [`sensitive`]: the request members the models mark `sensitive`.
 //! - `common`: validation, ARNs, pagination tokens and status lifecycles shared by all resources.
 //! - `data`: dataset groups, schemas, datasets, jobs on data, event trackers, filters,
 //!   metric attributions, tags, and the Events API.
@@ -19,6 +20,7 @@ pub(crate) mod data;
 pub mod error;
 pub(crate) mod models;
 pub mod operation;
+pub mod sensitive;
 
 use std::collections::HashMap;
 
@@ -27,6 +29,7 @@ use time::OffsetDateTime;
 
 pub use error::{Error, ErrorKind, Result};
 pub use operation::{Api, Operation};
+pub use sensitive::sensitive_paths;
 
 use operation::Family;
 

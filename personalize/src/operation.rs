@@ -466,6 +466,11 @@ impl Operation {
             .find(|op| op.api() == Api::ControlPlane && op.name() == name)
     }
 
+    /// Looks up any operation by name.
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Self::ALL.iter().copied().find(|op| op.name() == name)
+    }
+
     /// Looks up a Runtime or Events operation by its path.
     pub fn from_rest_path(path: &str) -> Option<Operation> {
         Self::ALL.iter().copied().find(|op| op.rest_path() == Some(path))

@@ -173,7 +173,7 @@ fn ml_pipeline_runs_the_workflow_in_order() {
     );
     assert!(
         data.iter()
-            .any(|r| r["requestParameters"]["eventList"] == "HIDDEN_DUE_TO_SECURITY_REASONS")
+            .any(|r| r["requestParameters"]["eventList"][0] == "HIDDEN_DUE_TO_SECURITY_REASONS")
     );
     // The clean-up's final Describe finds the group gone.
     let last = pipeline

@@ -1,40 +1,12 @@
-//! Sensitive request members, hidden in `requestParameters` as CloudTrail hides them.
+//! CloudTrail's way of hiding sensitive request members: the value becomes `HIDDEN_DUE_TO_SECURITY_REASONS`.
 //!
-//! The Personalize models mark some shapes `sensitive` (event payloads, user ids in events,
-//! item and user properties, filter values, filter expressions, tag keys and values). CloudTrail
-//! replaces such values with `HIDDEN_DUE_TO_SECURITY_REASONS`; the paths below are those members,
-//! read from the botocore models.
+//! Which members are sensitive is the service's knowledge (for Personalize,
+//! `personalize::sensitive_paths`); this module only walks the paths and hides what it finds.
 
-use personalize::Operation;
 use serde_json::Value;
 
 /// What CloudTrail writes in place of a sensitive value.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
-
-/// Tags appear in every Create call that takes them and in TagResource.
-const TAGS: &[&str] = &["tags[].tagKey", "tags[].tagValue"];
-
-/// The sensitive member paths of an operation's request: `a.b` walks members, `a[]` every
-/// element of a list, `a{}` every value of a map.
-pub fn sensitive_paths(op: Operation) -> &'static [&'static str] {
-    match op {
-        Operation::PutEvents => &["userId", "eventList[]"],
-        Operation::PutUsers => &["users[].properties"],
-        Operation::PutItems => &["items[].properties"],
-        Operation::PutActions => &["actions[].properties"],
-        Operation::PutActionInteractions => &[
-            "actionInteractions[].actionId",
-            "actionInteractions[].userId",
-            "actionInteractions[].properties",
-        ],
-        Operation::GetRecommendations => &["context{}", "filterValues{}", "promotions[].filterValues{}"],
-        Operation::GetPersonalizedRanking => &["context{}", "filterValues{}"],
-        Operation::GetActionRecommendations => &["filterValues{}"],
-        Operation::CreateFilter => &["filterExpression", "tags[].tagKey", "tags[].tagValue"],
-        Operation::UntagResource => &["tagKeys[]"],
-        _ => TAGS,
-    }
-}
 
 /// A copy of `request` with every value at `paths` replaced by [`HIDDEN`].
 pub fn redact(request: &Value, paths: &[&str]) -> Value {
@@ -85,24 +57,27 @@ mod tests {
     fn hides_nested_members() {
         let req = json!({"trackingId": "t", "userId": "u", "sessionId": "s",
                          "eventList": [{"eventType": "click"}, {"eventType": "buy"}]});
-        let r = redact(&req, sensitive_paths(Operation::PutEvents));
+        let r = redact(&req, &["userId", "eventList[]"]);
         assert_eq!(
             r,
             json!({"trackingId": "t", "userId": HIDDEN, "sessionId": "s", "eventList": [HIDDEN, HIDDEN]})
         );
         let req = json!({"name": "g", "tags": [{"tagKey": "k", "tagValue": "v"}]});
-        let r = redact(&req, sensitive_paths(Operation::CreateDatasetGroup));
+        let r = redact(&req, &["tags[].tagKey", "tags[].tagValue"]);
         assert_eq!(
             r,
             json!({"name": "g", "tags": [{"tagKey": HIDDEN, "tagValue": HIDDEN}]})
         );
         let req = json!({"campaignArn": "a", "filterValues": {"a": "\"x\""}, "promotions": [{"name": "p", "filterValues": {"b": "1"}}]});
-        let r = redact(&req, sensitive_paths(Operation::GetRecommendations));
+        let r = redact(
+            &req,
+            &["context{}", "filterValues{}", "promotions[].filterValues{}"],
+        );
         assert_eq!(r["filterValues"]["a"], HIDDEN);
         assert_eq!(r["promotions"][0]["filterValues"]["b"], HIDDEN);
         assert_eq!(r["promotions"][0]["name"], "p");
         // Members of the wrong type are left alone rather than guessed at.
         let req = json!({"eventList": "not a list"});
-        assert_eq!(redact(&req, sensitive_paths(Operation::PutEvents)), req);
+        assert_eq!(redact(&req, &["userId", "eventList[]"]), req);
     }
 }
