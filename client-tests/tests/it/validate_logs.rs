@@ -360,3 +360,131 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
         std::panic::resume_unwind(panic.into_panic());
     }
 }
+
+/// The offline generator's digests, signed with the emulator's own us-east-1 key, are accepted
+/// by `aws cloudtrail validate-logs` when the emulator serves that key and the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_generator_digests_validate_with_the_emulators_key() {
+    let Some(exe) = find_cli() else {
+        eprintln!(
+            "\n\n!!!!! SKIPPED offline digests: no AWS CLI (set AWS_CLI or create <workspace>/.venv) !!!!!\n"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config"),
+        "[default]\nregion = us-east-1\noutput = json\ns3 =\n  addressing_style = path\n",
+    )
+    .unwrap();
+    std::fs::write(home.join("credentials"), "").unwrap();
+
+    let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let clock = ManualClock::new(start);
+    let mut config = Config::new(config(&data)).with_clock(clock.clone());
+    if config.extensions.s3.is_none() {
+        config.extensions.s3 = Some(Arc::new(emulator::s3::S3Api::from_config(&config)));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(emulator::run(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    let cli = Cli {
+        exe,
+        home,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+
+    let outcome = tokio::task::spawn_blocking(move || {
+        // One delivery makes the emulator create its us-east-1 key.
+        let r = cli.run(&["personalize", "list-dataset-groups"]);
+        assert_eq!(r.code, 0, "list-dataset-groups: {}", r.stderr);
+        flush(port);
+        let key_dir = data.join(".cloudtrail/keys/us-east-1");
+        let key_file = std::fs::read_dir(&key_dir)
+            .expect("the emulator keeps its region keys")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "der"))
+            .expect("a us-east-1 key");
+        let key = cloudtrail::keys::KeyPair::from_pkcs1_der(
+            &std::fs::read(&key_file).unwrap(),
+            start,
+            start + time::Duration::days(30),
+        )
+        .unwrap();
+
+        // Three hours of audit noise inside the key's validity window, straight into the data dir.
+        let from = start.replace_minute(0).unwrap().replace_second(0).unwrap() + time::Duration::hours(1);
+        let to = from + time::Duration::hours(3);
+        let opts = generator::offline::OfflineOptions {
+            out: data.clone(),
+            scenario: generator::scenario::Scenario::load("audit-noise").unwrap(),
+            start: from,
+            end: to,
+            accounts: Some(1),
+            regions: Some(vec!["us-east-1".to_owned()]),
+            events_per_day: None,
+            seed: 11,
+            bucket: "offline-logs".to_owned(),
+            prefix: None,
+            threads: 2,
+            level: 6,
+            digests: Some(generator::offline::DigestOptions {
+                key: Arc::new(key),
+                trail_name: "offline".to_owned(),
+            }),
+            progress: false,
+        };
+        let summary = generator::offline::run(&opts, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+        assert!(summary.files > 0 && summary.digests >= 3, "{summary:?}");
+        let account = std::fs::read_dir(data.join("offline-logs/AWSLogs"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .next()
+            .expect("one account folder");
+
+        let trail_arn = format!("arn:aws:cloudtrail:us-east-1:{account}:trail/offline");
+        let run = cli.run(&[
+            "cloudtrail",
+            "validate-logs",
+            "--trail-arn",
+            &trail_arn,
+            "--s3-bucket",
+            "offline-logs",
+            "--start-time",
+            &cloudtrail::timefmt::iso_seconds(from),
+            "--end-time",
+            &cloudtrail::timefmt::iso_seconds(to + time::Duration::hours(1)),
+        ]);
+        println!(
+            "---- validate-logs (offline generator) exit {} ----\n{}{}",
+            run.code, run.stdout, run.stderr
+        );
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert_eq!(
+            ratio(&run.stdout, "digest"),
+            Some((summary.digests as usize, summary.digests as usize)),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(
+            ratio(&run.stdout, "log"),
+            Some((summary.files as usize, summary.files as usize)),
+            "{}",
+            run.stdout
+        );
+    })
+    .await;
+
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(20), server).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
