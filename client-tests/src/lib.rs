@@ -230,6 +230,34 @@ impl TimeSource for EmulatorTime {
     }
 }
 
+/// Builds a client of one of the SDK crates the same way for all of them: static credentials,
+/// the emulator's endpoint, plain HTTP, the emulator's clock, and no retries (one call is one
+/// record). The crates have distinct config types, hence a macro rather than a function.
+macro_rules! sdk_client {
+    ($sdk:ident, $emu:expr, $creds:expr, $options:expr) => {{
+        use $sdk::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+        let options: &ClientOptions = $options;
+        let creds: Creds = $creds;
+        let conf = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(options.region.clone()))
+            .credentials_provider(Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                creds.session_token.map(str::to_owned),
+                None,
+                "client-tests",
+            ))
+            .endpoint_url(&$emu.endpoint)
+            .http_client($emu.http.clone())
+            .time_source($emu.time_source(options))
+            .retry_config(RetryConfig::disabled())
+            .disable_clock_skew_correction(!options.skew_correction)
+            .build();
+        $sdk::Client::from_conf(conf)
+    }};
+}
+
 impl Emulator {
     /// Starts an emulator with the default options.
     pub async fn start() -> Emulator {
@@ -511,70 +539,17 @@ impl Emulator {
 
     /// An aws-sdk-personalize client with client-side options.
     pub fn personalize_with(&self, creds: Creds, options: &ClientOptions) -> aws_sdk_personalize::Client {
-        use aws_sdk_personalize::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-        let conf = aws_sdk_personalize::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(options.region.clone()))
-            .credentials_provider(Credentials::new(
-                creds.access_key_id,
-                creds.secret_access_key,
-                creds.session_token.map(str::to_owned),
-                None,
-                "client-tests",
-            ))
-            .endpoint_url(&self.endpoint)
-            .http_client(self.http.clone())
-            .time_source(self.time_source(options))
-            .retry_config(RetryConfig::disabled())
-            .disable_clock_skew_correction(!options.skew_correction)
-            .build();
-        aws_sdk_personalize::Client::from_conf(conf)
+        sdk_client!(aws_sdk_personalize, self, creds, options)
     }
 
     /// An aws-sdk-personalizeruntime client for `creds` in [`REGION`].
     pub fn runtime(&self, creds: Creds) -> aws_sdk_personalizeruntime::Client {
-        use aws_sdk_personalizeruntime::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-        let options = ClientOptions::default();
-        let conf = aws_sdk_personalizeruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(options.region.clone()))
-            .credentials_provider(Credentials::new(
-                creds.access_key_id,
-                creds.secret_access_key,
-                creds.session_token.map(str::to_owned),
-                None,
-                "client-tests",
-            ))
-            .endpoint_url(&self.endpoint)
-            .http_client(self.http.clone())
-            .time_source(self.time_source(&options))
-            .retry_config(RetryConfig::disabled())
-            .disable_clock_skew_correction(!options.skew_correction)
-            .build();
-        aws_sdk_personalizeruntime::Client::from_conf(conf)
+        sdk_client!(aws_sdk_personalizeruntime, self, creds, &ClientOptions::default())
     }
 
     /// An aws-sdk-personalizeevents client for `creds` in [`REGION`].
     pub fn events(&self, creds: Creds) -> aws_sdk_personalizeevents::Client {
-        use aws_sdk_personalizeevents::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-        let options = ClientOptions::default();
-        let conf = aws_sdk_personalizeevents::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(options.region.clone()))
-            .credentials_provider(Credentials::new(
-                creds.access_key_id,
-                creds.secret_access_key,
-                creds.session_token.map(str::to_owned),
-                None,
-                "client-tests",
-            ))
-            .endpoint_url(&self.endpoint)
-            .http_client(self.http.clone())
-            .time_source(self.time_source(&options))
-            .retry_config(RetryConfig::disabled())
-            .disable_clock_skew_correction(!options.skew_correction)
-            .build();
-        aws_sdk_personalizeevents::Client::from_conf(conf)
+        sdk_client!(aws_sdk_personalizeevents, self, creds, &ClientOptions::default())
     }
 }
 
