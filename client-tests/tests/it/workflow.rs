@@ -11,7 +11,7 @@ use aws_sdk_personalize::types::{
 };
 use aws_sdk_personalizeevents::primitives::DateTime;
 use aws_sdk_personalizeevents::types::{Event, Item, User};
-use client_tests::{ALICE, CallLog, Emulator, Options};
+use client_tests::{ALICE, CallLog, Creds, Emulator, Options};
 use serde_json::json;
 
 pub(crate) const INTERACTIONS: &str = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"}],"version":"1.0"}"#;
@@ -22,6 +22,44 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/PersonalizeS3Access";
 
 fn minutes(n: u64) -> Duration {
     Duration::from_secs(60 * n)
+}
+
+/// CreateSchema, then CreateDataset of that type in `dsg` with that schema, both recorded.
+/// Returns the schema ARN and the dataset ARN.
+async fn schema_and_dataset(
+    log: &mut CallLog,
+    emu: &Emulator,
+    p: &aws_sdk_personalize::Client,
+    a: Creds,
+    dsg: &str,
+    (name, schema, ty): (&str, &str, &str),
+) -> (String, String) {
+    let s = log
+        .ok(
+            emu,
+            a,
+            "CreateSchema",
+            p.create_schema().name(name).schema(schema).send(),
+        )
+        .await
+        .schema_arn
+        .expect("a schema ARN");
+    let ds = log
+        .ok(
+            emu,
+            a,
+            "CreateDataset",
+            p.create_dataset()
+                .name(name)
+                .schema_arn(&s)
+                .dataset_group_arn(dsg)
+                .dataset_type(ty)
+                .send(),
+        )
+        .await
+        .dataset_arn
+        .expect("a dataset ARN");
+    (s, ds)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,31 +123,7 @@ async fn full_workflow_with_the_sdks_is_recorded_call_by_call() {
         ("wf-items", ITEMS, "Items"),
         ("wf-users", USERS, "Users"),
     ] {
-        let s = log
-            .ok(
-                &emu,
-                a,
-                "CreateSchema",
-                p.create_schema().name(name).schema(schema).send(),
-            )
-            .await
-            .schema_arn
-            .expect("a schema ARN");
-        let ds = log
-            .ok(
-                &emu,
-                a,
-                "CreateDataset",
-                p.create_dataset()
-                    .name(name)
-                    .schema_arn(&s)
-                    .dataset_group_arn(&dsg)
-                    .dataset_type(ty)
-                    .send(),
-            )
-            .await
-            .dataset_arn
-            .expect("a dataset ARN");
+        let (s, ds) = schema_and_dataset(&mut log, &emu, &p, a, &dsg, (name, schema, ty)).await;
         assert_eq!(
             ds,
             format!(
@@ -907,31 +921,7 @@ async fn next_best_action_workflow_with_the_sdks() {
             "Action_Interactions",
         ),
     ] {
-        let s = log
-            .ok(
-                &emu,
-                a,
-                "CreateSchema",
-                p.create_schema().name(name).schema(schema).send(),
-            )
-            .await
-            .schema_arn
-            .expect("an ARN");
-        let ds = log
-            .ok(
-                &emu,
-                a,
-                "CreateDataset",
-                p.create_dataset()
-                    .name(name)
-                    .schema_arn(&s)
-                    .dataset_group_arn(&dsg)
-                    .dataset_type(ty)
-                    .send(),
-            )
-            .await
-            .dataset_arn
-            .expect("an ARN");
+        let (_, ds) = schema_and_dataset(&mut log, &emu, &p, a, &dsg, (name, schema, ty)).await;
         datasets.push(ds);
     }
     assert_eq!(
