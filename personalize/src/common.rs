@@ -72,6 +72,22 @@ impl<'a> Members<'a> {
         self.opt_str(name)?.ok_or_else(|| missing(name))
     }
 
+    /// A required ARN member, checked with [`check_arn`].
+    pub fn arn(&self, name: &str) -> Result<&'a str> {
+        let arn = self.str(name)?;
+        check_arn(name, arn)?;
+        Ok(arn)
+    }
+
+    /// An optional ARN member, checked with [`check_arn`] when present.
+    pub fn opt_arn(&self, name: &str) -> Result<Option<&'a str>> {
+        let arn = self.opt_str(name)?;
+        if let Some(a) = arn {
+            check_arn(name, a)?;
+        }
+        Ok(arn)
+    }
+
     /// An optional integer member.
     pub fn opt_i64(&self, name: &str) -> Result<Option<i64>> {
         match self.raw(name) {

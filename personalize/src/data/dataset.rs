@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::schema::{Field, Schema};
 use super::{Meta, already_exists, durations, list_answer, not_active, not_found, ts};
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_len, check_name};
+use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
 
 /// The five dataset types.
@@ -283,10 +283,8 @@ fn parse_type(m: &Members<'_>) -> Result<DatasetType> {
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let schema_arn = m.str("schemaArn")?;
-    check_arn("schemaArn", schema_arn)?;
-    let dsg_arn = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg_arn)?;
+    let schema_arn = m.arn("schemaArn")?;
+    let dsg_arn = m.arn("datasetGroupArn")?;
     let ty = parse_type(m)?;
     let tags = super::check_tags(m)?;
     let group = super::dataset_group_is_active(store, cx, dsg_arn)?;
@@ -318,17 +316,13 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetArn")?;
-    check_arn("datasetArn", arn)?;
+    let arn = m.arn("datasetArn")?;
     let d = store.data.datasets.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "dataset": d.full(store, cx) }))
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(a) = dsg {
-        check_arn("datasetGroupArn", a)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .datasets
@@ -345,10 +339,8 @@ pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 }
 
 pub(super) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetArn")?;
-    check_arn("datasetArn", arn)?;
-    let schema_arn = m.str("schemaArn")?;
-    check_arn("schemaArn", schema_arn)?;
+    let arn = m.arn("datasetArn")?;
+    let schema_arn = m.arn("schemaArn")?;
     let d = store.data.datasets.get(arn).ok_or_else(|| not_found(arn))?;
     let new = store
         .data
@@ -397,8 +389,7 @@ pub(super) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetArn")?;
-    check_arn("datasetArn", arn)?;
+    let arn = m.arn("datasetArn")?;
     let d = store.data.datasets.get(arn).ok_or_else(|| not_found(arn))?;
     if d.meta.deleting() {
         return Err(Error::in_use(format!("Dataset {arn} is already being deleted.")));

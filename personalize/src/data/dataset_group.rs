@@ -4,9 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Meta, already_exists, durations, list_answer, not_found, ts};
 use crate::Store;
-use crate::common::{
-    Cx, Lifecycle, Members, check_arn, check_enum, check_kms_key_arn, check_name, check_role_arn,
-};
+use crate::common::{Cx, Lifecycle, Members, check_enum, check_kms_key_arn, check_name, check_role_arn};
 use crate::error::{Error, Result};
 
 /// Dataset groups per account and region (the service quota).
@@ -118,8 +116,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", arn)?;
+    let arn = m.arn("datasetGroupArn")?;
     let g = store.data.dataset_groups.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "datasetGroup": g.full(cx) }))
 }
@@ -135,8 +132,7 @@ pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 }
 
 pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", arn)?;
+    let arn = m.arn("datasetGroupArn")?;
     let g = store.data.dataset_groups.get(arn).ok_or_else(|| not_found(arn))?;
     if g.meta.deleting() {
         return Err(Error::in_use(format!(

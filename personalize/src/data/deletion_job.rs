@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::import_job::data_location;
 use super::{Meta, already_exists, durations, list_answer, not_found, synth, ts};
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_name, check_role_arn};
+use crate::common::{Cx, Lifecycle, Members, check_name, check_role_arn};
 use crate::error::Result;
 
 /// A data deletion job.
@@ -60,8 +60,7 @@ impl DeletionJob {
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("jobName")?;
     check_name("jobName", name)?;
-    let dsg = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg)?;
+    let dsg = m.arn("datasetGroupArn")?;
     let location = data_location(m)?;
     let role = m.str("roleArn")?;
     check_role_arn("roleArn", role)?;
@@ -95,17 +94,13 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("dataDeletionJobArn")?;
-    check_arn("dataDeletionJobArn", arn)?;
+    let arn = m.arn("dataDeletionJobArn")?;
     let j = store.data.deletion_jobs.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "dataDeletionJob": j.full(cx) }))
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(a) = dsg {
-        check_arn("datasetGroupArn", a)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .deletion_jobs

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Meta, durations, hex_id, list_answer, not_found, ts, uuid};
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_name};
+use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
 
 /// An event tracker.
@@ -60,8 +60,7 @@ pub(crate) fn by_tracking_id<'a>(store: &'a Store, tracking_id: &str) -> Option<
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let dsg = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg)?;
+    let dsg = m.arn("datasetGroupArn")?;
     let tags = super::check_tags(m)?;
     super::dataset_group_is_active(store, cx, dsg)?;
     if let Some(t) = store
@@ -100,17 +99,13 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("eventTrackerArn")?;
-    check_arn("eventTrackerArn", arn)?;
+    let arn = m.arn("eventTrackerArn")?;
     let t = store.data.event_trackers.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "eventTracker": t.full(cx) }))
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(a) = dsg {
-        check_arn("datasetGroupArn", a)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .event_trackers
@@ -127,8 +122,7 @@ pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 }
 
 pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("eventTrackerArn")?;
-    check_arn("eventTrackerArn", arn)?;
+    let arn = m.arn("eventTrackerArn")?;
     let t = store
         .data
         .event_trackers

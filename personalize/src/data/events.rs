@@ -17,7 +17,7 @@ use super::schema::{Schema, normalise};
 use super::synth::Rows;
 use super::{DatasetType, dataset_schema, not_found};
 use crate::Store;
-use crate::common::{Cx, Members, check_arn};
+use crate::common::{Cx, Members};
 use crate::error::{Error, Result};
 
 /// Item (and action) interactions kept per dataset group.
@@ -428,8 +428,7 @@ pub(super) fn put_entities(
         DatasetType::Items => ("items", "itemId", 32000, "Items"),
         _ => ("actions", "actionId", 32000, "Actions"),
     };
-    let dataset_arn = m.str("datasetArn")?;
-    check_arn("datasetArn", dataset_arn)?;
+    let dataset_arn = m.arn("datasetArn")?;
     let list = top_list(m, list_name, 10)?;
     let ds = store
         .data

@@ -7,9 +7,7 @@ use serde_json::{Map, Value, json};
 use super::import_job::{MAX_RUNNING_JOBS, running_jobs, too_many_running};
 use super::{Meta, already_exists, durations, list_answer, not_active, not_found, ts};
 use crate::Store;
-use crate::common::{
-    Cx, Lifecycle, Members, check_arn, check_enum, check_name, check_role_arn, check_s3_data_config,
-};
+use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_data_config};
 use crate::error::{Error, Result};
 
 /// A dataset export job.
@@ -72,8 +70,7 @@ pub(crate) fn job_output(m: &Members<'_>, member: &str) -> Result<Value> {
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("jobName")?;
     check_name("jobName", name)?;
-    let dataset_arn = m.str("datasetArn")?;
-    check_arn("datasetArn", dataset_arn)?;
+    let dataset_arn = m.arn("datasetArn")?;
     let mode = m.opt_str("ingestionMode")?.unwrap_or("PUT");
     check_enum("ingestionMode", mode, &["BULK", "PUT", "ALL"])?;
     let role = m.str("roleArn")?;
@@ -112,17 +109,13 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetExportJobArn")?;
-    check_arn("datasetExportJobArn", arn)?;
+    let arn = m.arn("datasetExportJobArn")?;
     let j = store.data.export_jobs.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "datasetExportJob": j.full(cx) }))
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let ds = m.opt_str("datasetArn")?;
-    if let Some(a) = ds {
-        check_arn("datasetArn", a)?;
-    }
+    let ds = m.opt_arn("datasetArn")?;
     let rows = store
         .data
         .export_jobs

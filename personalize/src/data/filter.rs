@@ -35,7 +35,7 @@ use serde_json::{Map, Value, json};
 use super::schema::normalise;
 use super::{DatasetType, Entity, Meta, already_exists, durations, list_answer, not_found, ts};
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_len, check_name};
+use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
 
 /// Filters per dataset group (the service quota).
@@ -1094,8 +1094,7 @@ impl Filter {
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let dsg = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg)?;
+    let dsg = m.arn("datasetGroupArn")?;
     let expression = m.str("filterExpression")?;
     check_len("filterExpression", expression, 1, 2500)?;
     let tags = super::check_tags(m)?;
@@ -1133,17 +1132,13 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("filterArn")?;
-    check_arn("filterArn", arn)?;
+    let arn = m.arn("filterArn")?;
     let f = store.data.filters.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "filter": f.full(cx) }))
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(a) = dsg {
-        check_arn("datasetGroupArn", a)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .filters
@@ -1156,8 +1151,7 @@ pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 }
 
 pub(super) fn delete(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("filterArn")?;
-    check_arn("filterArn", arn)?;
+    let arn = m.arn("filterArn")?;
     if store.data.filters.remove(arn).is_none() {
         return Err(not_found(arn));
     }

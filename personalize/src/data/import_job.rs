@@ -8,9 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Meta, already_exists, durations, list_answer, not_active, not_found, synth, ts};
 use crate::Store;
-use crate::common::{
-    Cx, Lifecycle, Members, check_arn, check_enum, check_name, check_role_arn, check_s3_location,
-};
+use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_location};
 use crate::error::{Error, Result};
 
 /// Jobs that may be pending or in progress at once per account and region.
@@ -108,8 +106,7 @@ impl ImportJob {
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("jobName")?;
     check_name("jobName", name)?;
-    let dataset_arn = m.str("datasetArn")?;
-    check_arn("datasetArn", dataset_arn)?;
+    let dataset_arn = m.arn("datasetArn")?;
     let location = data_location(m)?;
     let role = m.opt_str("roleArn")?;
     if let Some(r) = role {
@@ -153,17 +150,13 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("datasetImportJobArn")?;
-    check_arn("datasetImportJobArn", arn)?;
+    let arn = m.arn("datasetImportJobArn")?;
     let j = store.data.import_jobs.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "datasetImportJob": j.full(cx) }))
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let ds = m.opt_str("datasetArn")?;
-    if let Some(a) = ds {
-        check_arn("datasetArn", a)?;
-    }
+    let ds = m.opt_arn("datasetArn")?;
     let rows = store
         .data
         .import_jobs

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::{DatasetType, Meta, already_exists, durations, list_answer, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{
-    Cx, Lifecycle, Members, check_arn, check_len, check_name, check_role_arn, check_s3_data_config, paginate,
+    Cx, Lifecycle, Members, check_len, check_name, check_role_arn, check_s3_data_config, paginate,
 };
 use crate::error::{Error, Result};
 
@@ -183,8 +183,7 @@ fn parse_metrics(store: &Store, cx: &Cx<'_>, dsg: &str, list: &[Value], member: 
 pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let dsg = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg)?;
+    let dsg = m.arn("datasetGroupArn")?;
     let list = m.opt_list("metrics")?.ok_or_else(|| {
         Error::invalid(
             "1 validation error detected: Value null at 'metrics' failed to satisfy constraint: Member must not be null",
@@ -227,8 +226,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("metricAttributionArn")?;
-    check_arn("metricAttributionArn", arn)?;
+    let arn = m.arn("metricAttributionArn")?;
     let a = store
         .data
         .metric_attributions
@@ -238,10 +236,7 @@ pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Resul
 }
 
 pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(a) = dsg {
-        check_arn("datasetGroupArn", a)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .metric_attributions
@@ -258,10 +253,7 @@ pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 }
 
 pub(super) fn list_metrics(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.opt_str("metricAttributionArn")?;
-    if let Some(a) = arn {
-        check_arn("metricAttributionArn", a)?;
-    }
+    let arn = m.opt_arn("metricAttributionArn")?;
     let mut attributions: Vec<&MetricAttribution> = store
         .data
         .metric_attributions
@@ -287,8 +279,7 @@ pub(super) fn list_metrics(store: &mut Store, m: &Members<'_>) -> Result<Value> 
 }
 
 pub(super) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("metricAttributionArn")?;
-    check_arn("metricAttributionArn", arn)?;
+    let arn = m.arn("metricAttributionArn")?;
     let add = m.opt_list("addMetrics")?;
     let remove = m.opt_list("removeMetrics")?;
     if let Some(r) = remove
@@ -351,8 +342,7 @@ pub(super) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn delete(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("metricAttributionArn")?;
-    check_arn("metricAttributionArn", arn)?;
+    let arn = m.arn("metricAttributionArn")?;
     if store.data.metric_attributions.remove(arn).is_none() {
         return Err(not_found(arn));
     }

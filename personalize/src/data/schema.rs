@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::dataset_group::DOMAINS;
 use super::{Meta, already_exists, list_answer, not_found, ts};
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_len, check_name};
+use crate::common::{Cx, Lifecycle, Members, check_enum, check_len, check_name};
 use crate::error::{Error, Result};
 
 /// Schemas per account and region (the service quota).
@@ -296,8 +296,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 pub(super) fn describe(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("schemaArn")?;
-    check_arn("schemaArn", arn)?;
+    let arn = m.arn("schemaArn")?;
     let s = store.data.schemas.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "schema": full(s) }))
 }
@@ -313,8 +312,7 @@ pub(super) fn list(store: &mut Store, m: &Members<'_>) -> Result<Value> {
 }
 
 pub(super) fn delete(store: &mut Store, _cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("schemaArn")?;
-    check_arn("schemaArn", arn)?;
+    let arn = m.arn("schemaArn")?;
     if !store.data.schemas.contains_key(arn) {
         return Err(not_found(arn));
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{not_found, resource_exists};
 use crate::Store;
-use crate::common::{Members, check_arn};
+use crate::common::Members;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Tags per resource.
@@ -150,8 +150,7 @@ fn taggable(store: &Store, arn: &str) -> bool {
 }
 
 fn resource_arn<'a>(m: &Members<'a>, store: &Store) -> Result<&'a str> {
-    let arn = m.str("resourceArn")?;
-    check_arn("resourceArn", arn)?;
+    let arn = m.arn("resourceArn")?;
     if !taggable(store, arn) {
         return Err(not_found(arn));
     }
@@ -159,8 +158,8 @@ fn resource_arn<'a>(m: &Members<'a>, store: &Store) -> Result<&'a str> {
 }
 
 pub(super) fn tag_resource(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("resourceArn")?;
-    check_arn("resourceArn", arn)?;
+    // The ARN form is checked before the other members, as the service orders its errors.
+    m.arn("resourceArn")?;
     let list = m.opt_list("tags")?.ok_or_else(|| {
         Error::invalid(
             "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null",
@@ -180,8 +179,8 @@ pub(super) fn tag_resource(store: &mut Store, m: &Members<'_>) -> Result<Value> 
 }
 
 pub(super) fn untag_resource(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.str("resourceArn")?;
-    check_arn("resourceArn", arn)?;
+    // The ARN form is checked before the other members, as the service orders its errors.
+    m.arn("resourceArn")?;
     let keys = m.opt_list("tagKeys")?.ok_or_else(|| {
         Error::invalid(
             "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",

@@ -113,17 +113,13 @@ fn jobs(store: &Store, kind: Kind) -> &std::collections::BTreeMap<String, BatchJ
 pub(crate) fn create_job(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>, kind: Kind) -> Result<Value> {
     let name = m.str("jobName")?;
     check_name("jobName", name)?;
-    let version = m.str("solutionVersionArn")?;
-    check_arn("solutionVersionArn", version)?;
+    let version = m.arn("solutionVersionArn")?;
     let (input_member, output_member) = ("jobInput", "jobOutput");
     let job_input = super::check_s3_config(m, input_member, "s3DataSource")?;
     let job_output = super::check_s3_config(m, output_member, "s3DataDestination")?;
     let role = m.str("roleArn")?;
     check_role_arn("roleArn", role)?;
-    let filter_arn = m.opt_str("filterArn")?;
-    if let Some(f) = filter_arn {
-        check_arn("filterArn", f)?;
-    }
+    let filter_arn = m.opt_arn("filterArn")?;
     let num_results = m.opt_i64("numResults")?;
     if let Some(n) = num_results
         && n < 0
@@ -279,10 +275,7 @@ pub(crate) fn describe_job(
 
 /// Lists batch jobs of `kind` under `key`, optionally for one solution version.
 pub(crate) fn list_jobs(store: &Store, cx: &Cx<'_>, m: &Members<'_>, kind: Kind, key: &str) -> Result<Value> {
-    let version = m.opt_str("solutionVersionArn")?;
-    if let Some(v) = version {
-        check_arn("solutionVersionArn", v)?;
-    }
+    let version = m.opt_arn("solutionVersionArn")?;
     let rows = jobs(store, kind)
         .values()
         .filter(|j| version.is_none_or(|v| j.solution_version_arn == v))

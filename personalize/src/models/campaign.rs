@@ -146,8 +146,7 @@ fn deployable(store: &Store, cx: &Cx<'_>, arn: &str) -> Result<String> {
 pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let version = m.str("solutionVersionArn")?;
-    check_arn("solutionVersionArn", version)?;
+    let version = m.arn("solutionVersionArn")?;
     let min_tps = opt_tps(m, "minProvisionedTPS")?.unwrap_or(1);
     let config = opt_struct(m, "campaignConfig")?;
     check_inference_config("campaignConfig", config.as_ref())?;
@@ -196,8 +195,7 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Campaign> {
-    let arn = m.str("campaignArn")?;
-    check_arn("campaignArn", arn)?;
+    let arn = m.arn("campaignArn")?;
     store.models.campaigns.get(arn).ok_or_else(|| not_found(arn))
 }
 
@@ -208,10 +206,7 @@ pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 
 /// `ListCampaigns`, optionally for one solution.
 pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let sol = m.opt_str("solutionArn")?;
-    if let Some(s) = sol {
-        check_arn("solutionArn", s)?;
-    }
+    let sol = m.opt_arn("solutionArn")?;
     let rows = store
         .models
         .campaigns

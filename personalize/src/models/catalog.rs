@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::common::{Members, check_arn, paginate};
+use crate::common::{Members, paginate};
 use crate::error::{Error, Result};
 
 /// What a recipe is for; decides which runtime calls and batch jobs a model answers.
@@ -511,8 +511,7 @@ fn not_found(arn: &str) -> Error {
 /// `DescribeRecipe`.
 pub(crate) fn describe_recipe(input: &Value) -> Result<Value> {
     let m = Members::new(input);
-    let arn = m.str("recipeArn")?;
-    check_arn("recipeArn", arn)?;
+    let arn = m.arn("recipeArn")?;
     let r = recipe(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "recipe": recipe_json(r) }))
 }
@@ -561,8 +560,7 @@ pub(crate) fn list_recipes(input: &Value) -> Result<Value> {
 /// `DescribeAlgorithm`.
 pub(crate) fn describe_algorithm(input: &Value) -> Result<Value> {
     let m = Members::new(input);
-    let arn = m.str("algorithmArn")?;
-    check_arn("algorithmArn", arn)?;
+    let arn = m.arn("algorithmArn")?;
     let id = arn
         .strip_prefix("arn:aws:personalize:::algorithm/")
         .ok_or_else(|| not_found(arn))?;
@@ -610,8 +608,7 @@ pub(crate) fn describe_algorithm(input: &Value) -> Result<Value> {
 /// `DescribeFeatureTransformation`.
 pub(crate) fn describe_feature_transformation(input: &Value) -> Result<Value> {
     let m = Members::new(input);
-    let arn = m.str("featureTransformationArn")?;
-    check_arn("featureTransformationArn", arn)?;
+    let arn = m.arn("featureTransformationArn")?;
     let id = arn
         .strip_prefix("arn:aws:personalize:::feature-transformation/")
         .ok_or_else(|| not_found(arn))?;

@@ -8,7 +8,7 @@ use super::{
     ts,
 };
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_name};
+use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
 
 /// A recommender update (`latestRecommenderUpdate`).
@@ -148,10 +148,8 @@ fn check_config(m: &Members<'_>, required: bool) -> Result<Value> {
 pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let dsg_arn = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg_arn)?;
-    let recipe_arn = m.str("recipeArn")?;
-    check_arn("recipeArn", recipe_arn)?;
+    let dsg_arn = m.arn("datasetGroupArn")?;
+    let recipe_arn = m.arn("recipeArn")?;
     let config = check_config(m, false)?;
     let tags = crate::data::check_tags(m)?;
     let recipe = catalog::recipe(recipe_arn).ok_or_else(|| not_found(recipe_arn))?;
@@ -226,8 +224,7 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Recommender> {
-    let arn = m.str("recommenderArn")?;
-    check_arn("recommenderArn", arn)?;
+    let arn = m.arn("recommenderArn")?;
     store.models.recommenders.get(arn).ok_or_else(|| not_found(arn))
 }
 
@@ -238,10 +235,7 @@ pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 
 /// `ListRecommenders`, optionally for one dataset group.
 pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(d) = dsg {
-        check_arn("datasetGroupArn", d)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .models
         .recommenders

@@ -251,12 +251,8 @@ fn check_solution_config(c: &Value) -> Result<()> {
 pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let name = m.str("name")?;
     check_name("name", name)?;
-    let dsg_arn = m.str("datasetGroupArn")?;
-    check_arn("datasetGroupArn", dsg_arn)?;
-    let recipe_arn = m.opt_str("recipeArn")?;
-    if let Some(r) = recipe_arn {
-        check_arn("recipeArn", r)?;
-    }
+    let dsg_arn = m.arn("datasetGroupArn")?;
+    let recipe_arn = m.opt_arn("recipeArn")?;
     let perform_hpo = m.opt_bool("performHPO")?.unwrap_or(false);
     let perform_auto_ml = m.opt_bool("performAutoML")?.unwrap_or(false);
     let perform_auto_training = m.opt_bool("performAutoTraining")?.unwrap_or(true);
@@ -352,8 +348,7 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 }
 
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Solution> {
-    let arn = m.str("solutionArn")?;
-    check_arn("solutionArn", arn)?;
+    let arn = m.arn("solutionArn")?;
     store.models.solutions.get(arn).ok_or_else(|| not_found(arn))
 }
 
@@ -365,10 +360,7 @@ pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 
 /// `ListSolutions`, optionally for one dataset group.
 pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_str("datasetGroupArn")?;
-    if let Some(d) = dsg {
-        check_arn("datasetGroupArn", d)?;
-    }
+    let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .models
         .solutions

@@ -221,8 +221,7 @@ fn trainings_in_flight(store: &Store, cx: &Cx<'_>) -> usize {
 
 /// `CreateSolutionVersion`.
 pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let solution_arn = m.str("solutionArn")?;
-    check_arn("solutionArn", solution_arn)?;
+    let solution_arn = m.arn("solutionArn")?;
     let name = m.opt_str("name")?;
     if let Some(n) = name {
         check_name("name", n)?;
@@ -332,8 +331,7 @@ pub(crate) fn auto_train(store: &mut Store, cx: &Cx<'_>) {
 }
 
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a SolutionVersion> {
-    let arn = m.str("solutionVersionArn")?;
-    check_arn("solutionVersionArn", arn)?;
+    let arn = m.arn("solutionVersionArn")?;
     store.models.versions.get(arn).ok_or_else(|| not_found(arn))
 }
 
