@@ -291,16 +291,63 @@ pub fn max_results(m: &Members<'_>) -> Result<usize> {
 /// the query (operation plus filter members) so a token from another query is rejected with
 /// `InvalidNextTokenException`.
 pub fn paginate<T: Clone>(items: &[T], query: &str, m: &Members<'_>) -> Result<(Vec<T>, Option<String>)> {
+    let (range, next) = page_bounds(items.len(), query, m)?;
+    Ok((items.get(range).unwrap_or_default().to_vec(), next))
+}
+
+/// The positions of one page out of `len` sorted items and the token for the next page, with
+/// [`paginate`]'s validation (`maxResults`, then `nextToken`) and token format.
+fn page_bounds(len: usize, query: &str, m: &Members<'_>) -> Result<(std::ops::Range<usize>, Option<String>)> {
     let max = max_results(m)?;
     let start = match m.opt_str("nextToken")? {
         None => 0,
         Some(tok) => decode_token(tok, query)
-            .filter(|&s| s <= items.len())
+            .filter(|&s| s <= len)
             .ok_or_else(|| Error::new(crate::ErrorKind::InvalidNextToken, "Invalid next token."))?,
     };
-    let end = (start + max).min(items.len());
-    let next = (end < items.len()).then(|| encode_token(end, query));
-    Ok((items[start..end].to_vec(), next))
+    let end = start.saturating_add(max).min(len);
+    let next = (end < len).then(|| encode_token(end, query));
+    Ok((start..end, next))
+}
+
+/// Builds a List* answer: sorts `rows` newest first (descending sort key, ties keep their
+/// order), pages them with a token bound to `query` as [`paginate`] does, and puts the page's
+/// summaries under `key`. Only the page's rows are summarised, so a call costs a sort of keys
+/// plus at most `maxResults` summaries however many resources match. Filtering happens in the
+/// caller, before this, so positions in tokens count matching rows only.
+pub fn list_page<'a, K: Ord, T: ?Sized + 'a>(
+    rows: impl IntoIterator<Item = (K, &'a T)>,
+    mut summarise: impl FnMut(&'a T) -> Value,
+    key: &str,
+    query: &str,
+    m: &Members<'_>,
+) -> Result<Value> {
+    // The position in `rows` breaks ties, so every key is unique and the unstable selections
+    // below give exactly the order of a stable sort on the key.
+    let mut rows: Vec<((K, usize), &'a T)> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (k, r))| ((k, i), r))
+        .collect();
+    let (range, next) = page_bounds(rows.len(), query, m)?;
+    let newest_first = |a: &((K, usize), &T), b: &((K, usize), &T)| b.0.0.cmp(&a.0.0).then(a.0.1.cmp(&b.0.1));
+    // Only the rows up to the page's end need ordering, and only the page's need sorting.
+    if range.end < rows.len() {
+        rows.select_nth_unstable_by(range.end, newest_first);
+    }
+    let head = rows.get_mut(..range.end).unwrap_or_default();
+    if range.start < head.len() {
+        head.select_nth_unstable_by(range.start, newest_first);
+    }
+    let page_rows = head.get_mut(range.start..).unwrap_or_default();
+    page_rows.sort_unstable_by(newest_first);
+    let page: Vec<Value> = page_rows.iter().map(|(_, r)| summarise(r)).collect();
+    let mut out = Map::new();
+    out.insert(key.to_string(), Value::Array(page));
+    if let Some(n) = next {
+        out.insert("nextToken".to_string(), Value::String(n));
+    }
+    Ok(Value::Object(out))
 }
 
 fn query_tag(query: &str) -> String {
@@ -318,6 +365,52 @@ fn decode_token(tok: &str, query: &str) -> Option<usize> {
     let raw = String::from_utf8(raw).ok()?;
     let (tag, off) = raw.split_once(':')?;
     (tag == query_tag(query)).then(|| off.parse().ok()).flatten()
+}
+
+/// The earliest pending time-driven change of a store (a finished delete, a finished job, an
+/// automatic training), found right after the `advance` functions ran, so calls before it can
+/// skip them: they would find nothing to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum NextChange {
+    /// Not known: the next call runs `advance`. Any state-changing call resets to this, and so
+    /// does a change that is already due but waits on something else.
+    #[default]
+    Unknown,
+    /// Nothing pending: only a state-changing call can create something to advance.
+    Never,
+    /// Nothing changes before this time.
+    At(OffsetDateTime),
+}
+
+impl NextChange {
+    /// Adds a change pending at `t`, seen at `now`. One already due (`t <= now`) after
+    /// `advance` ran waits on other state, so the store stays `Unknown` and every call checks.
+    pub(crate) fn with(self, t: OffsetDateTime, now: OffsetDateTime) -> NextChange {
+        match self {
+            _ if t <= now => NextChange::Unknown,
+            NextChange::Unknown => NextChange::Unknown,
+            NextChange::Never => NextChange::At(t),
+            NextChange::At(a) => NextChange::At(a.min(t)),
+        }
+    }
+
+    /// Combines the two sides' answers.
+    pub(crate) fn and(self, other: NextChange) -> NextChange {
+        match (self, other) {
+            (NextChange::Unknown, _) | (_, NextChange::Unknown) => NextChange::Unknown,
+            (NextChange::Never, x) | (x, NextChange::Never) => x,
+            (NextChange::At(a), NextChange::At(b)) => NextChange::At(a.min(b)),
+        }
+    }
+
+    /// Whether a call at `now` can skip `advance`.
+    pub(crate) fn quiet_at(self, now: OffsetDateTime) -> bool {
+        match self {
+            NextChange::Unknown => false,
+            NextChange::Never => true,
+            NextChange::At(t) => now < t,
+        }
+    }
 }
 
 /// A status lifecycle: the steps a resource goes through, each with a (real-world) duration,
@@ -413,6 +506,76 @@ mod tests {
         let err = paginate(&items, "q2", &Members::new(&body)).unwrap_err();
         assert_eq!(err.kind, crate::ErrorKind::InvalidNextToken);
         assert!(paginate(&items, "q1", &Members::new(&json!({"maxResults": 0}))).is_err());
+    }
+
+    #[test]
+    fn list_pages_match_a_stable_sort_of_every_row() {
+        // Keys with many ties, in no particular order: pages must follow a stable sort on the
+        // key, newest (largest) first, as summarising every row and paginating did.
+        let rows: Vec<(u32, String)> = (0..60u32).map(|i| ((i * 37) % 11, format!("r{i}"))).collect();
+        let expected: Vec<Value> = {
+            let mut v: Vec<&(u32, String)> = rows.iter().collect();
+            v.sort_by_key(|r| std::cmp::Reverse(r.0));
+            v.iter().map(|r| json!(r.1)).collect()
+        };
+        for max in [1, 7, 13, 60, 100] {
+            let (mut got, mut body) = (Vec::new(), json!({"maxResults": max}));
+            loop {
+                let out = list_page(
+                    rows.iter().map(|r| (r.0, r)),
+                    |r| json!(r.1),
+                    "items",
+                    "q",
+                    &Members::new(&body),
+                )
+                .unwrap();
+                let (legacy, legacy_next) = paginate(&expected, "q", &Members::new(&body)).unwrap();
+                assert_eq!(out["items"], Value::Array(legacy));
+                assert_eq!(
+                    out.get("nextToken").and_then(Value::as_str),
+                    legacy_next.as_deref()
+                );
+                got.extend(out["items"].as_array().unwrap().iter().cloned());
+                match out.get("nextToken") {
+                    Some(t) => body = json!({"maxResults": max, "nextToken": t}),
+                    None => break,
+                }
+            }
+            assert_eq!(got, expected);
+        }
+        let foreign = json!({"nextToken": encode_token(3, "other")});
+        let err = list_page(
+            rows.iter().map(|r| (r.0, r)),
+            |r| json!(r.1),
+            "items",
+            "q",
+            &Members::new(&foreign),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::InvalidNextToken);
+        let empty = list_page(
+            std::iter::empty::<(u32, &str)>(),
+            |r| json!(r),
+            "items",
+            "q",
+            &Members::new(&json!({})),
+        )
+        .unwrap();
+        assert_eq!(empty, json!({"items": []}));
+    }
+
+    #[test]
+    fn next_change_keeps_the_earliest_future_time() {
+        let t0 = datetime!(2026-01-01 00:00:00 UTC);
+        let later = |s: i64| t0 + time::Duration::seconds(s);
+        let n = NextChange::Never.with(later(20), t0).with(later(10), t0);
+        assert_eq!(n, NextChange::At(later(10)));
+        assert!(n.quiet_at(later(9)) && !n.quiet_at(later(10)));
+        assert_eq!(n.with(t0, t0), NextChange::Unknown);
+        assert_eq!(n.and(NextChange::Never), n);
+        assert_eq!(n.and(NextChange::At(later(5))), NextChange::At(later(5)));
+        assert_eq!(NextChange::Never.and(NextChange::Unknown), NextChange::Unknown);
+        assert!(NextChange::Never.quiet_at(later(1_000_000)) && !NextChange::Unknown.quiet_at(t0));
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct Store {
     pub(crate) data: data::State,
     /// The model side.
     pub(crate) models: models::State,
+    /// When `advance` next has something to do, while known.
+    pub(crate) next_change: common::NextChange,
 }
 
 /// The whole service: one [`Store`] per (account, region).
@@ -103,13 +105,30 @@ impl Personalize {
             ctx,
             config: &self.config,
         };
-        // Model-side time effects (finished deletes, automatic training) apply before every call.
-        models::advance(store, &cx);
-        match op.family() {
+        // Time effects (finished deletes and jobs, automatic training) apply before every call.
+        // Scanning for them is skipped until the earliest pending one is due, which is only
+        // known while no call changed the store since the last scan.
+        if !store.next_change.quiet_at(ctx.now) {
+            models::advance(store, &cx);
+            data::advance(store, &cx);
+            store.next_change = models::next_change(store, &cx).and(data::next_change(store, &cx));
+        }
+        let out = match op.family() {
             Family::Data => data::handle(store, &cx, op, input),
             Family::Models => models::handle(store, &cx, op, input),
+        };
+        if !read_only(op) {
+            store.next_change = common::NextChange::Unknown;
         }
+        out
     }
+}
+
+/// Whether an operation only reads the store. Their handlers take `&Store`, so they cannot
+/// change what `advance` would do; every other operation makes the next call rescan.
+fn read_only(op: Operation) -> bool {
+    let name = op.name();
+    name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get")
 }
 
 /// Whether an output member holds a timestamp (epoch seconds in the API; CloudTrail renders

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::schema::{Field, Schema};
-use super::{Meta, already_exists, durations, list_answer, not_active, not_found, ts};
+use super::{Meta, already_exists, durations, list_page, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
@@ -315,23 +315,23 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "datasetArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("datasetArn")?;
     let d = store.data.datasets.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "dataset": d.full(store, cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .datasets
         .values()
         .filter(|d| dsg.is_none_or(|g| d.dataset_group_arn == g))
-        .map(|d| (d.meta.sort_key(), d.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|d| (d.meta.sort_key(), d));
+    list_page(
         rows,
+        |d| d.summary(cx),
         "datasets",
         &format!("ListDatasets|{}", dsg.unwrap_or("")),
         m,

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Meta, already_exists, durations, list_answer, not_found, ts};
+use super::{Meta, already_exists, durations, list_page, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_kms_key_arn, check_name, check_role_arn};
 use crate::error::{Error, Result};
@@ -115,20 +115,15 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(Value::Object(out))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("datasetGroupArn")?;
     let g = store.data.dataset_groups.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "datasetGroup": g.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let rows = store
-        .data
-        .dataset_groups
-        .values()
-        .map(|g| (g.meta.sort_key(), g.summary(cx)))
-        .collect();
-    list_answer(rows, "datasetGroups", "ListDatasetGroups", m)
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+    let rows = store.data.dataset_groups.values().map(|g| (g.meta.sort_key(), g));
+    list_page(rows, |g| g.summary(cx), "datasetGroups", "ListDatasetGroups", m)
 }
 
 pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::import_job::data_location;
-use super::{Meta, already_exists, durations, list_answer, not_found, synth, ts};
+use super::{Meta, already_exists, durations, list_page, not_found, synth, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_name, check_role_arn};
 use crate::error::Result;
@@ -93,23 +93,23 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "dataDeletionJobArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("dataDeletionJobArn")?;
     let j = store.data.deletion_jobs.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "dataDeletionJob": j.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .deletion_jobs
         .values()
         .filter(|j| dsg.is_none_or(|g| j.dataset_group_arn == g))
-        .map(|j| (j.meta.sort_key(), j.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|j| (j.meta.sort_key(), j));
+    list_page(
         rows,
+        |j| j.summary(cx),
         "dataDeletionJobs",
         &format!("ListDataDeletionJobs|{}", dsg.unwrap_or("")),
         m,

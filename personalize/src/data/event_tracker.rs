@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Meta, durations, hex_id, list_answer, not_found, ts, uuid};
+use super::{Meta, durations, hex_id, list_page, not_found, ts, uuid};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
@@ -98,23 +98,23 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "eventTrackerArn": arn, "trackingId": tracking_id }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("eventTrackerArn")?;
     let t = store.data.event_trackers.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "eventTracker": t.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .event_trackers
         .values()
         .filter(|t| dsg.is_none_or(|g| t.dataset_group_arn == g))
-        .map(|t| (t.meta.sort_key(), t.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|t| (t.meta.sort_key(), t));
+    list_page(
         rows,
+        |t| t.summary(cx),
         "eventTrackers",
         &format!("ListEventTrackers|{}", dsg.unwrap_or("")),
         m,

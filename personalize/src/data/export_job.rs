@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::import_job::{MAX_RUNNING_JOBS, running_jobs, too_many_running};
-use super::{Meta, already_exists, durations, list_answer, not_active, not_found, ts};
+use super::{Meta, already_exists, durations, list_page, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_data_config};
 use crate::error::{Error, Result};
@@ -108,23 +108,23 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "datasetExportJobArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("datasetExportJobArn")?;
     let j = store.data.export_jobs.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "datasetExportJob": j.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let ds = m.opt_arn("datasetArn")?;
     let rows = store
         .data
         .export_jobs
         .values()
         .filter(|j| ds.is_none_or(|d| j.dataset_arn == d))
-        .map(|j| (j.meta.sort_key(), j.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|j| (j.meta.sort_key(), j));
+    list_page(
         rows,
+        |j| j.summary(cx),
         "datasetExportJobs",
         &format!("ListDatasetExportJobs|{}", ds.unwrap_or("")),
         m,

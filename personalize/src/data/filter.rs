@@ -33,7 +33,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::schema::normalise;
-use super::{DatasetType, Entity, Meta, already_exists, durations, list_answer, not_found, ts};
+use super::{DatasetType, Entity, Meta, already_exists, durations, list_page, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
@@ -1131,23 +1131,28 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "filterArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("filterArn")?;
     let f = store.data.filters.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "filter": f.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .filters
         .values()
         .filter(|f| dsg.is_none_or(|g| f.dataset_group_arn == g))
-        .map(|f| (f.meta.sort_key(), f.summary(cx)))
-        .collect();
+        .map(|f| (f.meta.sort_key(), f));
     // The model spells this member with a capital F.
-    list_answer(rows, "Filters", &format!("ListFilters|{}", dsg.unwrap_or("")), m)
+    list_page(
+        rows,
+        |f| f.summary(cx),
+        "Filters",
+        &format!("ListFilters|{}", dsg.unwrap_or("")),
+        m,
+    )
 }
 
 pub(super) fn delete(store: &mut Store, m: &Members<'_>) -> Result<Value> {

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Meta, already_exists, durations, list_answer, not_active, not_found, synth, ts};
+use super::{Meta, already_exists, durations, list_page, not_active, not_found, synth, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_location};
 use crate::error::{Error, Result};
@@ -149,23 +149,23 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "datasetImportJobArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("datasetImportJobArn")?;
     let j = store.data.import_jobs.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "datasetImportJob": j.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let ds = m.opt_arn("datasetArn")?;
     let rows = store
         .data
         .import_jobs
         .values()
         .filter(|j| ds.is_none_or(|d| j.dataset_arn == d))
-        .map(|j| (j.meta.sort_key(), j.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|j| (j.meta.sort_key(), j));
+    list_page(
         rows,
+        |j| j.summary(cx),
         "datasetImportJobs",
         &format!("ListDatasetImportJobs|{}", ds.unwrap_or("")),
         m,

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DatasetType, Meta, already_exists, durations, list_answer, not_active, not_found, ts};
+use super::{DatasetType, Meta, already_exists, durations, list_page, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{
     Cx, Lifecycle, Members, check_len, check_name, check_role_arn, check_s3_data_config, paginate,
@@ -225,7 +225,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "metricAttributionArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("metricAttributionArn")?;
     let a = store
         .data
@@ -235,24 +235,24 @@ pub(super) fn describe(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Resul
     Ok(json!({ "metricAttribution": a.full(cx) }))
 }
 
-pub(super) fn list(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let dsg = m.opt_arn("datasetGroupArn")?;
     let rows = store
         .data
         .metric_attributions
         .values()
         .filter(|a| dsg.is_none_or(|g| a.dataset_group_arn == g))
-        .map(|a| (a.meta.sort_key(), a.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|a| (a.meta.sort_key(), a));
+    list_page(
         rows,
+        |a| a.summary(cx),
         "metricAttributions",
         &format!("ListMetricAttributions|{}", dsg.unwrap_or("")),
         m,
     )
 }
 
-pub(super) fn list_metrics(store: &mut Store, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list_metrics(store: &Store, m: &Members<'_>) -> Result<Value> {
     let arn = m.opt_arn("metricAttributionArn")?;
     let mut attributions: Vec<&MetricAttribution> = store
         .data

@@ -36,7 +36,9 @@
 //! Dataset groups, datasets and event trackers, whose model documents `DELETE PENDING` (and
 //! `DELETE IN_PROGRESS`), go through a short delete lifecycle and disappear when it ends;
 //! schemas, filters and metric attributions disappear at once. [`advance`] runs at the start of
-//! every call to purge finished deletes and apply finished import and deletion jobs.
+//! every call to purge finished deletes and apply finished import and deletion jobs; after a
+//! scan, [`next_change`] says when the next one is due, and calls that only read skip the scan
+//! until then (see `Personalize::call`).
 
 mod dataset;
 mod dataset_group;
@@ -53,11 +55,11 @@ mod tags;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::common::{Cx, Lifecycle, Members, epoch, paginate};
+use crate::common::{Cx, Lifecycle, Members, NextChange, epoch, list_page};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{Operation, Store};
 
@@ -167,8 +169,10 @@ impl Meta {
         self.delete = Some(delete_lifecycle(cx.ctx.now));
     }
 
-    fn sort_key(&self) -> (OffsetDateTime, u64) {
-        (self.created, self.seq)
+    /// Creation time (as Unix nanoseconds, which order exactly as the instants do but compare
+    /// faster) then creation order: what lists sort by.
+    fn sort_key(&self) -> (i128, u64) {
+        (self.created.unix_timestamp_nanos(), self.seq)
     }
 }
 
@@ -245,25 +249,6 @@ pub(crate) fn not_active(arn: &str, status: &str) -> Error {
     Error::in_use(format!(
         "The resource {arn} must be in ACTIVE state to perform this operation. Current status: {status}."
     ))
-}
-
-/// Builds a List* answer: sorts newest first (creation time, then creation order), pages with
-/// a token bound to `query`, and puts the page under `key`.
-fn list_answer(
-    mut rows: Vec<((OffsetDateTime, u64), Value)>,
-    key: &str,
-    query: &str,
-    m: &Members<'_>,
-) -> Result<Value> {
-    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
-    let values: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
-    let (page, next) = paginate(&values, query, m)?;
-    let mut out = Map::new();
-    out.insert(key.to_string(), Value::Array(page));
-    if let Some(n) = next {
-        out.insert("nextToken".to_string(), Value::String(n));
-    }
-    Ok(Value::Object(out))
 }
 
 /// A timestamp as the API returns it.
@@ -343,9 +328,41 @@ pub(crate) fn advance(store: &mut Store, cx: &Cx<'_>) {
     }
 }
 
-/// Runs one data-side operation.
+/// When the next change [`advance`] makes is due, as seen right after it ran: every
+/// unapplied import or deletion job's end and every delete in progress.
+pub(crate) fn next_change(store: &Store, cx: &Cx<'_>) -> NextChange {
+    let st = &store.data;
+    let now = cx.ctx.now;
+    let mut next = NextChange::Never;
+    let jobs = st
+        .import_jobs
+        .values()
+        .filter(|j| !j.applied)
+        .map(|j| &j.meta)
+        .chain(
+            st.deletion_jobs
+                .values()
+                .filter(|j| j.num_deleted.is_none())
+                .map(|j| &j.meta),
+        );
+    for meta in jobs {
+        next = next.with(meta.create.finished_at(cx.config), now);
+    }
+    let deletes = st
+        .datasets
+        .values()
+        .map(|d| &d.meta)
+        .chain(st.event_trackers.values().map(|t| &t.meta))
+        .chain(st.dataset_groups.values().map(|g| &g.meta))
+        .filter_map(|m| m.delete.as_ref());
+    for d in deletes {
+        next = next.with(d.finished_at(cx.config), now);
+    }
+    next
+}
+
+/// Runs one data-side operation (after `Personalize::call` ran both sides' `advance`).
 pub(crate) fn handle(store: &mut Store, cx: &Cx<'_>, op: Operation, input: &Value) -> Result<Value> {
-    advance(store, cx);
     let m = Members::new(input);
     match op {
         Operation::CreateDatasetGroup => dataset_group::create(store, cx, &m),

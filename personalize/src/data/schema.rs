@@ -10,7 +10,7 @@
 use serde_json::{Map, Value, json};
 
 use super::dataset_group::DOMAINS;
-use super::{Meta, already_exists, list_answer, not_found, ts};
+use super::{Meta, already_exists, list_page, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_len, check_name};
 use crate::error::{Error, Result};
@@ -295,20 +295,15 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "schemaArn": arn }))
 }
 
-pub(super) fn describe(store: &mut Store, m: &Members<'_>) -> Result<Value> {
+pub(super) fn describe(store: &Store, m: &Members<'_>) -> Result<Value> {
     let arn = m.arn("schemaArn")?;
     let s = store.data.schemas.get(arn).ok_or_else(|| not_found(arn))?;
     Ok(json!({ "schema": full(s) }))
 }
 
-pub(super) fn list(store: &mut Store, m: &Members<'_>) -> Result<Value> {
-    let rows = store
-        .data
-        .schemas
-        .values()
-        .map(|s| (s.meta.sort_key(), summary(s)))
-        .collect();
-    list_answer(rows, "schemas", "ListSchemas", m)
+pub(super) fn list(store: &Store, m: &Members<'_>) -> Result<Value> {
+    let rows = store.data.schemas.values().map(|s| (s.meta.sort_key(), s));
+    list_page(rows, summary, "schemas", "ListSchemas", m)
 }
 
 pub(super) fn delete(store: &mut Store, _cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {

@@ -219,7 +219,7 @@ pub(super) fn untag_resource(store: &mut Store, m: &Members<'_>) -> Result<Value
     Ok(json!({}))
 }
 
-pub(super) fn list_tags(store: &mut Store, m: &Members<'_>) -> Result<Value> {
+pub(super) fn list_tags(store: &Store, m: &Members<'_>) -> Result<Value> {
     let arn = resource_arn(m, store)?;
     let tags: Vec<Value> = store
         .data

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalog::RecipeType;
 use super::{
-    Meta, already_exists, check_inference_config, durations, in_flight, limits, list_answer, not_active,
+    Meta, already_exists, check_inference_config, durations, in_flight, limits, list_page, not_active,
     not_found, opt_struct, put_opt, ts,
 };
 use crate::Store;
@@ -279,9 +279,14 @@ pub(crate) fn list_jobs(store: &Store, cx: &Cx<'_>, m: &Members<'_>, kind: Kind,
     let rows = jobs(store, kind)
         .values()
         .filter(|j| version.is_none_or(|v| j.solution_version_arn == v))
-        .map(|j| (j.meta.sort_key(), j.summary(cx)))
-        .collect();
-    list_answer(rows, key, &format!("{key}|{}", version.unwrap_or("")), m)
+        .map(|j| (j.meta.sort_key(), j));
+    list_page(
+        rows,
+        |j| j.summary(cx),
+        key,
+        &format!("{key}|{}", version.unwrap_or("")),
+        m,
+    )
 }
 
 /// `CreateBatchInferenceJob`.

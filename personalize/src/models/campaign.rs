@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::catalog::RecipeType;
 use super::{
-    Meta, already_exists, check_inference_config, durations, in_flight, limits, list_answer, not_active,
+    Meta, already_exists, check_inference_config, durations, in_flight, limits, list_page, not_active,
     not_found, opt_struct, opt_tps, put_opt, ts,
 };
 use crate::Store;
@@ -220,10 +220,10 @@ pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value>
                     .is_some_and(|v| v.solution_arn == s)
             })
         })
-        .map(|c| (c.meta.sort_key(), c.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|c| (c.meta.sort_key(), c));
+    list_page(
         rows,
+        |c| c.summary(cx),
         "campaigns",
         &format!("ListCampaigns|{}", sol.unwrap_or("")),
         m,

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::common::{Cx, Lifecycle, Members, check_enum, epoch, paginate};
+use crate::common::{Cx, Lifecycle, Members, NextChange, check_enum, epoch, list_page};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{Operation, Store};
 
@@ -154,8 +154,10 @@ impl Meta {
         });
     }
 
-    fn sort_key(&self) -> (OffsetDateTime, u64) {
-        (self.created, self.seq)
+    /// Creation time (as Unix nanoseconds, which order exactly as the instants do but compare
+    /// faster) then creation order: what lists sort by.
+    fn sort_key(&self) -> (i128, u64) {
+        (self.created.unix_timestamp_nanos(), self.seq)
     }
 }
 
@@ -173,8 +175,7 @@ pub(crate) struct State {
 
 /// Runs one models-side operation.
 pub(crate) fn handle(store: &mut Store, cx: &Cx<'_>, op: Operation, input: &Value) -> Result<Value> {
-    // `Personalize::call` already ran this side's `advance`; the data side's runs here.
-    crate::data::advance(store, cx);
+    // `Personalize::call` already ran both sides' `advance`.
     let m = Members::new(input);
     match op {
         Operation::DescribeRecipe => catalog::describe_recipe(input),
@@ -271,6 +272,39 @@ pub(crate) fn advance(store: &mut Store, cx: &Cx<'_>) {
     solution_version::auto_train(store, cx);
 }
 
+/// When the next change [`advance`] makes is due, as seen right after it ran: every delete in
+/// progress and every automatic training. A solution that trains automatically but is not
+/// `ACTIVE` yet is checked again when its current lifecycle ends.
+pub(crate) fn next_change(store: &Store, cx: &Cx<'_>) -> NextChange {
+    let st = &store.models;
+    let now = cx.ctx.now;
+    let mut next = NextChange::Never;
+    let deletes = st
+        .campaigns
+        .values()
+        .map(|c| &c.meta)
+        .chain(st.recommenders.values().map(|r| &r.meta))
+        .chain(st.solutions.values().map(|s| &s.meta))
+        .filter_map(|m| m.delete.as_ref());
+    for d in deletes {
+        next = next.with(d.finished_at(cx.config), now);
+    }
+    for s in st.solutions.values() {
+        if !s.perform_auto_training || s.meta.delete.is_some() {
+            continue;
+        }
+        if let Some(at) = solution_version::auto_training_at(store, s, cx) {
+            next = next.with(at, now);
+        } else if s.meta.status(cx) != "ACTIVE" {
+            let ends = s.meta.phase.finished_at(cx.config);
+            if ends > now {
+                next = next.with(ends, now);
+            }
+        }
+    }
+    next
+}
+
 // ---------------------------------------------------------------------------------------------
 // API for the data side.
 // ---------------------------------------------------------------------------------------------
@@ -342,25 +376,6 @@ fn not_active(arn: &str, status: &str) -> Error {
 /// Whether a status is still moving towards its end (`PENDING` or `IN_PROGRESS`).
 fn in_flight(status: &str) -> bool {
     status.contains("PENDING") || status.contains("IN_PROGRESS")
-}
-
-/// Builds a List* answer: sorts newest first (creation time, then creation order), pages with
-/// a token bound to `query`, and puts the page under `key`.
-fn list_answer(
-    mut rows: Vec<((OffsetDateTime, u64), Value)>,
-    key: &str,
-    query: &str,
-    m: &Members<'_>,
-) -> Result<Value> {
-    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
-    let values: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
-    let (page, next) = paginate(&values, query, m)?;
-    let mut out = Map::new();
-    out.insert(key.to_string(), Value::Array(page));
-    if let Some(n) = next {
-        out.insert("nextToken".to_string(), Value::String(n));
-    }
-    Ok(Value::Object(out))
 }
 
 /// Inserts `v` under `k` when present.

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::{
-    Meta, already_exists, catalog, durations, in_flight, limits, list_answer, not_active, not_found, put_opt,
+    Meta, already_exists, catalog, durations, in_flight, limits, list_page, not_active, not_found, put_opt,
     ts,
 };
 use crate::Store;
@@ -241,10 +241,10 @@ pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value>
         .recommenders
         .values()
         .filter(|r| dsg.is_none_or(|d| r.dataset_group_arn == d))
-        .map(|r| (r.meta.sort_key(), r.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|r| (r.meta.sort_key(), r));
+    list_page(
         rows,
+        |r| r.summary(cx),
         "recommenders",
         &format!("ListRecommenders|{}", dsg.unwrap_or("")),
         m,

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::catalog::{self, RecipeType};
 use super::{
-    Meta, already_exists, durations, in_flight, limits, list_answer, not_active, not_found, opt_struct,
+    Meta, already_exists, durations, in_flight, limits, list_page, not_active, not_found, opt_struct,
     put_opt, ts,
 };
 use crate::Store;
@@ -366,10 +366,10 @@ pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value>
         .solutions
         .values()
         .filter(|s| dsg.is_none_or(|d| s.dataset_group_arn == d))
-        .map(|s| (s.meta.sort_key(), s.summary(cx)))
-        .collect();
-    list_answer(
+        .map(|s| (s.meta.sort_key(), s));
+    list_page(
         rows,
+        |s| s.summary(cx),
         "solutions",
         &format!("ListSolutions|{}", dsg.unwrap_or("")),
         m,

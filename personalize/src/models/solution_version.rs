@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::catalog::{self, RecipeType};
-use super::{Meta, durations, hex_id, in_flight, limits, list_answer, not_active, not_found, put_opt, ts};
+use super::{Meta, durations, hex_id, in_flight, limits, list_page, not_active, not_found, put_opt, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_name};
 use crate::error::{Error, Result};
@@ -294,39 +294,44 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 /// automatic version one hour after it became ACTIVE, then one every `rate(N days)`
 /// (7 by default), each created at its due time. At most one per solution per call.
 pub(crate) fn auto_train(store: &mut Store, cx: &Cx<'_>) {
-    let scale = cx.config.time_scale;
     let mut due: Vec<(String, OffsetDateTime)> = Vec::new();
     for s in store.models.solutions.values() {
-        if !s.perform_auto_training || s.meta.delete.is_some() || s.meta.status(cx) != "ACTIVE" {
-            continue;
-        }
-        let last_auto = store
-            .models
-            .versions
-            .values()
-            .filter(|v| v.solution_arn == s.meta.arn && v.training_type == "AUTOMATIC")
-            .map(|v| v.meta.created)
-            .max();
-        let at = match last_auto {
-            None => {
-                s.meta.phase.finished_at(cx.config)
-                    + time::Duration::seconds_f64(durations::AUTO_TRAINING_FIRST * scale)
-            }
-            Some(l) => {
-                let gap = f64::from(s.auto_training_days()) * 86_400.0 * scale;
-                if gap <= 0.0 {
-                    continue;
-                }
-                l + time::Duration::seconds_f64(gap)
-            }
-        };
-        if at <= cx.ctx.now {
+        if let Some(at) = auto_training_at(store, s, cx)
+            && at <= cx.ctx.now
+        {
             due.push((s.meta.arn.clone(), at));
         }
     }
     for (arn, at) in due {
         // Automatic versions carry no tags, so the new ARN is not needed here.
         let _ = insert(store, cx, &arn, None, "AUTOTRAIN", "AUTOMATIC", at);
+    }
+}
+
+/// When a solution's next automatic training is due, if it trains automatically and is
+/// `ACTIVE` now: an hour after it became `ACTIVE` for the first one, then every
+/// `schedulingExpression` days after the last automatic version.
+pub(crate) fn auto_training_at(store: &Store, s: &super::Solution, cx: &Cx<'_>) -> Option<OffsetDateTime> {
+    let scale = cx.config.time_scale;
+    if !s.perform_auto_training || s.meta.delete.is_some() || s.meta.status(cx) != "ACTIVE" {
+        return None;
+    }
+    let last_auto = store
+        .models
+        .versions
+        .values()
+        .filter(|v| v.solution_arn == s.meta.arn && v.training_type == "AUTOMATIC")
+        .map(|v| v.meta.created)
+        .max();
+    match last_auto {
+        None => Some(
+            s.meta.phase.finished_at(cx.config)
+                + time::Duration::seconds_f64(durations::AUTO_TRAINING_FIRST * scale),
+        ),
+        Some(l) => {
+            let gap = f64::from(s.auto_training_days()) * 86_400.0 * scale;
+            (gap > 0.0).then(|| l + time::Duration::seconds_f64(gap))
+        }
     }
 }
 
@@ -354,10 +359,10 @@ pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value>
         .versions
         .values()
         .filter(|v| sol.is_none_or(|s| v.solution_arn == s))
-        .map(|v| (v.meta.sort_key(), v.summary(store, cx)))
-        .collect();
-    list_answer(
+        .map(|v| (v.meta.sort_key(), v));
+    list_page(
         rows,
+        |v| v.summary(store, cx),
         "solutionVersions",
         &format!("ListSolutionVersions|{}", sol.unwrap_or("")),
         m,
