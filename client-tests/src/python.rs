@@ -176,3 +176,67 @@ async fn run(mut c: tokio::process::Command, what: &str) -> Output {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A moto server (an S3-compatible store) from the virtualenv on a local port, killed on drop.
+#[derive(Debug)]
+pub struct Moto {
+    child: tokio::process::Child,
+    endpoint: String,
+    port: u16,
+}
+
+impl Moto {
+    /// Starts moto on a free port.
+    pub async fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port for moto: {e}"));
+        Self::start_on(port).await
+    }
+
+    /// Starts moto on `port` (again after [`Moto::kill`], to bring a store back) and waits
+    /// until it listens.
+    pub async fn start_on(port: u16) -> Moto {
+        let bin = Venv::locate().root().join("bin").join("moto_server");
+        assert!(
+            bin.is_file(),
+            "{} is missing: run scripts/setup-python.sh to install moto[server]",
+            bin.display()
+        );
+        let child = tokio::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return moto;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("moto_server did not listen on port {port}");
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server (a store going down).
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}

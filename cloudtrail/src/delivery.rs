@@ -1,15 +1,24 @@
 //! The delivery pipeline: records in, spooled durably, batched per (trail, account, Region),
 //! written as CloudTrail log files, acknowledged in the spool, and announced to observers.
 //!
-//! `submit` appends the record to the spool itself (one `write`, under the spool's lock; with
-//! `fsync`, a shared group-committed `fdatasync`) and, in the same critical section, tells the
-//! core task about it. The core owns the batches: it cuts them on age, size, request or
+//! `submit` appends the record to the spool itself, group-committed: submitters arriving together
+//! stage their frames under the spool's lock, and one of them writes the group with one `write`
+//! outside it (with `fsync`, a shared group-committed `fdatasync` follows), then, back under the
+//! lock, hands the group's records to the core task in one message, so the core hears of them in
+//! spool order. The core owns the batches: it cuts them on age, size, request or
 //! shutdown, and hands cut batches to long-lived worker threads that shuffle, compress and put
-//! the file. When a worker reports back, the core acknowledges the records in the spool,
-//! releases their memory budget and tells the observers.
+//! the file and append the acknowledgement to the spool. When a worker reports back, the core
+//! notes the acknowledgement, releases the records' memory budget and tells the observers.
+//!
+//! The spool lock is taken by every submit on the request path, and a blocked std mutex stalls
+//! a whole tokio worker thread; so nothing done under it touches the disk. Frames are written by
+//! the group's leader after the lock is dropped, ack frames by the compression workers (behind a
+//! lock of their own), and segments found wholly acknowledged are deleted by blocking tasks the
+//! core spawns, which a shutdown awaits before it releases the spool.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +33,7 @@ use crate::clock::SharedClock;
 use crate::layout::{LogDestination, unique_string};
 use crate::logfile::{RawRecord, WrittenLog, write_raw};
 use crate::record::Record;
-use crate::spool::{NewRecord, Spool};
+use crate::spool::{NewRecord, Spool, remove_segment, write_ack, write_chunks};
 use crate::store::ObjectStore;
 
 /// One trail's copy of the logs for one (account, Region).
@@ -236,6 +245,51 @@ struct SpoolShared {
     dests: Interner,
     /// Set on shutdown: nothing more is appended.
     closed: bool,
+    /// The group the next staged record joins; its frames are what the spool has staged.
+    open: Arc<Group>,
+    /// The open group's records, each with the index of its chunk, for the core once written.
+    adds: Vec<(usize, Added)>,
+    /// Written records the core has not taken yet, in spool order.
+    inbox: Vec<Added>,
+    /// A `Cmd::Drain` is on its way for the inbox: later records need no message of their own.
+    inbox_signalled: bool,
+    /// A submitter is writing a group: others stage and wait for it (group commit).
+    writing: bool,
+}
+
+/// Submitters whose records are written with one `write` by whichever of them leads.
+struct Group {
+    outcome: std::sync::OnceLock<Outcome>,
+    /// Submitters of the group still waiting for it (changed under the spool lock).
+    members: AtomicUsize,
+    /// Woken when the outcome is set, and (one waiter) when the group needs a leader.
+    notify: Notify,
+}
+
+impl Group {
+    fn new() -> Arc<Group> {
+        Arc::new(Group {
+            outcome: std::sync::OnceLock::new(),
+            members: AtomicUsize::new(0),
+            notify: Notify::new(),
+        })
+    }
+}
+
+/// How a group's write went: the chunks before `failed_from` are in the spool.
+#[derive(Clone)]
+struct Outcome {
+    failed_from: usize,
+    error: Option<(std::io::ErrorKind, String)>,
+}
+
+impl Outcome {
+    fn result(&self, chunk: usize) -> std::io::Result<()> {
+        match &self.error {
+            Some((kind, msg)) if chunk >= self.failed_from => Err(std::io::Error::new(*kind, msg.clone())),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A record now in the spool, on its way to its batches.
@@ -249,8 +303,17 @@ struct Added {
     accepted: OffsetDateTime,
 }
 
+impl Added {
+    /// What the record holds of the memory budget: its JSON once per destination.
+    fn budget(&self) -> usize {
+        self.json.len() * self.ids.len()
+    }
+}
+
 enum Cmd {
-    Add(Added),
+    /// Records just written to the spool wait in the inbox. One message stands for all that
+    /// arrive before the core takes them, so a busy core is not woken once per record.
+    Drain,
     Flush {
         reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>,
     },
@@ -271,6 +334,140 @@ struct Inner {
     clock: SharedClock,
     /// One `fdatasync` at a time; whoever waits behind it usually finds its record covered.
     sync_gate: tokio::sync::Mutex<()>,
+}
+
+impl Inner {
+    fn spool(&self) -> std::sync::MutexGuard<'_, SpoolShared> {
+        self.spool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the open group with one `write` per segment touched (group commit), then hands
+    /// its records to the core in spool order and wakes its members. The caller has set
+    /// `writing`; records staged meanwhile form the next group, and one of its members is woken
+    /// to lead it. Never awaits, so it cannot be abandoned half-way.
+    fn lead(&self) {
+        while self.lead_one() {}
+    }
+
+    /// Writes one group; returns whether the next one needs this caller to lead it too (all its
+    /// members have gone away).
+    fn lead_one(&self) -> bool {
+        let mut g = self.spool();
+        let chunks = g.spool.take_staged();
+        let adds = std::mem::take(&mut g.adds);
+        let group = std::mem::replace(&mut g.open, Group::new());
+        drop(g);
+        let result = write_chunks(&chunks);
+        if let Err((_, e)) = &result {
+            // Logged before the lock is taken again: logging is I/O too.
+            tracing::error!(error = %e, "spool write failed; records rejected");
+        }
+        let mut g = self.spool();
+        let failed_from = match &result {
+            Ok(()) => usize::MAX,
+            Err((i, _)) => *i,
+        };
+        let (written, failed): (Vec<_>, Vec<_>) = adds.into_iter().partition(|(c, _)| *c < failed_from);
+        // Budget taken by records that are not in the spool; their submitters may be gone.
+        let mut unspooled = failed.iter().map(|(_, a)| a.budget()).sum::<usize>();
+        if !written.is_empty() {
+            // Queued under the lock, so the core hears of records in spool order; and the core
+            // empties the inbox before any command, so a flush asked for after a submit
+            // returned covers its record.
+            let now = self.clock.now();
+            g.inbox.extend(written.into_iter().map(|(_, mut a)| {
+                a.accepted = now;
+                a
+            }));
+            if !g.inbox_signalled {
+                g.inbox_signalled = true;
+                let _ = self.tx.send(Cmd::Drain);
+            }
+        }
+        let mut error = None;
+        if let Err((i, e)) = result {
+            g.spool.abandon(chunks.get(i..).unwrap_or_default());
+            // Records staged meanwhile may follow the torn frame in its segment, where their
+            // indexes would be wrong: they fail too.
+            let later = g.spool.take_staged();
+            g.spool.abandon(&later);
+            unspooled += g.adds.drain(..).map(|(_, a)| a.budget()).sum::<usize>();
+            let next = std::mem::replace(&mut g.open, Group::new());
+            let _ = next.outcome.set(Outcome {
+                failed_from: 0,
+                error: Some((e.kind(), e.to_string())),
+            });
+            next.notify.notify_waiters();
+            error = Some((e.kind(), e.to_string()));
+        }
+        if unspooled > 0 {
+            self.shared.budget.release(unspooled);
+        }
+        let _ = group.outcome.set(Outcome { failed_from, error });
+        let orphaned = !g.adds.is_empty() && g.open.members.load(Ordering::Relaxed) == 0;
+        if orphaned {
+            drop(g);
+            group.notify.notify_waiters();
+            return true;
+        }
+        g.writing = false;
+        let next = (!g.adds.is_empty()).then(|| g.open.clone());
+        drop(g);
+        group.notify.notify_waiters();
+        if let Some(next) = next {
+            next.notify.notify_one();
+        }
+        false
+    }
+}
+
+/// A submitter waiting for its group to be written.
+struct Follower<'a> {
+    inner: &'a Inner,
+    group: &'a Arc<Group>,
+    /// Still waiting: on drop, make sure the group gets written.
+    armed: bool,
+}
+
+impl Follower<'_> {
+    /// Leads the group if it is not written and nobody is writing. Returns whether it did.
+    fn take_lead(&self) -> bool {
+        {
+            let mut g = self.inner.spool();
+            // Nobody writing and our group not done means it is still the open group.
+            if g.writing || self.group.outcome.get().is_some() {
+                return false;
+            }
+            g.writing = true;
+        }
+        self.inner.lead();
+        true
+    }
+}
+
+impl Drop for Follower<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // Our record is staged and counted as pending: it must reach the file and the core even
+        // though nobody waits for the answer any more.
+        let mut g = self.inner.spool();
+        let left = self.group.members.fetch_sub(1, Ordering::Relaxed) - 1;
+        if self.group.outcome.get().is_some() {
+            return;
+        }
+        if !g.writing {
+            g.writing = true;
+            drop(g);
+            self.inner.lead();
+        } else if left > 0 {
+            // We may have been the member woken to lead next: pass that on. With no member
+            // left, the current leader writes the group itself.
+            drop(g);
+            self.group.notify.notify_one();
+        }
+    }
 }
 
 /// The pipeline handle. Cheap to clone; every clone feeds the same pipeline.
@@ -342,6 +539,11 @@ impl Delivery {
             spool,
             dests,
             closed: false,
+            open: Group::new(),
+            adds: Vec::new(),
+            inbox: Vec::new(),
+            inbox_signalled: false,
+            writing: false,
         }));
         let (tx, rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -364,10 +566,13 @@ impl Delivery {
             events: done_tx,
             lock: Some(lock),
             compressors: Pool::new("ct-compress", config.workers).map_err(spool_err)?,
+            inbox: Vec::new(),
             through: std::collections::HashSet::new(),
             interval: config.flush_interval,
             config,
             closing: None,
+            ack_io: Arc::new(Mutex::new(())),
+            janitors: Vec::new(),
         };
         // Replayed records are overdue: write them as soon as the pipeline runs.
         let overdue = now - core.interval;
@@ -404,7 +609,17 @@ impl Delivery {
     /// Routes the record, appends it to the spool and returns once it is there (so it will be
     /// delivered even if the process dies now). Waits while the memory budget is used up.
     pub async fn submit(&self, record: Record) -> Result<(), DeliveryError> {
-        let mut dests = self.inner.router.route(&record);
+        self.submit_inner(&record, None).await
+    }
+
+    /// [`Delivery::submit`] with the record's JSON already made (`record.to_json()`), for
+    /// callers that also need the bytes (Event history), so a record is serialised once.
+    pub async fn submit_serialized(&self, record: &Record, json: Arc<Vec<u8>>) -> Result<(), DeliveryError> {
+        self.submit_inner(record, Some(json)).await
+    }
+
+    async fn submit_inner(&self, record: &Record, json: Option<Arc<Vec<u8>>>) -> Result<(), DeliveryError> {
+        let mut dests = self.inner.router.route(record);
         if dests.is_empty() {
             return Ok(());
         }
@@ -416,7 +631,7 @@ impl Delivery {
         // Submitting never has to wait when there is room, so a tight loop of submits would hold
         // its worker thread and starve the pipeline's own task; take part in tokio's budgeting.
         tokio::task::coop::consume_budget().await;
-        let json = Arc::new(record.to_json());
+        let json = json.unwrap_or_else(|| Arc::new(record.to_json()));
         let bytes = json.len() * dests.len();
         let budget = &self.inner.shared.budget;
         budget.acquire(bytes).await;
@@ -425,7 +640,7 @@ impl Delivery {
             path: self.inner.spool_dir.display().to_string(),
             source,
         };
-        let sync = {
+        let staged = {
             let mut guard = self.inner.spool.lock().unwrap_or_else(|e| e.into_inner());
             let shared = &mut *guard;
             if shared.closed {
@@ -441,19 +656,21 @@ impl Delivery {
                 event_time,
                 json: &json,
             };
-            match shared.spool.append(&new, &dest_of) {
-                Ok((seg, idx, sync)) => {
-                    // Sent under the lock, so the core hears of records in spool order and a
-                    // flush asked for after this returns comes after this record.
-                    let _ = self.inner.tx.send(Cmd::Add(Added {
-                        ids,
-                        seg,
-                        idx,
-                        event_time,
-                        json,
-                        accepted: self.inner.clock.now(),
-                    }));
-                    sync
+            match shared.spool.stage(&new, &dest_of) {
+                Ok((seg, idx, chunk, sync)) => {
+                    shared.adds.push((
+                        chunk,
+                        Added {
+                            ids,
+                            seg,
+                            idx,
+                            event_time,
+                            json,
+                            accepted: OffsetDateTime::UNIX_EPOCH,
+                        },
+                    ));
+                    let first = shared.open.members.fetch_add(1, Ordering::Relaxed) == 0;
+                    (shared.open.clone(), chunk, sync, first)
                 }
                 Err(e) => {
                     drop(guard);
@@ -463,6 +680,36 @@ impl Delivery {
                 }
             }
         };
+        let (group, chunk, sync, first) = staged;
+        // Not yet written. The group's first member leads: it writes the group at once unless
+        // a previous group is still being written, in which case the records staged meanwhile
+        // share the next `write` (it does not wait for company: an uncontended submit costs one
+        // `write`, as before, and no extra scheduling round). The others wait until the group
+        // is written, or until they are woken to lead it. Should this future be dropped
+        // meanwhile, the guard still gets the group written, since its records are already
+        // counted as pending in the spool.
+        let mut guard = Follower {
+            inner: &self.inner,
+            group: &group,
+            armed: true,
+        };
+        let mut may_lead = first;
+        let outcome = loop {
+            let notified = group.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(o) = group.outcome.get() {
+                break o.clone();
+            }
+            if may_lead && guard.take_lead() {
+                continue;
+            }
+            notified.await;
+            may_lead = true;
+        };
+        guard.armed = false;
+        // (The leader has released a failed record's budget, waiting or not.)
+        outcome.result(chunk).map_err(spool_err)?;
         if let Some(sync) = sync
             && !sync.done()
         {
@@ -610,9 +857,15 @@ struct Core {
     /// Holds the spool's `LOCK` file locked while the pipeline runs.
     lock: Option<std::fs::File>,
     compressors: Pool,
+    /// The inbox's previous vector, swapped back in so draining does not allocate.
+    inbox: Vec<Added>,
     /// Destinations that received a flush's stragglers since the last look.
     through: std::collections::HashSet<u32>,
     closing: Option<oneshot::Sender<Result<(), DeliveryError>>>,
+    /// Serialises the workers' ack appends.
+    ack_io: Arc<Mutex<()>>,
+    /// Deletions of acknowledged segments still running.
+    janitors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// A few long-lived threads for blocking work. Long-lived on purpose: each compression thread
@@ -662,6 +915,7 @@ const DRAIN: usize = 4096;
 impl Core {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>, mut events: mpsc::UnboundedReceiver<Done>) {
         loop {
+            self.reap();
             self.start_due(false);
             self.dispatch();
             self.publish_status();
@@ -680,16 +934,15 @@ impl Core {
                         self.finish(done);
                     }
                 }
-                cmd = rx.recv(), if self.closing.is_none() => {
+                // Still read while closing: records written to the spool just before it closed
+                // are heard of after the shutdown began, and its flush waits for them.
+                cmd = rx.recv() => {
                     let Some(cmd) = cmd else {
                         // Every handle is gone without a shutdown: stop; the spool keeps the rest.
                         break;
                     };
                     self.command(cmd);
                     for _ in 0..DRAIN {
-                        if self.closing.is_some() {
-                            break;
-                        }
                         match rx.try_recv() {
                             Ok(c) => self.command(c),
                             Err(_) => break,
@@ -700,6 +953,11 @@ impl Core {
             }
         }
         self.spool().closed = true;
+        // A successor must not find segments half-deleted: finish the deletions first.
+        self.reap();
+        for j in self.janitors.drain(..) {
+            let _ = j.await;
+        }
         // Let a successor open the spool as soon as we answer.
         self.lock = None;
         // Answer anyone still waiting on the way out.
@@ -715,6 +973,22 @@ impl Core {
         self.spool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Deletes the segments the spool found wholly acknowledged, on a blocking thread: unlinking
+    /// a large file can take milliseconds, which neither the lock nor the core should wait for.
+    fn reap(&mut self) {
+        self.janitors.retain(|j| !j.is_finished());
+        let doomed = self.spool().spool.take_doomed();
+        if doomed.is_empty() {
+            return;
+        }
+        let dir = self.config.spool_dir.clone();
+        self.janitors.push(tokio::task::spawn_blocking(move || {
+            for id in doomed {
+                remove_segment(&dir, id);
+            }
+        }));
+    }
+
     /// The destination behind an interned id.
     fn dest(&mut self, id: u32) -> Option<Destination> {
         let i = id as usize;
@@ -726,27 +1000,44 @@ impl Core {
         self.dests.get(i).cloned()
     }
 
-    fn command(&mut self, cmd: Cmd) {
-        match cmd {
-            Cmd::Add(a) => {
-                // A record appended just before a flush sealed its segment, but heard of after
-                // the flush started, must still go out with that flush.
-                let through = self.waiters.iter().any(|w| a.seg <= w.high_water);
-                for (slot, d) in a.ids.into_iter().enumerate() {
-                    if through {
-                        self.through.insert(d);
-                    }
-                    let e = Entry {
-                        seg: a.seg,
-                        idx: a.idx,
-                        slot: slot as u16,
-                        event_time: a.event_time,
-                        json: a.json.clone(),
-                        held: false,
-                    };
-                    self.add(d, e, a.accepted);
+    /// Takes the records written to the spool since the last look into their batches.
+    fn drain_inbox(&mut self) {
+        let mut added = std::mem::take(&mut self.inbox);
+        {
+            let mut shared = self.spool();
+            std::mem::swap(&mut added, &mut shared.inbox);
+            shared.inbox_signalled = false;
+        }
+        for a in added.drain(..) {
+            // A record appended just before a flush sealed its segment, but heard of after the
+            // flush started, must still go out with that flush.
+            let through = self.waiters.iter().any(|w| a.seg <= w.high_water);
+            for (slot, d) in a.ids.into_iter().enumerate() {
+                if through {
+                    self.through.insert(d);
                 }
+                let e = Entry {
+                    seg: a.seg,
+                    idx: a.idx,
+                    slot: slot as u16,
+                    event_time: a.event_time,
+                    json: a.json.clone(),
+                    held: false,
+                };
+                self.add(d, e, a.accepted);
             }
+        }
+        // Keep the (now empty) vector's capacity for the next swap, within reason.
+        if added.capacity() <= 1 << 16 {
+            self.inbox = added;
+        }
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        // Whatever the command, records already in the spool come first: a flush must see them.
+        self.drain_inbox();
+        match cmd {
+            Cmd::Drain => {}
             Cmd::Tick { reply } => {
                 self.start_due(false);
                 self.dispatch();
@@ -754,6 +1045,9 @@ impl Core {
                 let _ = reply.send(());
             }
             Cmd::Flush { reply } => self.start_flush(reply),
+            Cmd::Shutdown { reply } if self.closing.is_some() => {
+                let _ = reply.send(Err(DeliveryError::Closed));
+            }
             Cmd::Shutdown { reply } => {
                 // Nothing more gets into the spool; what is there is flushed.
                 self.spool().closed = true;
@@ -916,6 +1210,8 @@ impl Core {
             let level = self.config.compression_level;
             let dup = self.config.duplicate_rate;
             let events = self.events.clone();
+            let ack_io = self.ack_io.clone();
+            let (dir, fsync) = (self.config.spool_dir.clone(), self.config.fsync);
             let d = job.dest;
             let mut entries = job.entries;
             self.compressors.run(move || {
@@ -950,6 +1246,21 @@ impl Core {
                 }))
                 .unwrap_or_else(|_| Err("the object store panicked".to_owned()));
                 drop(raw);
+                if result.is_ok() {
+                    // The file is visible: acknowledge its records here, off the core and off
+                    // the spool lock. Workers take turns so ack frames never interleave.
+                    let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
+                    for e in &entries {
+                        by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
+                    }
+                    let _turn = ack_io.lock().unwrap_or_else(|e| e.into_inner());
+                    for (seg, pairs) in by_seg {
+                        if let Err(err) = write_ack(&dir, seg, &pairs, fsync) {
+                            // Without the ack a restart would write these again.
+                            tracing::error!(error = %err, seg, "spool ack failed; records may be delivered twice after a restart");
+                        }
+                    }
+                }
                 let _ = events.send(Done {
                     dest: d,
                     entries,
@@ -966,20 +1277,19 @@ impl Core {
         let trail = self.dest(done.dest).map(|d| d.trail).unwrap_or_default();
         match done.result {
             Ok(log) => {
-                let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
+                // The worker has written the ack frames; only the counts change here.
+                let mut by_seg: BTreeMap<u64, usize> = BTreeMap::new();
                 let mut bytes = 0;
                 for e in &done.entries {
-                    by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
+                    *by_seg.entry(e.seg).or_default() += 1;
                     bytes += e.json.len();
                 }
                 let mut shared = self.spool();
                 for (seg, pairs) in by_seg {
-                    if let Err(err) = shared.spool.ack(seg, &pairs) {
-                        // The file is out; without the ack a restart would write these again.
-                        tracing::error!(error = %err, seg, "spool ack failed; records may be delivered twice after a restart");
-                    }
+                    shared.spool.acked(seg, pairs);
                 }
                 drop(shared);
+                self.reap();
                 self.shared.budget.release(bytes);
                 if let Some(b) = self.batches.get_mut(&done.dest) {
                     b.retry_at = None;

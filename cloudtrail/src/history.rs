@@ -7,13 +7,22 @@
 //! contains a raw tab). Memory holds only an index of segment names and sizes, bounded by
 //! days kept × (account, Region) pairs, and a query keeps at most `MaxResults + 1` events:
 //! it scans segments newest day first and stops as soon as a page is full.
+//!
+//! `append` runs on the request path of every call, so it only formats the line (reusing the
+//! record JSON the spool already made, see [`History::append_json`]) and queues it in memory.
+//! A writer thread appends the queued lines with one `write` per segment, every
+//! [`FLUSH_EVERY`] or as soon as [`FLUSH_BYTES`] are queued; `LookupEvents` writes what is queued
+//! before it reads, so a lookup still sees every event recorded before it (AWS only promises
+//! events within about 5 minutes). The price: a process killed with SIGKILL loses the last
+//! fraction of a second of history (never of trail logs, which go through the spool); a
+//! graceful stop, which drops the `History`, writes everything.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -31,6 +40,12 @@ pub const MAX_RESULTS: i64 = 50;
 const MAX_OPEN_FILES: usize = 64;
 /// How much of a segment's tail is read at startup to find its last sequence number.
 const TAIL_BYTES: u64 = 1 << 20;
+/// Queued lines are written at least this often.
+pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// Queued lines are written as soon as they reach this many bytes.
+pub const FLUSH_BYTES: usize = 1 << 20;
+/// `append` waits for the writer (rather than queue more) beyond this many bytes queued.
+const MAX_QUEUED_BYTES: usize = 16 << 20;
 
 /// The lookup attribute keys, as the API spells them.
 pub const ATTRIBUTE_KEYS: &[&str] = &[
@@ -299,21 +314,136 @@ type Pair = (String, String);
 struct Inner {
     next_seq: u64,
     index: BTreeMap<Pair, BTreeMap<Date, SegMeta>>,
-    open: HashMap<(Pair, Date), fs::File>,
     last_prune: Option<Date>,
+    /// Lines not yet written, per segment, in sequence order within each.
+    queued: BTreeMap<(Pair, Date), Vec<u8>>,
+    queued_bytes: usize,
+    /// Segments older than the retention window, for the writer to delete.
+    dead: Vec<(Pair, Date)>,
+    /// Set when the `History` is dropped: the writer writes what is left and ends.
+    stop: bool,
+}
+
+/// What the writer owns: the open segment files. Held while writing, so batches reach the
+/// files in the order they were taken.
+struct Io {
+    open: HashMap<(Pair, Date), fs::File>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    inner: Mutex<Inner>,
+    /// Wakes the writer (enough queued, or stop) and `append`ers waiting for room.
+    wake: Condvar,
+    io: Mutex<Io>,
 }
 
 /// The Event history store.
 pub struct History {
-    dir: PathBuf,
     clock: SharedClock,
-    inner: Mutex<Inner>,
+    shared: Arc<Shared>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for History {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.wake.notify_all();
+        match self.writer.take() {
+            Some(w) => {
+                let _ = w.join();
+            }
+            None => {
+                let _ = self.shared.write_queued();
+            }
+        }
+    }
+}
+
+fn seg_path(dir: &Path, account: &str, region: &str, day: Date) -> PathBuf {
+    dir.join(account)
+        .join(region)
+        .join(format!("{}.jsonl", day_name(day)))
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every queued line (one `write` per segment) and deletes expired segments. The
+    /// queue is taken under the index lock (memory only); the files are written under the
+    /// writer's own lock, which appenders never take.
+    fn write_queued(&self) -> Result<(), HistoryError> {
+        let mut io_state = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        let (queued, dead) = {
+            let mut inner = self.lock();
+            inner.queued_bytes = 0;
+            (std::mem::take(&mut inner.queued), std::mem::take(&mut inner.dead))
+        };
+        self.wake.notify_all();
+        for key in dead {
+            io_state.open.remove(&key);
+            let _ = fs::remove_file(seg_path(&self.dir, &key.0.0, &key.0.1, key.1));
+        }
+        let mut first_err = None;
+        for (key, buf) in queued {
+            if let Err(e) = write_segment(&self.dir, &mut io_state, key, &buf) {
+                tracing::warn!(error = %e, "cannot write event history");
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// The writer thread: writes the queue every [`FLUSH_EVERY`], or sooner when it is large.
+    fn run_writer(&self) {
+        loop {
+            let stop = {
+                let inner = self.lock();
+                let (inner, _) = self
+                    .wake
+                    .wait_timeout_while(inner, FLUSH_EVERY, |i| !i.stop && i.queued_bytes < FLUSH_BYTES)
+                    .unwrap_or_else(|e| e.into_inner());
+                inner.stop
+            };
+            let _ = self.write_queued();
+            if stop {
+                return;
+            }
+        }
+    }
+}
+
+fn write_segment(dir: &Path, io_state: &mut Io, key: (Pair, Date), buf: &[u8]) -> Result<(), HistoryError> {
+    if !io_state.open.contains_key(&key) {
+        if io_state.open.len() >= MAX_OPEN_FILES {
+            io_state.open.clear();
+        }
+        let path = seg_path(dir, &key.0.0, &key.0.1, key.1);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        io_state.open.insert(key.clone(), f);
+    }
+    let f = io_state
+        .open
+        .get_mut(&key)
+        .ok_or_else(|| io("segment not open"))?;
+    // Whole lines in one write: a reader sees a line entirely or not at all (it skips a
+    // line without its newline).
+    f.write_all(buf).map_err(io)
 }
 
 impl std::fmt::Debug for History {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("History")
-            .field("dir", &self.dir)
+            .field("dir", &self.shared.dir)
             .finish_non_exhaustive()
     }
 }
@@ -417,32 +547,54 @@ impl History {
                 }
             }
         }
-        Ok(History {
+        let shared = Arc::new(Shared {
             dir,
-            clock,
             inner: Mutex::new(Inner {
                 next_seq: max_seq + 1,
                 index,
-                open: HashMap::new(),
                 last_prune: None,
+                queued: BTreeMap::new(),
+                queued_bytes: 0,
+                dead: Vec::new(),
+                stop: false,
             }),
+            wake: Condvar::new(),
+            io: Mutex::new(Io { open: HashMap::new() }),
+        });
+        let w = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("ct-history".into())
+            .spawn(move || w.run_writer())
+            .map_err(io)?;
+        Ok(History {
+            clock,
+            shared,
+            writer: Some(writer),
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.lock()
     }
 
-    fn seg_path(&self, account: &str, region: &str, day: Date) -> PathBuf {
-        self.dir
-            .join(account)
-            .join(region)
-            .join(format!("{}.jsonl", day_name(day)))
+    /// Writes every queued line now (lookups do this themselves; for shutdown and tests).
+    pub fn flush(&self) -> Result<(), HistoryError> {
+        self.shared.write_queued()
     }
 
-    /// Adds a record if it is a management event older than nothing and newer than the
-    /// retention window. Returns whether it was kept.
+    /// Adds a record if it is a management event newer than the retention window. Returns
+    /// whether it was kept. Serialises the record; [`History::append_json`] reuses JSON
+    /// already made.
     pub fn append(&self, record: &Record) -> Result<bool, HistoryError> {
+        if record.event_category != EventCategory::Management {
+            return Ok(false);
+        }
+        self.append_json(record, &record.to_json())
+    }
+
+    /// [`History::append`] with the record's JSON (`record.to_json()`) given, as the spool
+    /// made it. Memory only: the line is queued for the writer thread.
+    pub fn append_json(&self, record: &Record, json: &[u8]) -> Result<bool, HistoryError> {
         if record.event_category != EventCategory::Management {
             return Ok(false);
         }
@@ -456,46 +608,47 @@ impl History {
             return Ok(false);
         }
         let day = record.event_time.date();
-        let body = record.to_json();
-        let mut inner = self.lock();
-        self.prune(&mut inner, now);
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        let mut line = serde_json::to_vec(&Header::of(record, seq)).map_err(io)?;
-        line.push(b'\t');
-        line.extend_from_slice(&body);
-        line.push(b'\n');
+        // The header is built before the lock; its sequence number is patched in under it.
+        let mut header = Header::of(record, 0);
         let pair = (account.to_owned(), region.to_owned());
         let key = (pair.clone(), day);
-        if !inner.open.contains_key(&key) {
-            if inner.open.len() >= MAX_OPEN_FILES {
-                inner.open.clear();
-            }
-            let path = self.seg_path(account, region, day);
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(io)?;
-            }
-            let f = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io)?;
-            inner.open.insert(key.clone(), f);
+        let mut inner = self.lock();
+        // A full queue means the writer cannot keep up: wait for it rather than grow.
+        while inner.queued_bytes >= MAX_QUEUED_BYTES && !inner.stop {
+            self.shared.wake.notify_all();
+            inner = self
+                .shared
+                .wake
+                .wait_timeout(inner, FLUSH_EVERY)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
-        let f = inner.open.get_mut(&key).ok_or_else(|| io("segment not open"))?;
-        // One write per line: readers never see half of it once it is there.
-        f.write_all(&line).map_err(io)?;
+        self.prune(&mut inner, now);
+        header.s = inner.next_seq;
+        inner.next_seq += 1;
+        let buf = inner.queued.entry(key).or_default();
+        let start = buf.len();
+        serde_json::to_writer(&mut *buf, &header).map_err(io)?;
+        buf.push(b'\t');
+        buf.extend_from_slice(json);
+        buf.push(b'\n');
+        let added = buf.len() - start;
+        inner.queued_bytes += added;
+        if inner.queued_bytes >= FLUSH_BYTES {
+            self.shared.wake.notify_all();
+        }
         let meta = inner
             .index
             .entry(pair)
             .or_default()
             .entry(day)
             .or_insert(SegMeta { bytes: 0 });
-        meta.bytes += line.len() as u64;
+        meta.bytes += added as u64;
         Ok(true)
     }
 
-    /// Deletes segments older than the retention window, at most once per day.
+    /// Drops segments older than the retention window from the index, at most once per day;
+    /// the writer deletes their files.
     fn prune(&self, inner: &mut Inner, now: OffsetDateTime) {
         let today = now.date();
         if inner.last_prune == Some(today) {
@@ -511,11 +664,11 @@ impl History {
             }
         }
         for (pair, day) in dead {
-            inner.open.remove(&(pair.clone(), day));
-            let _ = fs::remove_file(self.seg_path(&pair.0, &pair.1, day));
             if let Some(segs) = inner.index.get_mut(&pair) {
                 segs.remove(&day);
             }
+            inner.queued.remove(&(pair.clone(), day));
+            inner.dead.push((pair, day));
         }
     }
 
@@ -610,6 +763,12 @@ impl History {
         let floor = (now - Duration::days(RETENTION_DAYS)).unix_timestamp();
         let lo = req.start.map_or(floor, |s| s.unix_timestamp().max(floor));
         let hi = req.end.map_or(i64::MAX, |e| e.unix_timestamp());
+        // Whatever is queued becomes visible first (and expired segments go).
+        {
+            let mut inner = self.lock();
+            self.prune(&mut inner, now);
+        }
+        self.shared.write_queued()?;
         let days: Vec<Date> = {
             let inner = self.lock();
             inner
@@ -635,7 +794,7 @@ impl History {
             if heap.len() >= want {
                 break;
             }
-            let path = self.seg_path(account, region, day);
+            let path = seg_path(&self.shared.dir, account, region, day);
             let f = match fs::File::open(&path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -1200,8 +1359,33 @@ mod tests {
         assert!(all(&h, LookupRequest::default()).is_empty());
         // An append on a new day prunes the old segment.
         h.append(&rec(clock.now(), "Late", false, "alice")).unwrap();
+        h.flush().unwrap();
         assert!(!seg.exists());
         assert_eq!(all(&h, LookupRequest::default()).len(), 1);
+    }
+
+    #[test]
+    fn appends_are_queued_and_a_lookup_sees_them() {
+        let (_d, clock, h) = setup();
+        let r = rec(clock.now(), "Queued", false, "alice");
+        let json = r.to_json();
+        assert!(h.append_json(&r, &json).unwrap());
+        // Queued, not written: the request path did no file I/O.
+        let seg_dir = h.shared.dir.join(ACCT).join("us-east-1");
+        let on_disk = |d: &Path| -> u64 {
+            fs::read_dir(d)
+                .map(|rd| rd.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+                .unwrap_or(0)
+        };
+        let queued = h.lock().queued_bytes;
+        if queued > 0 {
+            assert_eq!(on_disk(&seg_dir), 0);
+        }
+        let got = all(&h, LookupRequest::default());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].event_id, r.event_id.to_string());
+        assert_eq!(got[0].cloud_trail_event.as_bytes(), json.as_slice());
+        assert_eq!(on_disk(&seg_dir), h.bytes(ACCT, "us-east-1"));
     }
 
     #[test]

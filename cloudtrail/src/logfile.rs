@@ -94,10 +94,25 @@ pub fn gzip_into(body: &[u8], level: i32, out: &mut Vec<u8>) {
         }
         let Some((_, c)) = slot.as_mut() else { return };
         let bound = c.gzip_compress_bound(body.len());
+        // CloudTrail JSON shrinks to 5–15% at any level above 0, so a quarter of the body is
+        // room enough: the worst-case bound (a little over the body) would keep a second
+        // body-sized buffer resident on every compression thread. Anything that does not fit
+        // is compressed again into the bound, which always fits.
+        let guess = if level == 0 {
+            bound
+        } else {
+            (body.len() / 4 + 4096).min(bound)
+        };
         out.clear();
-        out.resize(bound, 0);
-        // The bound is libdeflate's own worst case, so compression into it always fits.
-        let n = c.gzip_compress(body, out).unwrap_or(0);
+        out.resize(guess, 0);
+        let n = match c.gzip_compress(body, out) {
+            Ok(n) => n,
+            Err(_) => {
+                out.clear();
+                out.resize(bound, 0);
+                c.gzip_compress(body, out).unwrap_or(0)
+            }
+        };
         out.truncate(n);
     });
 }
@@ -215,6 +230,19 @@ mod tests {
             assert_eq!(gunzip(&gz).unwrap(), body);
         }
         assert_eq!(encode_raw(std::iter::empty()), b"{\"Records\":[]}");
+        // Incompressible input does not fit the first guess and is compressed again.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for level in [0, 1, 6, 12] {
+            assert_eq!(gunzip(&gzip(&noise, level)).unwrap(), noise);
+        }
         assert!(gunzip(b"xx").is_err());
         assert!(gunzip(b"not gzip at all").is_err());
     }

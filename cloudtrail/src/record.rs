@@ -234,15 +234,41 @@ impl Record {
 
     /// Serialises the record as one line of JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        // Most records are 1–2 KB: start there rather than growing the buffer many times.
-        let mut out = Vec::with_capacity(2048);
-        // Serialising a struct of strings, numbers and `Value`s into a Vec cannot fail.
-        if serde_json::to_writer(&mut out, self).is_err() {
-            out.clear();
+        // Serialise into a per-thread scratch buffer and copy out exactly the bytes: one
+        // allocation of the right size per record instead of a guess, growth and a shrink.
+        let scratch = JSON_SCRATCH.try_with(|cell| {
+            let mut buf = cell.try_borrow_mut().ok()?;
+            buf.clear();
+            let out = self.write_json(&mut buf).then(|| buf.as_slice().to_vec());
+            // Keep the buffer for the next record, but not a freak record's worth of memory.
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            out
+        });
+        match scratch {
+            Ok(Some(out)) => out,
+            // Re-entered or during thread teardown: a buffer of its own.
+            _ => {
+                let mut out = Vec::with_capacity(2048);
+                if !self.write_json(&mut out) {
+                    out.clear();
+                }
+                out
+            }
         }
-        out.shrink_to_fit();
-        out
     }
+
+    /// Appends the record's JSON to `out`; false if serialisation failed (it cannot for a struct
+    /// of strings, numbers and `Value`s).
+    fn write_json(&self, out: &mut Vec<u8>) -> bool {
+        serde_json::to_writer(out, self).is_ok()
+    }
+}
+
+thread_local! {
+    /// Reused by [`Record::to_json`] on each thread.
+    static JSON_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Keeps `null` distinct from "absent" on the way in, so a record round-trips.

@@ -12,13 +12,19 @@
 //!
 //! A segment (and its ack file) is deleted once every pair in it is acknowledged. A torn frame at
 //! the end of a file (a crash mid-append) ends the file: nothing after it was ever acknowledged.
+//!
+//! [`Spool`] itself does no I/O after [`Spool::open`]: it is shared under a lock that request
+//! handlers take on every submit, so everything it decides that touches the disk (creating a
+//! segment, writing frames, appending acks, deleting acknowledged segments) is handed back to
+//! the caller and done outside the lock ([`write_chunks`], [`write_ack`], [`Spool::take_doomed`]
+//! with [`remove_segment`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::delivery::Destination;
 
@@ -27,56 +33,10 @@ const FRAME_RECORD: u8 = 2;
 /// A frame longer than this is corruption, not a record.
 const MAX_FRAME: usize = 256 << 20;
 
-/// CRC-32 (IEEE), slicing by 8 bytes; enough to tell a torn or corrupt frame from a good one,
-/// and fast enough (several GB/s) to sit on the submit path.
+/// CRC-32 (IEEE, the gzip polynomial), from libdeflate, which uses carry-less multiplication
+/// where the CPU has it: the check sits on the submit path, so it must cost next to nothing.
 fn crc32(data: &[u8]) -> u32 {
-    const TABLES: [[u32; 256]; 8] = {
-        let mut t = [[0u32; 256]; 8];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            t[0][i] = c;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 256 {
-            let mut s = 1;
-            while s < 8 {
-                let prev = t[s - 1][i];
-                t[s][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-                s += 1;
-            }
-            i += 1;
-        }
-        t
-    };
-    let mut c = !0u32;
-    let mut chunks = data.chunks_exact(8);
-    for ch in &mut chunks {
-        let lo = u32::from_le_bytes([ch[0], ch[1], ch[2], ch[3]]) ^ c;
-        let hi = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]);
-        c = TABLES[7][(lo & 0xff) as usize]
-            ^ TABLES[6][((lo >> 8) & 0xff) as usize]
-            ^ TABLES[5][((lo >> 16) & 0xff) as usize]
-            ^ TABLES[4][(lo >> 24) as usize]
-            ^ TABLES[3][(hi & 0xff) as usize]
-            ^ TABLES[2][((hi >> 8) & 0xff) as usize]
-            ^ TABLES[1][((hi >> 16) & 0xff) as usize]
-            ^ TABLES[0][(hi >> 24) as usize];
-    }
-    for &b in chunks.remainder() {
-        c = TABLES[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
+    libdeflater::crc32(data)
 }
 
 fn push_frame(buf: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) {
@@ -133,11 +93,40 @@ pub(crate) struct NewRecord<'a> {
     pub(crate) json: &'a [u8],
 }
 
+/// A segment's file, created by its first write (outside the spool lock), not when the spool
+/// decides to start the segment.
+pub(crate) struct SegFile {
+    path: PathBuf,
+    file: OnceLock<File>,
+}
+
+impl SegFile {
+    fn new(path: PathBuf) -> Arc<SegFile> {
+        Arc::new(SegFile {
+            path,
+            file: OnceLock::new(),
+        })
+    }
+
+    /// The open file, creating it on first use. Writers are serialised by the group commit, so
+    /// two never race to create it (and if they did, both handles append to the same file).
+    fn get(&self) -> io::Result<&File> {
+        if let Some(f) = self.file.get() {
+            return Ok(f);
+        }
+        let f = OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let _ = self.file.set(f);
+        self.file
+            .get()
+            .ok_or_else(|| io::Error::other("segment file not open"))
+    }
+}
+
 /// How far a segment must be synced for one record to survive power loss. Syncs are shared:
 /// one `fdatasync` covers every record written before it started (group commit).
 #[derive(Clone)]
 pub(crate) struct SyncPoint {
-    file: Arc<File>,
+    file: Arc<SegFile>,
     written: Arc<AtomicU64>,
     synced: Arc<AtomicU64>,
     upto: u64,
@@ -155,7 +144,7 @@ impl SyncPoint {
             return Ok(());
         }
         let target = self.written.load(Ordering::Acquire);
-        self.file.sync_data()?;
+        self.file.get()?.sync_data()?;
         self.synced.fetch_max(target, Ordering::AcqRel);
         Ok(())
     }
@@ -163,12 +152,40 @@ impl SyncPoint {
 
 struct Active {
     id: u64,
-    file: Arc<File>,
+    file: Arc<SegFile>,
     next_idx: u32,
+    /// Bytes staged for this segment (written or about to be).
     bytes: u64,
     dests: HashSet<u32>,
+    /// Bytes actually written, maintained by whoever writes the staged frames.
     written: Arc<AtomicU64>,
     synced: Arc<AtomicU64>,
+}
+
+/// Frames staged for one segment, written together by one `write` (group commit).
+pub(crate) struct Chunk {
+    seg: u64,
+    file: Arc<SegFile>,
+    written: Arc<AtomicU64>,
+    buf: Vec<u8>,
+    /// (record, destination) pairs in these frames.
+    pairs: u64,
+}
+
+/// Writes staged chunks in order, each with one `write`. On failure gives the index of the
+/// chunk that failed (the ones before it are written) and cuts that segment back to its last
+/// whole frame, so nothing half-written is ever followed by later frames.
+pub(crate) fn write_chunks(chunks: &[Chunk]) -> Result<(), (usize, io::Error)> {
+    for (i, c) in chunks.iter().enumerate() {
+        let before = c.written.load(Ordering::Acquire);
+        let mut f: &File = c.file.get().map_err(|e| (i, e))?;
+        if let Err(e) = f.write_all(&c.buf) {
+            let _ = f.set_len(before);
+            return Err((i, e));
+        }
+        c.written.fetch_add(c.buf.len() as u64, Ordering::AcqRel);
+    }
+    Ok(())
 }
 
 /// Per-segment bookkeeping: pairs not yet acknowledged.
@@ -185,7 +202,10 @@ pub(crate) struct Spool {
     next_id: u64,
     active: Option<Active>,
     segs: BTreeMap<u64, SegState>,
-    buf: Vec<u8>,
+    /// Frames staged since the last [`Spool::take_staged`], oldest first.
+    staged: Vec<Chunk>,
+    /// Segments wholly acknowledged (or abandoned), whose files the caller must delete.
+    doomed: Vec<u64>,
 }
 
 fn seg_path(dir: &Path, id: u64, ext: &str) -> PathBuf {
@@ -230,7 +250,8 @@ impl Spool {
             next_id: logs.last().map_or(1, |l| l + 1),
             active: None,
             segs: BTreeMap::new(),
-            buf: Vec::new(),
+            staged: Vec::new(),
+            doomed: Vec::new(),
         };
         // An ack file whose segment is gone belongs to a segment deleted just before a crash.
         for id in acks.iter().filter(|id| !logs.contains(id)) {
@@ -238,7 +259,12 @@ impl Spool {
         }
         let mut replayed = Vec::new();
         for id in logs {
-            let data = fs::read(seg_path(dir, id, "log"))?;
+            let data = match fs::read(seg_path(dir, id, "log")) {
+                Ok(d) => d,
+                // Deleted by a predecessor's janitor after we listed the directory.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
             let done: HashSet<(u32, u16)> = match fs::read(seg_path(dir, id, "ack")) {
                 Ok(a) => frames(&a)
                     .into_iter()
@@ -299,7 +325,7 @@ impl Spool {
                 }
             }
             if outstanding == 0 {
-                spool.remove_files(id);
+                remove_segment(dir, id);
             } else {
                 spool.segs.insert(
                     id,
@@ -313,33 +339,27 @@ impl Spool {
         Ok((spool, replayed))
     }
 
-    fn remove_files(&self, id: u64) {
-        // The segment goes first: an ack file without its segment is harmless and cleaned up.
-        let _ = fs::remove_file(seg_path(&self.dir, id, "log"));
-        let _ = fs::remove_file(seg_path(&self.dir, id, "ack"));
-    }
-
-    /// Appends one record with a single `write`, so it is in the OS page cache (and survives a
-    /// crash of this process) when this returns. Gives its (segment, index) and, when syncing is
-    /// on, the point the caller must sync to before telling anyone the record is safe.
-    pub(crate) fn append(
+    /// Stages one record: frames it into the active segment's next write, giving its
+    /// (segment, index), the position of its chunk among those staged, and, when syncing is on,
+    /// the point the caller must sync to before telling anyone the record is safe. The record
+    /// is in the spool only once [`write_chunks`] has written the chunks [`Spool::take_staged`]
+    /// hands out; until then the caller must not acknowledge it.
+    pub(crate) fn stage(
         &mut self,
         r: &NewRecord<'_>,
         dest_of: &dyn Fn(u32) -> Destination,
-    ) -> io::Result<(u64, u32, Option<SyncPoint>)> {
+    ) -> io::Result<(u64, u32, usize, Option<SyncPoint>)> {
         if self.active.as_ref().is_some_and(|a| a.bytes >= self.max_segment) {
             self.seal();
         }
         if self.active.is_none() {
             let id = self.next_id;
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(seg_path(&self.dir, id, "log"))?;
+            // Created by the first write, outside the lock.
+            let file = SegFile::new(seg_path(&self.dir, id, "log"));
             self.next_id += 1;
             self.active = Some(Active {
                 id,
-                file: Arc::new(file),
+                file,
                 next_idx: 0,
                 bytes: 0,
                 dests: HashSet::new(),
@@ -351,34 +371,45 @@ impl Spool {
         let Some(active) = self.active.as_mut() else {
             return Err(io::Error::other("no active segment"));
         };
-        let buf = &mut self.buf;
-        buf.clear();
+        if self.staged.last().is_none_or(|c| c.seg != active.id) {
+            self.staged.push(Chunk {
+                seg: active.id,
+                file: active.file.clone(),
+                written: active.written.clone(),
+                buf: Vec::with_capacity(4096),
+                pairs: 0,
+            });
+        }
+        let chunk_index = self.staged.len() - 1;
+        let Some(chunk) = self.staged.last_mut() else {
+            return Err(io::Error::other("no staged chunk"));
+        };
+        let buf = &mut chunk.buf;
+        let start = buf.len();
         for &d in r.dests {
             if active.dests.insert(d) {
                 let json = serde_json::to_vec(&dest_of(d)).unwrap_or_default();
                 push_frame(buf, FRAME_DEST, &[&d.to_le_bytes(), &json]);
             }
         }
-        let mut ids = Vec::with_capacity(r.dests.len() * 4);
-        for d in r.dests {
-            ids.extend_from_slice(&d.to_le_bytes());
-        }
+        // Almost every record has one destination: no allocation for the id list then.
+        let mut small = [0u8; 16];
+        let big: Vec<u8>;
+        let ids: &[u8] = if r.dests.len() <= 4 {
+            for (slot, d) in small.chunks_exact_mut(4).zip(r.dests) {
+                slot.copy_from_slice(&d.to_le_bytes());
+            }
+            small.get(..r.dests.len() * 4).unwrap_or_default()
+        } else {
+            big = r.dests.iter().flat_map(|d| d.to_le_bytes()).collect();
+            &big
+        };
         let n = (r.dests.len() as u16).to_le_bytes();
-        push_frame(
-            buf,
-            FRAME_RECORD,
-            &[&r.event_time.to_le_bytes(), &n, &ids, r.json],
-        );
-        let mut f: &File = &active.file;
-        if let Err(e) = f.write_all(buf) {
-            // Part of the frame may be on disk; never append after a possibly torn frame.
-            self.seal();
-            return Err(e);
-        }
+        push_frame(buf, FRAME_RECORD, &[&r.event_time.to_le_bytes(), &n, ids, r.json]);
+        chunk.pairs += r.dests.len() as u64;
         let pos = (active.id, active.next_idx);
         active.next_idx += 1;
-        active.bytes += buf.len() as u64;
-        active.written.store(active.bytes, Ordering::Release);
+        active.bytes += (buf.len() - start) as u64;
         if let Some(s) = self.segs.get_mut(&active.id) {
             s.outstanding += r.dests.len() as u64;
         }
@@ -388,18 +419,50 @@ impl Spool {
             synced: active.synced.clone(),
             upto: active.bytes,
         });
-        Ok((pos.0, pos.1, sync))
+        Ok((pos.0, pos.1, chunk_index, sync))
+    }
+
+    /// Hands out everything staged, for one writer to write with [`write_chunks`].
+    pub(crate) fn take_staged(&mut self) -> Vec<Chunk> {
+        std::mem::take(&mut self.staged)
+    }
+
+    /// These chunks were not written (or not wholly): their records are not in the spool.
+    /// Their segments take no more frames, since later frames would get the wrong indexes.
+    pub(crate) fn abandon(&mut self, chunks: &[Chunk]) {
+        for c in chunks {
+            if let Some(s) = self.segs.get_mut(&c.seg) {
+                s.outstanding = s.outstanding.saturating_sub(c.pairs);
+            }
+            if self.active.as_ref().is_some_and(|a| a.id == c.seg) {
+                self.seal();
+            } else {
+                self.collect(c.seg);
+            }
+        }
+    }
+
+    /// Stages and writes one record at once (tests drive the spool this way).
+    #[cfg(test)]
+    pub(crate) fn append(
+        &mut self,
+        r: &NewRecord<'_>,
+        dest_of: &dyn Fn(u32) -> Destination,
+    ) -> io::Result<(u64, u32, Option<SyncPoint>)> {
+        let (seg, idx, _, sync) = self.stage(r, dest_of)?;
+        let chunks = self.take_staged();
+        if let Err((i, e)) = write_chunks(&chunks) {
+            self.abandon(chunks.get(i..).unwrap_or_default());
+            return Err(e);
+        }
+        Ok((seg, idx, sync))
     }
 
     /// Stops appending to the active segment. Returns the highest segment id that exists.
+    /// Memory only: submitters still waiting on a sync of the segment sync it themselves
+    /// through their [`SyncPoint`], which keeps the file open.
     pub(crate) fn seal(&mut self) -> u64 {
         if let Some(a) = self.active.take() {
-            if self.fsync {
-                // Whoever still waits on a sync of this segment finds it done.
-                if a.file.sync_data().is_ok() {
-                    a.synced.fetch_max(a.bytes, Ordering::AcqRel);
-                }
-            }
             if let Some(s) = self.segs.get_mut(&a.id) {
                 s.sealed = true;
             }
@@ -408,26 +471,13 @@ impl Spool {
         self.next_id - 1
     }
 
-    /// Records that these pairs of segment `seg` are inside a visible log object.
-    pub(crate) fn ack(&mut self, seg: u64, pairs: &[(u32, u16)]) -> io::Result<()> {
-        let mut payload = Vec::with_capacity(pairs.len() * 6);
-        for (i, s) in pairs {
-            payload.extend_from_slice(&i.to_le_bytes());
-            payload.extend_from_slice(&s.to_le_bytes());
-        }
-        let mut buf = Vec::with_capacity(payload.len() + 9);
-        push_frame(&mut buf, 3, &[&payload]);
-        let path = seg_path(&self.dir, seg, "ack");
-        let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
-        f.write_all(&buf)?;
-        if self.fsync {
-            f.sync_data()?;
-        }
+    /// Notes that `pairs` pairs of segment `seg` are acknowledged: their ack frame is already
+    /// written by [`write_ack`]. A segment left with nothing outstanding joins the doomed.
+    pub(crate) fn acked(&mut self, seg: u64, pairs: usize) {
         if let Some(s) = self.segs.get_mut(&seg) {
-            s.outstanding = s.outstanding.saturating_sub(pairs.len() as u64);
+            s.outstanding = s.outstanding.saturating_sub(pairs as u64);
         }
         self.collect(seg);
-        Ok(())
     }
 
     fn collect(&mut self, seg: u64) {
@@ -437,14 +487,49 @@ impl Spool {
             .is_some_and(|s| s.sealed && s.outstanding == 0)
         {
             self.segs.remove(&seg);
-            self.remove_files(seg);
+            self.doomed.push(seg);
         }
+    }
+
+    /// Segments whose files may now go, for the caller to delete with [`remove_segment`]
+    /// outside the lock. Every pair in them is in a delivered file and acknowledged.
+    pub(crate) fn take_doomed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.doomed)
     }
 
     /// Whether any pair in a segment up to `hw` still waits for delivery.
     pub(crate) fn pending_up_to(&self, hw: u64) -> bool {
         self.segs.range(..=hw).any(|(_, s)| s.outstanding > 0)
     }
+}
+
+/// Appends an ack frame for these (record, slot) pairs of segment `seg`, synced when `fsync`.
+/// Called after their log object is visible and before [`Spool::acked`]; callers that may run
+/// at once must serialise their calls, so frames never interleave.
+pub(crate) fn write_ack(dir: &Path, seg: u64, pairs: &[(u32, u16)], fsync: bool) -> io::Result<()> {
+    let mut payload = Vec::with_capacity(pairs.len() * 6);
+    for (i, s) in pairs {
+        payload.extend_from_slice(&i.to_le_bytes());
+        payload.extend_from_slice(&s.to_le_bytes());
+    }
+    let mut buf = Vec::with_capacity(payload.len() + 9);
+    push_frame(&mut buf, 3, &[&payload]);
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(seg_path(dir, seg, "ack"))?;
+    f.write_all(&buf)?;
+    if fsync {
+        f.sync_data()?;
+    }
+    Ok(())
+}
+
+/// Deletes a doomed segment's files. The segment goes first: an ack file without its segment
+/// is harmless and cleaned up at the next start.
+pub(crate) fn remove_segment(dir: &Path, id: u64) {
+    let _ = fs::remove_file(seg_path(dir, id, "log"));
+    let _ = fs::remove_file(seg_path(dir, id, "ack"));
 }
 
 #[cfg(test)]
@@ -465,6 +550,18 @@ mod tests {
         }
     }
 
+    fn ack(s: &mut Spool, seg: u64, pairs: &[(u32, u16)]) {
+        write_ack(&s.dir.clone(), seg, pairs, s.fsync).unwrap();
+        s.acked(seg, pairs.len());
+        reap(s);
+    }
+
+    fn reap(s: &mut Spool) {
+        for id in s.take_doomed() {
+            remove_segment(&s.dir.clone(), id);
+        }
+    }
+
     fn append(
         s: &mut Spool,
         records: &[NewRecord<'_>],
@@ -477,6 +574,39 @@ mod tests {
                 (seg, idx)
             })
             .collect()
+    }
+
+    #[test]
+    fn the_spool_itself_touches_no_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = [dest("a")];
+        let dest_of = |i: u32| table[i as usize].clone();
+        let (mut s, _) = Spool::open(dir.path(), true, 1 << 20, &mut |_| 0).unwrap();
+        let log = seg_path(dir.path(), 1, "log");
+        let new = NewRecord {
+            dests: &[0],
+            event_time: 1,
+            json: b"{}",
+        };
+        // Staging under the lock creates nothing; the first write creates the segment.
+        let (seg, idx, _, sync) = s.stage(&new, &dest_of).unwrap();
+        assert_eq!((seg, idx), (1, 0));
+        assert!(!log.exists());
+        let chunks = s.take_staged();
+        write_chunks(&chunks).unwrap();
+        assert!(log.exists());
+        sync.unwrap().sync().unwrap();
+        // Acknowledging and sealing only count; the files go when the caller reaps them.
+        write_ack(dir.path(), 1, &[(0, 0)], true).unwrap();
+        s.acked(1, 1);
+        assert_eq!(s.seal(), 1);
+        assert!(log.exists() && seg_path(dir.path(), 1, "ack").exists());
+        assert_eq!(s.take_doomed(), [1]);
+        remove_segment(dir.path(), 1);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        // A restart finds nothing to replay.
+        let (_, r) = Spool::open(dir.path(), false, 1 << 20, &mut |_| 0).unwrap();
+        assert!(r.is_empty());
     }
 
     #[test]
@@ -511,7 +641,7 @@ mod tests {
                 &dest_of,
             );
             assert_eq!(ids, [(1, 0), (1, 1)]);
-            s.ack(1, &[(0, 1), (1, 0)]).unwrap();
+            ack(&mut s, 1, &[(0, 1), (1, 0)]);
             assert!(s.pending_up_to(1));
         }
         // A torn frame at the end (crash mid-append).
@@ -536,12 +666,13 @@ mod tests {
             &dest_of,
         );
         assert_eq!(ids, [(2, 0)]);
-        s.ack(1, &[(0, 0)]).unwrap();
+        ack(&mut s, 1, &[(0, 0)]);
         assert!(!seg.exists());
         assert!(!s.pending_up_to(1));
         assert!(s.pending_up_to(2));
-        s.ack(2, &[(0, 0)]).unwrap();
+        ack(&mut s, 2, &[(0, 0)]);
         s.seal();
+        reap(&mut s);
         // With syncing on, a record comes with the point to sync to.
         s.fsync = true;
         let (_, _, sync) = s
@@ -558,8 +689,9 @@ mod tests {
         assert!(!sync.done());
         sync.sync().unwrap();
         assert!(sync.done());
-        s.ack(3, &[(0, 0)]).unwrap();
+        ack(&mut s, 3, &[(0, 0)]);
         s.seal();
+        reap(&mut s);
         assert!(!s.pending_up_to(3));
         assert!(!s.pending_up_to(2));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);

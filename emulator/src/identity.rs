@@ -29,9 +29,10 @@ pub struct Principal {
     /// A principal made up for an unknown key (`--allow-unknown-keys`); its signature cannot be
     /// checked because the emulator does not know the secret.
     pub generated: bool,
-    /// The last signing key derived for this secret, by `date/region/service`: clients sign
-    /// thousands of requests with the same scope, and deriving it costs four HMACs.
-    pub(crate) signing_key: std::sync::Mutex<Option<(String, Vec<u8>)>>,
+    /// The signing keys last derived for this secret, by `date/region/service`, newest last:
+    /// clients sign thousands of requests with the same few scopes (one key is often used in
+    /// two or three Regions at once), and deriving a key costs four HMACs.
+    pub(crate) signing_key: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 impl Principal {
@@ -148,7 +149,7 @@ impl Identities {
             expiration: None,
             deny: Vec::new(),
             generated: true,
-            signing_key: std::sync::Mutex::new(None),
+            signing_key: std::sync::Mutex::new(Vec::new()),
         }))
     }
 
@@ -179,7 +180,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: root.deny.clone(),
                 generated: false,
-                signing_key: std::sync::Mutex::new(None),
+                signing_key: std::sync::Mutex::new(Vec::new()),
             },
         );
     }
@@ -205,7 +206,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     expiration: None,
                     deny: user.deny.clone(),
                     generated: false,
-                    signing_key: std::sync::Mutex::new(None),
+                    signing_key: std::sync::Mutex::new(Vec::new()),
                 },
             );
         }
@@ -243,7 +244,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                         .and_then(cloudtrail::timefmt::parse_iso_seconds),
                     deny: role.deny.iter().chain(&s.deny).cloned().collect(),
                     generated: false,
-                    signing_key: std::sync::Mutex::new(None),
+                    signing_key: std::sync::Mutex::new(Vec::new()),
                 },
             );
         }
@@ -285,7 +286,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     .and_then(cloudtrail::timefmt::parse_iso_seconds),
                 deny: fed.deny.clone(),
                 generated: false,
-                signing_key: std::sync::Mutex::new(None),
+                signing_key: std::sync::Mutex::new(Vec::new()),
             },
         );
     }
@@ -300,7 +301,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: svc.deny.clone(),
                 generated: false,
-                signing_key: std::sync::Mutex::new(None),
+                signing_key: std::sync::Mutex::new(Vec::new()),
             },
         );
     }

@@ -41,7 +41,6 @@ pub mod identity;
 pub mod protocol;
 pub mod recorder;
 pub mod s3;
-pub mod s3_store;
 pub mod seams;
 pub mod server;
 pub mod sigv4;
@@ -49,4 +48,6 @@ pub mod webhook;
 
 pub use app::{CLOUDTRAIL_TARGET_PREFIX, PERSONALIZE_EVENT_SOURCE, PERSONALIZE_TARGET_PREFIX};
 pub use config::{Config, FileConfig};
+/// Delivery to a real S3-compatible store, shared with the generator (the `s3-store` crate).
+pub use s3_store;
 pub use server::{ServerError, run};

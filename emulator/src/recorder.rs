@@ -129,12 +129,14 @@ impl Recorder {
     }
 
     /// Builds the record, shows it to the taps, and returns once delivery has spooled it.
+    /// The record is serialised once, for the spool and the taps (Event history) alike.
     pub async fn record(&self, call: Call<'_>) -> Result<(), DeliveryError> {
         let record = self.build(&call);
+        let json = Arc::new(record.to_json());
         for tap in &self.taps {
-            tap.record(&record);
+            tap.record_json(&record, &json);
         }
-        self.delivery.submit(record).await
+        self.delivery.submit_serialized(&record, json).await
     }
 }
 

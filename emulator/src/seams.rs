@@ -137,6 +137,13 @@ pub trait S3Handler: Send + Sync + 'static {
 pub trait RecordTap: Send + Sync {
     /// Called once per record, on the request path: keep it cheap.
     fn record(&self, record: &Record);
+
+    /// [`RecordTap::record`] with the record's JSON (`record.to_json()`), already made for the
+    /// spool, for taps that keep the bytes.
+    fn record_json(&self, record: &Record, json: &[u8]) {
+        let _ = json;
+        self.record(record);
+    }
 }
 
 /// The plug-ins the server runs with. Empty by default: CloudTrail targets then answer

@@ -422,14 +422,20 @@ pub fn verify(
     Ok(Verified { principal, scope })
 }
 
+/// Signing keys kept per principal (the scopes it used last).
+const CACHED_KEYS: usize = 8;
+
 fn cached_signature(principal: &Principal, scope: &Scope, amz_date: &str, canonical: &[u8]) -> String {
     let id = format!("{}/{}/{}", scope.date, scope.region, scope.service);
     let mut cache = principal.signing_key.lock().unwrap_or_else(|e| e.into_inner());
-    let key = match cache.as_ref() {
-        Some((cached, key)) if *cached == id => key.clone(),
-        _ => {
+    let key = match cache.iter().find(|(cached, _)| *cached == id) {
+        Some((_, key)) => key.clone(),
+        None => {
             let key = signing_key(&principal.secret, &scope.date, &scope.region, &scope.service);
-            *cache = Some((id, key.clone()));
+            if cache.len() >= CACHED_KEYS {
+                cache.remove(0);
+            }
+            cache.push((id, key.clone()));
             key
         }
     };
@@ -912,6 +918,41 @@ mod tests {
     }
 
     const ALICE: (&str, &str) = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+
+    #[test]
+    fn one_key_in_several_regions_keeps_a_signing_key_per_scope() {
+        let now = datetime!(2026-03-01 10:00:00 UTC);
+        let ids = Identities::from_config(&FileConfig::embedded_default());
+        let regions = AWS_REGIONS.get(..CACHED_KEYS + 2).unwrap();
+        // Alternating Regions, then more Regions than the cache holds: every call verifies,
+        // and a wrong secret still fails after its scope's key was cached.
+        for region in regions
+            .iter()
+            .chain(regions.iter().rev())
+            .chain(["us-east-1"].iter())
+        {
+            let (uri, headers, body) = signed(&Signer::new(ALICE.0, ALICE.1, region, "personalize"), now);
+            let view = RequestView {
+                method: &Method::POST,
+                uri: &uri,
+                headers: &headers,
+                body: &body,
+            };
+            let ok = verify(&view, &ids, "personalize", PathStyle::Normalized, now).unwrap();
+            assert_eq!(ok.scope.region, *region);
+            assert!(ok.principal.signing_key.lock().unwrap().len() <= CACHED_KEYS);
+        }
+        let wrong = Signer::new(ALICE.0, "not-the-secret", "us-east-1", "personalize");
+        let (uri, headers, body) = signed(&wrong, now);
+        let view = RequestView {
+            method: &Method::POST,
+            uri: &uri,
+            headers: &headers,
+            body: &body,
+        };
+        let err = verify(&view, &ids, "personalize", PathStyle::Normalized, now).unwrap_err();
+        assert_eq!(err.error.code(), "InvalidSignatureException");
+    }
 
     #[test]
     fn signer_and_verifier_agree_and_each_failure_has_its_error() {

@@ -35,7 +35,7 @@ pub fn error_applies(op: &OpSpec, code: &str) -> bool {
 }
 
 /// The member that names the resource a call acts on, if any.
-fn target_member(op: &OpSpec) -> Option<&'static str> {
+pub(crate) fn target_member(op: &OpSpec) -> Option<&'static str> {
     match op.verb {
         Verb::Describe | Verb::Delete | Verb::Update => Some(op.kind.arn_member()),
         Verb::Tag => Some("resourceArn"),
@@ -60,7 +60,7 @@ fn target_member(op: &OpSpec) -> Option<&'static str> {
     }
 }
 
-fn list_parent(kind: Kind) -> Option<(&'static str, Kind)> {
+pub(crate) fn list_parent(kind: Kind) -> Option<(&'static str, Kind)> {
     Some(match kind {
         Kind::Dataset
         | Kind::Solution
@@ -236,10 +236,17 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
                 None,
             ),
             "GetPersonalizedRanking" => {
+                // A ranking request goes to a campaign of a ranking recipe, as any other fails.
+                let campaign = inv
+                    .pick_where(Kind::Campaign, rng, |r| {
+                        Inventory::recipe_of(r) == "personalized-ranking"
+                    })
+                    .map(|r| r.arn.clone())
+                    .unwrap_or_else(|| inv.pick_arn(Kind::Campaign, rng));
                 let items: Vec<String> = (0..rng.random_range(3..12)).map(|_| item_id(rng)).collect();
                 (
                     obj(vec![
-                        ("campaignArn", json!(inv.pick_arn(Kind::Campaign, rng))),
+                        ("campaignArn", json!(campaign)),
                         ("inputList", json!(items)),
                         ("userId", json!(user_id(rng))),
                     ]),
@@ -255,13 +262,23 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
                 None,
             ),
             _ => {
+                // The request fits the target's recipe: a user for "user personalization" and
+                // "recommended for you", an item for related items; ranking campaigns do not
+                // serve `GetRecommendations`.
                 let target = if rng.random_bool(0.25) && inv.by_kind.contains_key(&Kind::Recommender) {
-                    ("recommenderArn", inv.pick_arn(Kind::Recommender, rng))
+                    inv.pick(Kind::Recommender, rng).map(|r| ("recommenderArn", r))
                 } else {
-                    ("campaignArn", inv.pick_arn(Kind::Campaign, rng))
+                    inv.pick_where(Kind::Campaign, rng, |r| {
+                        Inventory::recipe_of(r) != "personalized-ranking"
+                    })
+                    .map(|r| ("campaignArn", r))
                 };
-                let mut m = vec![(target.0, json!(target.1))];
-                if rng.random_bool(0.15) {
+                let (member, arn, related) = match target {
+                    Some((m, r)) => (m, r.arn.clone(), Inventory::recipe_of(r) == "similar-items"),
+                    None => ("campaignArn", inv.missing_arn(Kind::Campaign, rng), false),
+                };
+                let mut m = vec![(member, json!(arn))];
+                if related {
                     m.push(("itemId", json!(item_id(rng))));
                 } else {
                     m.push(("userId", json!(user_id(rng))));
@@ -333,6 +350,18 @@ pub fn put_events(tracking_id: &str, rng: &mut Rng, now_secs: i64) -> Value {
         ("sessionId", json!(rng::uuid(rng).to_string())),
         ("eventList", json!(events)),
     ])
+}
+
+/// Sets every event's `sentAt` in a `PutEvents` body to `now_secs`, when the call is placed in
+/// time (offline) or sent (live).
+pub fn stamp_sent_at(body: &mut Value, now_secs: i64) {
+    if let Some(Value::Array(events)) = body.get_mut("eventList") {
+        for e in events {
+            if let Some(m) = e.as_object_mut() {
+                m.insert("sentAt".to_owned(), json!(now_secs));
+            }
+        }
+    }
 }
 
 fn dataset_of(inv: &Inventory, upper: &str, rng: &mut Rng) -> String {
@@ -464,18 +493,17 @@ fn create(
             )
         }
         Kind::SolutionVersion => {
-            let sol = inv
+            let (sol, incremental) = inv
                 .pick(Kind::Solution, rng)
-                .map(|r| r.name.clone())
+                .map(|r| (r.name.clone(), Inventory::recipe_of(r) == "user-personalization"))
                 .unwrap_or_default();
             let arn = arn_of(Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(rng, 8)));
+            // Only the incremental recipe (aws-user-personalization) trains in UPDATE mode.
+            let update = !rng.random_bool(0.8) && incremental;
             (
                 obj(vec![
                     ("solutionArn", json!(arn_of(Kind::Solution, &sol))),
-                    (
-                        "trainingMode",
-                        json!(if rng.random_bool(0.8) { "FULL" } else { "UPDATE" }),
-                    ),
+                    ("trainingMode", json!(if update { "UPDATE" } else { "FULL" })),
                 ]),
                 Some(obj(vec![(member, json!(arn))])),
             )
@@ -651,12 +679,16 @@ pub fn fail(
                     "1 validation error detected: Value '{bad}' at '{key}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\\-_]*"
                 )
             } else if let Some(member) = target_member(op).filter(|m| body.contains_key(*m)) {
-                let bad = format!(
-                    "arn:aws:personalize:{}:{}:{}",
-                    inv.region,
-                    inv.account,
-                    op.kind.arn_type()
-                );
+                // The resource's name where its ARN belongs: a value the ARN pattern rejects
+                // (a truncated ARN such as `arn:aws:personalize:r:a:campaign` would match it and
+                // draw `ResourceNotFoundException` instead).
+                let bad = body
+                    .get(member)
+                    .and_then(Value::as_str)
+                    .and_then(|a| a.rsplit('/').next())
+                    .filter(|n| !n.is_empty() && !n.starts_with("arn:"))
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("{}-{}", op.kind.arn_type(), inv.region));
                 body.insert(member.to_owned(), json!(bad));
                 format!(
                     "1 validation error detected: Value '{bad}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:([a-z\\d-]+):personalize:.*:.*:.+"

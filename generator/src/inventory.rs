@@ -160,6 +160,16 @@ impl Inventory {
                 inv.add(Kind::MetricAttribution, &ma, &ma, g);
             }
         }
+        // One ranking model, so `GetPersonalizedRanking` has a campaign that serves it. Drawn
+        // after every group so the resources above do not depend on it.
+        if let Some(first) = inv.groups.first().cloned() {
+            let sol = format!("{first}-personalized-ranking");
+            inv.add(Kind::Solution, &sol, &sol, 0);
+            let v = rng::hex(&mut rng, 8);
+            inv.add(Kind::SolutionVersion, &v, &format!("{sol}/{v}"), 0);
+            let camp = format!("{sol}-campaign");
+            inv.add(Kind::Campaign, &camp, &camp, 0);
+        }
         for r in RECIPES {
             inv.add(Kind::Recipe, r, r, 0);
             inv.add(Kind::Algorithm, r, r, 0);
@@ -188,6 +198,21 @@ impl Inventory {
     pub fn pick(&self, kind: Kind, rng: &mut Rng) -> Option<&Res> {
         let v = self.by_kind.get(&kind)?;
         v.get(rng.random_range(0..v.len().max(1)))
+    }
+
+    /// A random existing resource of `kind` for which `fits` holds.
+    pub fn pick_where(&self, kind: Kind, rng: &mut Rng, fits: impl Fn(&Res) -> bool) -> Option<&Res> {
+        let v: Vec<&Res> = self.by_kind.get(&kind)?.iter().filter(|r| fits(r)).collect();
+        v.get(rng.random_range(0..v.len().max(1))).copied()
+    }
+
+    /// The recipe (without its `aws-` prefix) a solution, version or campaign of the inventory
+    /// was built with, from its name.
+    pub fn recipe_of(res: &Res) -> &'static str {
+        ["personalized-ranking", "similar-items", "recommended-for-you"]
+            .into_iter()
+            .find(|r| res.name.contains(r) || res.arn.contains(r))
+            .unwrap_or("user-personalization")
     }
 
     /// The ARN of an existing resource of `kind`, or a plausible one if there is none.

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 use generator::live::{self, Arrival, LiveOptions};
-use generator::offline::{self, DigestOptions, OfflineOptions};
+use generator::offline::{self, Delivery, DigestOptions, OfflineOptions, S3Delivery};
 use generator::scenario::{PRESETS, Scenario};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -28,11 +28,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Write CloudTrail log files (and digests) for a time span into a bucket directory.
+    /// Write CloudTrail log files (and digests) for a time span into a bucket directory, an
+    /// S3-compatible store, or both.
     Offline {
-        /// Data directory: files land in DIR/<bucket>/[prefix/]AWSLogs/...
+        /// Data directory: files land in DIR/<bucket>/[prefix/]AWSLogs/... Optional when
+        /// uploading (--s3 or --s3-endpoint); with both, the same bytes go to both.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// A preset (demo, ml-pipeline, audit-noise, suspicious) or a scenario TOML file.
         #[arg(long, default_value = "demo")]
         scenario: String,
@@ -54,7 +56,7 @@ enum Command {
         /// Seed of every random choice: the same seed and arguments give identical files.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Bucket name.
+        /// Bucket name (locally a folder; in the S3-compatible store it must exist).
         #[arg(long, default_value = "cloudtrail-logs")]
         bucket: String,
         /// S3 key prefix.
@@ -70,7 +72,8 @@ enum Command {
         #[arg(long)]
         digests: bool,
         /// PKCS#1 DER RSA private key that signs the digests (default: a new key, whose public
-        /// half is written to DIR/.generator/digest-public-key.der).
+        /// half is written to DIR/.generator/digest-public-key.der; needed when uploading
+        /// without --out).
         #[arg(long)]
         digest_key: Option<PathBuf>,
         /// Trail name in digest file names.
@@ -79,6 +82,8 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        s3: Box<S3Args>,
     },
     /// Send SigV4-signed Personalize calls to an endpoint at an open-loop rate.
     Live {
@@ -124,6 +129,85 @@ enum Command {
         /// Print this preset's TOML.
         name: Option<String>,
     },
+}
+
+/// Upload to an S3-compatible store: same keys, bodies, content type and metadata as --out.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Upload to an S3-compatible store")]
+struct S3Args {
+    /// Upload every object to S3 (AWS S3 itself unless --s3-endpoint says otherwise).
+    #[arg(long, env = "GENERATOR_S3", value_parser = clap::builder::BoolishValueParser::new())]
+    s3: bool,
+    /// Endpoint of an S3-compatible store (MinIO, moto, ...), e.g. http://127.0.0.1:9000; implies --s3.
+    #[arg(long, env = "GENERATOR_S3_ENDPOINT", value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// Region the requests are signed for (the bucket's Region on AWS S3).
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// Access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    s3_access_key_id: Option<String>,
+    /// Secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    s3_secret_access_key: Option<String>,
+    /// Session token, for temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    s3_session_token: Option<String>,
+    /// Path-style addressing (URL/bucket/key), which most S3-compatible stores need; false for
+    /// virtual-hosted addressing (bucket.host/key).
+    #[arg(long, env = "GENERATOR_S3_PATH_STYLE", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    s3_path_style: bool,
+    /// Uploads in flight at most (also the number of objects queued behind them).
+    #[arg(long, env = "GENERATOR_S3_IN_FLIGHT", default_value_t = 16)]
+    s3_in_flight: usize,
+    /// Attempts per upload for transient errors (throttling, 5xx, connection errors, timeouts).
+    #[arg(long, env = "GENERATOR_S3_MAX_ATTEMPTS", default_value_t = 5)]
+    s3_max_attempts: u32,
+    /// Seconds one attempt may take.
+    #[arg(long, env = "GENERATOR_S3_TIMEOUT", default_value_t = 60, value_name = "SECS")]
+    s3_timeout: u64,
+}
+
+impl S3Args {
+    /// The upload, when one was asked for.
+    fn delivery(self) -> anyhow::Result<Option<S3Delivery>> {
+        if !self.s3 && self.s3_endpoint.is_none() {
+            return Ok(None);
+        }
+        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let (Some(access_key_id), Some(secret_access_key)) = (
+            nonempty(self.s3_access_key_id),
+            nonempty(self.s3_secret_access_key),
+        ) else {
+            bail!(
+                "uploading needs credentials: --s3-access-key-id and --s3-secret-access-key, or \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
+            );
+        };
+        if let Some(ep) = &self.s3_endpoint
+            && !(ep.starts_with("http://") || ep.starts_with("https://"))
+        {
+            bail!("--s3-endpoint {ep:?} must be an http:// or https:// URL");
+        }
+        if self.s3_max_attempts == 0 || self.s3_in_flight == 0 || self.s3_timeout == 0 {
+            bail!("--s3-in-flight, --s3-max-attempts and --s3-timeout must be at least 1");
+        }
+        Ok(Some(S3Delivery {
+            store: s3_store::S3StoreConfig {
+                endpoint_url: self.s3_endpoint,
+                region: self.s3_region,
+                access_key_id,
+                secret_access_key,
+                session_token: nonempty(self.s3_session_token),
+                path_style: self.s3_path_style,
+                timeout_secs: self.s3_timeout,
+            },
+            upload: s3_store::UploadOptions {
+                in_flight: self.s3_in_flight,
+                max_attempts: self.s3_max_attempts,
+            },
+        }))
+    }
 }
 
 fn parse_time(s: &str) -> anyhow::Result<OffsetDateTime> {
@@ -187,11 +271,23 @@ fn real_main() -> anyhow::Result<ExitCode> {
             digest_key,
             trail,
             quiet,
+            s3,
         } => {
+            let upload = s3.delivery()?;
+            if out.is_none() && upload.is_none() {
+                bail!("give --out DIR, or --s3 / --s3-endpoint URL to upload (or both)");
+            }
+            if out.is_none() && (digests || digest_key.is_some()) && digest_key.is_none() {
+                bail!(
+                    "--digests without --out needs --digest-key: the public half of a generated key \
+                     would have nowhere to go, and validate-logs needs it"
+                );
+            }
             let scenario = Scenario::load(&scenario)?;
             let (start, end) = (parse_time(&start)?, parse_time(&end)?);
             let digests = if digests || digest_key.is_some() {
-                let key = offline::digest_key(digest_key.as_deref(), &out, start, end)
+                let key_dir = out.clone().unwrap_or_default();
+                let key = offline::digest_key(digest_key.as_deref(), &key_dir, start, end)
                     .map_err(anyhow::Error::msg)?;
                 Some(DigestOptions {
                     key: Arc::new(key),
@@ -200,8 +296,21 @@ fn real_main() -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
+            let delivery = Delivery {
+                local: out.is_some(),
+                s3: upload,
+            };
+            let target = delivery.s3.as_ref().map(|s| {
+                format!(
+                    "s3://{bucket}/ at {}",
+                    s.store
+                        .endpoint_url
+                        .clone()
+                        .unwrap_or_else(|| "AWS S3".to_owned())
+                )
+            });
             let opts = OfflineOptions {
-                out: out.clone(),
+                out: out.unwrap_or_default(),
                 scenario,
                 start,
                 end,
@@ -219,8 +328,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let stop = Arc::new(AtomicBool::new(false));
             spawn_ctrl_c(stop.clone());
             let t0 = Instant::now();
-            let s = offline::run(&opts, &stop)?;
+            let (s, uploaded) = offline::run_delivering(&opts, &delivery, &stop)?;
             let secs = t0.elapsed().as_secs_f64();
+            if let (Some(u), Some(target)) = (uploaded, target) {
+                eprintln!(
+                    "uploaded {} objects ({:.1} MB) to {target}",
+                    u.objects,
+                    u.bytes as f64 / 1e6
+                );
+            }
             eprintln!(
                 "{} events in {} log files ({} digests), {:.1} MB JSON -> {:.1} MB gzip, {:.1} s, {:.0} events/s{}",
                 s.events,
@@ -305,9 +421,111 @@ fn spawn_ctrl_c(stop: Arc<AtomicBool>) {
         };
         rt.block_on(async {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the files being written");
+                eprintln!("\ninterrupted: finishing the files being written (and uploading the ones already written)");
                 stop.store(true, Ordering::Relaxed);
             }
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3_args(cli: &[&str]) -> S3Args {
+        let mut argv = vec![
+            "generator",
+            "offline",
+            "--start",
+            "2026-01-05",
+            "--end",
+            "2026-01-06",
+        ];
+        argv.extend_from_slice(cli);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Offline { s3, .. } => *s3,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn s3_flags_make_the_store_config() {
+        let d = s3_args(&[
+            "--s3-endpoint",
+            "http://127.0.0.1:9000",
+            "--s3-access-key-id",
+            "minioadmin",
+            "--s3-secret-access-key",
+            "minio-secret",
+            "--s3-region",
+            "eu-west-1",
+            "--s3-in-flight",
+            "3",
+        ])
+        .delivery()
+        .unwrap()
+        .unwrap();
+        assert_eq!(d.store.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(d.store.region, "eu-west-1");
+        assert_eq!(
+            (d.store.access_key_id.as_str(), d.store.secret_access_key.as_str()),
+            ("minioadmin", "minio-secret")
+        );
+        assert!(d.store.path_style);
+        assert_eq!(
+            (d.upload.in_flight, d.upload.max_attempts, d.store.timeout_secs),
+            (3, 5, 60)
+        );
+        let virt = s3_args(&[
+            "--s3",
+            "--s3-path-style",
+            "false",
+            "--s3-access-key-id",
+            "a",
+            "--s3-secret-access-key",
+            "b",
+        ])
+        .delivery()
+        .unwrap()
+        .unwrap();
+        assert!(!virt.store.path_style);
+        assert_eq!(virt.store.endpoint_url, None);
+    }
+
+    #[test]
+    fn s3_flag_problems_are_explained() {
+        let base = || S3Args {
+            s3: true,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: Some("a".into()),
+            s3_secret_access_key: Some("b".into()),
+            s3_session_token: Some(String::new()),
+            s3_path_style: true,
+            s3_in_flight: 16,
+            s3_max_attempts: 5,
+            s3_timeout: 60,
+        };
+        // An empty session token (an exported but empty variable) is no token.
+        assert_eq!(base().delivery().unwrap().unwrap().store.session_token, None);
+        let no_upload = S3Args { s3: false, ..base() };
+        assert!(no_upload.delivery().unwrap().is_none());
+        let no_secret = S3Args {
+            s3_secret_access_key: None,
+            ..base()
+        };
+        let e = no_secret.delivery().unwrap_err().to_string();
+        assert!(e.contains("AWS_SECRET_ACCESS_KEY"), "{e}");
+        let bad_url = S3Args {
+            s3_endpoint: Some("127.0.0.1:9000".into()),
+            ..base()
+        };
+        let e = bad_url.delivery().unwrap_err().to_string();
+        assert!(e.contains("http://"), "{e}");
+        let zero = S3Args {
+            s3_max_attempts: 0,
+            ..base()
+        };
+        assert!(zero.delivery().is_err());
+    }
 }

@@ -1,5 +1,9 @@
 //! Offline mode: CloudTrail log files (and digests) written straight into a bucket directory, on
 //! every core, one shard per (account, Region, day), each with its own deterministic stream.
+//!
+//! [`run_delivering`] sends the same objects (keys, bodies, content type, `x-amz-meta-*`) to an
+//! S3-compatible store as well as, or instead of, the directory: uploads run in the background
+//! while generation goes on, with a bounded number in flight (`s3_store::S3Uploader`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -7,13 +11,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloudtrail::UserIdentity;
 use cloudtrail::digest::{self, DigestLogFile, DigestTarget, PreviousDigest};
 use cloudtrail::keys::KeyPair;
 use cloudtrail::layout::{self, LogDestination};
 use cloudtrail::logfile::{self, RawRecord, WrittenLog};
+use cloudtrail::store::ObjectMeta;
 use cloudtrail::store::{LocalDir, ObjectStore, StoreError};
+use cloudtrail::{SystemClock, UserIdentity};
 use rand::RngExt;
+use s3_store::{S3StoreConfig, S3StoreError, S3Uploader, UploadOptions, UploadStats};
 use time::OffsetDateTime;
 
 use crate::plan::{self, Plan, Shard};
@@ -40,6 +46,36 @@ pub enum OfflineError {
     /// A worker thread panicked (a bug).
     #[error("a worker thread panicked")]
     Panicked,
+    /// Delivery to the S3-compatible store failed (after bounded retries for transient errors).
+    #[error("uploading to the S3-compatible store: {0}")]
+    Upload(S3StoreError),
+}
+
+// Not `#[from]`: that would also make the store error the `source`, and error reports that
+// print the chain would say everything twice.
+impl From<S3StoreError> for OfflineError {
+    fn from(e: S3StoreError) -> Self {
+        OfflineError::Upload(e)
+    }
+}
+
+/// Upload to an S3-compatible store (AWS S3, MinIO, moto).
+#[derive(Debug, Clone)]
+pub struct S3Delivery {
+    /// Endpoint, Region, credentials, addressing style, per-attempt timeout.
+    pub store: S3StoreConfig,
+    /// Requests in flight and attempts per request.
+    pub upload: UploadOptions,
+}
+
+/// Where [`run_delivering`] puts the objects: the local directory `OfflineOptions::out`, an
+/// S3-compatible store, or both (the same bytes in both).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Write into `<out>/<bucket>/<key>`.
+    pub local: bool,
+    /// Upload to `s3://<bucket>/<key>` at this store.
+    pub s3: Option<S3Delivery>,
 }
 
 /// Digest files alongside the logs.
@@ -129,6 +165,96 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
     run_with_store(opts, &store, stop)
 }
 
+/// The local directory, the uploader, or both, as one store: local first, so a file that is
+/// uploaded is also on disk when both are asked for.
+struct Tee {
+    local: Option<LocalDir>,
+    s3: Option<Arc<S3Uploader>>,
+}
+
+impl ObjectStore for Tee {
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        content_type: &str,
+        user_meta: &BTreeMap<String, String>,
+    ) -> Result<ObjectMeta, StoreError> {
+        let local = match &self.local {
+            Some(d) => Some(d.put(bucket, key, body, content_type, user_meta)?),
+            None => None,
+        };
+        let remote = match &self.s3 {
+            Some(u) => Some(u.put(bucket, key, body, content_type, user_meta)?),
+            None => None,
+        };
+        local.or(remote).ok_or_else(|| StoreError::Io {
+            op: "put",
+            path: format!("{bucket}/{key}"),
+            source: std::io::Error::other("no destination"),
+        })
+    }
+}
+
+/// Generates the run into the local directory, an S3-compatible store, or both. The store is
+/// checked (`HeadBucket`) before anything is generated, so a wrong endpoint, bucket or key
+/// fails at once; digests are written only after every log file they cover is uploaded; on a
+/// stop (Ctrl-C) the files already generated are still uploaded, and nothing partial is ever
+/// stored. Returns what was uploaded beside the summary.
+pub fn run_delivering(
+    opts: &OfflineOptions,
+    delivery: &Delivery,
+    stop: &AtomicBool,
+) -> Result<(Summary, Option<UploadStats>), OfflineError> {
+    if !delivery.local && delivery.s3.is_none() {
+        return Err(OfflineError::Invalid(
+            "nowhere to deliver: give a local directory, an S3-compatible store, or both".into(),
+        ));
+    }
+    if !cloudtrail::store::valid_bucket(&opts.bucket) {
+        return Err(OfflineError::Invalid(format!(
+            "{:?} is not a valid bucket name",
+            opts.bucket
+        )));
+    }
+    let uploader = match &delivery.s3 {
+        Some(s) => {
+            let u = S3Uploader::start(&s.store, s.upload, Arc::new(SystemClock))?;
+            u.check_bucket(&opts.bucket)?;
+            Some(Arc::new(u))
+        }
+        None => None,
+    };
+    let local = if delivery.local {
+        let d = LocalDir::new(&opts.out);
+        d.create_bucket(&opts.bucket)?;
+        Some(d)
+    } else {
+        None
+    };
+    let tee = Tee {
+        local,
+        s3: uploader.clone(),
+    };
+    let barrier = || match &uploader {
+        Some(u) => u.flush().map(|_| ()).map_err(OfflineError::from),
+        None => Ok(()),
+    };
+    let result = generate(opts, &tee, stop, &barrier);
+    let Some(u) = uploader else {
+        return result.map(|s| (s, None));
+    };
+    // Upload what is queued (also after a stop), then prefer the store's own error: a failed
+    // upload also fails the put that noticed it, with a less direct message.
+    let finished = u.finish();
+    match (result, finished) {
+        (_, Err(e)) => Err(e.into()),
+        (Err(e), Ok(_)) => Err(e),
+        (Ok(s), Ok(stats)) => Ok((s, Some(stats))),
+    }
+}
+
 /// Generates the run into any object store (`opts.out` is then only where a generated digest
 /// key is written). The benchmark uses an in-memory store to time generation and compression
 /// without the file system.
@@ -136,6 +262,16 @@ pub fn run_with_store(
     opts: &OfflineOptions,
     store: &dyn ObjectStore,
     stop: &AtomicBool,
+) -> Result<Summary, OfflineError> {
+    generate(opts, store, stop, &|| Ok(()))
+}
+
+/// The run; `before_digests` is called between the last log file and the first digest.
+fn generate(
+    opts: &OfflineOptions,
+    store: &dyn ObjectStore,
+    stop: &AtomicBool,
+    before_digests: &dyn Fn() -> Result<(), OfflineError>,
 ) -> Result<Summary, OfflineError> {
     if opts.end <= opts.start {
         return Err(OfflineError::Invalid("--end must be after --start".into()));
@@ -270,6 +406,8 @@ pub fn run_with_store(
         interrupted,
     };
     if let (Some(d), false) = (&opts.digests, interrupted) {
+        // A digest must never point at a log file that did not make it to the store.
+        before_digests()?;
         let logs = written.into_inner().unwrap_or_else(|p| p.into_inner());
         summary.digests = write_digests(opts, d, &population, &regions, logs, store, threads)?;
     }

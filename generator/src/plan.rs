@@ -60,8 +60,19 @@ enum Addr {
 
 #[derive(Debug, Clone, Copy)]
 enum Task {
-    Mix { behaviour: u16, op: u16, addr: Addr },
-    Step { workflow: u32, step: u32 },
+    Mix {
+        behaviour: u16,
+        op: u16,
+        addr: Addr,
+    },
+    Step {
+        workflow: u32,
+        step: u32,
+    },
+    /// Live mode: a workflow instance starts here and then runs closed-loop.
+    Start {
+        workflow: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +89,8 @@ pub struct Plan<'a> {
     inventory: Inventory,
     items: Vec<Planned>,
     steps: Vec<Vec<(&'static OpSpec, Content)>>,
+    /// Live mode: each workflow instance's script and its behaviour.
+    scripts: Vec<(u16, Vec<WorkflowStep>)>,
     burst_addresses: Vec<String>,
     /// Behaviour-wide user-agent overrides, per (behaviour, principal).
     agents: HashMap<(u16, u32), Agent>,
@@ -140,7 +153,8 @@ impl Curve {
 }
 
 impl<'a> Plan<'a> {
-    /// Plans `shard`. `live` leaves out failures a client cannot provoke (throttling, denials).
+    /// Plans `shard`. `live` leaves out failures a client cannot provoke (throttling) and
+    /// automatic training.
     pub fn new(
         scenario: &'a Scenario,
         population: &'a Population,
@@ -166,6 +180,7 @@ impl<'a> Plan<'a> {
             inventory,
             items: Vec::new(),
             steps: Vec::new(),
+            scripts: Vec::new(),
             burst_addresses: Vec::new(),
             agents: HashMap::new(),
             mixes: Vec::new(),
@@ -184,9 +199,9 @@ impl<'a> Plan<'a> {
             let (codes, w): (Vec<String>, Vec<f64>) = b
                 .errors
                 .iter()
-                .filter(|(c, _)| {
-                    !(live && matches!(c.as_str(), "ThrottlingException" | "AccessDeniedException"))
-                })
+                // Throttling cannot be provoked by a client; a denial can, by signing as an
+                // identity whose deny rules refuse the call (see `live/coherence.rs`).
+                .filter(|(c, _)| !(live && c.as_str() == "ThrottlingException"))
                 .map(|(c, w)| (c.clone(), *w))
                 .unzip();
             plan.errors.push((codes, w));
@@ -283,6 +298,23 @@ impl<'a> Plan<'a> {
                                 auto_training(&plan.inventory, &mut prng)
                             }
                         };
+                        if live && b.workflow != Some(WorkflowName::MlPipeline) {
+                            // Automatic training is the service's own doing (the emulator retrains
+                            // solutions with `performAutoTraining` itself): a client cannot send it.
+                            continue;
+                        }
+                        if live {
+                            // Live mode runs the script closed-loop: only its start is planned.
+                            let w = plan.scripts.len() as u32;
+                            plan.items.push(Planned {
+                                time_ms: curve.sample(&mut prng, shard.end_ms),
+                                principal: p as u32,
+                                task: Task::Start { workflow: w },
+                            });
+                            plan.scripts.push((bi16, steps));
+                            continue;
+                        }
+                        let steps = timeline(&steps);
                         let span = steps.last().map(|s| s.0).unwrap_or(0);
                         let available = shard.end_ms - shard.start_ms - 1;
                         // Squeeze a workflow that is longer than the span; start it early enough to end inside.
@@ -346,8 +378,51 @@ impl<'a> Plan<'a> {
 
     /// Fills in the next call, in time order.
     pub fn next_event(&mut self) -> Option<Event> {
+        loop {
+            match self.next_item()? {
+                Item::Call(e) => return Some(e),
+                Item::Workflow(_) => continue,
+            }
+        }
+    }
+
+    /// Fills in the next item, in time order: a call, or (live mode) a workflow instance to run.
+    pub fn next_item(&mut self) -> Option<Item> {
         let p = *self.items.get(self.next)?;
         self.next += 1;
+        if let Task::Start { workflow } = p.task {
+            return self.workflow(p, workflow).map(Item::Workflow);
+        }
+        self.call_at(p).map(Item::Call)
+    }
+
+    fn workflow(&mut self, p: Planned, w: u32) -> Option<Workflow> {
+        let principal = self.population.principals.get(p.principal as usize)?;
+        let (behaviour, steps) = self.scripts.get(w as usize)?.clone();
+        let b = self.scenario.behaviours.get(behaviour as usize)?;
+        // A script runs from one host.
+        let source_ip = principal
+            .addresses
+            .get(self.rng.random_range(0..principal.addresses.len().max(1)))
+            .cloned()
+            .unwrap_or_else(|| "203.0.113.10".to_owned());
+        let steps = steps
+            .into_iter()
+            .map(|s| {
+                let ua = principal.agent.render(s.op);
+                (s, ua)
+            })
+            .collect();
+        Some(Workflow {
+            name: b.name.clone(),
+            principal: p.principal as usize,
+            source_ip,
+            steps,
+            time_scale: b.live_time_scale,
+        })
+    }
+
+    fn call_at(&mut self, p: Planned) -> Option<Event> {
         let principal = self.population.principals.get(p.principal as usize)?;
         let now_secs = p.time_ms.div_euclid(1000);
         let (op, content, addr, behaviour) = match p.task {
@@ -377,9 +452,13 @@ impl<'a> Plan<'a> {
                 (spec, content, addr, Some(behaviour))
             }
             Task::Step { workflow, step } => {
-                let (spec, content) = self.steps.get(workflow as usize)?.get(step as usize)?.clone();
+                let (spec, mut content) = self.steps.get(workflow as usize)?.get(step as usize)?.clone();
+                if spec.name == "PutEvents" {
+                    calls::stamp_sent_at(&mut content.body, now_secs);
+                }
                 (spec, content, Addr::Home, None)
             }
+            Task::Start { .. } => return None,
         };
         let source_ip = match addr {
             Addr::Home => principal
@@ -420,7 +499,101 @@ impl<'a> Plan<'a> {
     }
 }
 
-type Step = (i64, &'static OpSpec, Content);
+/// One item of a live plan.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A call to send when its turn comes.
+    Call(Event),
+    /// A workflow instance that starts here and then runs closed-loop.
+    Workflow(Workflow),
+}
+
+/// A workflow instance as live mode runs it: one principal, from one address, step after step.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// The behaviour's name, for logs.
+    pub name: String,
+    /// Index into the population's principals.
+    pub principal: usize,
+    /// The address the script runs from.
+    pub source_ip: String,
+    /// The steps, each with the user agent that sends it.
+    pub steps: Vec<(WorkflowStep, String)>,
+    /// Live waits are the real-world waits times this (the behaviour's `live_time_scale`).
+    pub time_scale: f64,
+}
+
+/// What a polling step waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// The resource's `status` is `ACTIVE`. A status ending in `FAILED` or `STOPPED` ends the
+    /// workflow, as a careful script would stop there.
+    Active,
+    /// The resource is gone: the Describe call answers `ResourceNotFoundException`.
+    Gone,
+}
+
+/// A Describe call repeated until the resource reaches a state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poll {
+    /// The state waited for.
+    pub until: Until,
+    /// Real-world seconds between polls.
+    pub every_secs: f64,
+    /// The script gives up after this many polls.
+    pub max: u32,
+    /// Offline: the gap in milliseconds before each recorded poll; the last one finds the
+    /// resource in the state waited for.
+    pub offline_gaps_ms: Vec<i64>,
+}
+
+/// One step of a workflow script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowStep {
+    /// Real-world think time before the step, milliseconds.
+    pub delay_ms: i64,
+    /// The operation.
+    pub op: &'static OpSpec,
+    /// The call as planned. Identifiers the server makes (a solution version's ARN, an event
+    /// tracker's ARN and tracking ID) are the planned ones; live mode replaces them in later
+    /// steps with the ones the responses named.
+    pub content: Content,
+    /// `Some` when the step is a Describe call repeated until the resource is ready or gone.
+    pub poll: Option<Poll>,
+}
+
+/// The offline timeline of a script: `(offset ms, operation, content)`, polls expanded into the
+/// Describe calls a run makes, in the same order live mode sends them.
+pub fn timeline(steps: &[WorkflowStep]) -> Vec<(i64, &'static OpSpec, Content)> {
+    let mut out = Vec::new();
+    let mut t = 0i64;
+    for s in steps {
+        t += s.delay_ms;
+        let Some(p) = &s.poll else {
+            out.push((t, s.op, s.content.clone()));
+            continue;
+        };
+        let n = p.offline_gaps_ms.len();
+        for (i, gap) in p.offline_gaps_ms.iter().enumerate() {
+            t += gap;
+            let mut c = s.content.clone();
+            if p.until == Until::Gone && i + 1 == n {
+                let arn = c
+                    .body
+                    .get(s.op.kind.arn_member())
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                c.error = Some((
+                    "ResourceNotFoundException".to_owned(),
+                    format!("Resource Arn {arn} does not exist."),
+                ));
+            }
+            out.push((t, s.op, c));
+        }
+    }
+    out
+}
 
 fn op(name: &str) -> &'static OpSpec {
     // Workflow steps name operations from the fixed table; a typo is caught by the unit tests.
@@ -437,30 +610,53 @@ fn ok(body: Value, response: Option<Value>) -> Content {
 
 struct Script<'r> {
     rng: &'r mut Rng,
-    t: i64,
-    steps: Vec<Step>,
+    pending_ms: i64,
+    steps: Vec<WorkflowStep>,
 }
 
 impl Script<'_> {
     fn wait(&mut self, min_s: f64, max_s: f64) {
-        self.t += (self.rng.random_range(min_s..max_s) * 1000.0) as i64;
+        self.pending_ms += (self.rng.random_range(min_s..max_s) * 1000.0) as i64;
     }
 
     fn call(&mut self, name: &str, content: Content) {
-        self.steps.push((self.t, op(name), content));
+        let delay_ms = std::mem::take(&mut self.pending_ms);
+        self.steps.push(WorkflowStep {
+            delay_ms,
+            op: op(name),
+            content,
+            poll: None,
+        });
     }
 
-    /// `n` Describe calls every `every` seconds (with jitter) while a resource becomes ACTIVE.
-    fn poll(&mut self, name: &str, member: &str, arn: &str, n: u32, every: f64) {
-        for _ in 0..n {
-            self.wait(every * 0.8, every * 1.2);
-            self.call(name, ok(json!({ member: arn }), None));
-        }
+    /// Describe calls every `every` seconds until the resource is `until`, giving up after
+    /// `timeout` seconds; offline records `offline` of them (with jitter).
+    fn poll(&mut self, name: &str, arn: &str, until: Until, offline: (u32, u32), every: f64, timeout: f64) {
+        let spec = op(name);
+        let n = self.rng.random_range(offline.0..=offline.1).max(1);
+        let gaps = (0..n)
+            .map(|_| (self.rng.random_range(every * 0.8..every * 1.2) * 1000.0) as i64)
+            .collect();
+        let delay_ms = std::mem::take(&mut self.pending_ms);
+        self.steps.push(WorkflowStep {
+            delay_ms,
+            op: spec,
+            content: ok(json!({ spec.kind.arn_member(): arn }), None),
+            poll: Some(Poll {
+                until,
+                every_secs: every,
+                max: (timeout / every).ceil().max(1.0) as u32,
+                offline_gaps_ms: gaps,
+            }),
+        });
     }
 }
 
-/// The full workflow: build, train, deploy, serve `traffic` calls, clean up. Offsets from 0.
-fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
+/// The full workflow as a careful engineer scripts it: build, train, deploy, serve `traffic`
+/// calls, clean up, each step after the previous one's answer, waiting for every resource to be
+/// ACTIVE before using it and for every deletion to finish before deleting what it depended on.
+fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<WorkflowStep> {
+    use Until::{Active, Gone};
     let base = format!("{}-{}", inventory::base_name(rng), rng.random_range(1000..10_000));
     let (region, account) = (inv.region.clone(), inv.account.clone());
     let arn = |k: Kind, id: &str| inventory::arn(&region, &account, k, id);
@@ -468,7 +664,7 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
     let dsg = arn(Kind::DatasetGroup, &base);
     let mut s = Script {
         rng,
-        t: 0,
+        pending_ms: 0,
         steps: Vec::new(),
     };
 
@@ -479,8 +675,7 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
             Some(json!({"datasetGroupArn": dsg, "domain": "ECOMMERCE"})),
         ),
     );
-    let n = s.rng.random_range(2..5);
-    s.poll("DescribeDatasetGroup", "datasetGroupArn", &dsg, n, 10.0);
+    s.poll("DescribeDatasetGroup", &dsg, Active, (2, 4), 10.0, 900.0);
 
     let mut datasets = Vec::new();
     let mut schemas = Vec::new();
@@ -504,11 +699,11 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
                 Some(json!({"datasetArn": ds_arn})),
             ),
         );
-        let n = s.rng.random_range(1..4);
-        s.poll("DescribeDataset", "datasetArn", &ds_arn, n, 8.0);
+        s.poll("DescribeDataset", &ds_arn, Active, (1, 3), 8.0, 900.0);
         schemas.push(schema_arn);
         datasets.push((t, ds_arn));
     }
+    // One import at a time: at most five may run per account and Region.
     for (t, ds_arn) in &datasets {
         s.wait(5.0, 20.0);
         let job = format!("{base}-{}-import", t.to_ascii_lowercase());
@@ -520,15 +715,26 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
                 Some(json!({"datasetImportJobArn": job_arn})),
             ),
         );
-        let n = s.rng.random_range(6..16);
         s.poll(
             "DescribeDatasetImportJob",
-            "datasetImportJobArn",
             &job_arn,
-            n,
+            Active,
+            (6, 15),
             60.0,
+            7200.0,
         );
     }
+
+    // The domain recommender trains while the custom solution does; it is waited for later.
+    s.wait(5.0, 20.0);
+    let rec_arn = arn(Kind::Recommender, &format!("{base}-recommended-for-you"));
+    s.call(
+        "CreateRecommender",
+        ok(
+            json!({"name": format!("{base}-recommended-for-you"), "datasetGroupArn": dsg, "recipeArn": "arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you"}),
+            Some(json!({"recommenderArn": rec_arn})),
+        ),
+    );
 
     s.wait(10.0, 60.0);
     let sol = format!("{base}-user-personalization");
@@ -540,9 +746,9 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
             Some(json!({"solutionArn": sol_arn})),
         ),
     );
-    let n = s.rng.random_range(1..4);
-    s.poll("DescribeSolution", "solutionArn", &sol_arn, n, 10.0);
+    s.poll("DescribeSolution", &sol_arn, Active, (1, 3), 10.0, 900.0);
     s.wait(5.0, 20.0);
+    // The version's ARN is the server's: live mode takes it from the response.
     let sv_arn = arn(Kind::SolutionVersion, &format!("{sol}/{}", rng::hex(s.rng, 8)));
     s.call(
         "CreateSolutionVersion",
@@ -551,8 +757,14 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
             Some(json!({"solutionVersionArn": sv_arn})),
         ),
     );
-    let n = s.rng.random_range(30..70);
-    s.poll("DescribeSolutionVersion", "solutionVersionArn", &sv_arn, n, 90.0);
+    s.poll(
+        "DescribeSolutionVersion",
+        &sv_arn,
+        Active,
+        (30, 69),
+        90.0,
+        6.0 * 3600.0,
+    );
     s.wait(5.0, 30.0);
     s.call(
         "GetSolutionMetrics",
@@ -568,10 +780,10 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
             Some(json!({"campaignArn": camp_arn})),
         ),
     );
-    let n = s.rng.random_range(8..20);
-    s.poll("DescribeCampaign", "campaignArn", &camp_arn, n, 45.0);
+    s.poll("DescribeCampaign", &camp_arn, Active, (8, 19), 45.0, 3600.0);
 
     s.wait(5.0, 20.0);
+    // The tracker's ARN and tracking ID are the server's, too.
     let tracker_arn = arn(Kind::EventTracker, &rng::hex(s.rng, 8));
     let tracking_id = rng::uuid(s.rng).to_string();
     s.call(
@@ -581,20 +793,16 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
             Some(json!({"eventTrackerArn": tracker_arn, "trackingId": tracking_id})),
         ),
     );
-    let n = s.rng.random_range(1..4);
-    s.poll("DescribeEventTracker", "eventTrackerArn", &tracker_arn, n, 15.0);
-
-    s.wait(5.0, 20.0);
-    let rec_arn = arn(Kind::Recommender, &format!("{base}-recommended-for-you"));
-    s.call(
-        "CreateRecommender",
-        ok(
-            json!({"name": format!("{base}-recommended-for-you"), "datasetGroupArn": dsg, "recipeArn": "arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you"}),
-            Some(json!({"recommenderArn": rec_arn})),
-        ),
+    s.poll("DescribeEventTracker", &tracker_arn, Active, (1, 3), 15.0, 900.0);
+    s.wait(2.0, 10.0);
+    s.poll(
+        "DescribeRecommender",
+        &rec_arn,
+        Active,
+        (1, 3),
+        60.0,
+        4.0 * 3600.0,
     );
-    let n = s.rng.random_range(8..20);
-    s.poll("DescribeRecommender", "recommenderArn", &rec_arn, n, 60.0);
 
     for _ in 0..traffic {
         s.wait(0.5, 6.0);
@@ -613,75 +821,48 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<Step> {
                 ),
             );
         } else {
+            // `sentAt` is stamped when the call is placed in time (offline) or sent (live).
             let body = calls::put_events(&tracking_id, s.rng, 0);
-            let t_secs = s.t / 1000;
-            let mut body = body;
-            // `sentAt` is relative until the workflow is placed in time; keep it plausible.
-            if let Some(Value::Array(events)) = body.get_mut("eventList") {
-                for e in events {
-                    if let Some(m) = e.as_object_mut() {
-                        m.insert("sentAt".to_owned(), json!(1_700_000_000 + t_secs));
-                    }
-                }
-            }
             s.call("PutEvents", ok(body, None));
         }
     }
 
-    // Clean-up, dependants first; the last poll of each deletion finds the resource gone.
+    // Clean-up in dependency order: what serves and tracks first, then the solution (once its
+    // campaign is gone), the datasets, the schemas they used, and last the dataset group.
     s.wait(60.0, 600.0);
     s.call("DeleteCampaign", ok(json!({"campaignArn": camp_arn}), None));
     s.wait(1.0, 5.0);
     s.call("DeleteRecommender", ok(json!({"recommenderArn": rec_arn}), None));
-    let n = s.rng.random_range(1..4);
-    s.poll("DescribeCampaign", "campaignArn", &camp_arn, n, 30.0);
-    s.wait(20.0, 40.0);
-    s.call(
-        "DescribeCampaign",
-        Content {
-            body: json!({"campaignArn": camp_arn}),
-            response: None,
-            error: Some((
-                "ResourceNotFoundException".to_owned(),
-                format!("Could not find resource with ARN {camp_arn}"),
-            )),
-        },
-    );
     s.wait(1.0, 5.0);
     s.call(
         "DeleteEventTracker",
         ok(json!({"eventTrackerArn": tracker_arn}), None),
     );
+    s.poll("DescribeCampaign", &camp_arn, Gone, (2, 4), 30.0, 1800.0);
+    s.poll("DescribeRecommender", &rec_arn, Gone, (1, 3), 30.0, 1800.0);
+    s.poll("DescribeEventTracker", &tracker_arn, Gone, (1, 2), 15.0, 900.0);
     s.wait(1.0, 5.0);
     s.call("DeleteSolution", ok(json!({"solutionArn": sol_arn}), None));
+    s.poll("DescribeSolution", &sol_arn, Gone, (1, 3), 15.0, 900.0);
     for (_, ds_arn) in &datasets {
         s.wait(1.0, 5.0);
         s.call("DeleteDataset", ok(json!({"datasetArn": ds_arn}), None));
     }
-    s.wait(30.0, 120.0);
+    for (_, ds_arn) in &datasets {
+        s.poll("DescribeDataset", ds_arn, Gone, (1, 3), 15.0, 900.0);
+    }
     for schema in &schemas {
         s.wait(1.0, 3.0);
         s.call("DeleteSchema", ok(json!({"schemaArn": schema}), None));
     }
     s.wait(1.0, 5.0);
     s.call("DeleteDatasetGroup", ok(json!({"datasetGroupArn": dsg}), None));
-    s.wait(20.0, 60.0);
-    s.call(
-        "DescribeDatasetGroup",
-        Content {
-            body: json!({"datasetGroupArn": dsg}),
-            response: None,
-            error: Some((
-                "ResourceNotFoundException".to_owned(),
-                format!("Could not find resource with ARN {dsg}"),
-            )),
-        },
-    );
+    s.poll("DescribeDatasetGroup", &dsg, Gone, (1, 3), 20.0, 900.0);
     s.steps
 }
 
 /// The service retraining a solution on its own schedule.
-fn auto_training(inv: &Inventory, rng: &mut Rng) -> Vec<Step> {
+fn auto_training(inv: &Inventory, rng: &mut Rng) -> Vec<WorkflowStep> {
     let sol = inv
         .pick(Kind::Solution, rng)
         .map(|r| r.name.clone())
@@ -693,14 +874,15 @@ fn auto_training(inv: &Inventory, rng: &mut Rng) -> Vec<Step> {
         Kind::SolutionVersion,
         &format!("{sol}/{}", rng::hex(rng, 8)),
     );
-    vec![(
-        0,
-        op("CreateSolutionVersion"),
-        ok(
+    vec![WorkflowStep {
+        delay_ms: 0,
+        op: op("CreateSolutionVersion"),
+        content: ok(
             json!({"solutionArn": sol_arn, "trainingMode": "AUTOTRAIN"}),
             Some(json!({"solutionVersionArn": sv})),
         ),
-    )]
+        poll: None,
+    }]
 }
 
 /// Splits `[start, end)` at UTC midnights.
@@ -728,7 +910,8 @@ mod tests {
     fn workflow_operations_exist() {
         let inv = Inventory::generate(1, 0, "123456789012", 0, "us-east-1");
         let mut r = rng::derive(1, &[]);
-        let steps = ml_pipeline(&inv, &mut r, 10);
+        let script = ml_pipeline(&inv, &mut r, 10);
+        let steps = timeline(&script);
         let names: Vec<&str> = steps.iter().map(|s| s.1.name).collect();
         assert_eq!(names[0], "CreateDatasetGroup");
         assert_eq!(*names.last().unwrap(), "DescribeDatasetGroup");
@@ -746,6 +929,73 @@ mod tests {
             "DeleteDatasetGroup",
         ] {
             assert!(names.contains(&n), "{n}");
+        }
+    }
+
+    #[test]
+    fn polls_expand_offline_and_deletions_end_in_not_found() {
+        let inv = Inventory::generate(2, 0, "123456789012", 0, "us-east-1");
+        let mut r = rng::derive(2, &[]);
+        let script = ml_pipeline(&inv, &mut r, 5);
+        let steps = timeline(&script);
+        let polls: usize = script
+            .iter()
+            .map(|s| s.poll.as_ref().map_or(1, |p| p.offline_gaps_ms.len()))
+            .sum();
+        assert_eq!(steps.len(), polls);
+        for s in &script {
+            let Some(p) = &s.poll else { continue };
+            assert!(s.op.name.starts_with("Describe"));
+            assert!(!p.offline_gaps_ms.is_empty() && p.max as usize >= p.offline_gaps_ms.len());
+        }
+        // Each wait for a deletion ends with the resource gone, and only those fail.
+        let gone = script
+            .iter()
+            .filter(|s| s.poll.as_ref().is_some_and(|p| p.until == Until::Gone))
+            .count();
+        let failed: Vec<&str> = steps
+            .iter()
+            .filter(|s| s.2.error.is_some())
+            .map(|s| s.1.name)
+            .collect();
+        assert_eq!(failed.len(), gone);
+        assert_eq!(gone, 8);
+        assert!(failed.iter().all(|n| n.starts_with("Describe")));
+    }
+
+    #[test]
+    fn live_plans_start_workflows_instead_of_expanding_them() {
+        let s = Scenario::parse("ml-pipeline", PRESETS[1].1).unwrap();
+        let pop = Population::generate(&s, 1, &s.population.regions, 3);
+        let shard = Shard {
+            account: 0,
+            region: 0,
+            start_ms: 1_767_571_200_000,
+            end_ms: 1_767_657_600_000,
+        };
+        let mut live = Plan::new(&s, &pop, 3, shard, true);
+        let mut offline = Plan::new(&s, &pop, 3, shard, false);
+        let mut workflows = Vec::new();
+        while let Some(item) = live.next_item() {
+            if let Item::Workflow(w) = item {
+                workflows.push(w);
+            }
+        }
+        assert!(!workflows.is_empty());
+        let w = &workflows[0];
+        assert_eq!(w.steps[0].0.op.name, "CreateDatasetGroup");
+        assert!((w.time_scale - 0.01).abs() < 1e-12);
+        assert!(w.steps.iter().all(|(_, ua)| ua.starts_with("Boto3/")));
+        // Offline, the same script is expanded into calls: every step of the first instance is
+        // there, in order.
+        let names: Vec<&str> = std::iter::from_fn(|| offline.next_event())
+            .filter(|e| e.user_agent.starts_with("Boto3/"))
+            .map(|e| e.op.name)
+            .collect();
+        let mut pos = 0;
+        for (step, _) in &w.steps {
+            let i = names[pos..].iter().position(|n| *n == step.op.name).unwrap();
+            pos += i + 1;
         }
     }
 

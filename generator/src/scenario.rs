@@ -285,6 +285,11 @@ pub struct Behaviour {
     /// Workflow: how many `GetRecommendations`/`PutEvents` calls while the campaign is up.
     #[serde(default = "traffic")]
     pub traffic: u32,
+    /// Workflow, live mode: the workflow's waits (think time between steps, the interval between
+    /// polling Describe calls, and the polling time-out) are its real-world waits times this.
+    /// 0.01 matches the emulator's default `time_scale`; 1 paces it like a script against AWS.
+    #[serde(default = "live_time_scale")]
+    pub live_time_scale: f64,
     /// The share of calls that fail.
     #[serde(default)]
     pub error_rate: f64,
@@ -313,6 +318,10 @@ fn burst_interval() -> f64 {
 
 fn traffic() -> u32 {
     200
+}
+
+fn live_time_scale() -> f64 {
+    0.01
 }
 
 fn home() -> AddressMode {
@@ -446,6 +455,9 @@ impl Scenario {
                 if !w.is_finite() || *w < 0.0 {
                     return Err(ctx("error weights must be non-negative"));
                 }
+            }
+            if !(b.live_time_scale.is_finite() && (0.0..=10.0).contains(&b.live_time_scale)) {
+                return Err(ctx("live_time_scale must be within 0..=10"));
             }
             if b.error_rate > 0.0 && b.errors.is_empty() {
                 return Err(ctx("error_rate is set but errors is empty"));

@@ -171,10 +171,31 @@ pub struct Report {
     pub latency_ms: Latency,
     /// Whether Ctrl-C ended the run early.
     pub interrupted: bool,
-    /// Create calls of the setup phase (not counted above).
+    /// The errors the scenario meant to meet, by code: its planned mistakes that were sent and
+    /// the `Describe*` calls of workflows confirming a deletion. `by_error` beyond these counts
+    /// is what the scenario did not intend.
+    pub planned_errors: BTreeMap<String, u64>,
+    /// Errors by code beyond those the scenario planned (see [`unplanned`]).
+    pub unplanned_errors: BTreeMap<String, u64>,
+    /// Calls of the setup phase (not counted above).
     pub setup_calls: u64,
-    /// Resources the setup phase found present or created.
+    /// Resources ACTIVE when the timed run started, made or adopted by the setup phase.
     pub setup_present: u64,
+    /// Of those, how many an earlier run had made.
+    pub setup_adopted: u64,
+    /// The setup phase's wall time, seconds.
+    pub setup_secs: f64,
+}
+
+/// Errors by code in `by_error` beyond their count in `planned`.
+pub fn unplanned(by_error: &BTreeMap<String, u64>, planned: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    by_error
+        .iter()
+        .filter_map(|(code, n)| {
+            let extra = n.saturating_sub(planned.get(code).copied().unwrap_or(0));
+            (extra > 0).then(|| (code.clone(), extra))
+        })
+        .collect()
 }
 
 impl Report {
@@ -205,8 +226,8 @@ impl Report {
         ));
         if self.setup_calls > 0 {
             s.push_str(&format!(
-                "setup    {} of {} resources present before the run\n",
-                self.setup_present, self.setup_calls
+                "setup    {} resources ACTIVE before the run ({} adopted), {} calls in {:.1} s, not counted above\n",
+                self.setup_present, self.setup_adopted, self.setup_calls, self.setup_secs
             ));
         }
         if self.transport_errors > 0 {
@@ -217,7 +238,8 @@ impl Report {
         if !self.by_error.is_empty() {
             s.push_str("errors\n");
             for (k, v) in &self.by_error {
-                s.push_str(&format!("  {k:<40} {v}\n"));
+                let planned = self.planned_errors.get(k).copied().unwrap_or(0);
+                s.push_str(&format!("  {k:<40} {v:>8}  ({} planned)\n", planned.min(*v)));
             }
         }
         let l = &self.latency_ms;

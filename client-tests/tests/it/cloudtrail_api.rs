@@ -4,7 +4,7 @@
 //! S3-compatible server (moto).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +13,7 @@ use aws_sdk_cloudtrail::types::{
     ReadWriteType, Tag,
 };
 use aws_smithy_async::time::TimeSource;
-use client_tests::python::Venv;
+use client_tests::python::{Moto, Venv};
 use client_tests::{ACCOUNT, ALICE, Creds, Emulator, Options, ROOT, SESSION};
 use cloudtrail::{Clock, ManualClock};
 use emulator::config::FileConfig;
@@ -784,68 +784,11 @@ async fn cli_lookup_events_with_each_attribute_key_across_pages() {
     assert!(checked.values().filter(|n| **n > 2).count() >= 3, "{checked:?}");
 }
 
-/// Starts `moto_server` from the virtualenv on a free loopback port.
-struct Moto {
-    child: tokio::process::Child,
-    endpoint: String,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-async fn start_moto() -> Option<Moto> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    start_moto_on(port).await
-}
-
-async fn start_moto_on(port: u16) -> Option<Moto> {
-    let root = std::env::var_os("EMULATOR_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| client_tests::workspace_root().join(".venv"));
-    let bin = root.join("bin").join("moto_server");
-    if !bin.is_file() {
-        let msg = format!(
-            "{} is missing: run scripts/setup-python.sh to install moto[server] for the S3 delivery test",
-            bin.display()
-        );
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("SKIPPED delivery_to_a_real_s3_compatible_store: {msg}");
-        return None;
-    }
-    let child = tokio::process::Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        port,
-    };
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Some(moto);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not listen on port {port}");
-}
-
 #[tokio::test]
 async fn delivery_to_a_real_s3_compatible_store() {
-    let Some(moto) = start_moto().await else { return };
+    let mut moto = Moto::start().await;
     let store = emulator::s3_store::S3StoreConfig {
-        endpoint_url: Some(moto.endpoint.clone()),
+        endpoint_url: Some(moto.endpoint().to_owned()),
         region: "us-east-1".to_owned(),
         access_key_id: "testing".to_owned(),
         secret_access_key: "testing".to_owned(),
@@ -875,7 +818,7 @@ bucket = "moto-trail-bucket"
 prefix = "emu"
 store = "moto"
 "#,
-        moto.endpoint
+        moto.endpoint()
     );
     let emu = Emulator::start_with(Options::default().file(move |f| with_toml(f, &toml))).await;
     let p = emu.personalize(ALICE);
@@ -924,9 +867,8 @@ store = "moto"
 
     // At least once: with the store down the file fails, stays spooled, shows in the trail's
     // status, and is delivered once the store is back.
-    let mut moto = moto;
-    moto.child.kill().await.unwrap();
-    let port = moto.port;
+    moto.kill().await;
+    let port = moto.port();
     p.list_recipes().send().await.unwrap();
     let r = emu
         .send(
@@ -946,7 +888,7 @@ store = "moto"
         "{status:?}"
     );
     // Kept alive (its drop kills the server) until the end of the test.
-    let _moto = start_moto_on(port).await.unwrap();
+    let _moto = Moto::start_on(port).await;
     s3.create_bucket()
         .bucket("moto-trail-bucket")
         .send()

@@ -11,5 +11,6 @@ mod cloudtrail_api;
 mod conformance;
 mod errors;
 mod generator_live;
+mod generator_s3;
 mod validate_logs;
 mod workflow;

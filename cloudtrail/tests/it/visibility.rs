@@ -85,6 +85,59 @@ async fn many_concurrent_producers_deliver_everything_once() {
     assert_eq!(rig.delivery.status().pending_bytes, 0);
 }
 
+/// Submits abandoned mid-way (their future dropped while waiting for the group write) never
+/// leave a group without a writer: flush and shutdown finish, every completed submit is
+/// delivered once, and an abandoned record is delivered at most once (once if it was spooled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_submits_neither_hang_nor_duplicate() {
+    let rig = rig(|c| c.max_records = 500).await;
+    let mut tasks = Vec::new();
+    for p in 0..8 {
+        let d = rig.delivery.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            for i in 0..600 {
+                let r = record(p * 10_000 + i, "us-east-1");
+                let id = r.event_id.to_string();
+                if i % 3 == 0 {
+                    // Polled once, then dropped: usually after staging, before the write.
+                    let _ = tokio::time::timeout(std::time::Duration::ZERO, d.submit(r)).await;
+                } else {
+                    d.submit(r).await.unwrap();
+                    done.push(id);
+                }
+            }
+            done
+        }));
+    }
+    let mut completed = BTreeSet::new();
+    for t in tasks {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(60), t)
+            .await
+            .expect("a submit hung waiting for a group nobody writes");
+        completed.extend(done.unwrap());
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(60), rig.delivery.flush())
+        .await
+        .expect("flush hung on an abandoned group")
+        .unwrap();
+    let counts = id_counts(&read_logs(&rig.data(), BUCKET));
+    assert!(counts.values().all(|&n| n == 1));
+    assert!(completed.iter().all(|id| counts.contains_key(id)));
+    assert!(counts.len() > completed.len(), "no abandoned submit was spooled");
+    assert_eq!(rig.delivery.status().pending_bytes, 0);
+    let spool = rig.dir.path().join("spool");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        rig.delivery.clone().shutdown(),
+    )
+    .await
+    .expect("shutdown hung")
+    .unwrap();
+    // Nothing is left behind for a restart to deliver again.
+    assert_eq!(walk(&spool), [PathBuf::from("LOCK")]);
+}
+
 /// Flushes racing with producers always finish without the clock moving: records appended just
 /// before a flush sealed the spool go out with it instead of waiting for their batch's age.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -428,6 +428,12 @@ impl RecordTap for HistoryTap {
             tracing::warn!(error = %e, "cannot add record to event history");
         }
     }
+
+    fn record_json(&self, record: &Record, json: &[u8]) {
+        if let Err(e) = self.0.append_json(record, json) {
+            tracing::warn!(error = %e, "cannot add record to event history");
+        }
+    }
 }
 
 /// Everything the server plugs in for CloudTrail.

@@ -7,6 +7,7 @@
 mod live;
 mod offline;
 mod presets;
+mod workflow;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

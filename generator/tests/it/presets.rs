@@ -127,6 +127,7 @@ fn ml_pipeline_runs_the_workflow_in_order() {
         "DescribeDataset",
         "CreateDatasetImportJob",
         "DescribeDatasetImportJob",
+        "CreateRecommender",
         "CreateSolution",
         "DescribeSolution",
         "CreateSolutionVersion",
@@ -135,17 +136,23 @@ fn ml_pipeline_runs_the_workflow_in_order() {
         "CreateCampaign",
         "DescribeCampaign",
         "CreateEventTracker",
-        "CreateRecommender",
+        "DescribeEventTracker",
         "DescribeRecommender",
         "GetRecommendations",
         "PutEvents",
         "DeleteCampaign",
         "DeleteRecommender",
         "DeleteEventTracker",
+        "DescribeCampaign",
+        "DescribeRecommender",
+        "DescribeEventTracker",
         "DeleteSolution",
+        "DescribeSolution",
         "DeleteDataset",
+        "DescribeDataset",
         "DeleteSchema",
         "DeleteDatasetGroup",
+        "DescribeDatasetGroup",
     ];
     let mut pos = 0;
     for want in expected {
@@ -175,6 +182,19 @@ fn ml_pipeline_runs_the_workflow_in_order() {
         data.iter()
             .any(|r| r["requestParameters"]["eventList"][0] == "HIDDEN_DUE_TO_SECURITY_REASONS")
     );
+    // Clean-up waits for each deletion: a resource is found gone before what it depended on is
+    // deleted, as the service requires.
+    let gone = |op: &str| {
+        pipeline
+            .iter()
+            .position(|r| r["eventName"] == op && r["errorCode"] == "ResourceNotFoundException")
+            .unwrap_or_else(|| panic!("no {op} finding the resource gone"))
+    };
+    let first = |op: &str| pipeline.iter().position(|r| r["eventName"] == op).unwrap();
+    assert!(gone("DescribeCampaign") < first("DeleteSolution"));
+    assert!(gone("DescribeSolution") < first("DeleteDataset"));
+    assert!(gone("DescribeDataset") < first("DeleteSchema"));
+    assert!(first("DeleteCampaign") < gone("DescribeCampaign"));
     // The clean-up's final Describe finds the group gone.
     let last = pipeline
         .iter()
