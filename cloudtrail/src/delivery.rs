@@ -917,6 +917,7 @@ impl Core {
         loop {
             self.reap();
             self.start_due(false);
+            self.relieve_pressure();
             self.dispatch();
             self.publish_status();
             if self.closing.is_some()
@@ -1110,6 +1111,39 @@ impl Core {
             let entries = std::mem::take(&mut batch.entries);
             batch.bytes = BODY_OVERHEAD;
             self.ready.push_back(Job { dest, entries });
+        }
+    }
+
+    /// Cuts the largest batches early when the memory budget is nearly spent and most of it sits
+    /// in batches. With records spread over many (trail, account, Region) batches, none may reach
+    /// its size limit before the budget runs out, and every caller would then wait for the age
+    /// flush (5 minutes by default). Batches in retry keep their records: that wait is the point.
+    fn relieve_pressure(&mut self) {
+        let max = self.shared.budget.max;
+        if self.shared.budget.used() < max / 4 * 3 {
+            return;
+        }
+        let mut sizes: Vec<(usize, u32)> = self
+            .batches
+            .iter()
+            .filter(|(_, b)| b.retry_at.is_none() && !b.entries.is_empty())
+            .map(|(d, b)| (b.bytes, *d))
+            .collect();
+        let mut held: usize = sizes.iter().map(|s| s.0).sum();
+        if held < max / 2 {
+            return;
+        }
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        for (bytes, d) in sizes {
+            if held < max / 4 {
+                break;
+            }
+            if let Some(batch) = self.batches.get_mut(&d) {
+                let entries = std::mem::take(&mut batch.entries);
+                batch.bytes = BODY_OVERHEAD;
+                self.ready.push_back(Job { dest: d, entries });
+            }
+            held = held.saturating_sub(bytes);
         }
     }
 

@@ -235,3 +235,37 @@ async fn shutdown_with_a_broken_directory_keeps_the_spool() {
     assert_eq!(counts.len(), 5);
     assert!(counts.values().all(|&n| n == 1));
 }
+
+/// Records spread over many batches, none of them full, that together spend the memory budget:
+/// the largest batches go out early instead of every caller waiting for the 5-minute age flush.
+#[tokio::test]
+async fn a_budget_spent_across_many_batches_delivers_early() {
+    let one = record(0, "us-east-1").to_json().len();
+    let mut rig = rig(|c| c.max_pending_bytes = 12 * one).await;
+    let regions = [
+        "us-east-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-south-1",
+        "ca-central-1",
+    ];
+    let delivery = rig.delivery.clone();
+    let submits = async move {
+        for i in 0..120 {
+            delivery
+                .submit(record(i, regions[i % regions.len()]))
+                .await
+                .unwrap();
+        }
+    };
+    // The clock never moves, so only memory pressure can deliver; without it this waits forever.
+    tokio::time::timeout(Duration::from_secs(60), submits)
+        .await
+        .expect("submits waited for the age flush");
+    let mut delivered = 0;
+    while delivered < 100 {
+        delivered += rig.next_log().await.records;
+    }
+    assert!(rig.delivery.status().pending_bytes <= 12 * one);
+}
