@@ -97,17 +97,7 @@ async fn planned_only(name: &str) {
     // time, so the setup really waits for trainings and deployments.
     let scale = 0.0002;
     let emu = Emulator::start_with(Options::default().time_scale(scale)).await;
-    let clock = emu.clock().clone();
-    let ticker = tokio::spawn(async move {
-        let mut last = tokio::time::Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(5));
-        loop {
-            tick.tick().await;
-            let now = tokio::time::Instant::now();
-            clock.advance(now - last);
-            last = now;
-        }
-    });
+    let ticker = follow_real_time(&emu);
     let mut scenario = Scenario::load(name).expect("a preset");
     for b in &mut scenario.behaviours {
         b.live_time_scale = scale;
@@ -195,17 +185,7 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
     let emu = Emulator::start_with(Options::default().time_scale(scale)).await;
     // The emulator's injected clock follows real time here, so resources really are pending
     // while the generator polls them.
-    let clock = emu.clock().clone();
-    let ticker = tokio::spawn(async move {
-        let mut last = tokio::time::Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(5));
-        loop {
-            tick.tick().await;
-            let now = tokio::time::Instant::now();
-            clock.advance(now - last);
-            last = now;
-        }
-    });
+    let ticker = follow_real_time(&emu);
     let mut scenario = Scenario::load("ml-pipeline").expect("a preset");
     // A short compressed day so the first workflow starts early in the run.
     scenario.events_per_day = 60;
@@ -310,4 +290,20 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
         report.completed,
         pipeline.len()
     );
+}
+
+/// Moves the emulator's injected clock forward in step with real time, every 5 ms: live mode is
+/// real-time, so resources must really be pending while the generator polls them.
+fn follow_real_time(emu: &Emulator) -> tokio::task::JoinHandle<()> {
+    let clock = emu.clock().clone();
+    tokio::spawn(async move {
+        let mut last = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(5));
+        loop {
+            tick.tick().await;
+            let now = tokio::time::Instant::now();
+            clock.advance(now - last);
+            last = now;
+        }
+    })
 }
