@@ -819,6 +819,14 @@ struct Batch {
     backoff: Duration,
 }
 
+impl Batch {
+    /// Empties the batch for a file, leaving it ready for the next records.
+    fn take_entries(&mut self) -> Vec<Entry> {
+        self.bytes = BODY_OVERHEAD;
+        std::mem::take(&mut self.entries)
+    }
+}
+
 struct Job {
     dest: u32,
     entries: Vec<Entry>,
@@ -1097,8 +1105,7 @@ impl Core {
         }
         let failing = batch.retry_at.is_some();
         if !failing && !batch.entries.is_empty() && batch.bytes + e.body_bytes() > max_bytes {
-            let entries = std::mem::take(&mut batch.entries);
-            batch.bytes = BODY_OVERHEAD;
+            let entries = batch.take_entries();
             batch.opened_at = now;
             self.ready.push_back(Job { dest, entries });
         }
@@ -1108,8 +1115,7 @@ impl Core {
         batch.bytes += e.body_bytes();
         batch.entries.push(e);
         if !failing && (batch.entries.len() >= max_records || batch.bytes > max_bytes) {
-            let entries = std::mem::take(&mut batch.entries);
-            batch.bytes = BODY_OVERHEAD;
+            let entries = batch.take_entries();
             self.ready.push_back(Job { dest, entries });
         }
     }
@@ -1139,8 +1145,7 @@ impl Core {
                 break;
             }
             if let Some(batch) = self.batches.get_mut(&d) {
-                let entries = std::mem::take(&mut batch.entries);
-                batch.bytes = BODY_OVERHEAD;
+                let entries = batch.take_entries();
                 self.ready.push_back(Job { dest: d, entries });
             }
             held = held.saturating_sub(bytes);
@@ -1156,8 +1161,7 @@ impl Core {
             if let Some(batch) = self.batches.get_mut(&d)
                 && !batch.entries.is_empty()
             {
-                let entries = std::mem::take(&mut batch.entries);
-                batch.bytes = BODY_OVERHEAD;
+                let entries = batch.take_entries();
                 for chunk in split(entries, self.config.max_records, self.config.max_bytes) {
                     self.ready.push_back(Job {
                         dest: d,
@@ -1187,8 +1191,7 @@ impl Core {
             let Some(batch) = self.batches.get_mut(&d) else {
                 continue;
             };
-            let mut entries = std::mem::take(&mut batch.entries);
-            batch.bytes = BODY_OVERHEAD;
+            let mut entries = batch.take_entries();
             batch.opened_at = now;
             // Late records: some stay for the next file. On a forced flush they still get their
             // own later file, so a flush leaves nothing behind.
