@@ -1187,6 +1187,7 @@ impl Core {
             .map(|(d, _)| *d)
             .collect();
         due.sort_unstable();
+        let emptied = !due.is_empty();
         for d in due {
             let Some(batch) = self.batches.get_mut(&d) else {
                 continue;
@@ -1225,6 +1226,13 @@ impl Core {
                 batch.bytes += late.iter().map(Entry::body_bytes).sum::<usize>();
                 batch.entries.extend(late);
             }
+        }
+        // An idle batch is indistinguishable from a missing one (`add` reopens either at the
+        // next record), so drop it: records spread over many accounts and Regions would
+        // otherwise leave thousands of empty batches for every deadline scan to walk.
+        if emptied {
+            self.batches
+                .retain(|_, b| !b.entries.is_empty() || b.retry_at.is_some() || !b.backoff.is_zero());
         }
     }
 

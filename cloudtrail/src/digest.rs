@@ -536,12 +536,46 @@ struct State {
     journal_seq: u64,
 }
 
-/// A journal line: a log file that joined a chain's pending list.
+/// A journal line: a log file that joined a chain's pending list, and, for a chain's first
+/// file, how the chain started. Journalling the start (instead of rewriting the snapshot) keeps
+/// a new chain to one appended line: records spread over many accounts and Regions start many
+/// chains, and a snapshot per start rewrote every pending list each time.
 #[derive(Debug, Serialize, Deserialize)]
 struct JournalLine {
     seq: u64,
     chain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start: Option<ChainStart>,
     log: DigestLogFile,
+}
+
+/// How a chain (re)started: what [`Digests::begin_chain`] decided, replayed as is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChainStart {
+    trail: String,
+    target: DigestTarget,
+    #[serde(with = "unix")]
+    period_start: OffsetDateTime,
+}
+
+impl ChainStart {
+    /// Makes the chain active from `period_start` with no previous digest, keeping its pending
+    /// files and its last end.
+    fn apply(&self, state: &mut State, id: &str) {
+        let chain = state.chains.entry(id.to_owned()).or_insert_with(|| Chain {
+            trail: self.trail.clone(),
+            target: self.target.clone(),
+            active: false,
+            period_start: self.period_start,
+            last_end: None,
+            previous: None,
+            pending: Vec::new(),
+        });
+        chain.target = self.target.clone();
+        chain.active = true;
+        chain.period_start = self.period_start;
+        chain.previous = None;
+    }
 }
 
 fn chain_id(trail: &str, account: &str, region: &str) -> String {
@@ -675,10 +709,8 @@ impl Digests {
         account: &str,
         region: &str,
         now: OffsetDateTime,
-    ) {
-        let Ok(arn) = parse_trail_arn(&trail.arn) else {
-            return;
-        };
+    ) -> Option<ChainStart> {
+        let arn = parse_trail_arn(&trail.arn).ok()?;
         let id = chain_id(&trail.arn, account, region);
         let target = DigestTarget {
             trail_name: arn.name,
@@ -689,21 +721,15 @@ impl Digests {
             account: account.to_owned(),
             region: region.to_owned(),
         };
-        let chain = state.chains.entry(id).or_insert_with(|| Chain {
-            trail: trail.arn.clone(),
-            target: target.clone(),
-            active: false,
-            period_start: now,
-            last_end: None,
-            previous: None,
-            pending: Vec::new(),
-        });
         // A new chain never ends where the old one did: keys carry the end time to the second.
-        let start = chain.last_end.map_or(now, |e| e.max(now));
-        chain.target = target;
-        chain.active = true;
-        chain.period_start = start;
-        chain.previous = None;
+        let last_end = state.chains.get(&id).and_then(|c| c.last_end);
+        let start = ChainStart {
+            trail: trail.arn.clone(),
+            target,
+            period_start: last_end.map_or(now, |e| e.max(now)),
+        };
+        start.apply(state, &id);
+        Some(start)
     }
 
     /// Records a delivered log file in its chain's pending list. Files of trails that are not
@@ -731,28 +757,26 @@ impl Digests {
             return Ok(());
         };
         let id = chain_id(&log.trail, &account, &region);
-        let mut changed = false;
-        if !state.chains.get(&id).is_some_and(|c| c.active) {
-            self.begin_chain(&mut state, &trail, &account, &region, now);
-            changed = true;
-        }
+        let start = if state.chains.get(&id).is_some_and(|c| c.active) {
+            None
+        } else {
+            self.begin_chain(&mut state, &trail, &account, &region, now)
+        };
+        let started = start.is_some();
         let entry = DigestLogFile::from(log);
         if let Some(chain) = state.chains.get_mut(&id) {
             chain.pending.push(entry.clone());
         }
-        if changed {
-            self.save(&mut state)?;
-        } else {
-            state.journal_seq += 1;
-            let line = JournalLine {
-                seq: state.journal_seq,
-                chain: id,
-                log: entry,
-            };
-            self.append_journal(&line)?;
-        }
+        state.journal_seq += 1;
+        let line = JournalLine {
+            seq: state.journal_seq,
+            chain: id,
+            start,
+            log: entry,
+        };
+        self.append_journal(&line)?;
         drop(state);
-        if changed {
+        if started {
             self.wake.notify_one();
         }
         Ok(())
@@ -1072,6 +1096,9 @@ fn load_state(dir: &Path) -> Result<State, DigestError> {
             continue;
         }
         state.journal_seq = entry.seq;
+        if let Some(start) = &entry.start {
+            start.apply(&mut state, &entry.chain);
+        }
         if let Some(chain) = state.chains.get_mut(&entry.chain) {
             let known: HashSet<&str> = chain.pending.iter().map(|l| l.key.as_str()).collect();
             if !known.contains(entry.log.key.as_str()) {
@@ -1486,6 +1513,39 @@ mod tests {
         let v = rig.read(&out[0].key);
         assert_eq!(v["previousDigestS3Object"], first_key.as_str());
         assert_eq!(v["logFiles"][0]["s3Object"], log.key.as_str());
+    }
+
+    #[test]
+    fn a_chain_started_by_its_first_log_file_survives_a_restart_from_the_journal() {
+        let rig = rig();
+        let eu;
+        {
+            let digests = rig.digests(Duration::from_secs(60));
+            digests.start_chain(&trail()).unwrap();
+            rig.clock.advance(Duration::from_secs(10));
+            eu = rig.log("eu-west-1", "EEEEEEEEEEEEEEEE");
+            digests.observe(&eu).unwrap();
+            // The new chain is one journal line, not a rewritten snapshot.
+            let snapshot = std::fs::read_to_string(rig.root.join("state").join(STATE_FILE)).unwrap();
+            assert!(!snapshot.contains("eu-west-1"));
+            let journal = std::fs::read_to_string(rig.root.join("state").join(JOURNAL_FILE)).unwrap();
+            assert!(journal.contains("\"start\""));
+        }
+        let digests = rig.digests(Duration::from_secs(60));
+        digests.start_chain(&trail()).unwrap();
+        rig.clock.advance(Duration::from_secs(60));
+        let out = digests.tick();
+        let eu_digest = out
+            .iter()
+            .find(|d| d.key.contains("/CloudTrail-Digest/eu-west-1/"))
+            .unwrap();
+        assert!(eu_digest.starting);
+        assert_eq!(eu_digest.log_files, 1);
+        assert_eq!(eu_digest.start, datetime!(2026-03-01 10:00:10 UTC));
+        assert_eq!(
+            rig.read(&eu_digest.key)["logFiles"][0]["s3Object"],
+            eu.key.as_str()
+        );
     }
 
     #[test]

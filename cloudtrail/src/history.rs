@@ -626,7 +626,12 @@ impl History {
         self.prune(&mut inner, now);
         header.s = inner.next_seq;
         inner.next_seq += 1;
-        let buf = inner.queued.entry(key).or_default();
+        // The writer takes whole buffers, so each starts empty: start it at a size that holds
+        // a burst without a string of reallocations (copies) as it grows.
+        let buf = inner
+            .queued
+            .entry(key)
+            .or_insert_with(|| Vec::with_capacity(16 << 10));
         let start = buf.len();
         serde_json::to_writer(&mut *buf, &header).map_err(io)?;
         buf.push(b'\t');

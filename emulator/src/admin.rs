@@ -61,7 +61,7 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
             ),
         },
         _ => {
-            app.personalize.lock().unwrap_or_else(|e| e.into_inner()).reset();
+            app.personalize.reset();
             for s in &app.json_services {
                 s.reset();
             }

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -34,7 +34,7 @@ pub(crate) struct App {
     pub(crate) clock: SharedClock,
     pub(crate) server: ServerSection,
     pub(crate) identities: Identities,
-    pub(crate) personalize: Mutex<Personalize>,
+    pub(crate) personalize: Personalize,
     pub(crate) json_services: Vec<Arc<dyn JsonService>>,
     pub(crate) s3: Option<Arc<dyn S3Handler>>,
     pub(crate) recorder: Recorder,
@@ -99,6 +99,26 @@ struct Known<'a> {
     request_id: &'a str,
 }
 
+/// The `Date` header for `now`, formatted once per second per worker thread: every response
+/// carries one, and the value only changes when the second does.
+fn date_header(now: time::OffsetDateTime) -> Option<http::HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, http::HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let second = now.unix_timestamp();
+    LAST.with_borrow_mut(|last| {
+        if let Some((s, v)) = last.as_ref()
+            && *s == second
+        {
+            return Some(v.clone());
+        }
+        let v = http::HeaderValue::from_str(&crate::protocol::http_date(now)).ok()?;
+        *last = Some((second, v.clone()));
+        Some(v)
+    })
+}
+
 impl App {
     /// The hyper entry point.
     pub(crate) async fn handle(
@@ -110,7 +130,7 @@ impl App {
         let mut resp = self.dispatch(peer, req).await;
         // SDKs correct their clock skew from `Date`, so it must come from the emulator's clock,
         // not from hyper's wall clock, or a test clock would make every later signature expire.
-        if let Ok(v) = http::HeaderValue::from_str(&crate::protocol::http_date(clock.now())) {
+        if let Some(v) = date_header(clock.now()) {
             resp.headers_mut().insert(http::header::DATE, v);
         }
         Ok(resp)
@@ -386,10 +406,7 @@ impl App {
                     region: known.region.clone(),
                     now: self.clock.now(),
                 };
-                let result = {
-                    let mut p = self.personalize.lock().unwrap_or_else(|e| e.into_inner());
-                    p.call(&ctx, *op, input)
-                };
+                let result = self.personalize.call(&ctx, *op, input);
                 result.map_err(|e| {
                     if e.kind == personalize::ErrorKind::NotImplemented {
                         // Unserved operations say so plainly; the compatibility table lists them.

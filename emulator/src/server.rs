@@ -2,7 +2,7 @@
 //! shutdown (stop accepting, drain with a deadline, flush every record), and start-up assembly.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloudtrail::delivery::{Delivery, DeliveryConfig};
@@ -94,7 +94,7 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
     Ok(Arc::new(App {
         clock: config.clock.clone(),
         identities: Identities::from_config(&config.file),
-        personalize: Mutex::new(personalize),
+        personalize,
         json_services,
         s3: config.extensions.s3.clone(),
         recorder,

@@ -16,7 +16,7 @@ const SCHEMA: &str = r#"{"type":"record","name":"Interactions","namespace":"com.
 
 /// A service whose one store holds `n` dataset groups and `n` schemas, all `ACTIVE`.
 fn service(n: usize) -> (Personalize, Context) {
-    let mut svc = Personalize::new(Config { time_scale: 0.0 });
+    let svc = Personalize::new(Config { time_scale: 0.0 });
     let ctx = Context {
         account: "123456789012".into(),
         region: "us-east-1".into(),

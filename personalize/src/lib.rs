@@ -23,6 +23,7 @@ pub mod operation;
 pub mod sensitive;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -59,7 +60,7 @@ impl Default for Config {
 }
 
 /// All state of one (account, region).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Store {
     /// The data side.
     pub(crate) data: data::State,
@@ -69,11 +70,17 @@ pub struct Store {
     pub(crate) next_change: common::NextChange,
 }
 
-/// The whole service: one [`Store`] per (account, region).
+/// The stores of one account, by Region.
+type AccountStores = HashMap<String, Arc<Mutex<Store>>>;
+
+/// The whole service: one [`Store`] per (account, region), each behind its own lock.
+///
+/// Stores never refer to each other, so calls in different (account, Region) pairs run in
+/// parallel; only finding (or creating) the store takes the shared map's lock, briefly.
 #[derive(Debug, Default)]
 pub struct Personalize {
     config: Config,
-    stores: HashMap<(String, String), Store>,
+    stores: RwLock<HashMap<String, AccountStores>>,
 }
 
 impl Personalize {
@@ -81,26 +88,57 @@ impl Personalize {
     pub fn new(config: Config) -> Self {
         Personalize {
             config,
-            stores: HashMap::new(),
+            stores: RwLock::new(HashMap::new()),
         }
     }
 
-    /// Forgets every resource (the admin reset).
-    pub fn reset(&mut self) {
-        self.stores.clear();
+    /// Forgets every resource (the admin reset). A call already running finishes on the
+    /// store it found, which is then dropped.
+    pub fn reset(&self) {
+        self.stores.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The store of `(account, region)`, created empty on first use.
+    fn store(&self, account: &str, region: &str) -> Arc<Mutex<Store>> {
+        let found = self
+            .stores
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account)
+            .and_then(|regions| regions.get(region))
+            .cloned();
+        if let Some(store) = found {
+            return store;
+        }
+        let mut stores = self.stores.write().unwrap_or_else(|e| e.into_inner());
+        stores
+            .entry(account.to_owned())
+            .or_default()
+            .entry(region.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// A copy of the only store, for tests that look inside.
+    #[cfg(test)]
+    pub(crate) fn only_store(&self) -> Store {
+        let stores = self.stores.read().unwrap_or_else(|e| e.into_inner());
+        let mut all = stores.values().flat_map(|regions| regions.values());
+        let store = all.next().expect("a store");
+        assert!(all.next().is_none(), "more than one store");
+        store.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Runs one operation. `input` is the request body as JSON (an object; `{}` when empty).
-    pub fn call(&mut self, ctx: &Context, op: Operation, input: &Value) -> Result<Value> {
+    pub fn call(&self, ctx: &Context, op: Operation, input: &Value) -> Result<Value> {
         let input = match input {
             Value::Object(_) => input,
             Value::Null => &Value::Object(Default::default()),
             _ => return Err(Error::invalid("The request body must be a JSON object.")),
         };
-        let store = self
-            .stores
-            .entry((ctx.account.clone(), ctx.region.clone()))
-            .or_default();
+        let store = self.store(&ctx.account, &ctx.region);
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        let store = &mut *store;
         let cx = common::Cx {
             ctx,
             config: &self.config,

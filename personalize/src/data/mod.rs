@@ -189,7 +189,7 @@ fn delete_lifecycle(started: OffsetDateTime) -> Lifecycle {
 }
 
 /// State of the data side within one (account, region).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct State {
     seq: u64,
     pub(crate) dataset_groups: BTreeMap<String, DatasetGroup>,

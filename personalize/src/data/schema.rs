@@ -106,27 +106,81 @@ fn is_avro_name(s: &str) -> bool {
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
+/// The shape almost every schema has, read without building a `Value` tree: field types as
+/// names or unions of names, flags as booleans, no repeated keys. Anything else fails to parse
+/// and goes through [`parse_avro_value`], which gives the same answer for these and the
+/// precise error for the rest.
+#[derive(serde::Deserialize)]
+struct PlainRecord<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: &'a str,
+    #[serde(borrow)]
+    name: &'a str,
+    #[serde(borrow)]
+    fields: Vec<PlainField<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainField<'a> {
+    #[serde(borrow)]
+    name: &'a str,
+    #[serde(rename = "type", borrow)]
+    ty: PlainType<'a>,
+    #[serde(default)]
+    categorical: Option<bool>,
+    #[serde(default)]
+    textual: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum PlainType<'a> {
+    One(&'a str),
+    Union(#[serde(borrow)] Vec<&'a str>),
+}
+
 /// Parses and validates an Avro schema string as Personalize does.
 pub(crate) fn parse_avro(text: &str) -> Result<Vec<Field>> {
+    let Ok(rec) = serde_json::from_str::<PlainRecord<'_>>(text) else {
+        return parse_avro_value(text);
+    };
+    check_record(Some(rec.ty), Some(rec.name))?;
+    check_field_count(rec.fields.len())?;
+    let mut out: Vec<Field> = Vec::with_capacity(rec.fields.len());
+    for f in &rec.fields {
+        check_field_name(f.name)?;
+        let types = match &f.ty {
+            PlainType::One(t) => check_types(f.name, &[t], false)?,
+            PlainType::Union(u) => check_types(f.name, u, true)?,
+        };
+        let field = check_field(
+            f.name,
+            types,
+            f.categorical.unwrap_or(false),
+            f.textual.unwrap_or(false),
+            &out,
+        )?;
+        out.push(field);
+    }
+    Ok(out)
+}
+
+/// The general path: any JSON, every error message.
+fn parse_avro_value(text: &str) -> Result<Vec<Field>> {
     let v: Value =
         serde_json::from_str(text).map_err(|e| invalid(format!("The schema is not valid JSON: {e}.")))?;
     let obj = v
         .as_object()
         .ok_or_else(|| invalid("The schema must be an Avro record (a JSON object)."))?;
-    if obj.get("type").and_then(Value::as_str) != Some("record") {
-        return Err(invalid("The top-level type must be \"record\"."));
-    }
-    match obj.get("name").and_then(Value::as_str) {
-        Some(n) if is_avro_name(n) => {}
-        _ => return Err(invalid("The record must have a valid \"name\".")),
-    }
+    check_record(
+        obj.get("type").and_then(Value::as_str),
+        obj.get("name").and_then(Value::as_str),
+    )?;
     let fields = obj
         .get("fields")
         .and_then(Value::as_array)
         .ok_or_else(|| invalid("The record must have a \"fields\" array."))?;
-    if fields.is_empty() {
-        return Err(invalid("The record must have at least one field."));
-    }
+    check_field_count(fields.len())?;
     let mut out: Vec<Field> = Vec::with_capacity(fields.len());
     for f in fields {
         let fo = f
@@ -136,11 +190,7 @@ pub(crate) fn parse_avro(text: &str) -> Result<Vec<Field>> {
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| invalid("Each field must have a \"name\"."))?;
-        if !is_avro_name(name) || name.len() > 150 {
-            return Err(invalid(format!(
-                "Field name '{name}' must match [A-Za-z_][A-Za-z0-9_]* and have at most 150 characters."
-            )));
-        }
+        check_field_name(name)?;
         let types = field_types(name, fo.get("type"))?;
         let flag = |key: &str| -> Result<bool> {
             match fo.get(key) {
@@ -151,87 +201,127 @@ pub(crate) fn parse_avro(text: &str) -> Result<Vec<Field>> {
         };
         let categorical = flag("categorical")?;
         let textual = flag("textual")?;
-        let field = Field {
-            name: name.to_string(),
-            types,
-            categorical,
-            textual,
-        };
-        if (categorical || textual) && !field.has_type("string") {
-            return Err(invalid(format!(
-                "Field '{name}' can be categorical or textual only if its type is string."
-            )));
-        }
-        if categorical && textual {
-            return Err(invalid(format!(
-                "Field '{name}' cannot be both categorical and textual."
-            )));
-        }
-        if categorical && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-            return Err(invalid(format!("Reserved field '{name}' cannot be categorical.")));
-        }
-        if let Some(dup) = out.iter().find(|o| normalise(&o.name) == normalise(name)) {
-            return Err(invalid(format!(
-                "Field names must be unique; '{name}' conflicts with '{}'.",
-                dup.name
-            )));
-        }
+        let field = check_field(name, types, categorical, textual, &out)?;
         out.push(field);
     }
     Ok(out)
 }
 
+/// The record-level rules, in the order Personalize reports them.
+fn check_record(ty: Option<&str>, name: Option<&str>) -> Result<()> {
+    if ty != Some("record") {
+        return Err(invalid("The top-level type must be \"record\"."));
+    }
+    match name {
+        Some(n) if is_avro_name(n) => {}
+        _ => return Err(invalid("The record must have a valid \"name\".")),
+    }
+    Ok(())
+}
+
+fn check_field_count(fields: usize) -> Result<()> {
+    if fields == 0 {
+        return Err(invalid("The record must have at least one field."));
+    }
+    Ok(())
+}
+
+fn check_field_name(name: &str) -> Result<()> {
+    if !is_avro_name(name) || name.len() > 150 {
+        return Err(invalid(format!(
+            "Field name '{name}' must match [A-Za-z_][A-Za-z0-9_]* and have at most 150 characters."
+        )));
+    }
+    Ok(())
+}
+
+/// The rules on one field once its types and flags are known; `before` holds the fields so far.
+fn check_field(
+    name: &str,
+    types: Vec<String>,
+    categorical: bool,
+    textual: bool,
+    before: &[Field],
+) -> Result<Field> {
+    let field = Field {
+        name: name.to_string(),
+        types,
+        categorical,
+        textual,
+    };
+    if (categorical || textual) && !field.has_type("string") {
+        return Err(invalid(format!(
+            "Field '{name}' can be categorical or textual only if its type is string."
+        )));
+    }
+    if categorical && textual {
+        return Err(invalid(format!(
+            "Field '{name}' cannot be both categorical and textual."
+        )));
+    }
+    if categorical && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(invalid(format!("Reserved field '{name}' cannot be categorical.")));
+    }
+    let key = normalise(name);
+    if let Some(dup) = before.iter().find(|o| normalise(&o.name) == key) {
+        return Err(invalid(format!(
+            "Field names must be unique; '{name}' conflicts with '{}'.",
+            dup.name
+        )));
+    }
+    Ok(field)
+}
+
 fn field_types(name: &str, ty: Option<&Value>) -> Result<Vec<String>> {
-    let one = |t: &Value| -> Result<String> {
-        let s = match t {
+    // `{"type": "string"}` is the long form of a primitive; anything else names no type.
+    fn one(t: &Value) -> &str {
+        match t {
             Value::String(s) => s.as_str(),
-            // `{"type": "string"}` is the long form of a primitive.
             Value::Object(o) => o.get("type").and_then(Value::as_str).unwrap_or(""),
             _ => "",
-        };
-        if PRIMITIVES.contains(&s) {
-            Ok(s.to_string())
-        } else if matches!(s, "record" | "array" | "map" | "enum" | "fixed" | "bytes") {
-            Err(invalid(format!(
-                "Field '{name}' has type '{s}'; Personalize schemas must be flat and use only the types string, int, long, float, double, boolean and null."
-            )))
-        } else {
-            Err(invalid(format!("Field '{name}' has an unsupported type.")))
         }
-    };
+    }
     match ty {
         None => Err(invalid(format!("Field '{name}' must have a \"type\"."))),
         Some(Value::Array(union)) => {
-            if union.is_empty() {
-                return Err(invalid(format!("Field '{name}' has an empty union type.")));
-            }
-            let mut types = Vec::with_capacity(union.len());
-            for t in union {
-                let t = one(t)?;
-                if types.contains(&t) {
-                    return Err(invalid(format!(
-                        "Field '{name}' repeats '{t}' in its union type."
-                    )));
-                }
-                types.push(t);
-            }
-            if types.iter().all(|t| t == "null") {
-                return Err(invalid(format!(
-                    "Field '{name}' must have a type other than null."
-                )));
-            }
-            Ok(types)
+            let names: Vec<&str> = union.iter().map(one).collect();
+            check_types(name, &names, true)
         }
-        Some(t) => {
-            let t = one(t)?;
-            if t == "null" {
-                return Err(invalid(format!(
-                    "Field '{name}' must have a type other than null."
-                )));
-            }
-            Ok(vec![t])
-        }
+        Some(t) => check_types(name, &[one(t)], false),
     }
+}
+
+/// The type rules: a primitive, or a union of distinct primitives that is not only `null`.
+fn check_types(name: &str, names: &[&str], union: bool) -> Result<Vec<String>> {
+    if union && names.is_empty() {
+        return Err(invalid(format!("Field '{name}' has an empty union type.")));
+    }
+    let mut types: Vec<String> = Vec::with_capacity(names.len());
+    for &s in names {
+        if !PRIMITIVES.contains(&s) {
+            return Err(
+                if matches!(s, "record" | "array" | "map" | "enum" | "fixed" | "bytes") {
+                    invalid(format!(
+                        "Field '{name}' has type '{s}'; Personalize schemas must be flat and use only the types string, int, long, float, double, boolean and null."
+                    ))
+                } else {
+                    invalid(format!("Field '{name}' has an unsupported type."))
+                },
+            );
+        }
+        if types.iter().any(|t| t == s) {
+            return Err(invalid(format!(
+                "Field '{name}' repeats '{s}' in its union type."
+            )));
+        }
+        types.push(s.to_string());
+    }
+    if types.iter().all(|t| t == "null") {
+        return Err(invalid(format!(
+            "Field '{name}' must have a type other than null."
+        )));
+    }
+    Ok(types)
 }
 
 fn full(s: &Schema) -> Value {
@@ -327,6 +417,46 @@ mod tests {
 
     fn err(text: &str) -> String {
         parse_avro(text).unwrap_err().message
+    }
+
+    #[test]
+    fn the_typed_path_and_the_value_path_agree() {
+        let texts = [
+            r#"{"type":"record","name":"I","fields":[{"name":"USER_ID","type":"string"},{"name":"N","type":["null","long"]}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"GENRE","type":"string","categorical":true}],"version":"1.0"}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"D","type":"string","textual":true,"categorical":null}]}"#,
+            r#"{"type":"record","name":"I","fields":[]}"#,
+            r#"{"type":"enum","name":"I","fields":[{"name":"A","type":"string"}]}"#,
+            r#"{"type":"record","name":"1I","fields":[{"name":"A","type":"string"}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":"bytes"}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":"uuid"}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":["null"]}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":[]}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":["int","int"]}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":"null"}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":"int","categorical":true}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"A","type":"string","categorical":true,"textual":true}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"USER_ID","type":"string","categorical":true}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"item_id","type":"string"},{"name":"ITEMID","type":"string"}]}"#,
+            r#"{"type":"record","name":"I","fields":[{"name":"bad-name","type":"string"}]}"#,
+        ];
+        for text in texts {
+            // These all have the plain shape, so the typed path decides them.
+            assert!(serde_json::from_str::<PlainRecord<'_>>(text).is_ok(), "{text}");
+            let typed = parse_avro(text).map_err(|e| e.message);
+            let general = parse_avro_value(text).map_err(|e| e.message);
+            assert_eq!(typed, general, "{text}");
+        }
+        // Shapes the typed path declines still get their precise answer.
+        let long_form = r#"{"type":"record","name":"I","fields":[{"name":"A","type":{"type":"string"}}]}"#;
+        assert!(serde_json::from_str::<PlainRecord<'_>>(long_form).is_err());
+        assert_eq!(parse_avro(long_form).unwrap()[0].types, ["string"]);
+        assert!(
+            err(
+                r#"{"type":"record","name":"I","fields":[{"name":"A","type":"string","categorical":"yes"}]}"#
+            )
+            .contains("must be a boolean")
+        );
     }
 
     #[test]

@@ -472,7 +472,7 @@ fn import_jobs_load_data_when_active() {
         ])
     );
     assert_eq!(d["status"], "CREATE PENDING");
-    assert!(records(h.svc.stores.values().next().unwrap(), &f.dsg).is_none_or(|r| r.interactions.is_empty()));
+    assert!(records(&h.svc.only_store(), &f.dsg).is_none_or(|r| r.interactions.is_empty()));
     // A dataset with a running import cannot be deleted.
     h.err(
         DeleteDataset,
@@ -482,7 +482,7 @@ fn import_jobs_load_data_when_active() {
     h.wait(400);
     let d = h.ok(DescribeDatasetImportJob, json!({"datasetImportJobArn": arn}))["datasetImportJob"].clone();
     assert_eq!(d["status"], "ACTIVE");
-    let store = h.svc.stores.values().next().unwrap();
+    let store = &h.svc.only_store();
     let r = records(store, &f.dsg).unwrap();
     let n = r.interactions.len();
     assert!((300..=500).contains(&n));
@@ -495,10 +495,7 @@ fn import_jobs_load_data_when_active() {
     );
     h.wait(400);
     h.tick();
-    let m = records(h.svc.stores.values().next().unwrap(), &f.dsg)
-        .unwrap()
-        .interactions
-        .len();
+    let m = records(&h.svc.only_store(), &f.dsg).unwrap().interactions.len();
     assert!(m > n);
     h.ok(
         CreateDatasetImportJob,
@@ -507,10 +504,7 @@ fn import_jobs_load_data_when_active() {
     h.wait(400);
     h.tick();
     assert_eq!(
-        records(h.svc.stores.values().next().unwrap(), &f.dsg)
-            .unwrap()
-            .interactions
-            .len(),
+        records(&h.svc.only_store(), &f.dsg).unwrap().interactions.len(),
         n
     );
 
@@ -654,7 +648,7 @@ fn deletion_jobs_remove_users() {
     let d = h.ok(DescribeDataDeletionJob, json!({"dataDeletionJobArn": arn}))["dataDeletionJob"].clone();
     assert_eq!(d["status"], "COMPLETED");
     let gone = super::synth::deletion_users("s3://b/users.csv");
-    let store = h.svc.stores.values().next().unwrap();
+    let store = &h.svc.only_store();
     let r = records(store, &f.dsg).unwrap();
     assert!(r.interactions.iter().all(|i| !gone.contains(&i.user_id)));
     assert!(d["numDeleted"].as_u64().unwrap() > 0);
@@ -859,7 +853,7 @@ fn filters_validate_against_schemas_and_evaluate_on_data() {
             {"eventType": "favorite", "itemId": "i2", "sentAt": 1767225701.5}
         ]}),
     );
-    let store = h.svc.stores.values().next().unwrap();
+    let store = &h.svc.only_store();
     let kept = |name: &str, user: Option<&str>, item: Option<&str>, values: Option<Value>| -> Vec<&str> {
         let flt = filter(store, &Harness::arn(&format!("filter/{name}"))).unwrap();
         let fv = values.as_ref().and_then(|v| v.as_object());
@@ -1152,7 +1146,7 @@ fn events_api() {
         PutEvents,
         json!({"trackingId": f.tracking_id, "sessionId": "anon", "eventList": [ev("i3")]}),
     );
-    let store = h.svc.stores.values().next().unwrap();
+    let store = &h.svc.only_store();
     let all: Vec<_> = super::interactions(store, &f.dsg).collect();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].user_id, "u1");
@@ -1215,17 +1209,14 @@ fn events_api() {
         assert!(msg.contains(want), "{input}: {msg}");
     }
     // Nothing of a rejected batch was kept.
-    assert_eq!(
-        super::interactions(h.svc.stores.values().next().unwrap(), &f.dsg).count(),
-        3
-    );
+    assert_eq!(super::interactions(&h.svc.only_store(), &f.dsg).count(), 3);
 
     h.ok(PutItems, json!({"datasetArn": f.items, "items": [{"itemId": "i1", "properties": r#"{"GENRES": "Comedy", "price": 3}"#}, {"itemId": "i9"}]}));
     h.ok(
         PutUsers,
         json!({"datasetArn": f.users, "users": [{"userId": "u1", "properties": r#"{"age": 30}"#}]}),
     );
-    let store = h.svc.stores.values().next().unwrap();
+    let store = &h.svc.only_store();
     let items: Vec<_> = super::items(store, &f.dsg).collect();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].1.properties["PRICE"], 3);
@@ -1293,7 +1284,7 @@ fn events_api() {
         json!({"datasetArn": actions, "actions": [{"actionId": "a1", "properties": r#"{"value": 1.5}"#}]}),
     );
     h.ok(PutActionInteractions, ai);
-    let store = h.svc.stores.values().next().unwrap();
+    let store = &h.svc.only_store();
     assert_eq!(super::actions(store, &f.dsg).count(), 1);
     assert_eq!(
         super::action_interactions(store, &f.dsg)
@@ -1349,10 +1340,7 @@ fn deleting_a_dataset_forgets_its_records() {
     h.ok(DeleteDataset, json!({"datasetArn": f.items}));
     h.wait(60);
     h.tick();
-    assert_eq!(
-        super::items(h.svc.stores.values().next().unwrap(), &f.dsg).count(),
-        0
-    );
+    assert_eq!(super::items(&h.svc.only_store(), &f.dsg).count(), 0);
 }
 
 #[test]

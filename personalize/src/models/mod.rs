@@ -162,7 +162,7 @@ impl Meta {
 }
 
 /// State of the models side within one (account, region).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct State {
     seq: u64,
     pub(crate) solutions: BTreeMap<String, Solution>,
@@ -544,7 +544,7 @@ mod tests {
         let mut h = Harness::new();
         let dsg = h.active_group("g", None);
         let sol = h.active_solution("s", &dsg, super::testing::UP);
-        let store = h.svc_store();
+        let store = &h.svc_store();
         assert!(super::resource_exists(store, &sol));
         assert_eq!(super::dataset_group_dependents(store, &dsg), vec![sol.clone()]);
         h.err(
@@ -556,6 +556,6 @@ mod tests {
         h.advance(30.0);
         // A data-side call alone sees the finished delete.
         h.ok(Operation::DeleteDatasetGroup, json!({"datasetGroupArn": dsg}));
-        assert!(!super::resource_exists(h.svc_store(), &sol));
+        assert!(!super::resource_exists(&h.svc_store(), &sol));
     }
 }

@@ -214,11 +214,12 @@ impl Harness {
 }
 
 impl Harness {
-    /// The store of the test account and region (empty if nothing was called yet).
-    pub(crate) fn svc_store(&mut self) -> &crate::Store {
+    /// A copy of the store of the test account and region (empty if nothing was called yet).
+    pub(crate) fn svc_store(&mut self) -> crate::Store {
         self.svc
-            .stores
-            .entry(("123456789012".to_string(), "us-east-1".to_string()))
-            .or_default()
+            .store("123456789012", "us-east-1")
+            .lock()
+            .unwrap()
+            .clone()
     }
 }
