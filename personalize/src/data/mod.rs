@@ -53,7 +53,7 @@ mod schema;
 mod synth;
 mod tags;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -193,7 +193,9 @@ fn delete_lifecycle(started: OffsetDateTime) -> Lifecycle {
 pub(crate) struct State {
     seq: u64,
     pub(crate) dataset_groups: BTreeMap<String, DatasetGroup>,
-    pub(crate) schemas: BTreeMap<String, Schema>,
+    /// Hashed, not ordered: CreateSchema checks the ARN among up to 500 that share a long
+    /// prefix, and lists order by creation (`Meta::sort_key`), never by ARN.
+    pub(crate) schemas: HashMap<String, Schema>,
     pub(crate) datasets: BTreeMap<String, Dataset>,
     pub(crate) import_jobs: BTreeMap<String, ImportJob>,
     pub(crate) export_jobs: BTreeMap<String, ExportJob>,
