@@ -558,6 +558,7 @@ impl Delivery {
             spool: spool.clone(),
             dests: Vec::new(),
             batches: HashMap::new(),
+            deadline: None,
             ready: VecDeque::new(),
             in_flight: 0,
             in_flight_records: 0,
@@ -856,6 +857,10 @@ struct Core {
     /// The core's copy of the destination table, filled from the shared one as ids appear.
     dests: Vec<Destination>,
     batches: HashMap<u32, Batch>,
+    /// The earliest deadline of any batch with entries (`Some(None)`: no such batch), or `None`
+    /// when it must be found again. It may be early (a batch it came from was cut since), never
+    /// late, so the loop neither scans every batch on every wake-up nor misses a deadline.
+    deadline: Option<Option<OffsetDateTime>>,
     ready: VecDeque<Job>,
     in_flight: usize,
     in_flight_records: usize,
@@ -1112,8 +1117,18 @@ impl Core {
         let Some(batch) = self.batches.get_mut(&dest) else {
             return;
         };
+        let opened = batch.entries.is_empty();
         batch.bytes += e.body_bytes();
         batch.entries.push(e);
+        if opened {
+            let due = batch.retry_at.unwrap_or(batch.opened_at + self.interval);
+            if let Some(known) = &mut self.deadline {
+                *known = Some(known.map_or(due, |d| d.min(due)));
+            }
+        }
+        let Some(batch) = self.batches.get_mut(&dest) else {
+            return;
+        };
         if !failing && (batch.entries.len() >= max_records || batch.bytes > max_bytes) {
             let entries = batch.take_entries();
             self.ready.push_back(Job { dest, entries });
@@ -1154,6 +1169,12 @@ impl Core {
 
     /// Cuts every batch that is due (all of them when `force`) into jobs.
     fn start_due(&mut self, force: bool) {
+        let now = self.clock.now();
+        // Nothing is due before the earliest deadline: skip the scan over every batch.
+        if !force && self.through.is_empty() && matches!(self.deadline, Some(d) if d.is_none_or(|d| now < d))
+        {
+            return;
+        }
         // Stragglers of a flush go out now, together, without late holding.
         let mut through: Vec<u32> = self.through.drain().collect();
         through.sort_unstable();
@@ -1170,7 +1191,6 @@ impl Core {
                 }
             }
         }
-        let now = self.clock.now();
         let interval = self.interval;
         let late_rate = self.config.late_rate;
         let mut due: Vec<u32> = self
@@ -1230,6 +1250,9 @@ impl Core {
         // An idle batch is indistinguishable from a missing one (`add` reopens either at the
         // next record), so drop it: records spread over many accounts and Regions would
         // otherwise leave thousands of empty batches for every deadline scan to walk.
+        // Found again after every scan: a deadline kept from before may be past by now, with
+        // the batch it came from cut since, and would make the loop spin.
+        self.deadline = None;
         if emptied {
             self.batches
                 .retain(|_, b| !b.entries.is_empty() || b.retry_at.is_some() || !b.backoff.is_zero());
@@ -1339,6 +1362,8 @@ impl Core {
                 if let Some(b) = self.batches.get_mut(&done.dest) {
                     b.retry_at = None;
                     b.backoff = Duration::ZERO;
+                    // Its deadline may now be earlier than the retry it was waiting for.
+                    self.deadline = None;
                 }
                 {
                     let mut st = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
@@ -1373,6 +1398,7 @@ impl Core {
                     (batch.backoff * 2).min(max)
                 };
                 batch.retry_at = Some(now + batch.backoff);
+                self.deadline = None;
                 batch.bytes += done.entries.iter().map(Entry::body_bytes).sum::<usize>();
                 let mut entries = done.entries;
                 entries.append(&mut batch.entries);
@@ -1405,12 +1431,18 @@ impl Core {
         }
     }
 
-    fn next_deadline(&self) -> Option<OffsetDateTime> {
-        self.batches
+    fn next_deadline(&mut self) -> Option<OffsetDateTime> {
+        if let Some(known) = self.deadline {
+            return known;
+        }
+        let found = self
+            .batches
             .values()
             .filter(|b| !b.entries.is_empty())
             .map(|b| b.retry_at.unwrap_or(b.opened_at + self.interval))
-            .min()
+            .min();
+        self.deadline = Some(found);
+        found
     }
 
     fn publish_status(&self) {
