@@ -1126,9 +1126,6 @@ impl Core {
                 *known = Some(known.map_or(due, |d| d.min(due)));
             }
         }
-        let Some(batch) = self.batches.get_mut(&dest) else {
-            return;
-        };
         if !failing && (batch.entries.len() >= max_records || batch.bytes > max_bytes) {
             let entries = batch.take_entries();
             self.ready.push_back(Job { dest, entries });
