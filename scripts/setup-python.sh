@@ -10,6 +10,8 @@ if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
   exit 0
 fi
 python3 -m venv .venv
+# No pip cache: CI installs once into a clean clone, and the cache would double the disk it takes.
+export PIP_NO_CACHE_DIR=1
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
 echo "$want" > "$stamp"

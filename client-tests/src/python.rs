@@ -201,7 +201,7 @@ impl Moto {
         let bin = Venv::locate().root().join("bin").join("moto_server");
         assert!(
             bin.is_file(),
-            "{} is missing: run scripts/setup-python.sh to install moto[server]",
+            "{} is missing: run scripts/setup-python.sh to install moto",
             bin.display()
         );
         let child = tokio::process::Command::new(&bin)
