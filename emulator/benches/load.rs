@@ -17,8 +17,9 @@
 //! after 500 creates. The run prints the fraction that succeeded.
 //!
 //! `cargo bench -p emulator --bench load -- [--duration 60] [--phase-secs 10] [--rate 10000]
-//! [--connections 32] [--timeline FILE]` (`--timeline` writes the long run's 20 ms windows as CSV;
-//! `EMULATOR_BIN` runs another build of the emulator instead of this one's).
+//! [--connections 32] [--timeline FILE] [--only create-schema]` (`--timeline` writes the long
+//! run's 20 ms windows as CSV; `--only create-schema` skips the ListDatasetGroups phases, for
+//! profiling; `EMULATOR_BIN` runs another build of the emulator instead of this one's).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ struct Options {
     rate: u64,
     connections: usize,
     timeline: Option<String>,
+    /// Runs only the CreateSchema phases (for profiling the emulator under that load).
+    only_create_schema: bool,
 }
 
 fn options() -> Options {
@@ -62,6 +65,7 @@ fn options() -> Options {
         rate: 10_000,
         connections: 32,
         timeline: None,
+        only_create_schema: false,
     };
     let args: Vec<String> = std::env::args().collect();
     let raw = |name: &str| {
@@ -84,6 +88,7 @@ fn options() -> Options {
         o.connections = v as usize;
     }
     o.timeline = raw("--timeline");
+    o.only_create_schema = raw("--only").as_deref() == Some("create-schema");
     o
 }
 
@@ -96,6 +101,7 @@ enum Op {
 struct Target {
     name: &'static str,
     addr: SocketAddr,
+    pid: u32,
 }
 
 fn free_port() -> u16 {
@@ -334,6 +340,56 @@ struct Stats {
     latencies_us: Vec<u32>,
     /// (microseconds from the phase start to the send, latency in microseconds), send order.
     samples: Vec<(u32, u32)>,
+    /// CPU time while this side's slices ran (closed loop only): the whole machine's, to tell a
+    /// server short of CPU from one that leaves the machine idle while it waits, and the
+    /// client's and the server's, to show what one request costs each.
+    cpu: Cpu,
+}
+
+/// Cumulative CPU time, in nanoseconds.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    machine: u64,
+    client: u64,
+    server: u64,
+}
+
+impl Cpu {
+    fn now(server_pid: u32) -> Cpu {
+        Cpu {
+            machine: machine_busy_ns(),
+            client: process_cpu_ns("self"),
+            server: process_cpu_ns(&server_pid.to_string()),
+        }
+    }
+
+    fn since(self, start: Cpu) -> Cpu {
+        Cpu {
+            machine: self.machine.saturating_sub(start.machine),
+            client: self.client.saturating_sub(start.client),
+            server: self.server.saturating_sub(start.server),
+        }
+    }
+
+    fn add(&mut self, other: Cpu) {
+        self.machine += other.machine;
+        self.client += other.client;
+        self.server += other.server;
+    }
+}
+
+/// User and system time of a process (`/proc/<pid>/stat` fields 14 and 15, in 10 ms ticks).
+fn process_cpu_ns(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|v| v.parse::<u64>().unwrap_or(0))
+        .sum();
+    ticks * 10_000_000
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -452,6 +508,7 @@ async fn drive_for(
         elapsed,
         latencies_us,
         samples,
+        cpu: Cpu::default(),
     }
 }
 
@@ -467,6 +524,7 @@ impl Stats {
         self.latencies_us.extend(other.latencies_us);
         self.latencies_us.sort_unstable();
         self.samples.extend(other.samples);
+        self.cpu.add(other.cpu);
     }
 }
 
@@ -476,8 +534,8 @@ impl Stats {
 /// not (a baseline phase alone varied from 47,000 to 83,000 requests/s between runs).
 /// `before_emulator` runs before each emulator slice, outside the measured time.
 async fn compare<F, Fut>(
-    base: SocketAddr,
-    emu: SocketAddr,
+    base: &Target,
+    emu: &Target,
     op: Op,
     connections: usize,
     secs: u64,
@@ -496,14 +554,18 @@ where
         let emulator_turn = matches!(i % 4, 1 | 2);
         if emulator_turn {
             before_emulator().await;
-            let s = drive_for(emu, op, connections, slice, None).await;
+            let cpu = Cpu::now(emu.pid);
+            let mut s = drive_for(emu.addr, op, connections, slice, None).await;
+            s.cpu = Cpu::now(emu.pid).since(cpu);
             EMULATOR_CALLS.fetch_add(s.requests, Ordering::Relaxed);
             match e.as_mut() {
                 Some(acc) => acc.absorb(s),
                 None => e = Some(s),
             }
         } else {
-            let s = drive_for(base, op, connections, slice, None).await;
+            let cpu = Cpu::now(base.pid);
+            let mut s = drive_for(base.addr, op, connections, slice, None).await;
+            s.cpu = Cpu::now(base.pid).since(cpu);
             match b.as_mut() {
                 Some(acc) => acc.absorb(s),
                 None => b = Some(s),
@@ -520,8 +582,20 @@ fn print_row(label: &str, target: &str, s: &Stats) {
         let by: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
         format!("errors: {}", by.join(", "))
     };
+    let busy = if s.cpu.machine > 0 {
+        let per_request = |ns: u64| ns as f64 / 1000.0 / s.requests.max(1) as f64;
+        format!(
+            "; machine busy {:.0}% of {} cores; CPU per request: server {:.1} us, client {:.1} us",
+            100.0 * s.cpu.machine as f64 / (s.elapsed.as_nanos() as f64 * cores() as f64),
+            cores(),
+            per_request(s.cpu.server),
+            per_request(s.cpu.client),
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{label:<40} {target:<9} {:>7.0} req/s  p50 {:>6.3} ms  p99 {:>6.3} ms  ({} requests, {errors})",
+        "{label:<40} {target:<9} {:>7.0} req/s  p50 {:>6.3} ms  p99 {:>6.3} ms  ({} requests, {errors}{busy})",
         s.rps(),
         s.percentile(0.50),
         s.percentile(0.99),
@@ -573,24 +647,26 @@ fn sample(pid: u32, start: Instant) -> Sample {
             }
         }
     }
-    // /proc/stat's first line: user nice system idle iowait irq softirq steal, in USER_HZ ticks.
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    if let Some(line) = stat.lines().next() {
-        let v: Vec<u64> = line
-            .split_whitespace()
-            .skip(1)
-            .map(|x| x.parse().unwrap_or(0))
-            .collect();
-        let busy: u64 = v
-            .iter()
-            .take(8)
-            .enumerate()
-            .filter(|(i, _)| *i != 3 && *i != 4)
-            .map(|(_, x)| x)
-            .sum();
-        s.machine_busy = busy * 10_000_000;
-    }
+    s.machine_busy = machine_busy_ns();
     s
+}
+
+/// Busy time of all CPUs since boot, in nanoseconds: `/proc/stat`'s first line (user nice system
+/// idle iowait irq softirq steal, in USER_HZ ticks of 10 ms) less idle and iowait.
+fn machine_busy_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().next() else {
+        return 0;
+    };
+    let busy: u64 = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, x)| x.parse::<u64>().unwrap_or(0))
+        .sum();
+    busy * 10_000_000
 }
 
 impl Sampler {
@@ -755,15 +831,18 @@ fn main() {
         .spawn()
         .expect("spawn emulator");
     let emulator_pid = emulator.id();
-    println!("emulator pid {emulator_pid}, baseline pid {}", baseline.id());
+    let baseline_pid = baseline.id();
+    println!("emulator pid {emulator_pid}, baseline pid {baseline_pid}");
     let _children = Children(vec![baseline, emulator]);
     let base = Target {
         name: "baseline",
         addr: SocketAddr::from(([127, 0, 0, 1], base_port)),
+        pid: baseline_pid,
     };
     let emu = Target {
         name: "emulator",
         addr: SocketAddr::from(([127, 0, 0, 1], emu_port)),
+        pid: emulator_pid,
     };
     wait_ready(base.addr);
     wait_ready(emu.addr);
@@ -779,56 +858,58 @@ fn main() {
             o.connections, o.phase_secs, o.rate, o.duration
         );
         let open_conns = 64;
-        let (b, e) = compare(
-            base.addr,
-            emu.addr,
-            Op::ListDatasetGroups,
-            o.connections,
-            o.phase_secs,
-            || async {},
-        )
-        .await;
-        print_row("closed loop ListDatasetGroups", base.name, &b);
-        print_row("closed loop ListDatasetGroups", emu.name, &e);
-        let ratio = e.ok_rps() / b.rps();
-        verdicts.push(format!(
-            "ListDatasetGroups throughput: emulator {:.0}/s vs baseline {:.0}/s = {ratio:.2} (target >= 0.50): {}",
-            e.ok_rps(),
-            b.rps(),
-            met(ratio >= 0.5)
-        ));
+        if !o.only_create_schema {
+            let (b, e) = compare(
+                &base,
+                &emu,
+                Op::ListDatasetGroups,
+                o.connections,
+                o.phase_secs,
+                || async {},
+            )
+            .await;
+            print_row("closed loop ListDatasetGroups", base.name, &b);
+            print_row("closed loop ListDatasetGroups", emu.name, &e);
+            let ratio = e.ok_rps() / b.rps();
+            verdicts.push(format!(
+                "ListDatasetGroups throughput: emulator {:.0}/s vs baseline {:.0}/s = {ratio:.2} (target >= 0.50): {}",
+                e.ok_rps(),
+                b.rps(),
+                met(ratio >= 0.5)
+            ));
 
-        let b = drive(base.addr, Op::ListDatasetGroups, open_conns, o.phase_secs, Some(o.rate)).await;
-        print_row(&format!("open loop {} req/s ListDatasetGroups", o.rate), base.name, &b);
-        let sampler = Sampler::start(emulator_pid, Instant::now());
-        let e = drive(emu.addr, Op::ListDatasetGroups, open_conns, o.duration, Some(o.rate)).await;
-        EMULATOR_CALLS.fetch_add(e.requests, Ordering::Relaxed);
-        let samples = sampler.finish();
-        print_row(&format!("open loop {} req/s ListDatasetGroups", o.rate), emu.name, &e);
-        attribute_tail(&e, &samples, o.timeline.as_deref());
-        let p99 = e.percentile(0.99);
-        verdicts.push(format!(
-            "p99 at {} req/s over {} s: {p99:.3} ms (baseline {:.3} ms; target < 2 ms): {}",
-            o.rate,
-            o.duration,
-            b.percentile(0.99),
-            met(p99 < 2.0 && e.error_count() == 0)
-        ));
-        let (rss, peak) = rss_kib(emulator_pid);
-        verdicts.push(format!(
-            "emulator resident memory after the {} s run: {:.1} MiB (peak {:.1} MiB; target < 100 MB = 95.4 MiB): {}",
-            o.duration,
-            rss as f64 / 1024.0,
-            peak as f64 / 1024.0,
-            met((rss as f64) * 1024.0 < 100e6)
-        ));
+            let b = drive(base.addr, Op::ListDatasetGroups, open_conns, o.phase_secs, Some(o.rate)).await;
+            print_row(&format!("open loop {} req/s ListDatasetGroups", o.rate), base.name, &b);
+            let sampler = Sampler::start(emulator_pid, Instant::now());
+            let e = drive(emu.addr, Op::ListDatasetGroups, open_conns, o.duration, Some(o.rate)).await;
+            EMULATOR_CALLS.fetch_add(e.requests, Ordering::Relaxed);
+            let samples = sampler.finish();
+            print_row(&format!("open loop {} req/s ListDatasetGroups", o.rate), emu.name, &e);
+            attribute_tail(&e, &samples, o.timeline.as_deref());
+            let p99 = e.percentile(0.99);
+            verdicts.push(format!(
+                "p99 at {} req/s over {} s: {p99:.3} ms (baseline {:.3} ms; target < 2 ms): {}",
+                o.rate,
+                o.duration,
+                b.percentile(0.99),
+                met(p99 < 2.0 && e.error_count() == 0)
+            ));
+            let (rss, peak) = rss_kib(emulator_pid);
+            verdicts.push(format!(
+                "emulator resident memory after the {} s run: {:.1} MiB (peak {:.1} MiB; target < 100 MB = 95.4 MiB): {}",
+                o.duration,
+                rss as f64 / 1024.0,
+                peak as f64 / 1024.0,
+                met((rss as f64) * 1024.0 < 100e6)
+            ));
 
+        }
         warm_regions(emu.addr).await;
         // Each emulator slice starts from empty Personalize state (log files stay), so its
         // connections fill the same Regions again without meeting the schema quota.
         let (b, e) = compare(
-            base.addr,
-            emu.addr,
+            &base,
+            &emu,
             Op::CreateSchema,
             o.connections,
             o.phase_secs,
