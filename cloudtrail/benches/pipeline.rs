@@ -118,7 +118,7 @@ fn template(i: usize) -> Record {
     r.response_elements = Some(json!({
         "solutionArn": format!("arn:aws:personalize:{region}:{ACCOUNT}:solution/solution-{i}")
     }));
-    r.request_id = Some(uuid::Uuid::new_v4().to_string());
+    r.request_id = Some(cloudtrail::random_uuid().to_string());
     r.read_only = Some(false);
     r.tls_details = Some(TlsDetails {
         tls_version: "TLSv1.3".into(),

@@ -17,6 +17,7 @@
 //! fraction of a second of history (never of trail logs, which go through the spool); a
 //! graceful stop, which drops the `History`, writes everything.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fs;
@@ -111,40 +112,42 @@ fn io(e: impl std::fmt::Display) -> HistoryError {
 
 /// The per-line header: everything a lookup filters or sorts on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Header {
+/// Appends borrow the record's strings (no copies on the request path); lookups read owned
+/// ones (`Header<'static>`).
+struct Header<'a> {
     /// `eventTime`, epoch seconds.
     t: i64,
     /// Append sequence number, breaks ties within a second (later first).
     s: u64,
-    id: String,
-    n: String,
-    ro: String,
+    id: Cow<'a, str>,
+    n: Cow<'a, str>,
+    ro: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     u: Option<String>,
-    src: String,
+    src: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    ak: Option<String>,
+    ak: Option<Cow<'a, str>>,
     /// `(ResourceType, ResourceName)` pairs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     r: Vec<(Option<String>, Option<String>)>,
 }
 
-impl Header {
-    fn of(record: &Record, seq: u64) -> Header {
+impl<'a> Header<'a> {
+    /// The header of `record`; `id` is where its event ID is formatted.
+    fn of(record: &'a Record, id: &'a mut [u8; 36], seq: u64) -> Header<'a> {
         Header {
             t: record.event_time.unix_timestamp(),
             s: seq,
-            id: record.event_id.to_string(),
-            n: record.event_name.clone(),
-            ro: if record.read_only == Some(true) {
+            id: Cow::Borrowed(record.event_id.hyphenated().encode_lower(id)),
+            n: Cow::Borrowed(&record.event_name),
+            ro: Cow::Borrowed(if record.read_only == Some(true) {
                 "true"
             } else {
                 "false"
-            }
-            .to_owned(),
+            }),
             u: record.user_identity.lookup_username(),
-            src: record.event_source.clone(),
-            ak: record.user_identity.access_key_id.clone(),
+            src: Cow::Borrowed(&record.event_source),
+            ak: record.user_identity.access_key_id.as_deref().map(Cow::Borrowed),
             r: lookup_resources(record),
         }
     }
@@ -156,14 +159,14 @@ impl Header {
     fn matches(&self, attr: Option<&(String, String)>) -> bool {
         let Some((k, v)) = attr else { return true };
         match k.as_str() {
-            "EventId" => &self.id == v,
-            "EventName" => &self.n == v,
-            "ReadOnly" => &self.ro == v,
+            "EventId" => self.id == v.as_str(),
+            "EventName" => self.n == v.as_str(),
+            "ReadOnly" => self.ro == v.as_str(),
             "Username" => self.u.as_ref() == Some(v),
             "ResourceType" => self.r.iter().any(|(t, _)| t.as_ref() == Some(v)),
             "ResourceName" => self.r.iter().any(|(_, n)| n.as_ref() == Some(v)),
-            "EventSource" => &self.src == v,
-            "AccessKeyId" => self.ak.as_ref() == Some(v),
+            "EventSource" => self.src == v.as_str(),
+            "AccessKeyId" => self.ak.as_deref() == Some(v.as_str()),
             _ => false,
         }
     }
@@ -469,10 +472,10 @@ fn parse_day(name: &str) -> Option<Date> {
     Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
 }
 
-fn split_line(line: &[u8]) -> Option<(Header, &[u8])> {
+fn split_line(line: &[u8]) -> Option<(Header<'static>, &[u8])> {
     let tab = line.iter().position(|&b| b == b'\t')?;
     let (h, rest) = line.split_at(tab);
-    let header: Header = serde_json::from_slice(h).ok()?;
+    let header: Header<'static> = serde_json::from_slice(h).ok()?;
     let body = rest.get(1..)?;
     let body = body.strip_suffix(b"\n").unwrap_or(body);
     Some((header, body))
@@ -609,7 +612,8 @@ impl History {
         }
         let day = record.event_time.date();
         // The header is built before the lock; its sequence number is patched in under it.
-        let mut header = Header::of(record, 0);
+        let mut id = [0u8; 36];
+        let mut header = Header::of(record, &mut id, 0);
         let pair = (account.to_owned(), region.to_owned());
         let key = (pair.clone(), day);
         let mut inner = self.lock();
@@ -868,12 +872,12 @@ impl History {
         let events = items
             .into_iter()
             .map(|Hit { h, body, .. }| LookupEvent {
-                event_id: h.id,
-                event_name: h.n,
-                read_only: h.ro,
-                access_key_id: h.ak,
+                event_id: h.id.into_owned(),
+                event_name: h.n.into_owned(),
+                read_only: h.ro.into_owned(),
+                access_key_id: h.ak.map(Cow::into_owned),
                 event_time: h.t,
-                event_source: h.src,
+                event_source: h.src.into_owned(),
                 username: h.u,
                 resources: h.r,
                 cloud_trail_event: String::from_utf8_lossy(&body).into_owned(),
@@ -890,7 +894,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// A candidate event of a lookup, ordered by its (time, sequence) key only.
 struct Hit {
     k: (i64, u64),
-    h: Header,
+    h: Header<'static>,
     body: Vec<u8>,
 }
 

@@ -41,5 +41,5 @@ pub use delivery::{
 pub use identity::{IdentityType, UserIdentity};
 pub use layout::{LogDestination, log_key};
 pub use logfile::WrittenLog;
-pub use record::{EventCategory, EventType, Record, Resource, TlsDetails};
+pub use record::{EventCategory, EventType, Record, Resource, TlsDetails, random_uuid};
 pub use store::{LocalDir, ObjectMeta, ObjectStore, StoreError};

@@ -10,7 +10,6 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::clock::SharedClock;
 use crate::delivery::DeliveryObserver;
@@ -90,7 +89,7 @@ impl Notification {
             s3_object_key: keys,
         })
         .unwrap_or_default();
-        let message_id = Uuid::new_v4().to_string();
+        let message_id = crate::record::random_uuid().to_string();
         let timestamp = iso_millis(at);
         // SNS's string to sign for a Notification without Subject.
         let to_sign = format!(
@@ -112,7 +111,7 @@ impl Notification {
             ),
             unsubscribe_url: format!(
                 "https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}:{}",
-                Uuid::new_v4()
+                crate::record::random_uuid()
             ),
         }
     }
@@ -282,7 +281,7 @@ mod tests {
         );
         assert_eq!(v["Type"], "Notification");
         assert_eq!(v["Timestamp"], "2026-01-02T03:04:05.678Z");
-        assert!(Uuid::parse_str(v["MessageId"].as_str().unwrap()).is_ok());
+        assert!(uuid::Uuid::parse_str(v["MessageId"].as_str().unwrap()).is_ok());
         let msg: serde_json::Value = serde_json::from_str(v["Message"].as_str().unwrap()).unwrap();
         assert_eq!(
             msg,

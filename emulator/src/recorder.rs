@@ -42,8 +42,8 @@ pub struct Call<'a> {
     pub source_ip: IpAddr,
     /// The received `User-Agent`.
     pub user_agent: Option<&'a str>,
-    /// The request body, when it parsed as a JSON object.
-    pub request: Option<&'a Value>,
+    /// The request body, when it parsed as JSON (moved into the record, not copied).
+    pub request: Option<Value>,
     /// The result.
     pub outcome: Outcome<'a>,
     /// Whether the operation only reads.
@@ -85,7 +85,7 @@ impl Recorder {
     }
 
     /// The record for a call (the time is the clock's now: the call has completed).
-    pub fn build(&self, call: &Call<'_>) -> Record {
+    pub fn build(&self, call: Call<'_>) -> Record {
         let p = call.principal;
         // Calls a service makes on someone's behalf show the service as source and agent.
         let service = p.identity.invoked_by.as_deref();
@@ -105,8 +105,7 @@ impl Recorder {
         };
         r.request_parameters = call
             .request
-            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
-            .cloned();
+            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
         match call.outcome {
             Outcome::Success(output) => {
                 if !call.read_only {
@@ -120,7 +119,7 @@ impl Recorder {
         }
         r.request_id = Some(call.request_id.to_owned());
         r.read_only = Some(call.read_only);
-        r.resources = call.resources.clone();
+        r.resources = call.resources;
         if call.data_event {
             r.event_category = EventCategory::Data;
             r.management_event = Some(false);
@@ -131,7 +130,7 @@ impl Recorder {
     /// Builds the record, shows it to the taps, and returns once delivery has spooled it.
     /// The record is serialised once, for the spool and the taps (Event history) alike.
     pub async fn record(&self, call: Call<'_>) -> Result<(), DeliveryError> {
-        let record = self.build(&call);
+        let record = self.build(call);
         let json = Arc::new(record.to_json());
         for tap in &self.taps {
             tap.record_json(&record, &json);

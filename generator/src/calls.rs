@@ -743,7 +743,7 @@ pub fn request_parameters(op: &OpSpec, body: &Value) -> Option<Value> {
         return None;
     }
     Some(match personalize::Operation::from_name(op.name) {
-        Some(o) => cloudtrail::redact::redact(body, personalize::sensitive_paths(o)),
+        Some(o) => cloudtrail::redact::redact(body.clone(), personalize::sensitive_paths(o)),
         None => body.clone(),
     })
 }

@@ -43,7 +43,7 @@ pub(crate) fn record(i: usize, region: &str) -> Record {
     r.response_elements = Some(json!({
         "datasetGroupArn": format!("arn:aws:personalize:{region}:{ACCOUNT}:dataset-group/dsg-{i}")
     }));
-    r.request_id = Some(uuid::Uuid::new_v4().to_string());
+    r.request_id = Some(cloudtrail::random_uuid().to_string());
     r.read_only = Some(false);
     r
 }
