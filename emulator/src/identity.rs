@@ -32,7 +32,7 @@ pub struct Principal {
     /// The signing keys last derived for this secret, by `date/region/service`, newest last:
     /// clients sign thousands of requests with the same few scopes (one key is often used in
     /// two or three Regions at once), and deriving a key costs four HMACs.
-    pub(crate) signing_key: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
+    pub(crate) signing_key: std::sync::Mutex<Vec<(String, [u8; 32])>>,
 }
 
 impl Principal {

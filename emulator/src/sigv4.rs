@@ -404,7 +404,7 @@ pub fn verify(
         } else {
             match header_str(req.headers, "x-amz-content-sha256") {
                 Some(h) => h.to_owned(),
-                None => hex::encode(Sha256::digest(req.body)),
+                None => hex_lower(&Sha256::digest(req.body)),
             }
         };
         let canonical = canonical_request(
@@ -426,21 +426,39 @@ pub fn verify(
 const CACHED_KEYS: usize = 8;
 
 fn cached_signature(principal: &Principal, scope: &Scope, amz_date: &str, canonical: &[u8]) -> String {
-    let id = format!("{}/{}/{}", scope.date, scope.region, scope.service);
+    // Compared piece by piece, so a hit (nearly every call) allocates nothing.
+    let same_scope = |cached: &str| {
+        let mut it = cached.splitn(3, '/');
+        it.next() == Some(scope.date.as_str())
+            && it.next() == Some(scope.region.as_str())
+            && it.next() == Some(scope.service.as_str())
+    };
     let mut cache = principal.signing_key.lock().unwrap_or_else(|e| e.into_inner());
-    let key = match cache.iter().find(|(cached, _)| *cached == id) {
-        Some((_, key)) => key.clone(),
+    let key = match cache.iter().find(|(cached, _)| same_scope(cached)) {
+        Some((_, key)) => *key,
         None => {
             let key = signing_key(&principal.secret, &scope.date, &scope.region, &scope.service);
             if cache.len() >= CACHED_KEYS {
                 cache.remove(0);
             }
-            cache.push((id, key.clone()));
+            let id = format!("{}/{}/{}", scope.date, scope.region, scope.service);
+            cache.push((id, key));
             key
         }
     };
     drop(cache);
-    hex::encode(hmac(&key, string_to_sign(scope, amz_date, canonical).as_bytes()))
+    hex_lower(&hmac(&key, string_to_sign(scope, amz_date, canonical).as_bytes()))
+}
+
+/// Lower-case hex, as SigV4 writes hashes and signatures.
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// The AWS Regions a credential scope may name. A made-up region is refused as AWS refuses a
@@ -699,17 +717,17 @@ fn canonical_request(
     out
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this never fails.
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| {
         <HmacSha256 as Mac>::new_from_slice(&[]).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
     });
     mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+    mac.finalize().into_bytes().into()
 }
 
 /// The signing key for a scope.
-pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
@@ -717,19 +735,31 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec
 }
 
 fn string_to_sign(scope: &Scope, amz_date: &str, canonical: &[u8]) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{}/{}/{}/{}\n{}",
-        scope.date,
-        scope.region,
-        scope.service,
-        scope.terminator,
-        hex::encode(Sha256::digest(canonical))
-    )
+    let hash = hex_lower(&Sha256::digest(canonical));
+    let mut out = String::with_capacity(160);
+    for part in [
+        ALGORITHM,
+        "\n",
+        amz_date,
+        "\n",
+        &scope.date,
+        "/",
+        &scope.region,
+        "/",
+        &scope.service,
+        "/",
+        &scope.terminator,
+        "\n",
+        &hash,
+    ] {
+        out.push_str(part);
+    }
+    out
 }
 
 fn signature(secret: &str, scope: &Scope, amz_date: &str, canonical: &[u8]) -> String {
     let key = signing_key(secret, &scope.date, &scope.region, &scope.service);
-    hex::encode(hmac(&key, string_to_sign(scope, amz_date, canonical).as_bytes()))
+    hex_lower(&hmac(&key, string_to_sign(scope, amz_date, canonical).as_bytes()))
 }
 
 /// A client-side signer, as botocore signs: every header present except the ones it never signs.
@@ -842,6 +872,12 @@ mod tests {
     use super::*;
     use crate::config::FileConfig;
     use time::macros::datetime;
+
+    #[test]
+    fn hex_lower_matches_the_hex_crate() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_lower(&all), hex::encode(&all));
+    }
 
     /// The worked example of the AWS General Reference ("Examples of the complete Signature
     /// Version 4 signing process": IAM ListUsers, 2015-08-30).
