@@ -110,10 +110,9 @@ fn io(e: impl std::fmt::Display) -> HistoryError {
     HistoryError::Io(e.to_string())
 }
 
-/// The per-line header: everything a lookup filters or sorts on.
+/// The per-line header: everything a lookup filters or sorts on. Appends borrow the record's
+/// strings (no copies on the request path); lookups read owned ones (`Header<'static>`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-/// Appends borrow the record's strings (no copies on the request path); lookups read owned
-/// ones (`Header<'static>`).
 struct Header<'a> {
     /// `eventTime`, epoch seconds.
     t: i64,
