@@ -37,7 +37,7 @@ use time::OffsetDateTime;
 
 const ACCOUNT: &str = "123456789012";
 
-/// Records per second the pipeline must sustain on the 2-core reference machine (issue #2).
+/// Records per second the pipeline must sustain on the 2-core reference machine.
 const TARGET: f64 = 150_000.0;
 
 /// What a producer does per call: a record from a template, with its own `eventID` (a version 4

@@ -73,3 +73,86 @@ impl Clock for ManualClock {
         Some(self.tx.subscribe())
     }
 }
+
+/// Waits for a time by an injected clock, the one way background loops (the delivery core,
+/// the digest runner) sleep: with a real clock through a timer, with a manual clock until the
+/// test moves it, so no test waits on real time for a deadline to pass.
+pub struct ClockTimer {
+    clock: SharedClock,
+    advanced: Option<watch::Receiver<OffsetDateTime>>,
+}
+
+impl std::fmt::Debug for ClockTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClockTimer")
+            .field("manual", &self.advanced.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClockTimer {
+    /// A timer on `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        let advanced = clock.advanced();
+        ClockTimer { clock, advanced }
+    }
+
+    /// Resolves once `deadline` may have come. A real clock sleeps until the deadline (for
+    /// ever when there is none). A manual clock resolves at its next move, whatever the
+    /// deadline, so the caller looks at the time again; once the manual clock is gone, time
+    /// stands still and this never resolves.
+    pub async fn wait_until(&mut self, deadline: Option<OffsetDateTime>) {
+        if let Some(rx) = &mut self.advanced {
+            if rx.changed().await.is_err() {
+                self.advanced = None;
+                std::future::pending::<()>().await;
+            }
+            return;
+        }
+        match deadline {
+            None => std::future::pending().await,
+            Some(d) => {
+                let left = d - self.clock.now();
+                if left.is_positive() {
+                    tokio::time::sleep(left.try_into().unwrap_or(std::time::Duration::from_secs(1))).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// Whether `fut` is ready at its first poll.
+    async fn ready_now(fut: impl std::future::Future<Output = ()>) -> bool {
+        tokio::select! {
+            biased;
+            () = fut => true,
+            () = std::future::ready(()) => false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_wakes_its_timer_only_when_moved() {
+        let clock = ManualClock::new(datetime!(2026-01-01 00:00:00 UTC));
+        let mut timer = ClockTimer::new(clock.clone());
+        let past = Some(datetime!(2025-01-01 00:00:00 UTC));
+        // Not even a deadline in the past wakes it: only the clock moving does.
+        assert!(!ready_now(timer.wait_until(past)).await);
+        clock.advance(std::time::Duration::from_secs(1));
+        assert!(ready_now(timer.wait_until(None)).await);
+        assert!(!ready_now(timer.wait_until(None)).await);
+        clock.set(datetime!(2020-01-01 00:00:00 UTC));
+        assert!(ready_now(timer.wait_until(None)).await);
+    }
+
+    #[tokio::test]
+    async fn a_real_clock_timer_is_due_at_once_for_a_past_deadline() {
+        let mut timer = ClockTimer::new(Arc::new(SystemClock));
+        assert!(ready_now(timer.wait_until(Some(OffsetDateTime::UNIX_EPOCH))).await);
+        assert!(!ready_now(timer.wait_until(None)).await);
+    }
+}

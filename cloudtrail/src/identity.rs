@@ -194,6 +194,8 @@ impl UserIdentity {
     }
 
     /// A role session. `role_id` is the role's `AROA…` id; `creation_date` is `YYYY-MM-DDTHH:MM:SSZ`.
+    // Each argument is one part of the identity CloudTrail writes; a struct of them would only
+    // name them twice.
     #[allow(clippy::too_many_arguments)]
     pub fn assumed_role(
         account: &str,
@@ -274,7 +276,7 @@ impl UserIdentity {
         }
     }
 
-    /// An AWS service principal such as `personalize.amazonaws.com`.
+    /// An AWS service principal such as `cloudtrail.amazonaws.com`.
     pub fn aws_service(invoked_by: &str) -> Self {
         UserIdentity {
             identity_type: IdentityType::AWSService,

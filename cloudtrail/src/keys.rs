@@ -8,7 +8,6 @@
 //! restarted emulator keeps signing with, and publishing, the same keys.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +20,7 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
+use crate::atomic::{Access, write_atomic};
 use crate::clock::SharedClock;
 
 /// The validity window of every key in AWS's public examples: 2,592,000 s.
@@ -301,32 +301,14 @@ impl KeyRing {
     }
 
     fn persist(&self, region: &str, pair: &KeyPair) -> Result<(), KeyError> {
-        let dir = self.dir.join(region);
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| KeyError::Io { path, source }
-        };
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let name = format!(
             "{}-{}.der",
             pair.info.validity_start.unix_timestamp(),
             pair.info.validity_end.unix_timestamp()
         );
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let path = self.dir.join(region).join(name);
         let der = pair.private_der()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp).map_err(io(&tmp))?;
-        file.write_all(&der).map_err(io(&tmp))?;
-        file.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(())
+        write_atomic(&path, &der, Access::Owner).map_err(|source| KeyError::Io { path, source })
     }
 }
 
@@ -378,9 +360,10 @@ fn load_region(dir: &Path) -> Result<Vec<Arc<KeyPair>>, KeyError> {
     Ok(keys)
 }
 
-/// A fixed RSA-2048 private key (PKCS#1 DER) for tests, so suites never wait on key
-/// generation. Never use it for anything but tests: it is public.
-pub const TEST_KEY_PKCS1_DER: &[u8] = include_bytes!("../testdata/test-key-rsa2048.der");
+/// A fixed RSA-2048 private key (PKCS#1 DER) for the crate's unit tests, so they never wait on
+/// key generation. It is public, so it exists only in test builds.
+#[cfg(test)]
+pub(crate) const TEST_KEY_PKCS1_DER: &[u8] = include_bytes!("../testdata/test-key-rsa2048.der");
 
 #[cfg(test)]
 mod tests {

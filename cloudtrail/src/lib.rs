@@ -1,6 +1,6 @@
 //! CloudTrail record model and log delivery pipeline.
 //!
-//! This crate knows nothing of HTTP or Personalize: it takes typed [`Record`]s and
+//! This crate knows nothing of HTTP or of any one service: it takes typed [`Record`]s and
 //! turns them into CloudTrail log files laid out exactly as AWS lays them out in a bucket.
 //!
 //! # Layout
@@ -17,6 +17,8 @@
 //! - [`digest`], [`keys`]: digest files, their chain and signatures, and the per-Region key pairs.
 //! - [`redact`]: hiding sensitive request members as `HIDDEN_DUE_TO_SECURITY_REASONS`.
 
+pub mod arn;
+mod atomic;
 pub mod clock;
 pub mod delivery;
 pub mod digest;
@@ -28,7 +30,6 @@ pub mod logfile;
 pub mod notify;
 pub mod record;
 pub mod redact;
-mod spool;
 pub mod store;
 pub mod timefmt;
 pub mod trails;

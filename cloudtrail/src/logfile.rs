@@ -155,7 +155,6 @@ pub struct RawRecord<'a> {
 }
 
 /// Compresses and puts one log file from already-serialised records, in the order given.
-#[allow(clippy::too_many_arguments)]
 pub fn write_raw(
     store: &dyn ObjectStore,
     trail: &str,

@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 use crate::clock::SharedClock;
 use crate::delivery::DeliveryObserver;
 use crate::logfile::WrittenLog;
+/// SNS's `Timestamp` rendering, `YYYY-MM-DDTHH:MM:SS.sssZ`.
+pub use crate::timefmt::iso_millis;
 
 /// The file name of the notifications log inside the data directory.
 pub const NOTIFICATIONS_LOG: &str = "notifications.log";
@@ -61,14 +63,6 @@ pub struct Notification {
     /// The unsubscribe link.
     #[serde(rename = "UnsubscribeURL")]
     pub unsubscribe_url: String,
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.sssZ`, SNS's timestamp.
-pub fn iso_millis(t: OffsetDateTime) -> String {
-    let mut s = crate::timefmt::iso_seconds(t);
-    s.pop();
-    s.push_str(&format!(".{:03}Z", t.millisecond()));
-    s
 }
 
 fn region_of(topic_arn: &str) -> &str {

@@ -36,7 +36,7 @@ pub struct Record {
     /// When the request completed, whole seconds, UTC.
     #[serde(with = "event_time")]
     pub event_time: OffsetDateTime,
-    /// `personalize.amazonaws.com`, `cloudtrail.amazonaws.com`, ...
+    /// The service's endpoint name: `cloudtrail.amazonaws.com`, `s3.amazonaws.com`, ...
     pub event_source: String,
     /// The API action.
     pub event_name: String,
@@ -135,7 +135,7 @@ pub enum EventType {
 pub enum EventCategory {
     /// Control-plane operations.
     Management,
-    /// Data-plane operations (Personalize Runtime and Events).
+    /// Data-plane operations on a resource (reading or writing its data).
     Data,
     /// VPC endpoint network activity.
     NetworkActivity,
@@ -155,7 +155,7 @@ pub struct Resource {
     /// The owning account.
     #[serde(rename = "accountId", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    /// `AWS::Personalize::DatasetGroup` and the like.
+    /// `AWS::<Service>::<Kind>`, such as `AWS::S3::Object`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
 }

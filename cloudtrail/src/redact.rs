@@ -1,7 +1,7 @@
 //! CloudTrail's way of hiding sensitive request members: the value becomes `HIDDEN_DUE_TO_SECURITY_REASONS`.
 //!
-//! Which members are sensitive is the service's knowledge (for Personalize,
-//! `personalize::sensitive_paths`); this module only walks the paths and hides what it finds.
+//! Which members are sensitive is the service's knowledge, handed in by the caller as paths; this
+//! module only walks the paths and hides what it finds.
 
 use serde_json::Value;
 

@@ -1,6 +1,7 @@
-//! The few UTC time renderings CloudTrail uses, written by hand because they sit on the hot path.
+//! The few UTC time renderings CloudTrail uses, written by hand because they sit on the hot path,
+//! and the epoch-number forms the crate's state files keep times in.
 
-use time::{Month, OffsetDateTime};
+use time::{Date, Month, OffsetDateTime};
 
 fn two(out: &mut String, n: u8) {
     out.push(char::from(b'0' + n / 10));
@@ -31,6 +32,39 @@ pub fn iso_seconds(t: OffsetDateTime) -> String {
     two(&mut s, t.second());
     s.push('Z');
     s
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.sssZ`, SNS's `Timestamp`.
+pub fn iso_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = iso_seconds(t);
+    s.pop();
+    s.push('.');
+    let ms = t.millisecond();
+    s.push(char::from(b'0' + (ms / 100) as u8));
+    two(&mut s, (ms % 100) as u8);
+    s.push('Z');
+    s
+}
+
+/// `YYYY-MM-DD`, the name of an Event history segment.
+pub fn iso_date(d: Date) -> String {
+    let mut s = String::with_capacity(10);
+    four(&mut s, d.year());
+    s.push('-');
+    two(&mut s, u8::from(d.month()));
+    s.push('-');
+    two(&mut s, d.day());
+    s
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_iso_date(s: &str) -> Option<Date> {
+    let mut it = s.splitn(3, '-');
+    let y: i32 = it.next()?.parse().ok()?;
+    let m: u8 = it.next()?.parse().ok()?;
+    let d: u8 = it.next()?.parse().ok()?;
+    Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
 }
 
 /// `YYYYMMDDTHHmmZ`, the delivery time in a log file's name.
@@ -126,6 +160,56 @@ pub fn parse_iso_seconds(s: &str) -> Option<OffsetDateTime> {
     Some(date.with_time(clock).assume_utc())
 }
 
+/// Serde for a time kept as whole epoch seconds (`#[serde(with = "timefmt::unix_seconds")]`).
+pub(crate) mod unix_seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.unix_timestamp())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let secs = i64::deserialize(d)?;
+        OffsetDateTime::from_unix_timestamp(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+/// [`unix_seconds`] for an optional time (`null` when absent).
+pub(crate) mod unix_seconds_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub(crate) fn serialize<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&t.unix_timestamp()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+        Option::<i64>::deserialize(d)?
+            .map(|secs| OffsetDateTime::from_unix_timestamp(secs).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Serde for a time kept as epoch milliseconds, S3's precision.
+pub(crate) mod unix_millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64((t.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let ms = i64::deserialize(d)?;
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +235,17 @@ mod tests {
             java_date(datetime!(2020-01-01 23:30:00 UTC)),
             "Jan 1, 2020 11:30:00 PM"
         );
+        assert_eq!(
+            iso_millis(datetime!(2026-01-02 03:04:05.678 UTC)),
+            "2026-01-02T03:04:05.678Z"
+        );
+        assert_eq!(
+            iso_millis(datetime!(2026-01-02 03:04:05.009 UTC)),
+            "2026-01-02T03:04:05.009Z"
+        );
+        assert_eq!(iso_date(t.date()), "2018-11-05");
+        assert_eq!(parse_iso_date("2018-11-05"), Some(t.date()));
+        assert_eq!(parse_iso_date("2018-13-05"), None);
         assert_eq!(parse_iso_seconds("2018-11-05T06:06:01Z"), Some(t));
         assert_eq!(parse_iso_seconds("2018-11-05T06:06:01"), None);
     }

@@ -21,7 +21,8 @@ use cloudtrail::keys::{DEFAULT_KEY_VALIDITY, KeyRing};
 use cloudtrail::logfile::WrittenLog;
 use cloudtrail::notify::{NOTIFICATIONS_LOG, Notification, NotificationLog, NotificationSink};
 use cloudtrail::trails::{
-    Organization, Selectors, Tag, Trail, TrailSpec, Trails, default_trail_spec, every_call_selectors,
+    DataResourceTypes, Organization, Selectors, Tag, Trail, TrailSpec, Trails, default_trail_spec,
+    every_event_selectors,
 };
 use cloudtrail::{
     EventCategory, LocalDir, ObjectMeta, ObjectStore, Record, Resource, SharedClock, StoreError,
@@ -43,6 +44,22 @@ pub const LOCAL_STORE: &str = "local";
 pub const DEMO_ACCOUNT: &str = "123456789012";
 /// The built-in trail's home Region.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
+
+/// The data-event resource types of the services the emulator serves, as advanced selectors
+/// name them in `resources.type`: Personalize Events calls (`PutEvents`,
+/// `PutActionInteractions`) act on an event tracker, `PutItems`/`PutUsers`/`PutActions` on a
+/// dataset, and Personalize Runtime calls on a campaign or a recommender.
+pub const DATA_RESOURCE_TYPES: &[&str] = &[
+    "AWS::Personalize::EventTracker",
+    "AWS::Personalize::Dataset",
+    "AWS::Personalize::Campaign",
+    "AWS::Personalize::Recommender",
+];
+
+/// [`DATA_RESOURCE_TYPES`] as the trail registry takes them.
+pub fn data_resource_types() -> DataResourceTypes {
+    DataResourceTypes::new(DATA_RESOURCE_TYPES.iter().copied())
+}
 
 /// Why the CloudTrail side could not start.
 #[derive(Debug, thiserror::Error)]
@@ -203,9 +220,10 @@ impl CloudTrailConfig {
 
     /// The declared trails as (account, home Region, spec).
     fn declared(&self, demo_account: &str) -> Vec<(String, String, TrailSpec)> {
+        let data_types = data_resource_types();
         match &self.trails {
             None => {
-                let mut spec = default_trail_spec(demo_account);
+                let mut spec = default_trail_spec(demo_account, &data_types);
                 // Same topic the server announced files on before trails existed.
                 spec.sns_topic_name = Some(format!("aws-cloudtrail-logs-{demo_account}"));
                 vec![(demo_account.to_owned(), DEFAULT_HOME_REGION.to_owned(), spec)]
@@ -235,7 +253,9 @@ impl CloudTrailConfig {
                             })
                             .collect(),
                         store: d.store.clone(),
-                        selectors: d.data_events.then(|| Selectors::Advanced(every_call_selectors())),
+                        selectors: d
+                            .data_events
+                            .then(|| Selectors::Advanced(every_event_selectors(&data_types))),
                         ..TrailSpec::default()
                     };
                     (account, d.home_region.clone(), spec)
@@ -484,6 +504,7 @@ impl CloudTrailParts {
             Some(state.join("trails.json")),
             clock.clone(),
             ct.organizations.clone(),
+            data_resource_types(),
             ct.declared(&demo),
         )?);
         let history = Arc::new(History::open(state.join("history"), clock.clone())?);
@@ -626,7 +647,12 @@ mod tests {
         let declared = c.declared(DEMO_ACCOUNT);
         assert_eq!(declared.len(), 1);
         assert_eq!(declared[0].2.name, "management-events");
-        assert!(matches!(declared[0].2.selectors, Some(Selectors::Advanced(_))));
+        // Every management event, and every data event of the services served.
+        let Some(Selectors::Advanced(sel)) = &declared[0].2.selectors else {
+            panic!("the built-in trail has advanced selectors");
+        };
+        assert_eq!(sel.len(), 1 + DATA_RESOURCE_TYPES.len());
+        cloudtrail::trails::validate_advanced(sel, &data_resource_types()).unwrap();
 
         let c = parse(
             r#"

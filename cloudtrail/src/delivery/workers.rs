@@ -1,0 +1,162 @@
+//! The workers: long-lived threads that turn a cut batch into a log file (shuffled, with the
+//! configured duplicates, compressed, put) and acknowledge its records in the spool once the file
+//! is visible, off the core and off the spool lock.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use crate::logfile::{RawRecord, write_raw};
+use crate::store::ObjectStore;
+
+use super::api::Destination;
+use super::core::{Done, Entry};
+use super::spool::write_ack;
+
+/// A few long-lived threads for blocking work. Long-lived on purpose: each compression thread
+/// keeps its compressor and its multi-megabyte buffers between files, which fresh blocking
+/// tasks would pay for in page faults every time.
+pub(super) struct Pool {
+    tx: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Pool {
+    /// `threads` threads named `<name>-<i>`.
+    pub(super) fn new(name: &str, threads: usize) -> std::io::Result<Pool> {
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The threads end when the pipeline drops the sender.
+                        let task = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match task {
+                            Ok(task) => task(),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
+        Ok(Pool { tx })
+    }
+
+    /// Runs `task` on the next free thread.
+    pub(super) fn run(&self, task: impl FnOnce() + Send + 'static) {
+        // The receiving threads live as long as `self`, so the send cannot fail.
+        let _ = self.tx.send(Box::new(task));
+    }
+}
+
+/// One file to write: a cut batch and everything the worker needs, decided by the core.
+pub(super) struct FileJob {
+    /// The destination's id, for the report.
+    pub(super) id: u32,
+    /// Where the file goes.
+    pub(super) dest: Destination,
+    /// Its records.
+    pub(super) entries: Vec<Entry>,
+    /// The time in its key.
+    pub(super) delivered_at: OffsetDateTime,
+    /// The unique string in its key.
+    pub(super) unique: String,
+    /// Seeds the shuffle and the duplicates.
+    pub(super) seed: u64,
+    /// Where it is put.
+    pub(super) store: Arc<dyn ObjectStore>,
+    /// The compression level.
+    pub(super) level: i32,
+    /// Chance that a record is written twice.
+    pub(super) duplicate_rate: f64,
+    /// Where the acks go.
+    pub(super) spool_dir: PathBuf,
+    /// Whether acks are synced.
+    pub(super) fsync: bool,
+    /// Serialises the workers' ack appends.
+    pub(super) ack_io: Arc<Mutex<()>>,
+    /// Where the report goes.
+    pub(super) events: mpsc::UnboundedSender<Done>,
+}
+
+impl FileJob {
+    /// Writes the file, acknowledges its records when it is visible, and reports to the core.
+    pub(super) fn run(self) {
+        let FileJob {
+            id,
+            dest,
+            mut entries,
+            delivered_at,
+            unique,
+            seed,
+            store,
+            level,
+            duplicate_rate: dup,
+            spool_dir: dir,
+            fsync,
+            ack_io,
+            events,
+        } = self;
+        let mut rng = StdRng::seed_from_u64(seed);
+        // AWS files are not ordered by time.
+        entries.shuffle(&mut rng);
+        let mut raw: Vec<RawRecord<'_>> = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let r = RawRecord {
+                json: &e.json,
+                event_time: OffsetDateTime::from_unix_timestamp(e.event_time)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            };
+            raw.push(r);
+            if dup > 0.0 && rng.random_bool(dup) {
+                let at = rng.random_range(0..=raw.len());
+                raw.insert(at, r);
+            }
+        }
+        // A panicking store must not wedge the pipeline: report it as a failed write.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_raw(
+                &*store,
+                &dest.trail,
+                &dest.log,
+                &raw,
+                delivered_at,
+                &unique,
+                level,
+            )
+            .map_err(|e| e.to_string())
+        }))
+        .unwrap_or_else(|_| Err("the object store panicked".to_owned()));
+        drop(raw);
+        if result.is_ok() {
+            // The file is visible: acknowledge its records here, off the core and off
+            // the spool lock. Workers take turns so ack frames never interleave.
+            let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
+            for e in &entries {
+                by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
+            }
+            let _turn = ack_io.lock().unwrap_or_else(|e| e.into_inner());
+            for (seg, pairs) in by_seg {
+                if let Err(err) = write_ack(&dir, seg, &pairs, fsync) {
+                    // Without the ack a restart would write these again.
+                    tracing::error!(error = %err, seg, "spool ack failed; records may be delivered twice after a restart");
+                }
+            }
+        }
+        let _ = events.send(Done {
+            dest: id,
+            entries,
+            result,
+        });
+    }
+}

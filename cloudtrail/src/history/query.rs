@@ -1,0 +1,284 @@
+//! `LookupEvents` over the segments: request checks, the page (newest first, at most
+//! `MaxResults`, holding at most `MaxResults + 1` events in memory while it scans segments newest
+//! day first), and next tokens bound to their query.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use time::{Date, Duration};
+
+use super::segments::{Header, safe_segment, seg_path, split_line};
+use super::{
+    ATTRIBUTE_KEYS, History, HistoryError, LookupEvent, LookupPage, LookupRequest, MAX_RESULTS,
+    RETENTION_DAYS, io,
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Token {
+    h: String,
+    t: i64,
+    s: u64,
+}
+
+impl History {
+    /// `LookupEvents` for the caller's account and Region.
+    pub fn lookup(
+        &self,
+        account: &str,
+        region: &str,
+        req: &LookupRequest,
+    ) -> Result<LookupPage, HistoryError> {
+        let max = req.max_results.unwrap_or(MAX_RESULTS);
+        if !(1..=MAX_RESULTS).contains(&max) {
+            return Err(HistoryError::InvalidMaxResults(format!(
+                "Value {max} for MaxResults is invalid. It must be between 1 and {MAX_RESULTS}."
+            )));
+        }
+        let max = usize::try_from(max).unwrap_or(50);
+        if req.attributes.len() > 1 {
+            return Err(HistoryError::InvalidLookupAttributes(
+                "You can specify only one lookup attribute.".to_owned(),
+            ));
+        }
+        let attr = req.attributes.first();
+        if let Some((k, v)) = attr {
+            if !ATTRIBUTE_KEYS.contains(&k.as_str()) {
+                return Err(HistoryError::InvalidLookupAttributes(format!(
+                    "Lookup attribute key {k} is not valid. Valid keys are {}.",
+                    ATTRIBUTE_KEYS.join(", ")
+                )));
+            }
+            if v.is_empty() || v.chars().count() > 2000 {
+                return Err(HistoryError::InvalidLookupAttributes(
+                    "Lookup attribute values must be 1 to 2000 characters.".to_owned(),
+                ));
+            }
+        }
+        match req.category.as_deref() {
+            None => {}
+            Some("insight") => {
+                if let Some((k, _)) = attr
+                    && !["EventId", "EventName", "EventSource"].contains(&k.as_str())
+                {
+                    return Err(HistoryError::InvalidLookupAttributes(format!(
+                        "Lookup attribute key {k} is not supported for Insights events."
+                    )));
+                }
+            }
+            Some(other) => {
+                return Err(HistoryError::InvalidEventCategory(format!(
+                    "Event category {other} is not valid. The only valid value is insight."
+                )));
+            }
+        }
+        if let (Some(s), Some(e)) = (req.start, req.end)
+            && s > e
+        {
+            return Err(HistoryError::InvalidTimeRange(
+                "Start time must be before end time.".to_owned(),
+            ));
+        }
+        let hash = query_hash(account, region, req);
+        let cursor = match &req.next_token {
+            None => None,
+            Some(tok) => {
+                let bad = || HistoryError::InvalidNextToken("Invalid NextToken.".to_owned());
+                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(tok)
+                    .map_err(|_| bad())?;
+                let t: Token = serde_json::from_slice(&raw).map_err(|_| bad())?;
+                if t.h != hash {
+                    return Err(HistoryError::InvalidNextToken(
+                        "The NextToken does not belong to this query: repeat the call with the same parameters.".to_owned(),
+                    ));
+                }
+                Some((t.t, t.s))
+            }
+        };
+        // The emulator records no Insights events, so an insight lookup is always empty.
+        if req.category.is_some() || !safe_segment(account, 12) || !safe_segment(region, 32) {
+            return Ok(LookupPage::default());
+        }
+        let now = self.clock.now();
+        let floor = (now - Duration::days(RETENTION_DAYS)).unix_timestamp();
+        let lo = req.start.map_or(floor, |s| s.unix_timestamp().max(floor));
+        let hi = req.end.map_or(i64::MAX, |e| e.unix_timestamp());
+        // Whatever is queued becomes visible first (and expired segments go).
+        {
+            let mut inner = self.lock();
+            self.prune(&mut inner, now);
+        }
+        self.shared.write_queued()?;
+        let days: Vec<Date> = {
+            let inner = self.lock();
+            inner
+                .index
+                .get(&(account.to_owned(), region.to_owned()))
+                .map(|s| s.keys().rev().copied().collect())
+                .unwrap_or_default()
+        };
+        let want = max + 1;
+        let needle: Option<Vec<u8>> = attr.and_then(|(_, v)| {
+            serde_json::to_vec(v)
+                .ok()
+                .map(|q| q.get(1..q.len().saturating_sub(1)).unwrap_or_default().to_vec())
+        });
+        // A min-heap of the best `want` keys seen so far (largest keys are the newest events).
+        let mut heap: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
+        for day in days {
+            let day_lo = day.midnight().assume_utc().unix_timestamp();
+            let day_hi = day_lo + 86_399;
+            if day_lo > hi || day_hi < lo || cursor.is_some_and(|c| day_lo > c.0) {
+                continue;
+            }
+            if heap.len() >= want {
+                break;
+            }
+            let path = seg_path(&self.shared.dir, account, region, day);
+            let f = match fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
+            };
+            let mut reader = BufReader::new(f);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                if line.last() != Some(&b'\n') {
+                    // Being appended right now: not there yet.
+                    break;
+                }
+                // Cheap reject before parsing: the attribute value, as JSON writes it, must
+                // appear in the header.
+                if let Some(needle) = &needle {
+                    let header = line.split(|&b| b == b'\t').next().unwrap_or_default();
+                    if !contains(header, needle) {
+                        continue;
+                    }
+                }
+                let Some((h, body)) = split_line(&line) else {
+                    continue;
+                };
+                let k = h.key();
+                if h.t < lo || h.t > hi || cursor.is_some_and(|c| k >= c) || !h.matches(attr) {
+                    continue;
+                }
+                if heap.len() < want {
+                    heap.push(Reverse(Hit {
+                        k,
+                        h,
+                        body: body.to_vec(),
+                    }));
+                } else if heap.peek().is_some_and(|Reverse(min)| k > min.k) {
+                    heap.pop();
+                    heap.push(Reverse(Hit {
+                        k,
+                        h,
+                        body: body.to_vec(),
+                    }));
+                }
+            }
+        }
+        let mut items: Vec<Hit> = heap.into_iter().map(|Reverse(x)| x).collect();
+        items.sort_by_key(|b| Reverse(b.k));
+        let more = items.len() > max;
+        items.truncate(max);
+        let next_token = if more {
+            items.last().map(|hit| {
+                let tok = Token {
+                    h: hash.clone(),
+                    t: hit.k.0,
+                    s: hit.k.1,
+                };
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(serde_json::to_vec(&tok).unwrap_or_default())
+            })
+        } else {
+            None
+        };
+        let events = items
+            .into_iter()
+            .map(|Hit { h, body, .. }| LookupEvent {
+                event_id: h.id.into_owned(),
+                event_name: h.n.into_owned(),
+                read_only: h.ro.into_owned(),
+                access_key_id: h.ak.map(Cow::into_owned),
+                event_time: h.t,
+                event_source: h.src.into_owned(),
+                username: h.u,
+                resources: h.r,
+                cloud_trail_event: String::from_utf8_lossy(&body).into_owned(),
+            })
+            .collect();
+        Ok(LookupPage { events, next_token })
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A candidate event of a lookup, ordered by its (time, sequence) key only.
+struct Hit {
+    k: (i64, u64),
+    h: Header<'static>,
+    body: Vec<u8>,
+}
+
+impl PartialEq for Hit {
+    fn eq(&self, other: &Self) -> bool {
+        self.k == other.k
+    }
+}
+
+impl Eq for Hit {}
+
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Hit {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.k.cmp(&other.k)
+    }
+}
+
+/// Binds a token to everything that defines the result set (not `MaxResults`, which may change
+/// between pages).
+fn query_hash(account: &str, region: &str, req: &LookupRequest) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    field(account);
+    field(region);
+    for (k, v) in &req.attributes {
+        field(k);
+        field(v);
+    }
+    field(
+        &req.start
+            .map(|t| t.unix_timestamp().to_string())
+            .unwrap_or_default(),
+    );
+    field(
+        &req.end
+            .map(|t| t.unix_timestamp().to_string())
+            .unwrap_or_default(),
+    );
+    field(req.category.as_deref().unwrap_or_default());
+    hex::encode(h.finalize().get(..16).unwrap_or_default())
+}

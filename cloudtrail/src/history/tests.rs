@@ -1,0 +1,454 @@
+//! Unit tests of Event history: lookups by every attribute across pages and days, request
+//! checks and tokens, restart and retention, the queue, resources, the rate limit.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::segments::arn_type;
+use super::*;
+use crate::clock::{Clock, ManualClock};
+use crate::identity::UserIdentity;
+use crate::record::{EventCategory, Record, Resource};
+
+const ACCT: &str = "123456789012";
+
+fn rec(t: OffsetDateTime, name: &str, ro: bool, user: &str) -> Record {
+    let ident = UserIdentity::iam_user(
+        ACCT,
+        "/",
+        user,
+        "AIDAEXAMPLE",
+        &format!("AKIA{}", user.to_uppercase()),
+    );
+    let mut r = Record::api_call(
+        ident,
+        t,
+        "dynamodb.amazonaws.com",
+        name,
+        "us-east-1",
+        "192.0.2.1",
+        ACCT,
+    );
+    r.read_only = Some(ro);
+    r
+}
+
+fn setup() -> (tempfile::TempDir, Arc<ManualClock>, History) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let h = History::open(dir.path().join("history"), clock.clone()).unwrap();
+    (dir, clock, h)
+}
+
+fn all(h: &History, req: LookupRequest) -> Vec<LookupEvent> {
+    let mut out = Vec::new();
+    let mut req = req;
+    loop {
+        let page = h.lookup(ACCT, "us-east-1", &req).unwrap();
+        out.extend(page.events);
+        match page.next_token {
+            Some(t) => req.next_token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+#[test]
+fn newest_first_across_pages_and_days_with_each_attribute() {
+    let (_d, _clock, h) = setup();
+    let base = datetime!(2026-03-08 23:59:58 UTC);
+    let mut recs = Vec::new();
+    for i in 0..37i64 {
+        let mut r = rec(
+            base + Duration::seconds(i / 3),
+            if i % 2 == 0 { "CreateTable" } else { "ListTables" },
+            i % 2 == 1,
+            if i % 5 == 0 { "bob" } else { "alice" },
+        );
+        if i % 4 == 0 {
+            r.resources = vec![Resource {
+                arn: Some(format!("arn:aws:dynamodb:us-east-1:{ACCT}:table/t{i}")),
+                arn_prefix: None,
+                account_id: Some(ACCT.into()),
+                resource_type: Some("AWS::DynamoDB::Table".into()),
+            }];
+        }
+        assert!(h.append(&r).unwrap());
+        recs.push(r);
+    }
+    // Data events are never in history.
+    let mut d = rec(base, "GetItem", false, "alice");
+    d.event_category = EventCategory::Data;
+    assert!(!h.append(&d).unwrap());
+
+    let expect = |f: &dyn Fn(&Record) -> bool| -> Vec<String> {
+        let mut v: Vec<&Record> = recs.iter().filter(|r| f(r)).collect();
+        // Newest first; equal seconds: appended later first.
+        v.reverse();
+        v.sort_by_key(|b| std::cmp::Reverse(b.event_time));
+        v.into_iter().map(|r| r.event_id.to_string()).collect()
+    };
+    let got = |k: &str, v: &str, max: i64| -> Vec<String> {
+        all(
+            &h,
+            LookupRequest {
+                attributes: vec![(k.into(), v.into())],
+                max_results: Some(max),
+                ..Default::default()
+            },
+        )
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect()
+    };
+    let everything: Vec<String> = all(
+        &h,
+        LookupRequest {
+            max_results: Some(4),
+            ..Default::default()
+        },
+    )
+    .into_iter()
+    .map(|e| e.event_id)
+    .collect();
+    assert_eq!(everything, expect(&|_| true));
+    assert_eq!(
+        got("EventName", "CreateTable", 5),
+        expect(&|r| r.event_name == "CreateTable")
+    );
+    assert_eq!(got("ReadOnly", "true", 3), expect(&|r| r.read_only == Some(true)));
+    assert_eq!(
+        got("Username", "bob", 2),
+        expect(&|r| r.user_identity.user_name.as_deref() == Some("bob"))
+    );
+    assert_eq!(
+        got("AccessKeyId", "AKIABOB", 50),
+        expect(&|r| r.user_identity.user_name.as_deref() == Some("bob"))
+    );
+    assert_eq!(got("EventSource", "dynamodb.amazonaws.com", 7).len(), 37);
+    assert_eq!(
+        got("ResourceType", "AWS::DynamoDB::Table", 2),
+        expect(&|r| !r.resources.is_empty())
+    );
+    let one = recs[8].resources[0].arn.clone().unwrap();
+    assert_eq!(got("ResourceName", &one, 1), vec![recs[8].event_id.to_string()]);
+    assert_eq!(
+        got("EventId", &recs[3].event_id.to_string(), 50),
+        vec![recs[3].event_id.to_string()]
+    );
+    assert!(got("EventName", "Nope", 50).is_empty());
+    // The record round-trips as CloudTrailEvent.
+    let e = all(
+        &h,
+        LookupRequest {
+            attributes: vec![("EventId".into(), recs[3].event_id.to_string())],
+            ..Default::default()
+        },
+    );
+    let back: Record = serde_json::from_str(&e[0].cloud_trail_event).unwrap();
+    assert_eq!(back, recs[3]);
+    assert_eq!(e[0].read_only, "true");
+    // Time bounds are inclusive.
+    let t0 = base + Duration::seconds(2);
+    let t1 = base + Duration::seconds(4);
+    let bounded = all(
+        &h,
+        LookupRequest {
+            start: Some(t0),
+            end: Some(t1),
+            ..Default::default()
+        },
+    );
+    assert_eq!(bounded.len(), 9);
+    assert!(
+        bounded
+            .iter()
+            .all(|e| (t0.unix_timestamp()..=t1.unix_timestamp()).contains(&e.event_time))
+    );
+}
+
+#[test]
+fn validation_and_tokens_bound_to_their_query() {
+    let (_d, _clock, h) = setup();
+    for i in 0..5 {
+        h.append(&rec(
+            datetime!(2026-03-10 10:00:00 UTC) + Duration::seconds(i),
+            "CreateSchema",
+            false,
+            "alice",
+        ))
+        .unwrap();
+    }
+    let err = |r: LookupRequest| h.lookup(ACCT, "us-east-1", &r).unwrap_err().code();
+    assert_eq!(
+        err(LookupRequest {
+            max_results: Some(0),
+            ..Default::default()
+        }),
+        "InvalidMaxResultsException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            max_results: Some(51),
+            ..Default::default()
+        }),
+        "InvalidMaxResultsException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            attributes: vec![("EventName".into(), "a".into()), ("EventName".into(), "b".into())],
+            ..Default::default()
+        }),
+        "InvalidLookupAttributesException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            attributes: vec![("Bogus".into(), "a".into())],
+            ..Default::default()
+        }),
+        "InvalidLookupAttributesException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            attributes: vec![("EventName".into(), String::new())],
+            ..Default::default()
+        }),
+        "InvalidLookupAttributesException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            category: Some("management".into()),
+            ..Default::default()
+        }),
+        "InvalidEventCategoryException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            start: Some(datetime!(2026-03-10 11:00:00 UTC)),
+            end: Some(datetime!(2026-03-10 10:00:00 UTC)),
+            ..Default::default()
+        }),
+        "InvalidTimeRangeException"
+    );
+    assert_eq!(
+        err(LookupRequest {
+            next_token: Some("garbage!".into()),
+            ..Default::default()
+        }),
+        "InvalidNextTokenException"
+    );
+    let page = h
+        .lookup(
+            ACCT,
+            "us-east-1",
+            &LookupRequest {
+                max_results: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let tok = page.next_token.unwrap();
+    // Same query, other MaxResults: fine. Other attribute: rejected.
+    h.lookup(
+        ACCT,
+        "us-east-1",
+        &LookupRequest {
+            max_results: Some(1),
+            next_token: Some(tok.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        err(LookupRequest {
+            attributes: vec![("EventName".into(), "CreateSchema".into())],
+            next_token: Some(tok.clone()),
+            ..Default::default()
+        }),
+        "InvalidNextTokenException"
+    );
+    assert_eq!(
+        h.lookup(
+            ACCT,
+            "eu-west-1",
+            &LookupRequest {
+                next_token: Some(tok),
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "InvalidNextTokenException"
+    );
+    // Insights: valid, and empty.
+    let p = h
+        .lookup(
+            ACCT,
+            "us-east-1",
+            &LookupRequest {
+                category: Some("insight".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(p.events.is_empty() && p.next_token.is_none());
+    // Other Regions and accounts see nothing.
+    assert!(
+        h.lookup(ACCT, "eu-west-1", &LookupRequest::default())
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    assert!(
+        h.lookup("111122223333", "us-east-1", &LookupRequest::default())
+            .unwrap()
+            .events
+            .is_empty()
+    );
+}
+
+#[test]
+fn survives_restart_and_ages_out_after_ninety_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let path = dir.path().join("h");
+    let first: Vec<String> = {
+        let h = History::open(&path, clock.clone()).unwrap();
+        (0..3)
+            .map(|i| {
+                let r = rec(
+                    datetime!(2026-03-10 11:00:00 UTC),
+                    &format!("Op{i}"),
+                    false,
+                    "alice",
+                );
+                h.append(&r).unwrap();
+                r.event_id.to_string()
+            })
+            .collect()
+    };
+    // Simulate a crash mid-write: a torn line at the end of the segment.
+    let seg = path.join(ACCT).join("us-east-1").join("2026-03-10.jsonl");
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&seg)
+        .unwrap()
+        .write_all(b"{\"t\":17")
+        .unwrap();
+    let h = History::open(&path, clock.clone()).unwrap();
+    let r = rec(datetime!(2026-03-10 11:00:00 UTC), "After", false, "alice");
+    h.append(&r).unwrap();
+    let ids: Vec<String> = all(&h, LookupRequest::default())
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    // Same second: the one appended after the restart is newest.
+    assert_eq!(
+        ids,
+        [
+            r.event_id.to_string(),
+            first[2].clone(),
+            first[1].clone(),
+            first[0].clone()
+        ]
+    );
+    clock.advance(std::time::Duration::from_secs(91 * 86_400));
+    assert!(all(&h, LookupRequest::default()).is_empty());
+    // An append on a new day prunes the old segment.
+    h.append(&rec(clock.now(), "Late", false, "alice")).unwrap();
+    h.flush().unwrap();
+    assert!(!seg.exists());
+    assert_eq!(all(&h, LookupRequest::default()).len(), 1);
+}
+
+#[test]
+fn appends_are_queued_and_a_lookup_sees_them() {
+    // No writer thread: only the lookup can write, so what the append did is plain to see.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let h = History::open_idle(dir.path().join("history"), clock.clone()).unwrap();
+    let r = rec(clock.now(), "Queued", false, "alice");
+    let json = r.to_json();
+    assert!(h.append_json(&r, &json).unwrap());
+    // Queued, not written: the request path did no file I/O.
+    let seg_dir = h.shared.dir.join(ACCT).join("us-east-1");
+    let on_disk = |d: &Path| -> u64 {
+        fs::read_dir(d)
+            .map(|rd| rd.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+            .unwrap_or(0)
+    };
+    assert!(h.lock().queued_bytes > 0);
+    assert_eq!(on_disk(&seg_dir), 0);
+    let got = all(&h, LookupRequest::default());
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].event_id, r.event_id.to_string());
+    assert_eq!(got[0].cloud_trail_event.as_bytes(), json.as_slice());
+    assert_eq!(on_disk(&seg_dir), h.bytes(ACCT, "us-east-1"));
+}
+
+#[test]
+fn resources_come_from_the_arns_a_call_names() {
+    let mut r = rec(
+        datetime!(2026-03-10 10:00:00 UTC),
+        "CreateEventDataStore",
+        false,
+        "alice",
+    );
+    r.request_parameters = Some(serde_json::json!({
+        "name": "eds",
+        "eventDataStoreArn": "arn:aws:cloudtrail:us-east-1:123456789012:event-data-store/e",
+        "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "bogus": "arn:nothing",
+    }));
+    r.response_elements =
+        Some(serde_json::json!({"databaseArn": "arn:aws:glue:us-east-1:123456789012:database/d"}));
+    let got = lookup_resources(&r);
+    let types: Vec<&str> = got.iter().filter_map(|(t, _)| t.as_deref()).collect();
+    assert_eq!(
+        types,
+        [
+            "AWS::CloudTrail::EventDataStore",
+            "AWS::Lambda::Function",
+            "AWS::Glue::Database"
+        ]
+    );
+    assert_eq!(
+        arn_type("arn:aws:cloudtrail:us-east-1:123456789012:trail/t").as_deref(),
+        Some("AWS::CloudTrail::Trail")
+    );
+    assert_eq!(
+        arn_type("arn:aws:iam::123456789012:role/service-role/r").as_deref(),
+        Some("AWS::IAM::Role")
+    );
+    assert_eq!(arn_type("not an arn"), None);
+}
+
+#[test]
+fn throttle_two_per_second() {
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let t = LookupThrottle::new(2.0, clock.clone());
+    t.check(ACCT, "us-east-1").unwrap();
+    t.check(ACCT, "us-east-1").unwrap();
+    assert_eq!(
+        t.check(ACCT, "us-east-1").unwrap_err().code(),
+        "ThrottlingException"
+    );
+    // Other Regions have their own budget.
+    t.check(ACCT, "eu-west-1").unwrap();
+    clock.advance(std::time::Duration::from_millis(500));
+    t.check(ACCT, "us-east-1").unwrap();
+    assert!(t.check(ACCT, "us-east-1").is_err());
+    clock.advance(std::time::Duration::from_secs(10));
+    t.check(ACCT, "us-east-1").unwrap();
+    t.check(ACCT, "us-east-1").unwrap();
+    assert!(t.check(ACCT, "us-east-1").is_err());
+    let off = LookupThrottle::new(0.0, clock);
+    for _ in 0..100 {
+        off.check(ACCT, "us-east-1").unwrap();
+    }
+}

@@ -1,0 +1,241 @@
+//! Appends to Event history. `append` runs on the request path of every call, so it only
+//! formats the line and queues it in memory; a writer thread appends the queued lines with one
+//! `write` per segment every [`FLUSH_EVERY`](super::FLUSH_EVERY), or as soon as
+//! [`FLUSH_BYTES`](super::FLUSH_BYTES) are queued, and deletes segments that aged out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::record::{EventCategory, Record};
+
+use super::segments::{Header, Index, Pair, SegMeta, safe_segment, seg_path};
+use super::{FLUSH_BYTES, FLUSH_EVERY, History, HistoryError, RETENTION_DAYS, io};
+
+/// Most open segment files kept for appending.
+const MAX_OPEN_FILES: usize = 64;
+/// `append` waits for the writer (rather than queue more) beyond this many bytes queued.
+const MAX_QUEUED_BYTES: usize = 16 << 20;
+
+/// The index and the queue, under one lock that appends take briefly (memory only).
+pub(super) struct Inner {
+    pub(super) next_seq: u64,
+    pub(super) index: Index,
+    pub(super) last_prune: Option<Date>,
+    /// Lines not yet written, per segment, in sequence order within each.
+    pub(super) queued: BTreeMap<(Pair, Date), Vec<u8>>,
+    pub(super) queued_bytes: usize,
+    /// Segments older than the retention window, for the writer to delete.
+    pub(super) dead: Vec<(Pair, Date)>,
+    /// Set when the `History` is dropped: the writer writes what is left and ends.
+    pub(super) stop: bool,
+}
+
+/// What the writer owns: the open segment files. Held while writing, so batches reach the
+/// files in the order they were taken.
+pub(super) struct Io {
+    open: HashMap<(Pair, Date), fs::File>,
+}
+
+/// What the history and its writer thread share.
+pub(super) struct Shared {
+    pub(super) dir: PathBuf,
+    pub(super) inner: Mutex<Inner>,
+    /// Wakes the writer (enough queued, or stop) and `append`ers waiting for room.
+    pub(super) wake: Condvar,
+    io: Mutex<Io>,
+}
+
+impl Shared {
+    /// Empty shared state over `dir`, with the index found there.
+    pub(super) fn new(dir: PathBuf, index: Index, next_seq: u64) -> Shared {
+        Shared {
+            dir,
+            inner: Mutex::new(Inner {
+                next_seq,
+                index,
+                last_prune: None,
+                queued: BTreeMap::new(),
+                queued_bytes: 0,
+                dead: Vec::new(),
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            io: Mutex::new(Io { open: HashMap::new() }),
+        }
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every queued line (one `write` per segment) and deletes expired segments. The
+    /// queue is taken under the index lock (memory only); the files are written under the
+    /// writer's own lock, which appenders never take.
+    pub(super) fn write_queued(&self) -> Result<(), HistoryError> {
+        let mut io_state = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        let (queued, dead) = {
+            let mut inner = self.lock();
+            inner.queued_bytes = 0;
+            (std::mem::take(&mut inner.queued), std::mem::take(&mut inner.dead))
+        };
+        self.wake.notify_all();
+        for key in dead {
+            io_state.open.remove(&key);
+            let _ = fs::remove_file(seg_path(&self.dir, &key.0.0, &key.0.1, key.1));
+        }
+        let mut first_err = None;
+        for (key, buf) in queued {
+            if let Err(e) = write_segment(&self.dir, &mut io_state, key, &buf) {
+                tracing::warn!(error = %e, "cannot write event history");
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// The writer thread: writes the queue every [`FLUSH_EVERY`], or sooner when it is large.
+    pub(super) fn run_writer(&self) {
+        loop {
+            let stop = {
+                let inner = self.lock();
+                let (inner, _) = self
+                    .wake
+                    .wait_timeout_while(inner, FLUSH_EVERY, |i| !i.stop && i.queued_bytes < FLUSH_BYTES)
+                    .unwrap_or_else(|e| e.into_inner());
+                inner.stop
+            };
+            let _ = self.write_queued();
+            if stop {
+                return;
+            }
+        }
+    }
+}
+
+fn write_segment(dir: &Path, io_state: &mut Io, key: (Pair, Date), buf: &[u8]) -> Result<(), HistoryError> {
+    if !io_state.open.contains_key(&key) {
+        if io_state.open.len() >= MAX_OPEN_FILES {
+            io_state.open.clear();
+        }
+        let path = seg_path(dir, &key.0.0, &key.0.1, key.1);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        io_state.open.insert(key.clone(), f);
+    }
+    let f = io_state
+        .open
+        .get_mut(&key)
+        .ok_or_else(|| io("segment not open"))?;
+    // Whole lines in one write: a reader sees a line entirely or not at all (it skips a
+    // line without its newline).
+    f.write_all(buf).map_err(io)
+}
+
+impl History {
+    /// Adds a record if it is a management event newer than the retention window. Returns
+    /// whether it was kept. Serialises the record; [`History::append_json`] reuses JSON
+    /// already made.
+    pub fn append(&self, record: &Record) -> Result<bool, HistoryError> {
+        if record.event_category != EventCategory::Management {
+            return Ok(false);
+        }
+        self.append_json(record, &record.to_json())
+    }
+
+    /// [`History::append`] with the record's JSON (`record.to_json()`) given, as the spool
+    /// made it. Memory only: the line is queued for the writer thread.
+    pub fn append_json(&self, record: &Record, json: &[u8]) -> Result<bool, HistoryError> {
+        if record.event_category != EventCategory::Management {
+            return Ok(false);
+        }
+        let account = record.recipient_account_id.as_str();
+        let region = record.aws_region.as_str();
+        if !safe_segment(account, 12) || !safe_segment(region, 32) {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        if record.event_time < now - Duration::days(RETENTION_DAYS) {
+            return Ok(false);
+        }
+        let day = record.event_time.date();
+        // The header is built before the lock; its sequence number is patched in under it.
+        let mut id = [0u8; 36];
+        let mut header = Header::of(record, &mut id, 0);
+        let pair = (account.to_owned(), region.to_owned());
+        let key = (pair.clone(), day);
+        let mut inner = self.lock();
+        // A full queue means the writer cannot keep up: wait for it rather than grow.
+        while inner.queued_bytes >= MAX_QUEUED_BYTES && !inner.stop {
+            self.shared.wake.notify_all();
+            inner = self
+                .shared
+                .wake
+                .wait_timeout(inner, FLUSH_EVERY)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        self.prune(&mut inner, now);
+        header.s = inner.next_seq;
+        inner.next_seq += 1;
+        // The writer takes whole buffers, so each starts empty: start it at a size that holds
+        // a burst without a string of reallocations (copies) as it grows.
+        let buf = inner
+            .queued
+            .entry(key)
+            .or_insert_with(|| Vec::with_capacity(16 << 10));
+        let start = buf.len();
+        serde_json::to_writer(&mut *buf, &header).map_err(io)?;
+        buf.push(b'\t');
+        buf.extend_from_slice(json);
+        buf.push(b'\n');
+        let added = buf.len() - start;
+        inner.queued_bytes += added;
+        if inner.queued_bytes >= FLUSH_BYTES {
+            self.shared.wake.notify_all();
+        }
+        let meta = inner
+            .index
+            .entry(pair)
+            .or_default()
+            .entry(day)
+            .or_insert(SegMeta { bytes: 0 });
+        meta.bytes += added as u64;
+        Ok(true)
+    }
+
+    /// Drops segments older than the retention window from the index, at most once per day;
+    /// the writer deletes their files.
+    pub(super) fn prune(&self, inner: &mut Inner, now: OffsetDateTime) {
+        let today = now.date();
+        if inner.last_prune == Some(today) {
+            return;
+        }
+        inner.last_prune = Some(today);
+        // A segment is wholly out of the window once its day ends before `now - 90 days`.
+        let cutoff = (now - Duration::days(RETENTION_DAYS)).date();
+        let mut dead = Vec::new();
+        for (pair, segs) in &inner.index {
+            for day in segs.keys().filter(|d| **d < cutoff) {
+                dead.push((pair.clone(), *day));
+            }
+        }
+        for (pair, day) in dead {
+            if let Some(segs) = inner.index.get_mut(&pair) {
+                segs.remove(&day);
+            }
+            inner.queued.remove(&(pair.clone(), day));
+            inner.dead.push((pair, day));
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Unit tests of the trails module, with their shared fixtures: selectors (matching and
+//! validation) in `selectors`, the registry (names, operations, routing, persistence) in
+//! `registry`.
+
+mod registry;
+mod selectors;
+
+use std::sync::Arc;
+
+use super::*;
+use crate::clock::{ManualClock, SharedClock};
+use crate::identity::UserIdentity;
+use crate::record::{EventCategory, Record, Resource};
+
+const ACCT: &str = "123456789012";
+/// A data-event resource type only advanced selectors name, given to the registry by its caller.
+const STREAM: &str = "AWS::DynamoDB::Stream";
+/// Another given type.
+const TOPIC: &str = "AWS::SNS::Topic";
+
+fn types() -> DataResourceTypes {
+    DataResourceTypes::new([STREAM, TOPIC])
+}
+
+fn at(secs: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+fn clock() -> SharedClock {
+    ManualClock::new(at(1_767_225_600))
+}
+
+fn caller(region: &str) -> Caller<'_> {
+    Caller {
+        account: ACCT,
+        region,
+    }
+}
+
+fn rec(account: &str, region: &str, name: &str, read_only: bool) -> Record {
+    let mut r = Record::api_call(
+        UserIdentity::root(account, "AKIAIOSFODNN7EXAMPLE", None),
+        at(1_767_225_600),
+        "schemas.amazonaws.com",
+        name,
+        region,
+        "192.0.2.1",
+        account,
+    );
+    r.read_only = Some(read_only);
+    r
+}
+
+fn data_rec(region: &str, rtype: &str, arn: &str) -> Record {
+    let mut r = rec(ACCT, region, "GetRecords", false);
+    r.event_category = EventCategory::Data;
+    r.management_event = Some(false);
+    r.resources = vec![Resource {
+        arn: Some(arn.to_owned()),
+        arn_prefix: None,
+        account_id: Some(ACCT.to_owned()),
+        resource_type: Some(rtype.to_owned()),
+    }];
+    r
+}
+
+fn spec(name: &str) -> TrailSpec {
+    TrailSpec {
+        name: name.into(),
+        bucket: "my-bucket".into(),
+        ..TrailSpec::default()
+    }
+}
+
+fn trails() -> Trails {
+    Trails::new(
+        None,
+        clock(),
+        vec![Organization {
+            id: "o-exampleorg1".into(),
+            management_account: ACCT.into(),
+            member_accounts: vec!["111122223333".into()],
+        }],
+        types(),
+    )
+}
