@@ -40,6 +40,43 @@ const ACCOUNT: &str = "123456789012";
 /// Records per second the pipeline must sustain on the 2-core reference machine.
 const TARGET: f64 = 150_000.0;
 
+/// A two-worker runtime (the reference machine's cores) and a fresh directory for the spool and
+/// the data.
+fn setup() -> anyhow::Result<(tokio::runtime::Runtime, tempfile::TempDir, std::path::PathBuf)> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    Ok((rt, dir, data))
+}
+
+/// The pipeline under test: a real clock, a local directory, one trail.
+async fn start_pipeline(
+    cfg: DeliveryConfig,
+    data: &std::path::Path,
+    observer: Arc<Count>,
+) -> Result<Delivery, cloudtrail::DeliveryError> {
+    Delivery::start(
+        cfg,
+        Arc::new(SystemClock),
+        Arc::new(LocalDir::new(data)),
+        Arc::new(SingleDestination(Destination {
+            trail: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/bench"),
+            log: LogDestination {
+                bucket: "bench-bucket".into(),
+                prefix: None,
+                org_id: None,
+                account: String::new(),
+                region: String::new(),
+            },
+        })),
+        vec![observer],
+    )
+    .await
+}
+
 /// What a producer does per call: a record from a template, with its own `eventID` (a version 4
 /// UUID from a fast seeded generator; the OS generator would cost a system call per record).
 fn build(template: &Record, rng: &mut StdRng) -> Record {
@@ -182,35 +219,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Paced submits; latencies split by whether a file was in flight when the submit started.
 fn latency_mode(secs: f64, rate: f64, fsync: bool) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
+    let (rt, dir, data) = setup()?;
     let mut cfg = DeliveryConfig::new(dir.path().join("spool"));
     cfg.fsync = fsync;
     let templates: Vec<Record> = (0..256).map(template).collect();
     let count = Arc::new(Count::default());
     let observer = count.clone();
     let (window, rest) = rt.block_on(async {
-        let delivery = Delivery::start(
-            cfg,
-            Arc::new(SystemClock),
-            Arc::new(LocalDir::new(&data)),
-            Arc::new(SingleDestination(Destination {
-                trail: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/bench"),
-                log: LogDestination {
-                    bucket: "bench-bucket".into(),
-                    prefix: None,
-                    org_id: None,
-                    account: String::new(),
-                    region: String::new(),
-                },
-            })),
-            vec![observer],
-        )
-        .await?;
+        let delivery = start_pipeline(cfg, &data, observer).await?;
         let total = (secs * rate) as usize;
         let start = Instant::now();
         let mut rng = StdRng::seed_from_u64(3);
@@ -287,12 +303,7 @@ fn main() -> anyhow::Result<()> {
     let nums: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let total = nums.first().copied().unwrap_or(600_000);
     let producers = nums.get(1).copied().unwrap_or(4).max(1);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
+    let (rt, dir, data) = setup()?;
     let cfg = DeliveryConfig::new(dir.path().join("spool"));
     let level = cfg.compression_level;
     let templates: Vec<Record> = (0..256).map(template).collect();
@@ -311,23 +322,7 @@ fn main() -> anyhow::Result<()> {
     let count = Arc::new(Count::default());
     let observer = count.clone();
     let (elapsed, cpu, files, compressed, threads) = rt.block_on(async {
-        let delivery = Delivery::start(
-            cfg,
-            Arc::new(SystemClock),
-            Arc::new(LocalDir::new(&data)),
-            Arc::new(SingleDestination(Destination {
-                trail: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/bench"),
-                log: LogDestination {
-                    bucket: "bench-bucket".into(),
-                    prefix: None,
-                    org_id: None,
-                    account: String::new(),
-                    region: String::new(),
-                },
-            })),
-            vec![observer],
-        )
-        .await?;
+        let delivery = start_pipeline(cfg, &data, observer).await?;
         let templates = Arc::new(templates);
         let cpu0 = cpu_seconds();
         let start = Instant::now();

@@ -84,9 +84,11 @@ pub struct ClockTimer {
 
 impl std::fmt::Debug for ClockTimer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClockTimer")
-            .field("manual", &self.advanced.is_some())
-            .finish_non_exhaustive()
+        f.write_str(if self.advanced.is_some() {
+            "ClockTimer(manual)"
+        } else {
+            "ClockTimer"
+        })
     }
 }
 

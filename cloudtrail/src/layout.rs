@@ -161,6 +161,20 @@ pub fn unique_string(rng: &mut impl rand::Rng) -> String {
         .collect()
 }
 
+/// The digest target of AWS's documented digest key example, for tests.
+#[cfg(test)]
+pub(crate) fn documented_digest_target() -> DigestTarget {
+    DigestTarget {
+        trail_name: "your-trail-name".into(),
+        home_region: "us-east-2".into(),
+        bucket: "S3-bucket-name".into(),
+        prefix: None,
+        org_id: None,
+        account: "111122223333".into(),
+        region: "us-east-2".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,18 +211,6 @@ mod tests {
         );
     }
 
-    fn digest_target() -> DigestTarget {
-        DigestTarget {
-            trail_name: "your-trail-name".into(),
-            home_region: "us-east-2".into(),
-            bucket: "S3-bucket-name".into(),
-            prefix: None,
-            org_id: None,
-            account: "111122223333".into(),
-            region: "us-east-2".into(),
-        }
-    }
-
     /// The CLI's `_create_digest_key_regex` for a standard digest.
     fn cli_regex_matches(key: &str, prefix: &str, t: &DigestTarget) -> bool {
         let head = format!("{prefix}AWSLogs/{}/CloudTrail-Digest/{}/", t.account, t.region);
@@ -229,15 +231,15 @@ mod tests {
     #[test]
     fn digest_key_matches_documented_example_and_cli_parsing() {
         let end = datetime!(2015-08-17 15:01:31 UTC);
-        let key = digest_key(&digest_target(), end);
+        let key = digest_key(&documented_digest_target(), end);
         assert_eq!(
             key,
             "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_your-trail-name_us-east-2_20150817T150131Z.json.gz"
         );
         // validate-logs reads the time by position: key[-24:-8].
         assert_eq!(&key[key.len() - 24..key.len() - 8], "20150817T150131Z");
-        assert!(cli_regex_matches(&key, "", &digest_target()));
-        let mut t = digest_target();
+        assert!(cli_regex_matches(&key, "", &documented_digest_target()));
+        let mut t = documented_digest_target();
         t.prefix = Some("/my/prefix/".into());
         t.org_id = Some("o-exampleorg1".into());
         let key = digest_key(&t, end);

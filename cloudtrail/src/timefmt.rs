@@ -162,45 +162,46 @@ pub fn parse_iso_seconds(s: &str) -> Option<OffsetDateTime> {
 
 /// Serde for a time kept as whole epoch seconds (`#[serde(with = "timefmt::unix_seconds")]`).
 pub(crate) mod unix_seconds {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use time::OffsetDateTime;
 
     pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(t.unix_timestamp())
+        t.unix_timestamp().serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        let secs = i64::deserialize(d)?;
-        OffsetDateTime::from_unix_timestamp(secs).map_err(serde::de::Error::custom)
+        from_secs(i64::deserialize(d)?)
+    }
+
+    /// The time `secs` after the epoch, or the decoder's error for one out of range.
+    pub(super) fn from_secs<E: serde::de::Error>(secs: i64) -> Result<OffsetDateTime, E> {
+        OffsetDateTime::from_unix_timestamp(secs).map_err(E::custom)
     }
 }
 
 /// [`unix_seconds`] for an optional time (`null` when absent).
 pub(crate) mod unix_seconds_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use time::OffsetDateTime;
 
     pub(crate) fn serialize<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_some(&t.unix_timestamp()),
-            None => s.serialize_none(),
-        }
+        t.map(OffsetDateTime::unix_timestamp).serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
         Option::<i64>::deserialize(d)?
-            .map(|secs| OffsetDateTime::from_unix_timestamp(secs).map_err(serde::de::Error::custom))
+            .map(super::unix_seconds::from_secs)
             .transpose()
     }
 }
 
 /// Serde for a time kept as epoch milliseconds, S3's precision.
 pub(crate) mod unix_millis {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use time::OffsetDateTime;
 
     pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64((t.unix_timestamp_nanos() / 1_000_000) as i64)
+        ((t.unix_timestamp_nanos() / 1_000_000) as i64).serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
@@ -247,6 +248,26 @@ mod tests {
         assert_eq!(parse_iso_date("2018-11-05"), Some(t.date()));
         assert_eq!(parse_iso_date("2018-13-05"), None);
         assert_eq!(parse_iso_seconds("2018-11-05T06:06:01Z"), Some(t));
+        // The state files' epoch forms round-trip, and reject times out of range.
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Times {
+            #[serde(with = "unix_seconds")]
+            a: OffsetDateTime,
+            #[serde(with = "unix_seconds_opt")]
+            b: Option<OffsetDateTime>,
+            #[serde(with = "unix_millis")]
+            c: OffsetDateTime,
+        }
+        let times = Times {
+            a: t,
+            b: None,
+            c: datetime!(2018-11-05 06:06:01.123 UTC),
+        };
+        let json = serde_json::to_string(&times).unwrap();
+        assert_eq!(json, r#"{"a":1541397961,"b":null,"c":1541397961123}"#);
+        assert_eq!(serde_json::from_str::<Times>(&json).unwrap(), times);
+        assert!(serde_json::from_str::<Times>(r#"{"a":1e30,"b":null,"c":0}"#).is_err());
+        assert!(serde_json::from_str::<Times>(r#"{"a":0,"b":99999999999999,"c":0}"#).is_err());
         assert_eq!(parse_iso_seconds("2018-11-05T06:06:01"), None);
     }
 }

@@ -22,7 +22,7 @@ use super::Shared;
 use super::api::{DeliveryConfig, DeliveryError, DeliveryObserver, Destination};
 use super::commit::{Added, SpoolShared};
 use super::spool::{Replayed, remove_segment};
-use super::workers::{FileJob, Pool};
+use super::workers::{FileJob, Pool, Writer};
 
 mod batches;
 
@@ -87,7 +87,7 @@ struct Core {
     interval: Duration,
     clock: SharedClock,
     timer: ClockTimer,
-    store: Arc<dyn ObjectStore>,
+    writer: Arc<Writer>,
     observers: Vec<Arc<dyn DeliveryObserver>>,
     shared: Arc<Shared>,
     spool: Arc<Mutex<SpoolShared>>,
@@ -103,7 +103,6 @@ struct Core {
     in_flight_records: usize,
     rng: StdRng,
     waiters: Vec<Waiter>,
-    events: mpsc::UnboundedSender<Done>,
     /// Holds the spool's `LOCK` file locked while the pipeline runs.
     lock: Option<std::fs::File>,
     compressors: Pool,
@@ -112,8 +111,6 @@ struct Core {
     /// Destinations that received a flush's stragglers since the last look.
     through: HashSet<u32>,
     closing: Option<oneshot::Sender<Result<(), DeliveryError>>>,
-    /// Serialises the workers' ack appends.
-    ack_io: Arc<Mutex<()>>,
     /// Deletions of acknowledged segments still running.
     janitors: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -141,7 +138,15 @@ pub(super) fn spawn(
     let mut core = Core {
         timer: ClockTimer::new(clock.clone()),
         clock,
-        store,
+        writer: Arc::new(Writer {
+            store,
+            level: config.compression_level,
+            duplicate_rate: config.duplicate_rate,
+            spool_dir: config.spool_dir.clone(),
+            fsync: config.fsync,
+            ack_io: Mutex::new(()),
+            events: done_tx,
+        }),
         observers,
         shared: shared.clone(),
         spool: spool.clone(),
@@ -153,7 +158,6 @@ pub(super) fn spawn(
         in_flight_records: 0,
         rng: StdRng::seed_from_u64(rand::random()),
         waiters: Vec::new(),
-        events: done_tx,
         lock: Some(lock),
         compressors: Pool::new("ct-compress", config.workers)?,
         inbox: Vec::new(),
@@ -161,7 +165,6 @@ pub(super) fn spawn(
         interval: config.flush_interval,
         config,
         closing: None,
-        ack_io: Arc::new(Mutex::new(())),
         janitors: Vec::new(),
     };
     // Replayed records are overdue: write them as soon as the pipeline runs.
@@ -374,13 +377,7 @@ impl Core {
                 delivered_at: self.clock.now(),
                 unique: unique_string(&mut self.rng),
                 seed: self.rng.random(),
-                store: self.store.clone(),
-                level: self.config.compression_level,
-                duplicate_rate: self.config.duplicate_rate,
-                spool_dir: self.config.spool_dir.clone(),
-                fsync: self.config.fsync,
-                ack_io: self.ack_io.clone(),
-                events: self.events.clone(),
+                writer: self.writer.clone(),
             };
             self.compressors.run(move || file.run());
         }

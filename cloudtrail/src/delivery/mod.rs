@@ -169,34 +169,29 @@ impl Delivery {
     /// returns the files written meanwhile. Fails with the delivery error if a write fails; the
     /// records are then kept and retried.
     pub async fn flush(&self) -> Result<Vec<WrittenLog>, DeliveryError> {
-        let (reply, rx) = oneshot::channel();
-        self.inner
-            .tx
-            .send(Cmd::Flush { reply })
-            .map_err(|_| DeliveryError::Closed)?;
-        rx.await.map_err(|_| DeliveryError::Closed)?
+        self.ask(|reply| Cmd::Flush { reply }).await?
     }
 
     /// Makes the pipeline look at the clock and start whatever is due, then returns (without
     /// waiting for the writes). Lets tests and admin endpoints step a manual clock precisely.
     pub async fn tick(&self) -> Result<(), DeliveryError> {
-        let (reply, rx) = oneshot::channel();
-        self.inner
-            .tx
-            .send(Cmd::Tick { reply })
-            .map_err(|_| DeliveryError::Closed)?;
-        rx.await.map_err(|_| DeliveryError::Closed)
+        self.ask(|reply| Cmd::Tick { reply }).await
     }
 
     /// Flushes everything and stops the pipeline. Records whose delivery fails stay in the
     /// spool for the next start, and the error is returned.
     pub async fn shutdown(self) -> Result<(), DeliveryError> {
+        self.ask(|reply| Cmd::Shutdown { reply }).await?
+    }
+
+    /// Sends the core a command and waits for its answer; `Closed` once the core is gone.
+    async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, DeliveryError> {
         let (reply, rx) = oneshot::channel();
         self.inner
             .tx
-            .send(Cmd::Shutdown { reply })
+            .send(cmd(reply))
             .map_err(|_| DeliveryError::Closed)?;
-        rx.await.map_err(|_| DeliveryError::Closed)?
+        rx.await.map_err(|_| DeliveryError::Closed)
     }
 
     /// Last delivery and error per trail, and what is pending.

@@ -59,7 +59,26 @@ impl Pool {
     }
 }
 
-/// One file to write: a cut batch and everything the worker needs, decided by the core.
+/// What every file of a pipeline shares: where it is put, how it is compressed and salted with
+/// duplicates, where its acks go, and who hears the report.
+pub(super) struct Writer {
+    /// Where files are put.
+    pub(super) store: Arc<dyn ObjectStore>,
+    /// The compression level.
+    pub(super) level: i32,
+    /// Chance that a record is written twice.
+    pub(super) duplicate_rate: f64,
+    /// The spool, for the acks.
+    pub(super) spool_dir: PathBuf,
+    /// Whether acks are synced.
+    pub(super) fsync: bool,
+    /// Serialises the workers' ack appends, so ack frames never interleave.
+    pub(super) ack_io: Mutex<()>,
+    /// The core's inbox of reports.
+    pub(super) events: mpsc::UnboundedSender<Done>,
+}
+
+/// One file to write: a cut batch and what the core decided for it.
 pub(super) struct FileJob {
     /// The destination's id, for the report.
     pub(super) id: u32,
@@ -73,20 +92,8 @@ pub(super) struct FileJob {
     pub(super) unique: String,
     /// Seeds the shuffle and the duplicates.
     pub(super) seed: u64,
-    /// Where it is put.
-    pub(super) store: Arc<dyn ObjectStore>,
-    /// The compression level.
-    pub(super) level: i32,
-    /// Chance that a record is written twice.
-    pub(super) duplicate_rate: f64,
-    /// Where the acks go.
-    pub(super) spool_dir: PathBuf,
-    /// Whether acks are synced.
-    pub(super) fsync: bool,
-    /// Serialises the workers' ack appends.
-    pub(super) ack_io: Arc<Mutex<()>>,
-    /// Where the report goes.
-    pub(super) events: mpsc::UnboundedSender<Done>,
+    /// The pipeline's shared parts.
+    pub(super) writer: Arc<Writer>,
 }
 
 impl FileJob {
@@ -99,14 +106,9 @@ impl FileJob {
             delivered_at,
             unique,
             seed,
-            store,
-            level,
-            duplicate_rate: dup,
-            spool_dir: dir,
-            fsync,
-            ack_io,
-            events,
+            writer,
         } = self;
+        let dup = writer.duplicate_rate;
         let mut rng = StdRng::seed_from_u64(seed);
         // AWS files are not ordered by time.
         entries.shuffle(&mut rng);
@@ -126,13 +128,13 @@ impl FileJob {
         // A panicking store must not wedge the pipeline: report it as a failed write.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             write_raw(
-                &*store,
+                &*writer.store,
                 &dest.trail,
                 &dest.log,
                 &raw,
                 delivered_at,
                 &unique,
-                level,
+                writer.level,
             )
             .map_err(|e| e.to_string())
         }))
@@ -145,15 +147,15 @@ impl FileJob {
             for e in &entries {
                 by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
             }
-            let _turn = ack_io.lock().unwrap_or_else(|e| e.into_inner());
+            let _turn = writer.ack_io.lock().unwrap_or_else(|e| e.into_inner());
             for (seg, pairs) in by_seg {
-                if let Err(err) = write_ack(&dir, seg, &pairs, fsync) {
+                if let Err(err) = write_ack(&writer.spool_dir, seg, &pairs, writer.fsync) {
                     // Without the ack a restart would write these again.
                     tracing::error!(error = %err, seg, "spool ack failed; records may be delivered twice after a restart");
                 }
             }
         }
-        let _ = events.send(Done {
+        let _ = writer.events.send(Done {
             dest: id,
             entries,
             result,

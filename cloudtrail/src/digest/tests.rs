@@ -19,15 +19,7 @@ use crate::store::LocalDir;
 const ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events";
 
 fn target() -> DigestTarget {
-    DigestTarget {
-        trail_name: "your-trail-name".into(),
-        home_region: "us-east-2".into(),
-        bucket: "S3-bucket-name".into(),
-        prefix: None,
-        org_id: None,
-        account: "111122223333".into(),
-        region: "us-east-2".into(),
-    }
+    crate::layout::documented_digest_target()
 }
 
 fn test_key(start: OffsetDateTime) -> KeyPair {
@@ -68,16 +60,9 @@ fn starting_digest_fields_and_signature() {
     assert_eq!(v["digestS3Object"], d.key.as_str());
     assert_eq!(v["digestPublicKeyFingerprint"], key.fingerprint());
     assert_eq!(v["digestSignatureAlgorithm"], "SHA256withRSA");
-    for f in [
-        "newestEventTime",
-        "oldestEventTime",
-        "previousDigestS3Bucket",
-        "previousDigestS3Object",
-        "previousDigestHashValue",
-        "previousDigestHashAlgorithm",
-        "previousDigestSignature",
-    ] {
-        assert!(v[f].is_null(), "{f}");
+    // A starting digest of no files: both event times and all five previousDigest* are null.
+    for f in &names[7..14] {
+        assert!(v[*f].is_null(), "{f}");
     }
     assert_eq!(v["logFiles"], serde_json::json!([]));
     // The exact string the CLI rebuilds, verified with the public key it gets from ListPublicKeys.
@@ -200,6 +185,13 @@ fn rig() -> Rig {
 }
 
 impl Rig {
+    /// [`Rig::digests`] with the trail's chain started.
+    fn running(&self, period: Duration) -> Digests {
+        let digests = self.digests(period);
+        digests.start_chain(&trail()).unwrap();
+        digests
+    }
+
     fn digests(&self, period: Duration) -> Digests {
         Digests::open(
             self.store.clone(),
@@ -259,8 +251,7 @@ fn trail() -> DigestTrail {
 #[test]
 fn periodic_chain_with_empty_digests_and_final_digest() {
     let rig = rig();
-    let digests = rig.digests(Duration::from_secs(3600));
-    digests.start_chain(&trail()).unwrap();
+    let digests = rig.running(Duration::from_secs(3600));
     // Nothing is due before the period ends.
     rig.clock.advance(Duration::from_secs(1800));
     assert!(digests.tick().is_empty());
@@ -319,8 +310,7 @@ fn periodic_chain_with_empty_digests_and_final_digest() {
 #[test]
 fn other_regions_start_their_own_chain_and_ignored_trails_are_skipped() {
     let rig = rig();
-    let digests = rig.digests(Duration::from_secs(60));
-    digests.start_chain(&trail()).unwrap();
+    let digests = rig.running(Duration::from_secs(60));
     let eu = rig.log("eu-west-1", "BBBBBBBBBBBBBBBB");
     digests.observe(&eu).unwrap();
     let mut other = rig.log("us-east-1", "CCCCCCCCCCCCCCCC");
@@ -352,16 +342,14 @@ fn restart_continues_the_chain_and_keeps_pending_logs() {
     let first_key;
     let log;
     {
-        let digests = rig.digests(Duration::from_secs(60));
-        digests.start_chain(&trail()).unwrap();
+        let digests = rig.running(Duration::from_secs(60));
         rig.clock.advance(Duration::from_secs(60));
         first_key = digests.tick()[0].key.clone();
         log = rig.log("us-east-1", "DDDDDDDDDDDDDDDD");
         digests.observe(&log).unwrap();
         // Dropped without a tick: the pending file lives only in the journal.
     }
-    let digests = rig.digests(Duration::from_secs(60));
-    digests.start_chain(&trail()).unwrap();
+    let digests = rig.running(Duration::from_secs(60));
     rig.clock.advance(Duration::from_secs(60));
     let out = digests.tick();
     assert_eq!(out.len(), 1);
@@ -376,8 +364,7 @@ fn a_chain_started_by_its_first_log_file_survives_a_restart_from_the_journal() {
     let rig = rig();
     let eu;
     {
-        let digests = rig.digests(Duration::from_secs(60));
-        digests.start_chain(&trail()).unwrap();
+        let digests = rig.running(Duration::from_secs(60));
         rig.clock.advance(Duration::from_secs(10));
         eu = rig.log("eu-west-1", "EEEEEEEEEEEEEEEE");
         digests.observe(&eu).unwrap();
@@ -387,8 +374,7 @@ fn a_chain_started_by_its_first_log_file_survives_a_restart_from_the_journal() {
         let journal = std::fs::read_to_string(rig.root.join("state").join(JOURNAL_FILE)).unwrap();
         assert!(journal.contains("\"start\""));
     }
-    let digests = rig.digests(Duration::from_secs(60));
-    digests.start_chain(&trail()).unwrap();
+    let digests = rig.running(Duration::from_secs(60));
     rig.clock.advance(Duration::from_secs(60));
     let out = digests.tick();
     let eu_digest = out
@@ -407,8 +393,7 @@ fn a_chain_started_by_its_first_log_file_survives_a_restart_from_the_journal() {
 #[test]
 fn long_outage_is_covered_by_one_digest_and_final_digest_never_reuses_a_key() {
     let rig = rig();
-    let digests = rig.digests(Duration::from_secs(2));
-    digests.start_chain(&trail()).unwrap();
+    let digests = rig.running(Duration::from_secs(2));
     rig.clock.advance(Duration::from_secs(3600));
     let out = digests.tick();
     assert_eq!(out.len(), 1);
@@ -428,10 +413,8 @@ fn long_outage_is_covered_by_one_digest_and_final_digest_never_reuses_a_key() {
 #[test]
 fn corrupt_state_starts_new_chains_instead_of_failing() {
     let rig = rig();
-    {
-        let digests = rig.digests(Duration::from_secs(60));
-        digests.start_chain(&trail()).unwrap();
-    }
+    // A chain that started and was saved.
+    drop(rig.running(Duration::from_secs(60)));
     let state = rig.root.join("state");
     std::fs::write(state.join(STATE_FILE), b"{not json").unwrap();
     let digests = rig.digests(Duration::from_secs(60));
@@ -446,8 +429,7 @@ fn corrupt_state_starts_new_chains_instead_of_failing() {
 #[test]
 fn delete_trail_writes_final_digest_and_forgets() {
     let rig = rig();
-    let digests = rig.digests(Duration::from_secs(60));
-    digests.start_chain(&trail()).unwrap();
+    let digests = rig.running(Duration::from_secs(60));
     rig.clock.advance(Duration::from_secs(30));
     assert_eq!(digests.delete_trail(ARN).unwrap().len(), 1);
     assert!(digests.status(ARN).is_none());

@@ -241,6 +241,22 @@ fn ends_with_newline(path: &Path) -> std::io::Result<bool> {
     Ok(b[0] == b'\n')
 }
 
+/// The sub-folders of `dir` that can be an account or a Region (names of at most `max` safe
+/// characters), as (name, path).
+fn folders(dir: &Path, max: usize) -> Result<Vec<(String, PathBuf)>, HistoryError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if let Ok(name) = entry.file_name().into_string()
+            && entry.path().is_dir()
+            && safe_segment(&name, max)
+        {
+            out.push((name, entry.path()));
+        }
+    }
+    Ok(out)
+}
+
 /// Rebuilds the index from the segment files under `dir` (created if missing), and finds the
 /// highest sequence number written. A line torn by a crash is sealed with a newline so later
 /// appends stay parseable.
@@ -248,23 +264,9 @@ pub(super) fn scan(dir: &Path) -> Result<(Index, u64), HistoryError> {
     fs::create_dir_all(dir).map_err(io)?;
     let mut index = Index::new();
     let mut max_seq = 0u64;
-    for acct in fs::read_dir(dir).map_err(io)? {
-        let acct = acct.map_err(io)?;
-        let Ok(account) = acct.file_name().into_string() else {
-            continue;
-        };
-        if !acct.path().is_dir() || !safe_segment(&account, 12) {
-            continue;
-        }
-        for reg in fs::read_dir(acct.path()).map_err(io)? {
-            let reg = reg.map_err(io)?;
-            let Ok(region) = reg.file_name().into_string() else {
-                continue;
-            };
-            if !reg.path().is_dir() || !safe_segment(&region, 32) {
-                continue;
-            }
-            for seg in fs::read_dir(reg.path()).map_err(io)? {
+    for (account, account_dir) in folders(dir, 12)? {
+        for (region, region_dir) in folders(&account_dir, 32)? {
+            for seg in fs::read_dir(region_dir).map_err(io)? {
                 let seg = seg.map_err(io)?;
                 let Some(day) = seg.file_name().to_str().and_then(parse_day) else {
                     continue;

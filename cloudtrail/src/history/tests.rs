@@ -185,63 +185,51 @@ fn validation_and_tokens_bound_to_their_query() {
         .unwrap();
     }
     let err = |r: LookupRequest| h.lookup(ACCT, "us-east-1", &r).unwrap_err().code();
-    assert_eq!(
-        err(LookupRequest {
-            max_results: Some(0),
-            ..Default::default()
-        }),
-        "InvalidMaxResultsException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            max_results: Some(51),
-            ..Default::default()
-        }),
-        "InvalidMaxResultsException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            attributes: vec![("EventName".into(), "a".into()), ("EventName".into(), "b".into())],
-            ..Default::default()
-        }),
-        "InvalidLookupAttributesException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            attributes: vec![("Bogus".into(), "a".into())],
-            ..Default::default()
-        }),
-        "InvalidLookupAttributesException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            attributes: vec![("EventName".into(), String::new())],
-            ..Default::default()
-        }),
-        "InvalidLookupAttributesException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            category: Some("management".into()),
-            ..Default::default()
-        }),
-        "InvalidEventCategoryException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            start: Some(datetime!(2026-03-10 11:00:00 UTC)),
-            end: Some(datetime!(2026-03-10 10:00:00 UTC)),
-            ..Default::default()
-        }),
-        "InvalidTimeRangeException"
-    );
-    assert_eq!(
-        err(LookupRequest {
-            next_token: Some("garbage!".into()),
-            ..Default::default()
-        }),
-        "InvalidNextTokenException"
-    );
+    let max = |n: i64| LookupRequest {
+        max_results: Some(n),
+        ..Default::default()
+    };
+    let attrs = |a: &[(&str, &str)]| LookupRequest {
+        attributes: a
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Default::default()
+    };
+    for (req, code) in [
+        (max(0), "InvalidMaxResultsException"),
+        (max(51), "InvalidMaxResultsException"),
+        (
+            attrs(&[("EventName", "a"), ("EventName", "b")]),
+            "InvalidLookupAttributesException",
+        ),
+        (attrs(&[("Bogus", "a")]), "InvalidLookupAttributesException"),
+        (attrs(&[("EventName", "")]), "InvalidLookupAttributesException"),
+        (
+            LookupRequest {
+                category: Some("management".into()),
+                ..Default::default()
+            },
+            "InvalidEventCategoryException",
+        ),
+        (
+            LookupRequest {
+                start: Some(datetime!(2026-03-10 11:00:00 UTC)),
+                end: Some(datetime!(2026-03-10 10:00:00 UTC)),
+                ..Default::default()
+            },
+            "InvalidTimeRangeException",
+        ),
+        (
+            LookupRequest {
+                next_token: Some("garbage!".into()),
+                ..Default::default()
+            },
+            "InvalidNextTokenException",
+        ),
+    ] {
+        assert_eq!(err(req.clone()), code, "{req:?}");
+    }
     let page = h
         .lookup(
             ACCT,

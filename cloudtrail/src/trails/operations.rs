@@ -46,45 +46,24 @@ impl Trails {
             Some(false) => Some(None),
             None => None,
         };
-        let result = {
-            let mut st = self.write();
-            let i = self.find_mut(&st, caller, name)?;
-            let current = st
-                .trails
-                .get(i)
-                .cloned()
-                .ok_or_else(|| Self::not_found(caller, name))?;
-            let mut t = current.clone();
-            if let Some(b) = u.bucket {
-                t.bucket = b;
-            }
-            if let Some(p) = u.prefix {
-                t.prefix = normalise_prefix(Some(p));
-            }
-            if let Some(s) = u.sns_topic_name {
-                t.sns_topic_name = non_empty(Some(s));
-            }
-            if let Some(g) = u.include_global_service_events {
-                t.include_global_service_events = g;
-            }
-            if let Some(m) = u.multi_region {
-                t.multi_region = m;
-            }
-            if let Some(v) = u.log_file_validation {
-                t.log_file_validation = v;
-            }
-            if let Some(o) = org {
-                t.organization = o;
-            }
-            if let Some(k) = u.kms_key_id {
-                t.kms_key_id = non_empty(Some(k));
-            }
-            if let Some(g) = u.cloud_watch_logs_log_group_arn {
-                t.cloud_watch_logs_log_group_arn = non_empty(Some(g));
-            }
-            if let Some(r) = u.cloud_watch_logs_role_arn {
-                t.cloud_watch_logs_role_arn = non_empty(Some(r));
-            }
+        self.mutate(caller, name, |t, all| {
+            let was_multi_region = t.multi_region;
+            set(&mut t.bucket, u.bucket);
+            set(&mut t.prefix, u.prefix.map(|p| normalise_prefix(Some(p))));
+            set_or_clear(&mut t.sns_topic_name, u.sns_topic_name);
+            set(
+                &mut t.include_global_service_events,
+                u.include_global_service_events,
+            );
+            set(&mut t.multi_region, u.multi_region);
+            set(&mut t.log_file_validation, u.log_file_validation);
+            set(&mut t.organization, org);
+            set_or_clear(&mut t.kms_key_id, u.kms_key_id);
+            set_or_clear(
+                &mut t.cloud_watch_logs_log_group_arn,
+                u.cloud_watch_logs_log_group_arn,
+            );
+            set_or_clear(&mut t.cloud_watch_logs_role_arn, u.cloud_watch_logs_role_arn);
             if t.multi_region && !t.include_global_service_events {
                 return Err(TrailError::InvalidParameterCombination(
                     "Multi-Region trail must include global service events.".to_owned(),
@@ -94,27 +73,20 @@ impl Trails {
                 t.cloud_watch_logs_log_group_arn.as_deref(),
                 t.cloud_watch_logs_role_arn.as_deref(),
             )?;
-            if t.multi_region && !current.multi_region {
-                // Becoming multi-Region: the name must be free in every other Region of the account.
-                if st
-                    .trails
+            // Becoming multi-Region: the name must be free in every other Region of the account.
+            if t.multi_region
+                && !was_multi_region
+                && all
                     .iter()
-                    .enumerate()
-                    .any(|(j, o)| j != i && o.account == t.account && o.name == t.name)
-                {
-                    return Err(TrailError::TrailAlreadyExists(format!(
-                        "Trail {} already exists in another Region for customer: {}",
-                        t.name, caller.account
-                    )));
-                }
+                    .any(|o| o.account == t.account && o.name == t.name && o.home_region != t.home_region)
+            {
+                return Err(TrailError::TrailAlreadyExists(format!(
+                    "Trail {} already exists in another Region for customer: {}",
+                    t.name, caller.account
+                )));
             }
-            if let Some(slot) = st.trails.get_mut(i) {
-                *slot = t.clone();
-            }
-            t
-        };
-        self.save()?;
-        Ok(result)
+            Ok(t.clone())
+        })
     }
 
     /// DeleteTrail; returns the deleted trail (so the caller can close its digest chain).
@@ -255,19 +227,7 @@ impl Trails {
     /// AddTags: adds or overwrites tags on a trail named by ARN.
     pub fn add_tags(&self, caller: Caller<'_>, arn: &str, tags: &[Tag]) -> Result<(), TrailError> {
         check_tags(tags)?;
-        {
-            let mut st = self.write();
-            let i = self.find_by_arn_for_tags(&st, caller, arn)?;
-            let t = st
-                .trails
-                .get_mut(i)
-                .ok_or_else(|| TrailError::ResourceNotFound(arn.to_owned()))?;
-            if t.home_region != caller.region {
-                return Err(TrailError::InvalidHomeRegion(format!(
-                    "This operation must be called from the trail's home Region, {}.",
-                    t.home_region
-                )));
-            }
+        self.mutate_tags(caller, arn, |t| {
             let mut merged = t.tags.clone();
             for tag in tags {
                 match merged.iter_mut().find(|x| x.key == tag.key) {
@@ -281,33 +241,21 @@ impl Trails {
                 )));
             }
             t.tags = merged;
-        }
-        self.save()
+            Ok(())
+        })
     }
 
     /// RemoveTags: removes the tags with these keys (and, when given, these values).
     pub fn remove_tags(&self, caller: Caller<'_>, arn: &str, tags: &[Tag]) -> Result<(), TrailError> {
         check_tags(tags)?;
-        {
-            let mut st = self.write();
-            let i = self.find_by_arn_for_tags(&st, caller, arn)?;
-            let t = st
-                .trails
-                .get_mut(i)
-                .ok_or_else(|| TrailError::ResourceNotFound(arn.to_owned()))?;
-            if t.home_region != caller.region {
-                return Err(TrailError::InvalidHomeRegion(format!(
-                    "This operation must be called from the trail's home Region, {}.",
-                    t.home_region
-                )));
-            }
+        self.mutate_tags(caller, arn, |t| {
             t.tags.retain(|x| {
                 !tags
                     .iter()
                     .any(|r| r.key == x.key && (r.value.is_none() || r.value == x.value))
             });
-        }
-        self.save()
+            Ok(())
+        })
     }
 
     /// ListTags: the tags of each trail ARN, in the order asked.
@@ -327,4 +275,16 @@ impl Trails {
         }
         Ok(out)
     }
+}
+
+/// UpdateTrail's rule: a setting given replaces the trail's, one not given leaves it.
+fn set<T>(slot: &mut T, update: Option<T>) {
+    if let Some(v) = update {
+        *slot = v;
+    }
+}
+
+/// [`set`] for an optional text setting, which an empty string removes.
+fn set_or_clear(slot: &mut Option<String>, update: Option<String>) {
+    set(slot, update.map(|v| non_empty(Some(v))));
 }

@@ -319,33 +319,31 @@ impl Trails {
                 t.arn()
             )));
         }
-        if t.home_region != caller.region {
-            return Err(TrailError::InvalidHomeRegion(format!(
-                "This operation must be called from the trail's home Region, {}.",
-                t.home_region
-            )));
-        }
+        home_region_only(t, caller)?;
         Ok(i)
     }
 
-    /// Runs `f` on a copy of the trail the caller may change, keeps the copy if `f` succeeds,
-    /// and saves.
+    /// Runs `f` on a copy of the trail the caller may change (with every trail, itself
+    /// included as it was, to check the change against), keeps the copy if `f` succeeds, and
+    /// saves.
     pub(super) fn mutate<R>(
         &self,
         caller: Caller<'_>,
         name: &str,
-        f: impl FnOnce(&mut Trail, &[Organization]) -> Result<R, TrailError>,
+        f: impl FnOnce(&mut Trail, &[Trail]) -> Result<R, TrailError>,
     ) -> Result<R, TrailError> {
         let out = {
             let mut st = self.write();
             let i = self.find_mut(&st, caller, name)?;
-            let t = st
+            let mut copy = st
                 .trails
-                .get_mut(i)
+                .get(i)
+                .cloned()
                 .ok_or_else(|| Self::not_found(caller, name))?;
-            let mut copy = t.clone();
-            let out = f(&mut copy, &self.orgs)?;
-            *t = copy;
+            let out = f(&mut copy, &st.trails)?;
+            if let Some(slot) = st.trails.get_mut(i) {
+                *slot = copy;
+            }
             out
         };
         self.save()?;
@@ -382,6 +380,27 @@ impl Trails {
             .ok_or_else(|| TrailError::ResourceNotFound(format!("Resource {arn} does not exist.")))
     }
 
+    /// Runs `f` on the trail a tag operation names by ARN, called from its home Region, and
+    /// saves when `f` succeeds.
+    pub(super) fn mutate_tags(
+        &self,
+        caller: Caller<'_>,
+        arn: &str,
+        f: impl FnOnce(&mut Trail) -> Result<(), TrailError>,
+    ) -> Result<(), TrailError> {
+        {
+            let mut st = self.write();
+            let i = self.find_by_arn_for_tags(&st, caller, arn)?;
+            let t = st
+                .trails
+                .get_mut(i)
+                .ok_or_else(|| TrailError::ResourceNotFound(arn.to_owned()))?;
+            home_region_only(t, caller)?;
+            f(t)?;
+        }
+        self.save()
+    }
+
     /// Every trail, for observers (digests, notifications, status).
     pub fn snapshot(&self) -> Vec<Trail> {
         self.read().trails.clone()
@@ -399,5 +418,17 @@ impl Trails {
             .iter()
             .find(|t| t.bucket == bucket && t.store.is_some())
             .and_then(|t| t.store.clone())
+    }
+}
+
+/// `InvalidHomeRegionException` unless the caller calls from the trail's home Region.
+fn home_region_only(t: &Trail, caller: Caller<'_>) -> Result<(), TrailError> {
+    if t.home_region == caller.region {
+        Ok(())
+    } else {
+        Err(TrailError::InvalidHomeRegion(format!(
+            "This operation must be called from the trail's home Region, {}.",
+            t.home_region
+        )))
     }
 }

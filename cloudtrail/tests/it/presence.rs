@@ -14,6 +14,16 @@ fn to_value(r: &Record) -> Value {
     serde_json::from_slice(&r.to_json()).unwrap()
 }
 
+/// What every identity with an access key has.
+const KEYED: [&str; 5] = ["type", "principalId", "arn", "accountId", "accessKeyId"];
+
+/// [`KEYED`] and one more field.
+fn with_key(extra: &'static str) -> Vec<&'static str> {
+    let mut v = KEYED.to_vec();
+    v.push(extra);
+    v
+}
+
 fn identities() -> Vec<(UserIdentity, Vec<&'static str>)> {
     let issuer = SessionIssuer {
         issuer_type: IdentityType::IAMUser,
@@ -25,18 +35,11 @@ fn identities() -> Vec<(UserIdentity, Vec<&'static str>)> {
     vec![
         (
             UserIdentity::root(ACCOUNT, "AKIAIOSFODNN7EXAMPLE", None),
-            vec!["type", "principalId", "arn", "accountId", "accessKeyId"],
+            KEYED.to_vec(),
         ),
         (
             UserIdentity::root(ACCOUNT, "AKIAIOSFODNN7EXAMPLE", Some("my-alias")),
-            vec![
-                "type",
-                "principalId",
-                "arn",
-                "accountId",
-                "accessKeyId",
-                "userName",
-            ],
+            with_key("userName"),
         ),
         (
             UserIdentity::iam_user(
@@ -46,14 +49,7 @@ fn identities() -> Vec<(UserIdentity, Vec<&'static str>)> {
                 "AIDAJ45Q7YFFAREXAMPLE",
                 "AKIAIOSFODNN7EXAMPLE",
             ),
-            vec![
-                "type",
-                "principalId",
-                "arn",
-                "accountId",
-                "accessKeyId",
-                "userName",
-            ],
+            with_key("userName"),
         ),
         (
             UserIdentity::assumed_role(
@@ -67,14 +63,7 @@ fn identities() -> Vec<(UserIdentity, Vec<&'static str>)> {
                 false,
                 Some("alice"),
             ),
-            vec![
-                "type",
-                "principalId",
-                "arn",
-                "accountId",
-                "accessKeyId",
-                "sessionContext",
-            ],
+            with_key("sessionContext"),
         ),
         (
             UserIdentity::federated_user(
@@ -85,14 +74,7 @@ fn identities() -> Vec<(UserIdentity, Vec<&'static str>)> {
                 "2026-03-04T05:00:00Z",
                 true,
             ),
-            vec![
-                "type",
-                "principalId",
-                "arn",
-                "accountId",
-                "accessKeyId",
-                "sessionContext",
-            ],
+            with_key("sessionContext"),
         ),
         (
             UserIdentity::aws_account("AIDAEXAMPLEEXAMPLE123", "210987654321"),

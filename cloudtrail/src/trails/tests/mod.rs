@@ -72,6 +72,14 @@ fn spec(name: &str) -> TrailSpec {
     }
 }
 
+/// [`spec`] for a multi-Region trail.
+fn multi_region(name: &str) -> TrailSpec {
+    TrailSpec {
+        multi_region: Some(true),
+        ..spec(name)
+    }
+}
+
 fn trails() -> Trails {
     Trails::new(
         None,
@@ -83,4 +91,28 @@ fn trails() -> Trails {
         }],
         types(),
     )
+}
+
+/// A condition on `field` with no operator yet.
+fn on(field: &str) -> AdvancedFieldSelector {
+    AdvancedFieldSelector {
+        field: field.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// `field` `Equals` `value`.
+fn equals(field: &str, value: &str) -> AdvancedFieldSelector {
+    AdvancedFieldSelector {
+        equals: Some(vec![value.to_owned()]),
+        ..on(field)
+    }
+}
+
+/// An unnamed advanced selector of these conditions.
+fn all_of(field_selectors: Vec<AdvancedFieldSelector>) -> AdvancedEventSelector {
+    AdvancedEventSelector {
+        name: None,
+        field_selectors,
+    }
 }

@@ -61,28 +61,27 @@ fn crud_regions_and_quota() {
     );
     // The same name in another Region is another trail, but not once one of them is multi-Region.
     t.create(west, spec("trail1")).unwrap();
-    let multi = TrailSpec {
-        multi_region: Some(true),
-        ..spec("trail1")
-    };
+    let multi = multi_region("trail1");
     assert_eq!(
         t.create(caller("eu-west-1"), multi).unwrap_err().code(),
         "TrailAlreadyExistsException"
     );
+    let to_multi = TrailUpdate {
+        multi_region: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(
+        t.update(east, "trail1", to_multi).unwrap_err().code(),
+        "TrailAlreadyExistsException"
+    );
+    assert!(!t.get(east, "trail1").unwrap().multi_region);
     assert_eq!(t.get(west, "trail1").unwrap().home_region, "us-west-2");
     assert_eq!(
         t.get(caller("eu-west-1"), "trail1").unwrap_err().code(),
         "TrailNotFoundException"
     );
     // A multi-Region trail shows as a shadow trail elsewhere, but is changed only from home.
-    t.create(
-        east,
-        TrailSpec {
-            multi_region: Some(true),
-            ..spec("all")
-        },
-    )
-    .unwrap();
+    t.create(east, multi_region("all")).unwrap();
     assert_eq!(
         t.get(caller("eu-west-1"), "all").unwrap().home_region,
         "us-east-1"
@@ -136,14 +135,7 @@ fn crud_regions_and_quota() {
 fn routing_by_region_account_organization_and_logging() {
     let t = trails();
     let east = caller("us-east-1");
-    t.create(
-        east,
-        TrailSpec {
-            multi_region: Some(true),
-            ..spec("all")
-        },
-    )
-    .unwrap();
+    t.create(east, multi_region("all")).unwrap();
     t.create(
         east,
         TrailSpec {
@@ -230,21 +222,10 @@ fn routing_by_region_account_organization_and_logging() {
         names(&data_rec("us-east-1", STREAM, stream)),
         Vec::<String>::new()
     );
-    let data = AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![
-            AdvancedFieldSelector {
-                field: "eventCategory".into(),
-                equals: Some(vec!["Data".into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "resources.type".into(),
-                equals: Some(vec![STREAM.into()]),
-                ..Default::default()
-            },
-        ],
-    };
+    let data = all_of(vec![
+        equals("eventCategory", "Data"),
+        equals("resources.type", STREAM),
+    ]);
     let got = t
         .put_event_selectors(east, "single", None, Some(vec![data]))
         .unwrap();

@@ -39,25 +39,15 @@ fn advanced_selectors_pick_data_events_by_resource() {
     let sel = AdvancedEventSelector {
         name: Some("events".into()),
         field_selectors: vec![
+            equals("eventCategory", "Data"),
+            equals("resources.type", STREAM),
             AdvancedFieldSelector {
-                field: "eventCategory".into(),
-                equals: Some(vec!["Data".into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "resources.type".into(),
-                equals: Some(vec![STREAM.into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "resources.ARN".into(),
                 starts_with: Some(vec!["arn:aws:dynamodb:us-east-1:".into()]),
-                ..Default::default()
+                ..on("resources.ARN")
             },
             AdvancedFieldSelector {
-                field: "eventName".into(),
                 not_equals: Some(vec!["GetShardIterator".into()]),
-                ..Default::default()
+                ..on("eventName")
             },
         ],
     };
@@ -78,21 +68,10 @@ fn advanced_selectors_pick_data_events_by_resource() {
     assert!(!sel.select(&shards));
     assert!(!sel.select(&rec(ACCT, "us-east-1", "CreateSchema", false)));
 
-    let mgmt_writes = AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![
-            AdvancedFieldSelector {
-                field: "eventCategory".into(),
-                equals: Some(vec!["Management".into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "readOnly".into(),
-                equals: Some(vec!["false".into()]),
-                ..Default::default()
-            },
-        ],
-    };
+    let mgmt_writes = all_of(vec![
+        equals("eventCategory", "Management"),
+        equals("readOnly", "false"),
+    ]);
     validate_advanced(std::slice::from_ref(&mgmt_writes), &types()).unwrap();
     assert!(mgmt_writes.select(&rec(ACCT, "us-east-1", "CreateSchema", false)));
     assert!(!mgmt_writes.select(&rec(ACCT, "us-east-1", "ListSchemas", true)));
@@ -100,58 +79,22 @@ fn advanced_selectors_pick_data_events_by_resource() {
 
 #[test]
 fn selector_validation() {
-    let bad_field = AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![
-            AdvancedFieldSelector {
-                field: "eventCategory".into(),
-                equals: Some(vec!["Data".into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "nope".into(),
-                equals: Some(vec!["x".into()]),
-                ..Default::default()
-            },
-        ],
-    };
+    let bad_field = all_of(vec![equals("eventCategory", "Data"), equals("nope", "x")]);
     assert_eq!(
         validate_advanced(&[bad_field], &types()).unwrap_err().code(),
         "InvalidEventSelectorsException"
     );
-    let no_type = AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![AdvancedFieldSelector {
-            field: "eventCategory".into(),
-            equals: Some(vec!["Data".into()]),
-            ..Default::default()
-        }],
-    };
+    let no_type = all_of(vec![equals("eventCategory", "Data")]);
     assert!(validate_advanced(&[no_type], &types()).is_err());
-    let no_cat = AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![AdvancedFieldSelector {
-            field: "readOnly".into(),
-            equals: Some(vec!["true".into()]),
-            ..Default::default()
-        }],
-    };
+    let no_cat = all_of(vec![equals("readOnly", "true")]);
     assert!(validate_advanced(&[no_cat], &types()).is_err());
-    let starts_on_type = AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![
-            AdvancedFieldSelector {
-                field: "eventCategory".into(),
-                equals: Some(vec!["Data".into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "resources.type".into(),
-                starts_with: Some(vec!["AWS::".into()]),
-                ..Default::default()
-            },
-        ],
-    };
+    let starts_on_type = all_of(vec![
+        equals("eventCategory", "Data"),
+        AdvancedFieldSelector {
+            starts_with: Some(vec!["AWS::".into()]),
+            ..on("resources.type")
+        },
+    ]);
     assert!(validate_advanced(&[starts_on_type], &types()).is_err());
     assert!(validate_basic(&vec![EventSelector::default(); 6]).is_err());
     assert!(
@@ -183,21 +126,7 @@ fn selector_validation() {
 
 #[test]
 fn data_selectors_name_only_basic_types_and_the_types_the_caller_gave() {
-    let data = |t: &str| AdvancedEventSelector {
-        name: None,
-        field_selectors: vec![
-            AdvancedFieldSelector {
-                field: "eventCategory".into(),
-                equals: Some(vec!["Data".into()]),
-                ..Default::default()
-            },
-            AdvancedFieldSelector {
-                field: "resources.type".into(),
-                equals: Some(vec![t.into()]),
-                ..Default::default()
-            },
-        ],
-    };
+    let data = |t: &str| all_of(vec![equals("eventCategory", "Data"), equals("resources.type", t)]);
     for t in [STREAM, TOPIC, "AWS::S3::Object", "AWS::Lambda::Function"] {
         validate_advanced(&[data(t)], &types()).unwrap();
     }
