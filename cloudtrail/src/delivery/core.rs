@@ -33,12 +33,13 @@ pub(super) enum Cmd {
     /// Records just written to the spool wait in the inbox. One message stands for all that
     /// arrive before the core takes them, so a busy core is not woken once per record.
     Drain,
+    /// `Delivery::flush`.
     Flush {
         reply: oneshot::Sender<Result<Vec<WrittenLog>, DeliveryError>>,
     },
-    Tick {
-        reply: oneshot::Sender<()>,
-    },
+    /// `Delivery::tick`.
+    Tick { reply: oneshot::Sender<()> },
+    /// `Delivery::shutdown`.
     Shutdown {
         reply: oneshot::Sender<Result<(), DeliveryError>>,
     },
@@ -46,16 +47,22 @@ pub(super) enum Cmd {
 
 /// One record copy bound for one destination.
 pub(super) struct Entry {
+    /// The spool segment holding the record.
     pub(super) seg: u64,
+    /// The record's index in its segment.
     pub(super) idx: u32,
+    /// Which of the record's destinations this copy is for (what its ack names).
     pub(super) slot: u16,
+    /// `eventTime`, epoch seconds.
     pub(super) event_time: i64,
+    /// The record's JSON, shared by its copies.
     pub(super) json: Arc<Vec<u8>>,
     /// Already held back once by `late_rate`: never held again.
     pub(super) held: bool,
 }
 
 impl Entry {
+    /// What the copy adds to its file's body: its JSON and a comma.
     pub(super) fn body_bytes(&self) -> usize {
         self.json.len() + 1
     }

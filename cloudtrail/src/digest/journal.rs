@@ -64,7 +64,7 @@ pub(super) struct JournalLine {
     pub(super) log: DigestLogFile,
 }
 
-/// How a chain (re)started: what [`Digests::begin_chain`] decided, replayed as is.
+/// How a chain (re)started: what `Digests::begin_chain` decided, replayed as is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct ChainStart {
     pub(super) trail: String,

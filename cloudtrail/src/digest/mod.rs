@@ -11,7 +11,7 @@
 //! offline generator calls these directly), and [`Digests`] runs the chains for the live
 //! emulator, driven by the injected clock and fed by the delivery pipeline.
 //!
-//! - [`format`]: one digest: its JSON, the string to sign, the signature, the put.
+//! - [`format`](mod@format): one digest: its JSON, the string to sign, the signature, the put.
 //! - `chains`: [`Digests`], the chains of the live emulator.
 //! - `journal`: the chains' snapshot and journal on disk.
 //!

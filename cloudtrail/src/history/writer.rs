@@ -1,7 +1,7 @@
 //! Appends to Event history. `append` runs on the request path of every call, so it only
 //! formats the line and queues it in memory; a writer thread appends the queued lines with one
-//! `write` per segment every [`FLUSH_EVERY`](super::FLUSH_EVERY), or as soon as
-//! [`FLUSH_BYTES`](super::FLUSH_BYTES) are queued, and deletes segments that aged out.
+//! `write` per segment every [`FLUSH_EVERY`], or as soon as
+//! [`FLUSH_BYTES`] are queued, and deletes segments that aged out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
