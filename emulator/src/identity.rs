@@ -29,10 +29,8 @@ pub struct Principal {
     /// A principal made up for an unknown key (`--allow-unknown-keys`); its signature cannot be
     /// checked because the emulator does not know the secret.
     pub generated: bool,
-    /// The signing keys last derived for this secret, by `date/region/service`, newest last:
-    /// clients sign thousands of requests with the same few scopes (one key is often used in
-    /// two or three Regions at once), and deriving a key costs four HMACs.
-    pub(crate) signing_key: std::sync::Mutex<Vec<(String, [u8; 32])>>,
+    /// The signing keys last derived for this secret, by scope.
+    pub(crate) signing_key: sigv4::SigningKeyCache,
 }
 
 impl Principal {
@@ -149,7 +147,7 @@ impl Identities {
             expiration: None,
             deny: Vec::new(),
             generated: true,
-            signing_key: std::sync::Mutex::new(Vec::new()),
+            signing_key: sigv4::SigningKeyCache::new(),
         }))
     }
 
@@ -180,7 +178,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: root.deny.clone(),
                 generated: false,
-                signing_key: std::sync::Mutex::new(Vec::new()),
+                signing_key: sigv4::SigningKeyCache::new(),
             },
         );
     }
@@ -206,7 +204,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     expiration: None,
                     deny: user.deny.clone(),
                     generated: false,
-                    signing_key: std::sync::Mutex::new(Vec::new()),
+                    signing_key: sigv4::SigningKeyCache::new(),
                 },
             );
         }
@@ -244,7 +242,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                         .and_then(cloudtrail::timefmt::parse_iso_seconds),
                     deny: role.deny.iter().chain(&s.deny).cloned().collect(),
                     generated: false,
-                    signing_key: std::sync::Mutex::new(Vec::new()),
+                    signing_key: sigv4::SigningKeyCache::new(),
                 },
             );
         }
@@ -286,7 +284,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     .and_then(cloudtrail::timefmt::parse_iso_seconds),
                 deny: fed.deny.clone(),
                 generated: false,
-                signing_key: std::sync::Mutex::new(Vec::new()),
+                signing_key: sigv4::SigningKeyCache::new(),
             },
         );
     }
@@ -301,7 +299,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: svc.deny.clone(),
                 generated: false,
-                signing_key: std::sync::Mutex::new(Vec::new()),
+                signing_key: sigv4::SigningKeyCache::new(),
             },
         );
     }

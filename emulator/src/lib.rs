@@ -11,7 +11,7 @@
 //! - [`server`]: accept loop, connection limit, graceful shutdown, start-up assembly; [`run`].
 //! - `app`: one request from routing to response (body limit, SigV4, deny rules, throttling).
 //! - [`protocol`]: AWS JSON 1.1 / REST-JSON responses and errors, S3 XML errors.
-//! - [`sigv4`]: signature verification (and a signer for tests and the benchmark).
+//! - [`sigv4`]: the `sigv4` crate's verifier over the configured identities.
 //! - [`identity`]: access keys to CloudTrail identities, deny rules.
 //! - [`recorder`]: the only place that builds records (sensitive members hidden via `cloudtrail::redact`).
 //! - [`config`]: the TOML format (`default-config.toml` is embedded) and the runtime [`Config`].

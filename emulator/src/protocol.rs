@@ -205,48 +205,8 @@ pub fn s3_error(
 
 /// Maps an authentication failure to S3's codes and statuses.
 pub fn s3_auth_error(e: &crate::sigv4::AuthError, resource: &str, request_id: &str) -> HttpResponse {
-    use crate::sigv4::AuthError as A;
-    let (status, code, message) = match e {
-        A::MissingAuthenticationToken => (StatusCode::FORBIDDEN, "AccessDenied", "Access Denied".to_owned()),
-        A::IncompleteSignature(m) => (StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed", m.clone()),
-        A::UnrecognizedClient => (
-            StatusCode::FORBIDDEN,
-            "InvalidAccessKeyId",
-            "The AWS Access Key Id you provided does not exist in our records.".to_owned(),
-        ),
-        A::ExpiredToken => (
-            StatusCode::BAD_REQUEST,
-            "ExpiredToken",
-            "The provided token has expired.".to_owned(),
-        ),
-        A::RequestExpired => (
-            StatusCode::FORBIDDEN,
-            "AccessDenied",
-            "Request has expired".to_owned(),
-        ),
-        A::InvalidSignature(m)
-            if m.starts_with("Signature expired") || m.starts_with("Signature not yet") =>
-        {
-            (
-                StatusCode::FORBIDDEN,
-                "RequestTimeTooSkewed",
-                "The difference between the request time and the current time is too large.".to_owned(),
-            )
-        }
-        A::InvalidSignature(m)
-            if m.starts_with("Credential should be scoped") || m.starts_with("Date in") =>
-        {
-            (StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed", m.clone())
-        }
-        A::InvalidSignature(_) => (
-            StatusCode::FORBIDDEN,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key \
-             and signing method."
-                .to_owned(),
-        ),
-    };
-    s3_error(status, code, &message, resource, request_id)
+    let e = e.s3();
+    s3_error(e.status, e.code, &e.message, resource, request_id)
 }
 
 /// `Wed, 12 Oct 2009 17:50:00 GMT`, the HTTP date of `Last-Modified` and `Date` (RFC 9110 IMF-fixdate).

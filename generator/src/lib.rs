@@ -12,7 +12,7 @@
 //! - [`plan`]: a scenario turned into a timeline per (account, Region, span), workflows included.
 //! - [`record`]: a call as a CloudTrail record.
 //! - [`offline`]: log files and digests on every core.
-//! - [`sigv4`], [`live`], [`stats`]: signed calls at an open-loop rate, and the report.
+//! - [`live`], [`stats`]: calls signed with the `sigv4` crate at an open-loop rate, and the report.
 
 pub mod agents;
 pub mod calls;
@@ -25,5 +25,4 @@ pub mod population;
 pub mod record;
 pub mod rng;
 pub mod scenario;
-pub mod sigv4;
 pub mod stats;

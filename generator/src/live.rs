@@ -29,8 +29,8 @@ use crate::plan::{Item, Plan, Shard};
 use crate::population::{Population, Principal};
 use crate::rng;
 use crate::scenario::{IdentityKind, Scenario};
-use crate::sigv4::{Credentials, Signer};
 use crate::stats::{Histogram, Latency, Report};
+use sigv4::{Credentials, Signer};
 use workflow::Started;
 
 mod coherence;
@@ -778,7 +778,7 @@ async fn worker(
     let mut stats = WorkerStats::default();
     let mut signers: Vec<Signer> = ids
         .iter()
-        .map(|i| Signer::new(i.credentials.clone(), "personalize"))
+        .map(|i| Signer::from_credentials(i.credentials.clone(), "us-east-1", "personalize"))
         .collect();
     let mut conn: Option<Sender> = None;
     let host = authority.strip_suffix(":80").unwrap_or(&authority).to_owned();

@@ -12,3 +12,4 @@ mod limits;
 mod protocol;
 mod recording;
 mod seams;
+mod signing;

@@ -465,8 +465,8 @@ fn set(body: &mut Value, member: &str, arn: &str) {
 mod tests {
     use super::*;
     use crate::scenario::IdentityKind;
-    use crate::sigv4::Credentials;
     use serde_json::json;
+    use sigv4::Credentials;
 
     fn identity(kind: IdentityKind, deny: &[&str]) -> LiveIdentity {
         LiveIdentity {

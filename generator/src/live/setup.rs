@@ -28,7 +28,7 @@ use crate::inventory::{Inventory, Res};
 use crate::ops::{self, Kind, Verb};
 use crate::population::Population;
 use crate::scenario::{BehaviourKind, IdentityKind, Scenario};
-use crate::sigv4::Signer;
+use sigv4::Signer;
 
 /// The `User-Agent` of setup calls, so their records can be told apart.
 pub const SETUP_USER_AGENT: &str = "generator-setup";
@@ -702,7 +702,7 @@ pub(super) async fn run(
                     conn: None,
                     signers: ids
                         .iter()
-                        .map(|i| Signer::new(i.credentials.clone(), "personalize"))
+                        .map(|i| Signer::from_credentials(i.credentials.clone(), "us-east-1", "personalize"))
                         .collect(),
                 };
                 tasks.spawn(group(client, inv.clone(), g));

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use super::{LiveIdentity, Prepared, Sender, Shared, WorkerStats, build_request, connect, error_code};
 use crate::calls;
 use crate::plan::{Until, Workflow, WorkflowStep};
-use crate::sigv4::Signer;
+use sigv4::Signer;
 
 /// Workflow instances that may run at once; a start beyond this is skipped (and logged), so a
 /// slow endpoint cannot pile up scripts without end.
@@ -294,7 +294,7 @@ impl Instance {
         self.signers = self
             .ids
             .iter()
-            .map(|i| Signer::new(i.credentials.clone(), "personalize"))
+            .map(|i| Signer::from_credentials(i.credentials.clone(), "us-east-1", "personalize"))
             .collect();
         // Planned identifiers -> the ones the server made.
         let mut learned: HashMap<String, String> = HashMap::new();

@@ -9,7 +9,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use generator::live::{self, Arrival, LiveOptions};
 use generator::scenario::Scenario;
-use generator::sigv4;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -23,8 +22,18 @@ struct Seen {
     tokens: u64,
 }
 
-/// Checks the request's signature against `secrets` (access key -> secret) the way a server does:
-/// rebuild the canonical request from the signed headers as received.
+/// A secret from the test's key table.
+struct Known<'a>(&'a str);
+
+impl sigv4::Credential for Known<'_> {
+    fn secret_access_key(&self) -> Option<&str> {
+        Some(self.0)
+    }
+}
+
+/// Checks the request's signature against `secrets` (access key -> secret and session token)
+/// with the verifier the emulator uses, at the request's own time (this server has no clock of
+/// its own to compare it with). `content-type` must be signed too: it says how the body reads.
 fn verify(
     req: &http::request::Parts,
     body: &[u8],
@@ -35,81 +44,41 @@ fn verify(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .ok_or("no authorization")?;
-    let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ").ok_or("not sigv4")?;
-    let mut parts = HashMap::new();
-    for p in rest.split(',') {
-        let (k, v) = p.trim().split_once('=').ok_or("bad part")?;
-        parts.insert(k, v);
+    let signed = sigv4::parse_authorization(auth)
+        .map_err(|e| e.to_string())?
+        .signed_headers
+        .unwrap_or_default();
+    if !signed.split(';').any(|h| h == "content-type") {
+        return Err("content-type not signed".into());
     }
-    let cred = parts.get("Credential").ok_or("no credential")?;
-    let signed = parts.get("SignedHeaders").ok_or("no signed headers")?;
-    let sig = parts.get("Signature").ok_or("no signature")?;
-    let mut scope = cred.split('/');
-    let akid = scope.next().ok_or("no key")?;
-    let date = scope.next().ok_or("no date")?;
-    let region = scope.next().ok_or("no region")?;
-    let service = scope.next().ok_or("no service")?;
-    if service != "personalize" {
-        return Err(format!("service {service}"));
-    }
-    let (secret, token) = secrets.get(akid).ok_or("unknown key")?;
-    if token.is_some()
-        && req
-            .headers
-            .get("x-amz-security-token")
-            .and_then(|v| v.to_str().ok())
-            != token.as_deref()
-    {
-        return Err("missing or wrong session token".into());
-    }
-    let names: Vec<&str> = signed.split(';').collect();
-    for required in ["host", "x-amz-date", "content-type"] {
-        if !names.contains(&required) {
-            return Err(format!("{required} not signed"));
-        }
-    }
-    let values: Vec<(&str, String)> = names
-        .iter()
-        .map(|n| {
-            (
-                *n,
-                req.headers
-                    .get(*n)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        })
-        .collect();
-    let headers: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let amz_date = req
+    let now = req
         .headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
+        .and_then(sigv4::parse_basic)
         .ok_or("no date header")?;
-    if !amz_date.starts_with(date) {
-        return Err("date mismatch".into());
-    }
-    let canonical = sigv4::canonical_request(
-        req.method.as_str(),
-        req.uri.path(),
-        "",
-        &headers,
-        &sigv4::sha256_hex(body),
-    );
-    let sts = sigv4::string_to_sign(
-        amz_date,
-        &format!("{date}/{region}/{service}/aws4_request"),
-        &canonical,
-    );
-    let key = sigv4::signing_key(secret, date, region, service);
-    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key).unwrap();
-    hmac::Mac::update(&mut mac, sts.as_bytes());
-    let want = hex::encode(hmac::Mac::finalize(mac).into_bytes());
-    if &want != sig {
-        return Err(format!("signature mismatch for {akid}"));
-    }
-    Ok(akid.to_owned())
+    let parts = sigv4::RequestParts {
+        method: &req.method,
+        uri: &req.uri,
+        headers: &req.headers,
+        body,
+    };
+    let expected = sigv4::Expected {
+        service: "personalize",
+        region: &|_| true,
+    };
+    let lookup = |scope: &sigv4::Scope, token: Option<&str>| {
+        let (secret, want) = secrets
+            .get(&scope.access_key_id)
+            .ok_or(sigv4::AuthError::UnknownAccessKey)?;
+        if token != want.as_deref() {
+            return Err(sigv4::AuthError::InvalidToken);
+        }
+        Ok(Known(secret))
+    };
+    sigv4::verify(&parts, &sigv4::Policy::STANDARD, &expected, now, lookup)
+        .map(|v| v.scope.access_key_id)
+        .map_err(|r| format!("{}: {}", r.error.code(), r.error))
 }
 
 async fn serve(

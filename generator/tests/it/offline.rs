@@ -264,7 +264,7 @@ fn digests_chain_and_verify() {
     let store = cloudtrail::store::LocalDir::new(dir.path());
     let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     for log in logs(dir.path(), "test-bucket") {
-        hashes.insert(log.key.clone(), generator::sigv4::sha256_hex(&log.body));
+        hashes.insert(log.key.clone(), sigv4::sha256_hex(&log.body));
     }
     let mut digests: Vec<(String, Vec<u8>)> = files(&dir.path().join("test-bucket"))
         .into_iter()
@@ -297,7 +297,7 @@ fn digests_chain_and_verify() {
             d["digestEndTime"].as_str().unwrap(),
             "test-bucket",
             k,
-            &generator::sigv4::sha256_hex(&json),
+            &sigv4::sha256_hex(&json),
             previous_sig.as_deref(),
         );
         assert!(
