@@ -127,15 +127,19 @@ impl Recorder {
         r
     }
 
-    /// Builds the record, shows it to the taps, and returns once delivery has spooled it.
-    /// The record is serialised once, for the spool and the taps (Event history) alike.
+    /// Builds the record, returns once delivery has spooled it, and only then shows it to the
+    /// taps: a call the spool refused is answered `InternalFailure`, so Event history must not
+    /// hold it either. The record is serialised once, for the spool and the taps alike.
     pub async fn record(&self, call: Call<'_>) -> Result<(), DeliveryError> {
         let record = self.build(call);
         let json = Arc::new(record.to_json());
+        self.delivery
+            .submit_serialized(&record, Arc::clone(&json))
+            .await?;
         for tap in &self.taps {
             tap.record_json(&record, &json);
         }
-        self.delivery.submit_serialized(&record, json).await
+        Ok(())
     }
 }
 
@@ -197,6 +201,84 @@ mod tests {
         assert_eq!(r["items"][0]["lastUpdatedDateTime"], "Nov 5, 2018 6:06:01 AM");
         assert_eq!(r["count"], 3);
         assert!(render_response(&json!({}), &personalize::is_timestamp_member).is_none());
+    }
+
+    /// Counts the records it is shown.
+    #[derive(Default)]
+    struct CountingTap(std::sync::atomic::AtomicUsize);
+
+    impl RecordTap for CountingTap {
+        fn record(&self, _: &Record) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn principal() -> Principal {
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        Principal {
+            account: "123456789012".into(),
+            identity: cloudtrail::UserIdentity::iam_user("123456789012", "/", "alice", "AIDAEXAMPLE", key),
+            secret: "secret".into(),
+            session_token: None,
+            expiration: None,
+            deny: vec![],
+            generated: false,
+            signing_key: sigv4::SigningKeyCache::new(),
+        }
+    }
+
+    fn call<'a>(principal: &'a Principal, out: &'a Value) -> Call<'a> {
+        Call {
+            principal,
+            event_source: "personalize.amazonaws.com",
+            event_name: "CreateSchema",
+            region: "us-east-1",
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+            user_agent: None,
+            request: None,
+            outcome: Outcome::Success(out),
+            read_only: false,
+            data_event: false,
+            request_id: "00000000-0000-0000-0000-000000000000",
+            resources: vec![],
+            is_timestamp: &|_| false,
+        }
+    }
+
+    #[tokio::test]
+    async fn taps_see_only_records_the_spool_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = cloudtrail::ManualClock::new(time::macros::datetime!(2026-03-04 05:06:07 UTC));
+        let destination = cloudtrail::Destination {
+            trail: "t".into(),
+            log: cloudtrail::LogDestination {
+                bucket: "trail-bucket".into(),
+                prefix: None,
+                org_id: None,
+                account: String::new(),
+                region: String::new(),
+            },
+        };
+        let delivery = Delivery::start(
+            cloudtrail::DeliveryConfig::new(dir.path().join("spool")),
+            clock.clone(),
+            Arc::new(cloudtrail::LocalDir::new(dir.path())),
+            Arc::new(cloudtrail::SingleDestination(destination)),
+            vec![],
+        )
+        .await
+        .unwrap();
+        let tap = Arc::new(CountingTap::default());
+        let recorder = Recorder::new(delivery.clone(), vec![tap.clone()], clock);
+        let (principal, out) = (principal(), json!({}));
+
+        recorder.record(call(&principal, &out)).await.unwrap();
+        assert_eq!(tap.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // Once the pipeline is gone the spool refuses the record, and the tap must not see it.
+        delivery.shutdown().await.unwrap();
+        assert!(recorder.record(call(&principal, &out)).await.is_err());
+        assert_eq!(tap.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]
