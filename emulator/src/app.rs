@@ -358,7 +358,13 @@ impl App {
             request_id,
         };
         // Decoded once: the record shows the request even when the call fails before using it.
-        let decoded = decode(&body);
+        let decoded = if auth_error.is_some() && body.len() > sigv4::REFUSED_BODY_LIMIT {
+            Err(ApiError::serialization(
+                "request body not kept for a refused authentication",
+            ))
+        } else {
+            decode(&body)
+        };
         let result = match auth_error {
             Some(e) => Err(e),
             None => {

@@ -102,9 +102,15 @@ pub fn verify(
             let sigv4::Rejection { error, scope } = *rejection;
             // Every failure whose credential names a known key is that key's, whichever check
             // it failed (an unknown key has nobody to be recorded against).
+            // A scope a client made up (a Region AWS does not have, a malformed date, key or
+            // service) is never recorded: its Region would become a bucket prefix, an Event
+            // history directory and a digest signing key.
             let principal = match error {
                 AuthError::UnknownAccessKey => None,
-                _ => scope.as_ref().and_then(|s| identities.lookup(&s.access_key_id)),
+                _ => scope
+                    .as_ref()
+                    .filter(|s| well_formed_scope(s))
+                    .and_then(|s| identities.lookup(&s.access_key_id)),
             };
             Err(Box::new(Failure {
                 error,
@@ -162,6 +168,26 @@ pub const AWS_REGIONS: &[&str] = &[
 
 fn valid_region(region: &str) -> bool {
     AWS_REGIONS.contains(&region)
+}
+
+/// The largest request body kept in the record of a refused authentication; a larger one is
+/// recorded without `requestParameters`, so unauthenticated bytes cannot fill the spool.
+pub const REFUSED_BODY_LIMIT: usize = 16 * 1024;
+
+/// Whether every part of a scope a record or a path could use is known to be well-formed: an
+/// AWS Region, a service name, a `YYYYMMDD` date and an access key id of AWS's shape.
+pub fn well_formed_scope(scope: &Scope) -> bool {
+    let key = &scope.access_key_id;
+    let service = &scope.service;
+    valid_region(&scope.region)
+        && (1..=64).contains(&service.len())
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && scope.date.len() == 8
+        && scope.date.bytes().all(|b| b.is_ascii_digit())
+        && (16..=128).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

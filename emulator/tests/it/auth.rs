@@ -216,3 +216,25 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
         0
     );
 }
+
+#[tokio::test]
+async fn made_up_regions_are_refused_and_never_recorded() {
+    let h = Harness::start().await;
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(64 * 1024));
+    for region in ["moon-base-1", "..", "", &"r".repeat(300)] {
+        // A known key with a wrong secret: refused for the Region before anything else.
+        let bad = Signer::new(ALICE.0, "not-the-secret", region, "personalize");
+        let r = h.personalize(&bad, "CreateDatasetGroup", &big).await;
+        assert_eq!(r.status.as_u16(), 400, "{region:?}");
+    }
+    // A refused call in a real Region is recorded, but its oversized body is not kept.
+    let wrong = Signer::new(ALICE.0, "not-the-secret", "eu-west-1", "personalize");
+    let refused = h.personalize(&wrong, "CreateDatasetGroup", &big).await;
+    assert_eq!(refused.error_type(), "InvalidSignatureException");
+    let records = h.flushed_records().await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let r = by_request_id(&records, &refused.request_id());
+    assert_eq!(r["awsRegion"], "eu-west-1");
+    assert!(r["requestParameters"].is_null(), "{r:#?}");
+    assert!(serde_json::to_string(r).unwrap().len() < 8 * 1024);
+}
