@@ -17,7 +17,7 @@
 //! - [`config`]: the TOML format (`default-config.toml` is embedded) and the runtime [`Config`].
 //! - [`seams`]: extension points; `admin`: `/_emulator/*`; [`webhook`]: notification POSTs.
 //!
-//! # Seams for the CloudTrail side (issue 4)
+//! # Seams for the CloudTrail side
 //! 1. JSON service: implement [`seams::JsonService`] for target prefix
 //!    `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101` (signing name `cloudtrail`, event
 //!    source `cloudtrail.amazonaws.com`) and push it onto [`Config::extensions`]`.json_services`.

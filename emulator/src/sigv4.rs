@@ -176,7 +176,7 @@ pub const REFUSED_BODY_LIMIT: usize = 16 * 1024;
 
 /// Whether every part of a scope a record or a path could use is known to be well-formed: an
 /// AWS Region, a service name, a `YYYYMMDD` date and an access key id of AWS's shape.
-pub fn well_formed_scope(scope: &Scope) -> bool {
+fn well_formed_scope(scope: &Scope) -> bool {
     let key = &scope.access_key_id;
     let service = &scope.service;
     valid_region(&scope.region)

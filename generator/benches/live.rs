@@ -2,7 +2,7 @@
 //!
 //! 1. The generator's ceiling: its open-loop sender against a minimal in-process HTTP server that
 //!    answers every request `200 {}`, so the figure is the generator's, not a server's.
-//! 2. The target of issue 5: the release `emulator` binary started as a child process on this
+//! 2. The emulator under the same load: the release `emulator` binary started as a child process on this
 //!    machine (recording and delivery on, 1 s flushes), driven at the same rate. After the run
 //!    the bench asks the emulator to flush (`POST /_emulator/flush`), reads every delivered log
 //!    file back and compares the records with the calls answered, so "the emulator kept up"
