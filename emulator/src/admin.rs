@@ -97,6 +97,7 @@ fn health(app: &App, request_id: &str) -> HttpResponse {
             "uptimeSeconds": app.started.elapsed().as_secs(),
             "now": cloudtrail::timefmt::iso_seconds(app.clock.now()),
             "inFlight": app.server.max_in_flight.saturating_sub(available),
+            "receivingBodies": app.receiving.load(std::sync::atomic::Ordering::Relaxed),
             "delivery": {
                 "batchedRecords": status.batched_records,
                 "inFlightRecords": status.in_flight_records,

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,7 +14,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use personalize::{Api, Operation, Personalize};
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::config::ServerSection;
 use crate::identity::{Identities, Principal};
@@ -39,9 +40,21 @@ pub(crate) struct App {
     pub(crate) s3: Option<Arc<dyn S3Handler>>,
     pub(crate) recorder: Recorder,
     pub(crate) delivery: Delivery,
-    /// Requests being processed; when none is left, new ones answer `ThrottlingException`.
+    /// Authenticated calls being processed; when none is left, new ones answer
+    /// `ThrottlingException`.
     pub(crate) in_flight: Arc<Semaphore>,
+    /// Requests whose body is still being received (they hold no in-flight slot).
+    pub(crate) receiving: AtomicUsize,
     pub(crate) started: Instant,
+}
+
+/// Counts a body being received until dropped.
+struct Receiving<'a>(&'a AtomicUsize);
+
+impl Drop for Receiving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Where a request goes.
@@ -143,11 +156,9 @@ impl App {
         if path == "/_emulator" || path.starts_with("/_emulator/") {
             return crate::admin::handle(&self, &parts, &request_id).await;
         }
-        // Taken before the body is read: a slow upload counts as in flight.
-        let permit = self.in_flight.clone().try_acquire_owned().ok();
         let scope = sigv4::peek_scope(&parts.uri, &parts.headers);
         if scope.as_ref().is_some_and(|s| s.service == "s3") {
-            return self.handle_s3(parts, body, permit, request_id).await;
+            return self.handle_s3(parts, body, request_id).await;
         }
         let route = match self.route(&parts) {
             Ok(r) => r,
@@ -156,8 +167,7 @@ impl App {
                 return e.response(protocol, &request_id);
             }
         };
-        self.handle_routed(&route, parts, body, permit, &request_id, peer)
-            .await
+        self.handle_routed(&route, parts, body, &request_id, peer).await
     }
 
     fn route(&self, parts: &Parts) -> Result<Route, (Protocol, ApiError)> {
@@ -268,6 +278,8 @@ impl App {
             return Err(too_large());
         }
         let collect = Limited::new(body, limit).collect();
+        self.receiving.fetch_add(1, Ordering::Relaxed);
+        let _receiving = Receiving(&self.receiving);
         match tokio::time::timeout(self.server.body_read_timeout, collect).await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
@@ -309,7 +321,6 @@ impl App {
         route: &Route,
         parts: Parts,
         body: Incoming,
-        permit: Option<OwnedSemaphorePermit>,
         request_id: &str,
         peer: SocketAddr,
     ) -> HttpResponse {
@@ -367,10 +378,7 @@ impl App {
         };
         let result = match auth_error {
             Some(e) => Err(e),
-            None => {
-                self.authorized_call(&known, &parts, &body, &decoded, permit)
-                    .await
-            }
+            None => self.authorized_call(&known, &parts, &body, &decoded).await,
         };
         self.finish(&known, decoded.ok(), result).await
     }
@@ -381,7 +389,6 @@ impl App {
         parts: &Parts,
         body: &Bytes,
         decoded: &Result<Value, ApiError>,
-        permit: Option<OwnedSemaphorePermit>,
     ) -> Result<Value, ApiError> {
         let parsed = decoded.as_ref().ok();
         let route = known.route;
@@ -400,7 +407,9 @@ impl App {
                 ),
             ));
         }
-        let Some(_permit) = permit else {
+        // Taken only now, after authentication: a caller that cannot sign, or sends its body
+        // slowly, holds no slot and cannot throttle anyone else.
+        let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
             return Err(ApiError::throttling(protocol));
         };
         check_content_type(parts, body, protocol)?;
@@ -505,13 +514,7 @@ impl App {
         }
     }
 
-    async fn handle_s3(
-        &self,
-        parts: Parts,
-        body: Incoming,
-        permit: Option<OwnedSemaphorePermit>,
-        request_id: String,
-    ) -> HttpResponse {
+    async fn handle_s3(&self, parts: Parts, body: Incoming, request_id: String) -> HttpResponse {
         let resource = parts.uri.path().to_owned();
         let body = match self.read_body(&parts, body).await {
             Ok(b) => b,
@@ -534,7 +537,7 @@ impl App {
             Ok(v) => v,
             Err(f) => return protocol::s3_auth_error(&f.error, &resource, &request_id),
         };
-        let Some(_permit) = permit else {
+        let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
             return protocol::s3_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SlowDown",

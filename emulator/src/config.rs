@@ -134,6 +134,10 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<IpAddr>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How long a new connection may take to send its first bytes (enough to tell the HTTP
+    /// version); a connection that sends nothing is closed after this.
+    #[serde(deserialize_with = "de_duration")]
+    pub first_byte_timeout: Duration,
     /// How long a client may take to send the request headers.
     #[serde(deserialize_with = "de_duration")]
     pub header_read_timeout: Duration,
@@ -142,6 +146,9 @@ pub struct ServerSection {
     pub body_read_timeout: Duration,
     /// Open connections beyond this wait in the listen backlog.
     pub max_connections: usize,
+    /// Open connections from one address; more are closed as soon as they are accepted, so
+    /// one peer cannot take every connection slot.
+    pub max_connections_per_ip: usize,
     /// Requests processed at once; more answer `ThrottlingException`.
     pub max_in_flight: usize,
     /// How long shutdown waits for in-flight calls before closing them.
@@ -158,9 +165,11 @@ impl Default for ServerSection {
             allow_unknown_keys: false,
             trusted_proxies: Vec::new(),
             max_body_bytes: 10 * 1024 * 1024,
+            first_byte_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             max_connections: 512,
+            max_connections_per_ip: 256,
             max_in_flight: 256,
             shutdown_deadline: Duration::from_secs(10),
         }

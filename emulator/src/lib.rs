@@ -37,6 +37,7 @@ pub(crate) mod admin;
 pub(crate) mod app;
 pub mod cloudtrail_api;
 pub mod config;
+pub(crate) mod conn;
 pub mod identity;
 pub mod protocol;
 pub mod recorder;
@@ -44,6 +45,7 @@ pub mod s3;
 pub mod seams;
 pub mod server;
 pub mod sigv4;
+pub mod testing;
 pub mod webhook;
 
 pub use app::{CLOUDTRAIL_TARGET_PREFIX, PERSONALIZE_EVENT_SOURCE, PERSONALIZE_TARGET_PREFIX};

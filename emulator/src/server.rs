@@ -100,6 +100,7 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
         recorder,
         delivery,
         in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),
+        receiving: std::sync::atomic::AtomicUsize::new(0),
         started: Instant::now(),
         server,
     }))
@@ -112,6 +113,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
     let app = assemble(config).await?;
     let max_connections = app.server.max_connections.max(1);
     let connections = Arc::new(Semaphore::new(max_connections));
+    let per_ip = crate::conn::PerIp::new(app.server.max_connections_per_ip);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -150,18 +152,34 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
             _ = &mut shutdown => break,
         };
         backoff = Duration::from_millis(10);
+        // One address may hold only part of the slots, so a peer that opens connections and
+        // sends nothing cannot lock the others out.
+        let Some(ip_slot) = per_ip.admit(peer.ip()) else {
+            tracing::debug!(%peer, "too many connections from this address; closed");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = service_fn(move |req| app.clone().handle(peer, req));
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_bytes = app.server.first_byte_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let mut stream = stream;
+            // hyper's own timeouts start after it has chosen the HTTP version, which takes the
+            // first bytes; a connection that never sends them would otherwise be held forever.
+            let Some(prefix) = crate::conn::sniff(&mut stream, first_bytes).await else {
+                tracing::debug!(%peer, "no request bytes in time; closed");
+                drop((permit, ip_slot));
+                return;
+            };
+            let io = TokioIo::new(crate::conn::Replay::new(prefix, stream));
+            let service = service_fn(move |req| app.clone().handle(peer, req));
+            let conn = builder.serve_connection(io, service);
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop(permit);
+            drop((permit, ip_slot));
         });
     }
     drop(listener);

@@ -340,14 +340,15 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
     assert_eq!(records[0]["userIdentity"]["userName"], "intern");
 }
 
-/// A signed request whose body is only partly sent, so the server holds it in flight.
+/// A signed call to the test gate, which the server holds in flight until the gate opens.
 async fn hold_in_flight(emu: &Emulator) -> tokio::net::TcpStream {
-    let body = r#"{"maxResults": 10}"#;
+    use emulator::testing::{GATE_SIGNING_NAME, GATE_TARGET_PREFIX};
+    let body = "{}";
     let mut headers = HeaderMap::new();
     headers.insert("host", emu.addr().to_string().parse().expect("a header"));
     headers.insert(
         "x-amz-target",
-        HeaderValue::from_static("AmazonPersonalize.ListDatasetGroups"),
+        format!("{GATE_TARGET_PREFIX}.Hold").parse().expect("a header"),
     );
     headers.insert(
         "content-type",
@@ -361,7 +362,7 @@ async fn hold_in_flight(emu: &Emulator) -> tokio::net::TcpStream {
         ALICE.access_key_id,
         ALICE.secret_access_key,
         "us-east-1",
-        "personalize",
+        GATE_SIGNING_NAME,
     )
     .sign(
         &Method::POST,
@@ -375,22 +376,29 @@ async fn hold_in_flight(emu: &Emulator) -> tokio::net::TcpStream {
         raw.push_str(&format!("{k}: {}\r\n", v.to_str().expect("ascii")));
     }
     raw.push_str("\r\n");
-    raw.push_str(&body[..4]);
+    raw.push_str(body);
     let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
     stream.write_all(raw.as_bytes()).await.expect("write");
-    // The admin endpoints bypass the in-flight limit: poll health until the request is held.
+    // The admin endpoints bypass the in-flight limit: poll health until the call is held.
     for _ in 0..500 {
         if emu.health().await["inFlight"] == 1 {
             return stream;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    panic!("the partial request never became in flight");
+    panic!("the gated call never became in flight");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_answers_throttling_to_the_sdks() {
-    let emu = Emulator::start_with(Options::default().file(|f| f.server.max_in_flight = 1)).await;
+    let gate = emulator::testing::Gate::new();
+    let served = gate.clone();
+    let emu = Emulator::start_with(
+        Options::default()
+            .file(|f| f.server.max_in_flight = 1)
+            .config(move |c| c.extensions.json_services.push(served)),
+    )
+    .await;
     let held = hold_in_flight(&emu).await;
     let mut log = CallLog::default();
     log.err(
@@ -415,6 +423,7 @@ async fn overload_answers_throttling_to_the_sdks() {
         )
         .await;
     assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(429));
+    gate.release(1);
     drop(held);
     let delivered = emu.delivered().await;
     log.check(&delivered, "aws-sdk-rust/");

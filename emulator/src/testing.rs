@@ -1,0 +1,76 @@
+//! Test doubles for the extension seams: a JSON service whose calls wait until released, so a
+//! test can hold in-flight slots without racing the clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::seams::{BoxFuture, CallContext, JsonService, OperationInfo, ServiceError};
+
+/// The gate's `X-Amz-Target` prefix; its one operation is `Hold`.
+pub const GATE_TARGET_PREFIX: &str = "EmulatorTest_Gate";
+/// The gate's signing name and IAM action prefix.
+pub const GATE_SIGNING_NAME: &str = "gate";
+
+/// A JSON service whose `Hold` calls block until [`Gate::release`] lets them through. It is
+/// authenticated, throttled and recorded like any other service.
+#[derive(Debug)]
+pub struct Gate {
+    open: Semaphore,
+    entered: AtomicUsize,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Arc<Gate> {
+        Arc::new(Gate {
+            open: Semaphore::new(0),
+            entered: AtomicUsize::new(0),
+        })
+    }
+
+    /// Lets `n` held (or future) calls finish.
+    pub fn release(&self, n: usize) {
+        self.open.add_permits(n);
+    }
+
+    /// How many calls have reached the service so far.
+    pub fn entered(&self) -> usize {
+        self.entered.load(Ordering::SeqCst)
+    }
+}
+
+impl JsonService for Gate {
+    fn target_prefix(&self) -> &'static str {
+        GATE_TARGET_PREFIX
+    }
+    fn signing_name(&self) -> &'static str {
+        GATE_SIGNING_NAME
+    }
+    fn event_source(&self) -> &'static str {
+        "gate.amazonaws.com"
+    }
+    fn operation(&self, name: &str) -> Option<OperationInfo> {
+        (name == "Hold").then_some(OperationInfo {
+            name: "Hold",
+            read_only: true,
+        })
+    }
+    fn call<'a>(
+        &'a self,
+        _ctx: &'a CallContext,
+        _operation: &'a str,
+        _input: &'a Value,
+    ) -> BoxFuture<'a, Result<Value, ServiceError>> {
+        Box::pin(async move {
+            self.entered.fetch_add(1, Ordering::SeqCst);
+            match self.open.acquire().await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return Err(ServiceError::client("GateClosed", "The gate is gone.")),
+            }
+            Ok(json!({ "held": true }))
+        })
+    }
+}
