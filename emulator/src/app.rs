@@ -46,6 +46,8 @@ pub(crate) struct App {
     /// Requests whose body is still being received (they hold no in-flight slot).
     pub(crate) receiving: AtomicUsize,
     pub(crate) started: Instant,
+    /// Who may use the admin endpoints.
+    pub(crate) admin: crate::admin::AdminGuard,
 }
 
 /// Counts a body being received until dropped.

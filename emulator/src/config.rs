@@ -154,6 +154,12 @@ pub struct ServerSection {
     /// How long shutdown waits for in-flight calls before closing them.
     #[serde(deserialize_with = "de_duration")]
     pub shutdown_deadline: Duration,
+    /// Host names, besides loopback ones, under which the admin endpoints and the console answer
+    /// (a Docker service name, say).
+    pub admin_hosts: Vec<String>,
+    /// The token that state-changing admin calls must carry when the server listens on a
+    /// non-loopback address; a random one is made and logged at start-up when this is empty.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -172,6 +178,8 @@ impl Default for ServerSection {
             max_connections_per_ip: 256,
             max_in_flight: 256,
             shutdown_deadline: Duration::from_secs(10),
+            admin_hosts: Vec::new(),
+            admin_token: None,
         }
     }
 }

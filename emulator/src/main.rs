@@ -43,6 +43,14 @@ struct Args {
     /// A URL that receives every delivery notification (repeatable; comma-separated in the env).
     #[arg(long = "webhook", env = "EMULATOR_WEBHOOKS", value_delimiter = ',')]
     webhooks: Vec<String>,
+    /// The token that flush and reset need when listening on a non-loopback address
+    /// [default: a random one, logged at start-up].
+    #[arg(long, env = "EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// A host name, besides loopback ones, under which the admin endpoints answer (repeatable;
+    /// comma-separated in the env).
+    #[arg(long = "admin-host", env = "EMULATOR_ADMIN_HOSTS", value_delimiter = ',')]
+    admin_hosts: Vec<String>,
     /// Print the built-in configuration and exit.
     #[arg(long)]
     print_default_config: bool,
@@ -80,6 +88,10 @@ fn main() -> anyhow::Result<()> {
         server.allow_unknown_keys = true;
     }
     server.trusted_proxies.extend(args.trusted_proxies);
+    server.admin_hosts.extend(args.admin_hosts);
+    if let Some(token) = args.admin_token {
+        server.admin_token = Some(token);
+    }
     if let Some(scale) = args.time_scale {
         anyhow::ensure!(scale >= 0.0 && scale.is_finite(), "--time-scale must be >= 0");
         file.personalize.time_scale = scale;

@@ -2,6 +2,7 @@
 //! shutdown (stop accepting, drain with a deadline, flush every record), and start-up assembly.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,7 +57,7 @@ pub enum ServerError {
 ///
 /// Issue-4 seam: the CloudTrail API, the S3 API and trail routing plug in here (replace the
 /// `SingleDestination` router, add observers, push onto `extensions`).
-async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
+async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerError> {
     let server = config.file.server.clone();
     std::fs::create_dir_all(&server.data_dir).map_err(|source| ServerError::DataDir {
         path: server.data_dir.display().to_string(),
@@ -102,6 +103,7 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
         in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),
         receiving: std::sync::atomic::AtomicUsize::new(0),
         started: Instant::now(),
+        admin: crate::admin::AdminGuard::new(local, &server.admin_hosts, server.admin_token.as_deref()),
         server,
     }))
 }
@@ -110,7 +112,11 @@ async fn assemble(config: Config) -> Result<Arc<App>, ServerError> {
 /// finish (up to the configured deadline), flushes every accepted record into log files, and
 /// returns.
 pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -> Result<(), ServerError> {
-    let app = assemble(config).await?;
+    let local = listener.local_addr().map_err(|source| ServerError::DataDir {
+        path: "listener".into(),
+        source,
+    })?;
+    let app = assemble(config, local).await?;
     let max_connections = app.server.max_connections.max(1);
     let connections = Arc::new(Semaphore::new(max_connections));
     let per_ip = crate::conn::PerIp::new(app.server.max_connections_per_ip);
@@ -126,6 +132,19 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         keys = app.identities.len(),
         "emulator listening"
     );
+    if local.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on every interface: anyone who can reach this machine can call the emulator; \
+             bind 127.0.0.1 unless that is what you want"
+        );
+    }
+    if let Some(token) = app.admin.token() {
+        tracing::info!(
+            token,
+            header = crate::admin::TOKEN_HEADER,
+            "admin calls that change state (flush, reset) need this token"
+        );
+    }
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(10);
     loop {

@@ -156,3 +156,36 @@ async fn delivered_files_are_posted_to_webhooks() {
     let log = std::fs::read_to_string(h.data_dir().join("notifications.log")).unwrap();
     assert_eq!(log.lines().count(), 1);
 }
+
+#[tokio::test]
+async fn web_pages_and_rebound_names_cannot_reach_the_admin_endpoints() {
+    let h = Harness::start().await;
+    let made = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"kept"}"#)
+        .await;
+    assert_eq!(made.status, 200);
+    // A page on another site posts a "simple" cross-origin request, as a form or fetch would.
+    let mut cross = HeaderMap::new();
+    cross.insert("origin", "http://evil.example".parse().unwrap());
+    cross.insert("content-type", "text/plain".parse().unwrap());
+    let r = h.send(Method::POST, "/_emulator/reset", cross, "").await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    // A DNS-rebinding page reaches the port under its own host name.
+    let mut rebound = HeaderMap::new();
+    rebound.insert("host", "evil.example:4599".parse().unwrap());
+    let r = h.send(Method::GET, "/_emulator/health", rebound, "").await;
+    assert_eq!(r.status, 403);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("admin_hosts"),
+        "{:?}",
+        r.body
+    );
+    // Nothing was reset.
+    let listed = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
+    assert_eq!(listed.json()["datasetGroups"].as_array().map(Vec::len), Some(1));
+    // The emulator's own pages (same origin) still work.
+    let mut same = HeaderMap::new();
+    same.insert("origin", format!("http://{}", h.addr).parse().unwrap());
+    let r = h.send(Method::POST, "/_emulator/flush", same, "").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
