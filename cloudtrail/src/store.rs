@@ -250,6 +250,19 @@ fn place_err(op: &'static str, path: &Path, dest: &Path) -> impl FnOnce(io::Erro
     }
 }
 
+/// Whether the opened file is still the one at `path` (not swapped for a link after the check).
+#[cfg(unix)]
+fn same_file(opened: &fs::Metadata, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path)
+        .is_ok_and(|m| m.is_file() && m.dev() == opened.dev() && m.ino() == opened.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_opened: &fs::Metadata, path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
 fn not_there(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
@@ -385,22 +398,49 @@ impl LocalDir {
     /// Opens an object's body, `None` if there is no such file. Readers open the body before
     /// they look for its metadata file, so that they never pair a new body with the metadata
     /// of the object it replaced (see `put`).
+    /// A symbolic link anywhere below the data directory (the bucket, a folder, the object)
+    /// makes the object absent: the store never serves a file from outside its buckets.
     fn open_body(&self, path: &Path) -> Result<Option<(fs::File, Stamp)>, StoreError> {
+        if !self.no_links_below_root(path) {
+            return Ok(None);
+        }
         let f = match fs::File::open(path) {
             Ok(f) => f,
             Err(e) if not_there(&e) => return Ok(None),
             Err(e) => return Err(io_err("open", path)(e)),
         };
         let m = f.metadata().map_err(io_err("stat", path))?;
-        if !m.is_file() {
+        if !m.is_file() || !same_file(&m, path) {
             return Ok(None);
         }
         let stamp = Stamp::of(&m).map_err(io_err("stat", path))?;
         Ok(Some((f, stamp)))
     }
 
+    /// Whether every component of `path` below the root is a real directory or file, not a
+    /// symbolic link.
+    fn no_links_below_root(&self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        let mut at = self.root.clone();
+        for c in rel.components() {
+            at.push(c);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => return false,
+                Ok(_) => {}
+                // Absent: the open that follows finds nothing either.
+                Err(_) => return true,
+            }
+        }
+        true
+    }
+
     fn read_meta_file(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         let mp = self.meta_path(bucket, key);
+        if !self.no_links_below_root(&mp) {
+            return Ok(None);
+        }
         match fs::read(&mp) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
@@ -502,7 +542,7 @@ impl LocalDir {
             return Ok(None);
         }
         let broot = self.root.join(bucket);
-        if !broot.is_dir() {
+        if !fs::symlink_metadata(&broot).is_ok_and(|m| m.is_dir()) {
             return Ok(None);
         }
         // Only walk the deepest folder the prefix names in full.
@@ -552,7 +592,10 @@ impl LocalDir {
             if !valid_bucket(&name) {
                 continue;
             }
-            let Ok(meta) = entry.metadata() else { continue };
+            // Not followed: a link named like a bucket is not one.
+            let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
             if !meta.is_dir() {
                 continue;
             }

@@ -300,7 +300,8 @@ fn request_host(call: &S3Call<'_>) -> Option<String> {
 
 impl Inner {
     fn bucket_exists(&self, bucket: &str) -> bool {
-        cloudtrail::store::valid_bucket(bucket) && self.store.root().join(bucket).is_dir()
+        cloudtrail::store::valid_bucket(bucket)
+            && std::fs::symlink_metadata(self.store.root().join(bucket)).is_ok_and(|m| m.is_dir())
     }
 
     /// The bucket named by a virtual-hosted `Host`, if the request is virtual-hosted.

@@ -410,3 +410,47 @@ async fn s3_takes_presigned_urls_and_unsigned_payloads_and_checks_declared_hashe
         )
     );
 }
+
+#[tokio::test]
+async fn the_s3_api_never_follows_a_link_out_of_the_data_directory() {
+    let (h, object) = with_s3_and_a_log_file().await;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "outside the data directory").unwrap();
+    let root = h.data_dir().to_owned();
+    let bucket = root.join("aws-cloudtrail-logs-123456789012");
+    // A link as an object, as a folder and as a whole bucket.
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), bucket.join("secret.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), bucket.join("linked")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("linked-bucket")).unwrap();
+    let s3 = Signer::new(ALICE.0, ALICE.1, "us-east-1", "s3");
+    let get = |path: String| {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", h.addr.to_string().parse().unwrap());
+        s3.sign(
+            &Method::GET,
+            &path.parse().unwrap(),
+            &mut headers,
+            b"",
+            h.clock_now(),
+        );
+        let h = &h;
+        async move { h.send(Method::GET, &path, headers, "").await }
+    };
+    for path in [
+        "/aws-cloudtrail-logs-123456789012/secret.txt",
+        "/aws-cloudtrail-logs-123456789012/linked/secret.txt",
+        "/linked-bucket/secret.txt",
+    ] {
+        let r = get(path.to_owned()).await;
+        assert_eq!(r.status, 404, "{path}: {:?}", r.body);
+        assert!(!String::from_utf8_lossy(&r.body).contains("outside"), "{path}");
+    }
+    let listed = get("/aws-cloudtrail-logs-123456789012?list-type=2".to_owned()).await;
+    let text = String::from_utf8_lossy(&listed.body).into_owned();
+    assert_eq!(listed.status, 200, "{text}");
+    assert!(!text.contains("secret.txt"), "{text}");
+    let buckets = get("/".to_owned()).await;
+    assert!(!String::from_utf8_lossy(&buckets.body).contains("linked-bucket"));
+    // The real log file is still served.
+    assert_eq!(get(object).await.status, 200);
+}
