@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -45,10 +45,18 @@ pub(crate) struct App {
     pub(crate) in_flight: Arc<Semaphore>,
     /// Requests whose body is still being received (they hold no in-flight slot).
     pub(crate) receiving: AtomicUsize,
+    /// Calls that would have changed state, refused because their record could not be kept.
+    pub(crate) refused_changes: AtomicU64,
+    /// Calls answered without a record (read-only or failed ones, while the spool is failing).
+    pub(crate) unrecorded: AtomicU64,
     pub(crate) started: Instant,
     /// Who may use the admin endpoints.
     pub(crate) admin: crate::admin::AdminGuard,
 }
+
+/// How long a call waits for its record to be accepted before it is answered without one (or,
+/// if it changed state, with `InternalFailure`).
+const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Counts a body being received until dropped.
 struct Receiving<'a>(&'a AtomicUsize);
@@ -416,6 +424,15 @@ impl App {
         };
         check_content_type(parts, body, protocol)?;
         let input = decoded.as_ref().map_err(Clone::clone)?;
+        // A call that changes state runs only if its record can be kept: otherwise it would
+        // take effect with no record of it anywhere.
+        if !route.read_only()
+            && let Err(refusal) = self.delivery.admit().await
+        {
+            self.refused_changes.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%refusal, operation = route.event_name(), "state change refused");
+            return Err(ApiError::unavailable());
+        }
         match &route.target {
             Target::Personalize(op) => {
                 let ctx = personalize::Context {
@@ -505,10 +522,22 @@ impl App {
             resources,
             is_timestamp,
         };
-        if let Err(e) = self.recorder.record(call).await {
-            tracing::error!(error = %e, "cannot spool a record; answering InternalFailure");
-            return ApiError::internal("The request could not be recorded. Try again later.")
-                .response(route.protocol, known.request_id);
+        // Waiting for room in the delivery budget is backpressure, but a bounded one: a backlog
+        // that does not drain must not hang every caller.
+        let recorded = match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no room for the record within {RECORD_WAIT:?}")),
+        };
+        if let Err(e) = recorded {
+            // Only a call that changed state must not be acknowledged without its record; one
+            // that only read, or failed, is answered as it would have been (and counted).
+            if result.is_ok() && !route.read_only() {
+                tracing::error!(error = %e, "cannot spool a record; answering InternalFailure");
+                return ApiError::internal("The request could not be recorded. Try again later.")
+                    .response(route.protocol, known.request_id);
+            }
+            self.unrecorded.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, operation = route.event_name(), "answered without a record");
         }
         match result {
             Ok(v) => protocol::success(route.protocol, &v, known.request_id),

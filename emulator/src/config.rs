@@ -423,6 +423,8 @@ pub struct Config {
     pub clock: SharedClock,
     /// Services and taps plugged in by other modules (CloudTrail API, S3 API, Event history).
     pub extensions: Extensions,
+    /// A switch that makes spool writes fail as on a full disk (fault-injection tests).
+    pub spool_faults: Option<Arc<cloudtrail::delivery::SpoolFaults>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -440,6 +442,7 @@ impl Config {
             file,
             clock: Arc::new(cloudtrail::SystemClock),
             extensions: Extensions::default(),
+            spool_faults: None,
         }
     }
 

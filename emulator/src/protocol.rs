@@ -79,6 +79,16 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", message)
     }
 
+    /// `ServiceUnavailableException`: the call would change state but its record could not be
+    /// kept, so it is refused before it runs. 503, which every SDK retries.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "Service is unavailable. Please try again later.",
+        )
+    }
+
     /// `ThrottlingException`: too many requests in flight.
     pub fn throttling(protocol: Protocol) -> Self {
         let status = match protocol {

@@ -75,6 +75,7 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
     let cloudtrail = crate::cloudtrail_api::CloudTrailParts::open(&config, sinks)?;
     let mut delivery_config = DeliveryConfig::new(server.data_dir.join(SPOOL_DIR));
     delivery_config.flush_interval = server.flush_interval.max(Duration::from_millis(100));
+    delivery_config.spool_faults = config.spool_faults.clone();
     let delivery = Delivery::start(
         delivery_config,
         config.clock.clone(),
@@ -102,6 +103,8 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         delivery,
         in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),
         receiving: std::sync::atomic::AtomicUsize::new(0),
+        refused_changes: std::sync::atomic::AtomicU64::new(0),
+        unrecorded: std::sync::atomic::AtomicU64::new(0),
         started: Instant::now(),
         admin: crate::admin::AdminGuard::new(local, &server.admin_hosts, server.admin_token.as_deref()),
         server,

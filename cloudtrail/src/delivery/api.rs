@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -82,6 +84,61 @@ pub struct DeliveryConfig {
     pub retry_delay: Duration,
     /// Longest retry delay.
     pub max_retry_delay: Duration,
+    /// Makes spool writes fail on demand, as on a full disk (fault-injection tests).
+    pub spool_faults: Option<Arc<SpoolFaults>>,
+}
+
+/// A switch that makes spool writes fail with "no space left on device" while it is on, as on a
+/// full disk: only space the spool frees itself (its reserve) can be written then.
+#[derive(Debug, Default)]
+pub struct SpoolFaults {
+    full: AtomicBool,
+    freed: std::sync::atomic::AtomicU64,
+}
+
+impl SpoolFaults {
+    /// Fills the disk, or frees it.
+    pub fn set_full(&self, full: bool) {
+        self.freed.store(0, Ordering::SeqCst);
+        self.full.store(full, Ordering::SeqCst);
+    }
+
+    /// A write of `n` bytes: refused while the disk is full, unless space the spool freed covers
+    /// it.
+    pub(super) fn write(&self, n: u64) -> std::io::Result<()> {
+        if !self.full.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let covered = self
+            .freed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(n))
+            .is_ok();
+        if covered {
+            return Ok(());
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device (injected)",
+        ))
+    }
+
+    /// The spool deleted a file of `n` bytes.
+    pub(super) fn freed(&self, n: u64) {
+        if self.full.load(Ordering::SeqCst) {
+            self.freed.fetch_add(n, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Why a call that would change state must not run now: its record could not be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The spool cannot be written (a full disk, say).
+    #[error("the spool cannot be written: {0}")]
+    SpoolUnwritable(String),
+    /// Records waiting for delivery fill the memory budget.
+    #[error("{0} bytes of records wait for delivery, the budget is {1}")]
+    Backlog(usize, usize),
 }
 
 impl DeliveryConfig {
@@ -100,6 +157,7 @@ impl DeliveryConfig {
             fsync: false,
             retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(300),
+            spool_faults: None,
         }
     }
 

@@ -119,6 +119,17 @@ impl Inner {
         while self.lead_one() {}
     }
 
+    /// Writes `chunks[from..]` (through the fault switch, when there is one); errors carry the
+    /// index into `chunks`.
+    fn write(&self, chunks: &[super::spool::Chunk], from: usize) -> Result<(), (usize, std::io::Error)> {
+        let rest = chunks.get(from..).unwrap_or_default();
+        if let Some(f) = &self.shared.faults {
+            let n = rest.iter().map(|c| c.len() as u64).sum();
+            f.write(n).map_err(|e| (from, e))?;
+        }
+        write_chunks(rest).map_err(|(i, e)| (from + i, e))
+    }
+
     /// Writes one group; returns whether the next one needs this caller to lead it too (all its
     /// members have gone away).
     fn lead_one(&self) -> bool {
@@ -127,10 +138,26 @@ impl Inner {
         let adds = std::mem::take(&mut g.adds);
         let group = std::mem::replace(&mut g.open, Group::new());
         drop(g);
-        let result = write_chunks(&chunks);
+        let mut result = self.write(&chunks, 0);
+        let full = match &result {
+            Err((i, e)) if e.kind() == std::io::ErrorKind::StorageFull => Some((*i, e.to_string())),
+            _ => None,
+        };
+        if let Some((i, e)) = full
+            && self.shared.release_reserve()
+        {
+            // The reserve is for exactly this: records of calls that were admitted before the
+            // disk filled. Admission refuses state changes from now on.
+            tracing::warn!("spool full: its reserve is released for the records in flight");
+            result = self.write(&chunks, i);
+            if result.is_ok() {
+                self.shared.set_spool_error(Some(e));
+            }
+        }
         if let Err((_, e)) = &result {
             // Logged before the lock is taken again: logging is I/O too.
             tracing::error!(error = %e, "spool write failed; records rejected");
+            self.shared.set_spool_error(Some(e.to_string()));
         }
         let mut g = self.spool();
         let failed_from = match &result {
@@ -304,6 +331,7 @@ impl Inner {
                 Err(e) => {
                     drop(guard);
                     tracing::error!(error = %e, "spool write failed; record rejected");
+                    self.shared.set_spool_error(Some(e.to_string()));
                     budget.release(bytes);
                     return Err(spool_err(e));
                 }

@@ -30,6 +30,7 @@ mod core;
 mod spool;
 mod workers;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -41,17 +42,80 @@ use crate::store::ObjectStore;
 
 use self::core::Cmd;
 pub use api::{
-    DeliveryConfig, DeliveryError, DeliveryObserver, DeliveryStatus, Destination, Router, SingleDestination,
-    TrailStatus,
+    DeliveryConfig, DeliveryError, DeliveryObserver, DeliveryStatus, Destination, Refusal, Router,
+    SingleDestination, SpoolFaults, TrailStatus,
 };
 use budget::Budget;
 use commit::{Group, Inner, Interner, SpoolShared};
 use spool::Spool;
 
-/// What the handles and the core share: the memory budget and the status snapshot.
+/// What the handles and the core share: the memory budget, the status snapshot, and whether
+/// the spool's last write failed.
 struct Shared {
     budget: Budget,
     status: Mutex<DeliveryStatus>,
+    /// The error of the last spool write, cleared by the next one that succeeds.
+    spool_error: Mutex<Option<String>>,
+    /// Whether `spool_error` is set: the write path reads only this.
+    spool_failing: AtomicBool,
+    faults: Option<Arc<SpoolFaults>>,
+    /// Whether the reserve file is there to be given up.
+    reserve: AtomicBool,
+    spool_dir: std::path::PathBuf,
+}
+
+impl Shared {
+    fn set_spool_error(&self, e: Option<String>) {
+        if e.is_none() && !self.spool_failing.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut slot = self.spool_error.lock().unwrap_or_else(|e| e.into_inner());
+        self.spool_failing.store(e.is_some(), Ordering::Relaxed);
+        *slot = e;
+    }
+
+    /// Deletes the reserve file so that the write that just failed for want of space can be
+    /// tried again. Whether there was one to delete.
+    fn release_reserve(&self) -> bool {
+        if !self.reserve.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        let released = std::fs::remove_file(self.spool_dir.join(RESERVE_FILE)).is_ok();
+        if released && let Some(f) = &self.faults {
+            f.freed(RESERVE_BYTES as u64);
+        }
+        released
+    }
+
+    fn spool_error(&self) -> Option<String> {
+        if !self.spool_failing.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.spool_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The probe that tells whether a spool that failed can be written again.
+const PROBE_FILE: &str = "PROBE";
+const PROBE_BYTES: usize = 64 << 10;
+/// Space the spool holds back for the records of calls already admitted when the disk fills:
+/// a file of zeros, deleted on the first "no space" error and made again once the spool can be
+/// written.
+const RESERVE_FILE: &str = "RESERVE";
+const RESERVE_BYTES: usize = 4 << 20;
+
+/// Makes the reserve file if it is missing.
+fn make_reserve(dir: &std::path::Path, faults: Option<&SpoolFaults>) -> std::io::Result<()> {
+    let path = dir.join(RESERVE_FILE);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == RESERVE_BYTES as u64) {
+        return Ok(());
+    }
+    if let Some(f) = faults {
+        f.write(RESERVE_BYTES as u64)?;
+    }
+    std::fs::write(&path, vec![0u8; RESERVE_BYTES]).inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })
 }
 
 /// A spool segment is sealed once it reaches this size.
@@ -85,6 +149,11 @@ impl Delivery {
         let shared = Arc::new(Shared {
             budget: Budget::new(config.max_pending_bytes),
             status: Mutex::new(DeliveryStatus::default()),
+            spool_error: Mutex::new(None),
+            spool_failing: AtomicBool::new(false),
+            faults: config.spool_faults.clone(),
+            reserve: AtomicBool::new(false),
+            spool_dir: config.spool_dir.clone(),
         });
         let spool_dir = config.spool_dir.clone();
         let fsync = config.fsync;
@@ -118,6 +187,12 @@ impl Delivery {
         .await
         .map_err(|e| spool_err(std::io::Error::other(e.to_string())))?;
         let (spool, replayed) = opened.map_err(spool_err)?;
+        // Best effort: without a reserve, admission still works; only the calls in flight when
+        // the disk fills lose their records.
+        match make_reserve(&spool_dir, shared.faults.as_deref()) {
+            Ok(()) => shared.reserve.store(true, Ordering::SeqCst),
+            Err(e) => tracing::warn!(error = %e, "cannot make the spool's reserve"),
+        }
         let spool = Arc::new(Mutex::new(SpoolShared {
             spool,
             dests,
@@ -192,6 +267,52 @@ impl Delivery {
             .send(cmd(reply))
             .map_err(|_| DeliveryError::Closed)?;
         rx.await.map_err(|_| DeliveryError::Closed)
+    }
+
+    /// Whether a call that changes state may run: only when its record can be accepted, that
+    /// is the spool is writable and the memory budget is not spent. After a failed spool write,
+    /// a small probe file tells whether the spool can be written again (space freed, say).
+    pub async fn admit(&self) -> Result<(), Refusal> {
+        let shared = &self.inner.shared;
+        let (used, max) = (shared.budget.used(), shared.budget.max);
+        if used > 0 && used >= max {
+            return Err(Refusal::Backlog(used, max));
+        }
+        if shared.spool_error().is_none() {
+            return Ok(());
+        }
+        let path = self.inner.spool_dir.join(PROBE_FILE);
+        let faults = shared.faults.clone();
+        let dir = self.inner.spool_dir.clone();
+        let probe = tokio::task::spawn_blocking(move || {
+            if let Some(f) = &faults {
+                f.write(PROBE_BYTES as u64)?;
+            }
+            let r = std::fs::write(&path, [0u8; PROBE_BYTES]);
+            let _ = std::fs::remove_file(&path);
+            r?;
+            // Writable again: the reserve comes back before anything else is admitted.
+            make_reserve(&dir, faults.as_deref())
+        })
+        .await
+        .map_err(|e| Refusal::SpoolUnwritable(e.to_string()))?;
+        match probe {
+            Ok(()) => {
+                shared.reserve.store(true, Ordering::SeqCst);
+                shared.set_spool_error(None);
+                Ok(())
+            }
+            Err(e) => {
+                let e = e.to_string();
+                shared.set_spool_error(Some(e.clone()));
+                Err(Refusal::SpoolUnwritable(e))
+            }
+        }
+    }
+
+    /// The error of the last spool write, while the spool is failing.
+    pub fn spool_error(&self) -> Option<String> {
+        self.inner.shared.spool_error()
     }
 
     /// Last delivery and error per trail, and what is pending.

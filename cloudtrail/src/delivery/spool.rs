@@ -172,6 +172,13 @@ pub(crate) struct Chunk {
     pairs: u64,
 }
 
+impl Chunk {
+    /// Bytes of frames in the chunk.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+}
+
 /// Writes staged chunks in order, each with one `write`. On failure gives the index of the
 /// chunk that failed (the ones before it are written) and cuts that segment back to its last
 /// whole frame, so nothing half-written is ever followed by later frames.

@@ -1,5 +1,6 @@
 //! Crash safety: a child process submits records, is killed with SIGKILL, and a new pipeline on
-//! the same spool delivers every acknowledged record exactly once.
+//! the same spool delivers every acknowledged record exactly once. And a full disk: the spool's
+//! reserve keeps the records in flight, admission refuses changes until space returns.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -94,6 +95,36 @@ async fn replay_after_sigkill_delivers_acknowledged_records_exactly_once() {
     rig.delivery.shutdown().await.unwrap();
     assert_eq!(
         walk(&rig.dir.path().join("spool")),
-        [std::path::PathBuf::from("LOCK")]
+        [
+            std::path::PathBuf::from("LOCK"),
+            std::path::PathBuf::from("RESERVE")
+        ]
     );
+}
+
+#[tokio::test]
+async fn a_full_disk_uses_the_reserve_then_refuses_changes_until_space_returns() {
+    let faults = Arc::new(cloudtrail::delivery::SpoolFaults::default());
+    let switch = faults.clone();
+    let mut rig = rig(move |c| c.spool_faults = Some(switch)).await;
+    let spool = rig.dir.path().join("spool");
+    assert!(spool.join("RESERVE").is_file());
+    assert_eq!(rig.delivery.admit().await, Ok(()));
+    faults.set_full(true);
+    // The write that finds the disk full gives up the reserve and succeeds.
+    rig.delivery.submit(record(1, "us-east-1")).await.unwrap();
+    assert!(!spool.join("RESERVE").exists());
+    assert!(rig.delivery.spool_error().is_some());
+    // From now on changes are refused, while the disk stays full.
+    assert!(matches!(
+        rig.delivery.admit().await,
+        Err(cloudtrail::delivery::Refusal::SpoolUnwritable(_))
+    ));
+    faults.set_full(false);
+    assert_eq!(rig.delivery.admit().await, Ok(()));
+    assert!(spool.join("RESERVE").is_file(), "the reserve is made again");
+    assert!(rig.delivery.spool_error().is_none());
+    rig.delivery.flush().await.unwrap();
+    assert_eq!(id_counts(&read_logs(&rig.data(), BUCKET)).len(), 1);
+    let _ = rig.next_log().await;
 }

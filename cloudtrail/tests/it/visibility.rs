@@ -135,7 +135,7 @@ async fn abandoned_submits_neither_hang_nor_duplicate() {
     .expect("shutdown hung")
     .unwrap();
     // Nothing is left behind for a restart to deliver again.
-    assert_eq!(walk(&spool), [PathBuf::from("LOCK")]);
+    assert_eq!(walk(&spool), [PathBuf::from("LOCK"), PathBuf::from("RESERVE")]);
 }
 
 /// Flushes racing with producers always finish without the clock moving: records appended just

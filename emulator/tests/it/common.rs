@@ -95,13 +95,22 @@ impl Harness {
 
     pub(crate) async fn start_config(
         dir: tempfile::TempDir,
-        mut file: FileConfig,
+        file: FileConfig,
         extensions: emulator::seams::Extensions,
+    ) -> Harness {
+        Self::start_runtime(dir, file, |c| c.extensions = extensions).await
+    }
+
+    /// Starts with the runtime configuration edited (extensions, fault switches).
+    pub(crate) async fn start_runtime(
+        dir: tempfile::TempDir,
+        mut file: FileConfig,
+        edit: impl FnOnce(&mut emulator::Config),
     ) -> Harness {
         file.server.data_dir = dir.path().to_owned();
         let clock = ManualClock::new(START);
         let mut config = emulator::Config::new(file).with_clock(clock.clone());
-        config.extensions = extensions;
+        edit(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();

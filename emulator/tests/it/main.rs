@@ -8,6 +8,7 @@ mod common;
 mod admin;
 mod auth;
 mod compatibility;
+mod faults;
 mod limits;
 mod protocol;
 mod recording;
