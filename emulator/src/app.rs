@@ -35,6 +35,8 @@ pub(crate) struct App {
     pub(crate) clock: SharedClock,
     pub(crate) server: ServerSection,
     pub(crate) identities: Identities,
+    /// The Regions a credential scope may name.
+    pub(crate) regions: crate::sigv4::Regions,
     pub(crate) personalize: Personalize,
     pub(crate) json_services: Vec<Arc<dyn JsonService>>,
     pub(crate) s3: Option<Arc<dyn S3Handler>>,
@@ -354,6 +356,7 @@ impl App {
         let verified = sigv4::verify(
             &view,
             &self.identities,
+            &self.regions,
             route.signing_name(),
             PathStyle::Normalized,
             now,
@@ -564,7 +567,14 @@ impl App {
             headers: &parts.headers,
             body: &body,
         };
-        let verified = match sigv4::verify(&view, &self.identities, "s3", PathStyle::S3, self.clock.now()) {
+        let verified = match sigv4::verify(
+            &view,
+            &self.identities,
+            &self.regions,
+            "s3",
+            PathStyle::S3,
+            self.clock.now(),
+        ) {
             Ok(v) => v,
             Err(f) => return protocol::s3_auth_error(&f.error, &resource, &request_id),
         };

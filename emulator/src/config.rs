@@ -104,6 +104,14 @@ impl FileConfig {
                 }
             }
         }
+        for region in &self.server.extra_regions {
+            if !crate::sigv4::Regions::valid_name(region) {
+                return Err(ConfigError::Invalid(format!(
+                    "server.extra_regions: {region:?} is not a Region name (lower-case letters, digits and \
+                     dashes, like ap-southeast-7, at most 32 characters)"
+                )));
+            }
+        }
         if self.personalize.time_scale < 0.0 || !self.personalize.time_scale.is_finite() {
             return Err(ConfigError::Invalid("personalize.time_scale must be >= 0".into()));
         }
@@ -154,6 +162,8 @@ pub struct ServerSection {
     /// How long shutdown waits for in-flight calls before closing them.
     #[serde(deserialize_with = "de_duration")]
     pub shutdown_deadline: Duration,
+    /// Regions a credential scope may name besides AWS's own (a Region newer than this build).
+    pub extra_regions: Vec<String>,
     /// Host names, besides loopback ones, under which the admin endpoints and the console answer
     /// (a Docker service name, say).
     pub admin_hosts: Vec<String>,
@@ -178,6 +188,7 @@ impl Default for ServerSection {
             max_connections_per_ip: 256,
             max_in_flight: 256,
             shutdown_deadline: Duration::from_secs(10),
+            extra_regions: Vec::new(),
             admin_hosts: Vec::new(),
             admin_token: None,
         }
@@ -505,6 +516,12 @@ name = "u"
 keys = [{ access_key_id = "AKIAX", secret_access_key = "t" }]
 "#;
         assert!(FileConfig::parse(dup).is_err());
+        for bad in ["..", "", "UPPER-1", "a/b-1", "-xx-1", "xx--1", "nodash"] {
+            let text = format!("[server]\nextra_regions = [{bad:?}]\n");
+            assert!(FileConfig::parse(&text).is_err(), "{bad:?}");
+        }
+        let ok = FileConfig::parse("[server]\nextra_regions = [\"xx-newregion-1\"]\n").unwrap();
+        assert_eq!(ok.server.extra_regions, ["xx-newregion-1"]);
     }
 
     #[test]

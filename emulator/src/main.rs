@@ -43,6 +43,10 @@ struct Args {
     /// A URL that receives every delivery notification (repeatable; comma-separated in the env).
     #[arg(long = "webhook", env = "EMULATOR_WEBHOOKS", value_delimiter = ',')]
     webhooks: Vec<String>,
+    /// A Region that credential scopes may name besides AWS's own, for one newer than this
+    /// build (repeatable; comma-separated in the env).
+    #[arg(long = "extra-region", env = "EMULATOR_EXTRA_REGIONS", value_delimiter = ',')]
+    extra_regions: Vec<String>,
     /// The token that flush and reset need when listening on a non-loopback address
     /// [default: a random one, logged at start-up].
     #[arg(long, env = "EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
@@ -89,6 +93,14 @@ fn main() -> anyhow::Result<()> {
     }
     server.trusted_proxies.extend(args.trusted_proxies);
     server.admin_hosts.extend(args.admin_hosts);
+    for region in args.extra_regions {
+        anyhow::ensure!(
+            emulator::sigv4::Regions::valid_name(&region),
+            "--extra-region {region:?} is not a Region name (lower-case letters, digits and dashes, \
+             like ap-southeast-7, at most 32 characters)"
+        );
+        server.extra_regions.push(region);
+    }
     if let Some(token) = args.admin_token {
         server.admin_token = Some(token);
     }

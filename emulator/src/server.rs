@@ -96,6 +96,7 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
     Ok(Arc::new(App {
         clock: config.clock.clone(),
         identities: Identities::from_config(&config.file),
+        regions: crate::sigv4::Regions::new(&server.extra_regions),
         personalize,
         json_services,
         s3: config.extensions.s3.clone(),

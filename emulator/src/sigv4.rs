@@ -69,10 +69,12 @@ pub fn peek_scope(uri: &http::Uri, headers: &http::HeaderMap) -> Option<Scope> {
 pub fn verify(
     req: &RequestView<'_>,
     identities: &Identities,
+    regions: &Regions,
     expected_service: &str,
     rules: impl Into<Policy>,
     now: OffsetDateTime,
 ) -> Result<Verified, Box<Failure>> {
+    let valid_region = |r: &str| regions.contains(r);
     let expected = sigv4::Expected {
         service: expected_service,
         region: &valid_region,
@@ -109,7 +111,7 @@ pub fn verify(
                 AuthError::UnknownAccessKey => None,
                 _ => scope
                     .as_ref()
-                    .filter(|s| well_formed_scope(s))
+                    .filter(|s| well_formed_scope(s, regions))
                     .and_then(|s| identities.lookup(&s.access_key_id)),
             };
             Err(Box::new(Failure {
@@ -166,8 +168,38 @@ pub const AWS_REGIONS: &[&str] = &[
     "eusc-de-east-1",
 ];
 
-fn valid_region(region: &str) -> bool {
-    AWS_REGIONS.contains(&region)
+/// The Regions a credential scope may name: [`AWS_REGIONS`] and the ones the configuration adds
+/// (`server.extra_regions`, for a Region newer than this build).
+#[derive(Debug, Clone, Default)]
+pub struct Regions {
+    extra: Vec<String>,
+}
+
+impl Regions {
+    /// AWS's Regions and `extra`, each of which must pass [`Regions::valid_name`].
+    pub fn new(extra: &[String]) -> Regions {
+        Regions {
+            extra: extra.iter().filter(|r| Self::valid_name(r)).cloned().collect(),
+        }
+    }
+
+    /// Whether a scope may name `region`.
+    pub fn contains(&self, region: &str) -> bool {
+        AWS_REGIONS.contains(&region) || self.extra.iter().any(|r| r == region)
+    }
+
+    /// Whether `name` has the shape of a Region name (`xx-name-1`): lower-case letters, digits
+    /// and inner dashes, at most 32 characters, so it is safe as a path segment and a key.
+    pub fn valid_name(name: &str) -> bool {
+        (4..=32).contains(&name.len())
+            && name.contains('-')
+            && !name.starts_with('-')
+            && !name.ends_with('-')
+            && !name.contains("--")
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }
 }
 
 /// The largest request body kept in the record of a refused authentication; a larger one is
@@ -176,10 +208,10 @@ pub const REFUSED_BODY_LIMIT: usize = 16 * 1024;
 
 /// Whether every part of a scope a record or a path could use is known to be well-formed: an
 /// AWS Region, a service name, a `YYYYMMDD` date and an access key id of AWS's shape.
-fn well_formed_scope(scope: &Scope) -> bool {
+fn well_formed_scope(scope: &Scope, regions: &Regions) -> bool {
     let key = &scope.access_key_id;
     let service = &scope.service;
-    valid_region(&scope.region)
+    regions.contains(&scope.region)
         && (1..=64).contains(&service.len())
         && service
             .bytes()
@@ -226,7 +258,14 @@ mod tests {
             headers,
             body: b"{}",
         };
-        verify(&view, ids, "personalize", PathStyle::Normalized, now)
+        verify(
+            &view,
+            ids,
+            &Regions::default(),
+            "personalize",
+            PathStyle::Normalized,
+            now,
+        )
     }
 
     fn ids() -> Identities {

@@ -237,4 +237,37 @@ async fn made_up_regions_are_refused_and_never_recorded() {
     assert_eq!(r["awsRegion"], "eu-west-1");
     assert!(r["requestParameters"].is_null(), "{r:#?}");
     assert!(serde_json::to_string(r).unwrap().len() < 8 * 1024);
+    // Nothing on disk names a made-up Region: no bucket prefix, history folder or signing key.
+    let mut stack = vec![h.data_dir().to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                !name.contains("moon-base") && !name.starts_with("rrrr"),
+                "{}",
+                path.display()
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_configured_region_is_served_and_recorded() {
+    let h = Harness::start_with(|f| f.server.extra_regions = vec!["xx-newregion-1".into()]).await;
+    let signer = Signer::new(ALICE.0, ALICE.1, "xx-newregion-1", "personalize");
+    let r = h.personalize(&signer, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let other = Signer::new(ALICE.0, ALICE.1, "xx-other-1", "personalize");
+    let refused = h.personalize(&other, "ListDatasetGroups", "{}").await;
+    assert_eq!(
+        refused.message(),
+        "Credential should be scoped to a valid region, not 'xx-other-1'. "
+    );
+    let records = h.flushed_records().await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["awsRegion"], "xx-newregion-1");
 }
