@@ -480,11 +480,19 @@ impl Spool {
 
     /// Notes that `pairs` pairs of segment `seg` are acknowledged: their ack frame is already
     /// written by [`write_ack`]. A segment left with nothing outstanding joins the doomed.
+    /// The active segment too: once everything in it is delivered it is sealed and goes, so
+    /// delivered records do not wait on disk for the segment to fill.
     pub(crate) fn acked(&mut self, seg: u64, pairs: usize) {
+        let mut drained = false;
         if let Some(s) = self.segs.get_mut(&seg) {
             s.outstanding = s.outstanding.saturating_sub(pairs as u64);
+            drained = s.outstanding == 0;
         }
-        self.collect(seg);
+        if drained && self.active.as_ref().is_some_and(|a| a.id == seg) {
+            self.seal();
+        } else {
+            self.collect(seg);
+        }
     }
 
     fn collect(&mut self, seg: u64) {

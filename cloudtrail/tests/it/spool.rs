@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use cloudtrail::SystemClock;
 use cloudtrail::delivery::{Delivery, SingleDestination};
@@ -127,4 +128,30 @@ async fn a_full_disk_uses_the_reserve_then_refuses_changes_until_space_returns()
     rig.delivery.flush().await.unwrap();
     assert_eq!(id_counts(&read_logs(&rig.data(), BUCKET)).len(), 1);
     let _ = rig.next_log().await;
+}
+
+#[tokio::test]
+async fn delivered_records_leave_the_spool_without_waiting_for_the_segment_to_fill() {
+    let rig = rig(|_| {}).await;
+    let spool = rig.dir.path().join("spool");
+    let segments = || {
+        walk(&spool)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .count()
+    };
+    for i in 0..3 {
+        rig.delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    assert_eq!(segments(), 1);
+    rig.delivery.flush().await.unwrap();
+    // Deleting happens on a blocking task after the flush is answered: wait for it, bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while segments() > 0 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", walk(&spool));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The next record starts a new segment.
+    rig.delivery.submit(record(9, "us-east-1")).await.unwrap();
+    assert_eq!(segments(), 1);
 }
