@@ -43,6 +43,8 @@ use writer::{Inner, Shared};
 
 /// How long events stay in history.
 pub const RETENTION_DAYS: i64 = 90;
+/// The default size budget of Event history on disk; beyond it the oldest days go first.
+pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 /// `MaxResults` bounds and default.
 pub const MAX_RESULTS: i64 = 50;
 /// Queued lines are written at least this often.
@@ -224,6 +226,18 @@ impl History {
     /// Writes every queued line now (lookups do this themselves; for shutdown and tests).
     pub fn flush(&self) -> Result<(), HistoryError> {
         self.shared.write_queued()
+    }
+
+    /// Sets the size budget: history holds at most `max_bytes` (whole days are dropped, oldest
+    /// first, beyond it; the current day is always kept).
+    pub fn set_max_bytes(&self, max_bytes: u64) {
+        let mut inner = self.lock();
+        inner.max_bytes = max_bytes;
+    }
+
+    /// Bytes of history on disk (queued lines included), over every account and Region.
+    pub fn total_bytes(&self) -> u64 {
+        self.lock().total_bytes
     }
 
     /// How many bytes of history are on disk for (account, Region) (for tests and status).

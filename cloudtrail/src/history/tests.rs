@@ -440,3 +440,42 @@ fn throttle_two_per_second() {
         off.check(ACCT, "us-east-1").unwrap();
     }
 }
+
+#[test]
+fn beyond_its_size_budget_history_drops_whole_days_oldest_first() {
+    let (_dir, clock, h) = setup();
+    let now = clock.now();
+    let days = [now - Duration::days(3), now - Duration::days(2), now];
+    for (i, t) in days.iter().enumerate() {
+        for j in 0..3 {
+            h.append(&rec(
+                *t + Duration::seconds(j),
+                &format!("Day{i}"),
+                false,
+                "alice",
+            ))
+            .unwrap();
+        }
+    }
+    let per_day = h.bytes(ACCT, "us-east-1") / 3;
+    // Room for two days: the oldest goes, the others stay.
+    h.set_max_bytes(per_day * 2 + per_day / 2);
+    h.append(&rec(now + Duration::seconds(5), "Day2", false, "alice"))
+        .unwrap();
+    let names: std::collections::BTreeSet<String> = all(&h, LookupRequest::default())
+        .into_iter()
+        .map(|e| e.event_name)
+        .collect();
+    assert_eq!(names, ["Day1", "Day2"].map(String::from).into());
+    assert!(h.total_bytes() <= per_day * 2 + per_day / 2);
+    let files = fs::read_dir(h.shared.dir.join(ACCT).join("us-east-1"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 2);
+    // However small the budget, today's events are kept.
+    h.set_max_bytes(1);
+    h.append(&rec(now + Duration::seconds(6), "Day2", false, "alice"))
+        .unwrap();
+    let left = all(&h, LookupRequest::default());
+    assert!(!left.is_empty() && left.iter().all(|e| e.event_name == "Day2"));
+}

@@ -29,8 +29,13 @@ pub(super) struct Inner {
     /// Lines not yet written, per segment, in sequence order within each.
     pub(super) queued: BTreeMap<(Pair, Date), Vec<u8>>,
     pub(super) queued_bytes: usize,
-    /// Segments older than the retention window, for the writer to delete.
+    /// Segments older than the retention window, or evicted by the size budget, for the writer
+    /// to delete.
     pub(super) dead: Vec<(Pair, Date)>,
+    /// Bytes of every segment in the index.
+    pub(super) total_bytes: u64,
+    /// The most bytes history may hold; the oldest days go first beyond it.
+    pub(super) max_bytes: u64,
     /// Set when the `History` is dropped: the writer writes what is left and ends.
     pub(super) stop: bool,
 }
@@ -53,6 +58,7 @@ pub(super) struct Shared {
 impl Shared {
     /// Empty shared state over `dir`, with the index found there.
     pub(super) fn new(dir: PathBuf, index: Index, next_seq: u64) -> Shared {
+        let total_bytes = index.values().flat_map(|s| s.values()).map(|m| m.bytes).sum();
         Shared {
             dir,
             inner: Mutex::new(Inner {
@@ -62,6 +68,8 @@ impl Shared {
                 queued: BTreeMap::new(),
                 queued_bytes: 0,
                 dead: Vec::new(),
+                total_bytes,
+                max_bytes: super::DEFAULT_MAX_BYTES,
                 stop: false,
             }),
             wake: Condvar::new(),
@@ -211,6 +219,10 @@ impl History {
             .entry(day)
             .or_insert(SegMeta { bytes: 0 });
         meta.bytes += added as u64;
+        inner.total_bytes += added as u64;
+        if inner.total_bytes > inner.max_bytes {
+            evict_oldest_days(&mut inner, day);
+        }
         Ok(true)
     }
 
@@ -231,11 +243,46 @@ impl History {
             }
         }
         for (pair, day) in dead {
-            if let Some(segs) = inner.index.get_mut(&pair) {
-                segs.remove(&day);
-            }
-            inner.queued.remove(&(pair.clone(), day));
-            inner.dead.push((pair, day));
+            drop_segment(inner, pair, day);
+        }
+    }
+}
+
+/// Forgets one segment (the writer deletes its file).
+fn drop_segment(inner: &mut Inner, pair: Pair, day: Date) {
+    if let Some(segs) = inner.index.get_mut(&pair)
+        && let Some(meta) = segs.remove(&day)
+    {
+        inner.total_bytes = inner.total_bytes.saturating_sub(meta.bytes);
+    }
+    if let Some(q) = inner.queued.remove(&(pair.clone(), day)) {
+        inner.queued_bytes = inner.queued_bytes.saturating_sub(q.len());
+    }
+    inner.dead.push((pair, day));
+}
+
+/// Drops whole days, oldest first and every (account, Region) at once, until history fits its
+/// budget again; `current` (the day being appended to) is kept whatever its size, so the
+/// newest events are never the ones lost.
+fn evict_oldest_days(inner: &mut Inner, current: Date) {
+    while inner.total_bytes > inner.max_bytes {
+        let oldest = inner
+            .index
+            .values()
+            .filter_map(|segs| segs.keys().next().copied())
+            .min();
+        let Some(day) = oldest.filter(|d| *d < current) else {
+            return;
+        };
+        let victims: Vec<Pair> = inner
+            .index
+            .iter()
+            .filter(|(_, segs)| segs.contains_key(&day))
+            .map(|(pair, _)| pair.clone())
+            .collect();
+        tracing::warn!(%day, "event history is over its size budget: dropping its oldest day");
+        for pair in victims {
+            drop_segment(inner, pair, day);
         }
     }
 }

@@ -96,6 +96,9 @@ pub struct CloudTrailSection {
     pub key_validity: Option<String>,
     /// The object store every trail without its own `store` delivers to (`local` by default).
     pub default_store: Option<String>,
+    /// The most bytes Event history keeps on disk (default 2 GiB); beyond it whole days go,
+    /// oldest first.
+    pub history_max_bytes: Option<u64>,
 }
 
 /// One `[[trails]]` entry.
@@ -508,6 +511,9 @@ impl CloudTrailParts {
             ct.declared(&demo),
         )?);
         let history = Arc::new(History::open(state.join("history"), clock.clone())?);
+        if let Some(max) = ct.cloudtrail.history_max_bytes {
+            history.set_max_bytes(max);
+        }
         let local: Arc<dyn ObjectStore> = Arc::new(LocalDir::with_clock(data_dir.clone(), clock.clone()));
         let mut named: BTreeMap<String, Arc<dyn ObjectStore>> = BTreeMap::new();
         for (name, sc) in &ct.object_stores {
