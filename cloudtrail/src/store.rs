@@ -86,6 +86,17 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the same put can never succeed, whatever happens to the store meanwhile: the
+    /// bucket or key itself is invalid.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            StoreError::InvalidBucket(_) | StoreError::InvalidKey(_) | StoreError::KeyConflict(_)
+        )
+    }
+}
+
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
     let path = path.display().to_string();
     move |source| StoreError::Io { op, path, source }

@@ -138,13 +138,14 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
         return error(status, message, request_id);
     }
     let expected = match path {
-        "/_emulator/health" => Method::GET,
-        "/_emulator/flush" | "/_emulator/reset" => Method::POST,
+        "/_emulator/health" | "/_emulator/quarantine" => Method::GET,
+        "/_emulator/flush" | "/_emulator/reset" | "/_emulator/quarantine/clear" => Method::POST,
         _ => {
             return error(
                 StatusCode::NOT_FOUND,
                 format!(
-                    "no admin endpoint {path}; try /_emulator/health, /_emulator/flush or /_emulator/reset"
+                    "no admin endpoint {path}; try /_emulator/health, /_emulator/flush, /_emulator/reset or \
+                     /_emulator/quarantine"
                 ),
                 request_id,
             );
@@ -159,6 +160,23 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
     }
     match path {
         "/_emulator/health" => health(app, request_id),
+        "/_emulator/quarantine" => {
+            let files: Vec<Value> = app
+                .delivery
+                .quarantined()
+                .into_iter()
+                .map(|(p, bytes)| json!({ "file": p.display().to_string(), "bytes": bytes }))
+                .collect();
+            respond(StatusCode::OK, json!({ "quarantined": files }), request_id)
+        }
+        "/_emulator/quarantine/clear" => match app.delivery.clear_quarantine() {
+            Ok(n) => respond(StatusCode::OK, json!({ "cleared": n }), request_id),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot clear the quarantine: {e}"),
+                request_id,
+            ),
+        },
         "/_emulator/flush" => match app.delivery.flush().await {
             Ok(written) => {
                 let files: Vec<Value> = written
@@ -197,6 +215,7 @@ fn health(app: &App, request_id: &str) -> HttpResponse {
                     "lastError": t.last_error,
                     "lastErrorAt": t.last_error_at.map(cloudtrail::timefmt::iso_seconds),
                     "deliveredFiles": t.delivered_files,
+                    "quarantinedFiles": t.quarantined_files,
                 }),
             )
         })

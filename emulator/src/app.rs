@@ -387,7 +387,7 @@ impl App {
                 "request body not kept for a refused authentication",
             ))
         } else {
-            decode(&body)
+            protocol::decode_body(&body)
         };
         let result = match auth_error {
             Some(e) => Err(e),
@@ -655,21 +655,6 @@ fn check_content_type(parts: &Parts, body: &Bytes, protocol: Protocol) -> Result
     }
 }
 
-fn decode(body: &Bytes) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Default::default()));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(ApiError::serialization(
-            "Start of structure or map found where not expected: the request body must be a JSON object",
-        )),
-        Err(e) => Err(ApiError::serialization(format!(
-            "Malformed JSON request body: {e}"
-        ))),
-    }
-}
-
 /// The resource an `AccessDeniedException` message names: the ARN the call targets when the
 /// request carries one, or the ARN a Create call would make, else a wildcard.
 fn resource_for_message(route: &Route, input: Option<&Value>, region: &str, account: &str) -> String {
@@ -736,25 +721,6 @@ fn data_resources(input: Option<&Value>, account: &str) -> Vec<Resource> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn decode_cases() {
-        assert_eq!(decode(&Bytes::from_static(b"")).unwrap(), json!({}));
-        assert_eq!(decode(&Bytes::from_static(b" \n")).unwrap(), json!({}));
-        assert_eq!(decode(&Bytes::from_static(b"{\"a\":1}")).unwrap(), json!({"a":1}));
-        assert_eq!(
-            decode(&Bytes::from_static(b"[1]")).unwrap_err().code,
-            "SerializationException"
-        );
-        assert_eq!(
-            decode(&Bytes::from_static(b"{\"a\":")).unwrap_err().code,
-            "SerializationException"
-        );
-        assert_eq!(
-            decode(&Bytes::from_static(b"{} {}")).unwrap_err().code,
-            "SerializationException"
-        );
-    }
 
     #[test]
     fn access_denied_resources() {

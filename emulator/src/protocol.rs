@@ -169,6 +169,23 @@ pub fn success(protocol: Protocol, output: &Value, request_id: &str) -> HttpResp
     json_response(protocol, StatusCode::OK, body, request_id)
 }
 
+/// Decodes a JSON request body: empty (or blank) is `{}`, anything but one JSON object is a
+/// `SerializationException`.
+pub fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(ApiError::serialization(
+            "Start of structure or map found where not expected: the request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::serialization(format!(
+            "Malformed JSON request body: {e}"
+        ))),
+    }
+}
+
 /// Escapes text for an XML element.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -262,6 +279,16 @@ mod tests {
 
     async fn body(resp: HttpResponse) -> String {
         String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn decode_cases() {
+        assert_eq!(decode_body(b"").unwrap(), serde_json::json!({}));
+        assert_eq!(decode_body(b" \n").unwrap(), serde_json::json!({}));
+        assert_eq!(decode_body(b"{\"a\":1}").unwrap(), serde_json::json!({"a":1}));
+        for bad in [&b"[1]"[..], b"{\"a\":", b"{} {}"] {
+            assert_eq!(decode_body(bad).unwrap_err().code, "SerializationException");
+        }
     }
 
     #[tokio::test]

@@ -211,6 +211,8 @@ pub struct TrailStatus {
     pub last_error_at: Option<OffsetDateTime>,
     /// Files delivered since start.
     pub delivered_files: u64,
+    /// Batches set aside since start because they can never be delivered.
+    pub quarantined_files: u64,
 }
 
 /// A snapshot of the pipeline.

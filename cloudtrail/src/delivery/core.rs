@@ -78,7 +78,21 @@ struct Job {
 pub(super) struct Done {
     pub(super) dest: u32,
     pub(super) entries: Vec<Entry>,
-    pub(super) result: Result<WrittenLog, String>,
+    pub(super) result: Result<WrittenLog, Failure>,
+}
+
+/// Why a file was not delivered.
+pub(super) enum Failure {
+    /// A failure that may pass (the store is down, the disk full): the records are retried.
+    Retry(String),
+    /// The batch can never be delivered as it is (its bucket or key is invalid): its records
+    /// were written to a quarantine file and acknowledged.
+    Quarantined {
+        /// The store's error.
+        error: String,
+        /// The quarantine file.
+        path: String,
+    },
 }
 
 /// A flush waiting for every record spooled before it to be delivered.
@@ -390,6 +404,30 @@ impl Core {
         }
     }
 
+    /// The worker acknowledged these records (delivered or quarantined): forget them.
+    fn settle(&mut self, dest: u32, entries: &[Entry]) {
+        // The worker has written the ack frames; only the counts change here.
+        let mut by_seg: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut bytes = 0;
+        for e in entries {
+            *by_seg.entry(e.seg).or_default() += 1;
+            bytes += e.json.len();
+        }
+        let mut shared = self.spool();
+        for (seg, pairs) in by_seg {
+            shared.spool.acked(seg, pairs);
+        }
+        drop(shared);
+        self.reap();
+        self.shared.budget.release(bytes);
+        if let Some(b) = self.batches.get_mut(&dest) {
+            b.retry_at = None;
+            b.backoff = Duration::ZERO;
+            // Its deadline may now be earlier than the retry it was waiting for.
+            self.deadline = None;
+        }
+    }
+
     /// A worker finished: acknowledge, release and announce, or keep the records for a retry.
     fn finish(&mut self, done: Done) {
         self.in_flight -= 1;
@@ -397,26 +435,7 @@ impl Core {
         let trail = self.dest(done.dest).map(|d| d.trail).unwrap_or_default();
         match done.result {
             Ok(log) => {
-                // The worker has written the ack frames; only the counts change here.
-                let mut by_seg: BTreeMap<u64, usize> = BTreeMap::new();
-                let mut bytes = 0;
-                for e in &done.entries {
-                    *by_seg.entry(e.seg).or_default() += 1;
-                    bytes += e.json.len();
-                }
-                let mut shared = self.spool();
-                for (seg, pairs) in by_seg {
-                    shared.spool.acked(seg, pairs);
-                }
-                drop(shared);
-                self.reap();
-                self.shared.budget.release(bytes);
-                if let Some(b) = self.batches.get_mut(&done.dest) {
-                    b.retry_at = None;
-                    b.backoff = Duration::ZERO;
-                    // Its deadline may now be earlier than the retry it was waiting for.
-                    self.deadline = None;
-                }
+                self.settle(done.dest, &done.entries);
                 {
                     let mut st = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
                     let t = st.trails.entry(trail).or_default();
@@ -432,7 +451,22 @@ impl Core {
                 }
                 self.check_waiters();
             }
-            Err(msg) => {
+            Err(Failure::Quarantined { error, path }) => {
+                self.settle(done.dest, &done.entries);
+                let msg = format!("{error} (the batch was quarantined in {path})");
+                {
+                    let mut st = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+                    let t = st.trails.entry(trail.clone()).or_default();
+                    t.last_error = Some(msg.clone());
+                    t.last_error_at = Some(self.clock.now());
+                    t.quarantined_files += 1;
+                }
+                for o in &self.observers {
+                    o.failed(&trail, &msg);
+                }
+                self.check_waiters();
+            }
+            Err(Failure::Retry(msg)) => {
                 tracing::warn!(trail, error = %msg, "log delivery failed; will retry");
                 let now = self.clock.now();
                 let first = self.config.retry_delay;

@@ -310,6 +310,34 @@ impl Delivery {
         }
     }
 
+    /// The batches set aside because they can never be delivered (their bucket or key is
+    /// invalid), as (file, bytes), oldest first. Each file is a CloudTrail log file with the
+    /// trail, bucket, account, Region and error beside `Records`.
+    pub fn quarantined(&self) -> Vec<(std::path::PathBuf, u64)> {
+        let dir = self.inner.spool_dir.join(workers::QUARANTINE_DIR);
+        let mut out: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let m = e.metadata().ok()?;
+                (m.is_file() && e.file_name().to_string_lossy().ends_with(".json"))
+                    .then(|| (m.modified().ok(), e.path(), m.len()))
+            })
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, p, n)| (p, n)).collect()
+    }
+
+    /// Deletes every quarantined batch (an operator has looked at them); returns how many.
+    pub fn clear_quarantine(&self) -> std::io::Result<usize> {
+        let files = self.quarantined();
+        for (path, _) in &files {
+            std::fs::remove_file(path)?;
+        }
+        Ok(files.len())
+    }
+
     /// The error of the last spool write, while the spool is failing.
     pub fn spool_error(&self) -> Option<String> {
         self.inner.shared.spool_error()

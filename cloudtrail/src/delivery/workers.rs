@@ -13,10 +13,10 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::logfile::{RawRecord, write_raw};
-use crate::store::ObjectStore;
+use crate::store::{ObjectStore, StoreError};
 
 use super::api::Destination;
-use super::core::{Done, Entry};
+use super::core::{Done, Entry, Failure};
 use super::spool::write_ack;
 
 /// A few long-lived threads for blocking work. Long-lived on purpose: each compression thread
@@ -126,7 +126,7 @@ impl FileJob {
             }
         }
         // A panicking store must not wedge the pipeline: report it as a failed write.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let put = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             write_raw(
                 &*writer.store,
                 &dest.trail,
@@ -136,13 +136,30 @@ impl FileJob {
                 &unique,
                 writer.level,
             )
-            .map_err(|e| e.to_string())
-        }))
-        .unwrap_or_else(|_| Err("the object store panicked".to_owned()));
+        }));
         drop(raw);
-        if result.is_ok() {
-            // The file is visible: acknowledge its records here, off the core and off
-            // the spool lock. Workers take turns so ack frames never interleave.
+        let result = match put {
+            Ok(Ok(log)) => Ok(log),
+            // The file's own bucket or key can never be written: retrying would hold these
+            // records, and every flush and shutdown behind them, forever. They are set aside.
+            Ok(Err(e)) if e.is_permanent() => {
+                match quarantine(&writer.spool_dir, &dest, &entries, &e, &unique) {
+                    Ok(path) => Err(Failure::Quarantined {
+                        error: e.to_string(),
+                        path,
+                    }),
+                    Err(q) => Err(Failure::Retry(format!(
+                        "{e} (and it could not be quarantined: {q})"
+                    ))),
+                }
+            }
+            Ok(Err(e)) => Err(Failure::Retry(e.to_string())),
+            Err(_) => Err(Failure::Retry("the object store panicked".to_owned())),
+        };
+        if !matches!(result, Err(Failure::Retry(_))) {
+            // The file is visible (or the batch is quarantined): acknowledge its records here,
+            // off the core and off the spool lock. Workers take turns so ack frames never
+            // interleave.
             let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
             for e in &entries {
                 by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
@@ -161,4 +178,44 @@ impl FileJob {
             result,
         });
     }
+}
+
+/// The folder of the spool where undeliverable batches are set aside.
+pub(super) const QUARANTINE_DIR: &str = "quarantine";
+
+/// Writes a batch that can never be delivered to `<spool>/quarantine/<unique>.json`: its trail,
+/// bucket, error and records, as a CloudTrail log file with three more members. Returns the
+/// file's path.
+fn quarantine(
+    spool_dir: &std::path::Path,
+    dest: &Destination,
+    entries: &[Entry],
+    error: &StoreError,
+    unique: &str,
+) -> std::io::Result<String> {
+    let dir = spool_dir.join(QUARANTINE_DIR);
+    std::fs::create_dir_all(&dir)?;
+    let mut body = Vec::with_capacity(entries.iter().map(|e| e.json.len() + 1).sum::<usize>() + 256);
+    let head = serde_json::json!({
+        "trail": dest.trail,
+        "bucket": dest.log.bucket,
+        "account": dest.log.account,
+        "region": dest.log.region,
+        "error": error.to_string(),
+    })
+    .to_string();
+    body.extend_from_slice(head.strip_suffix('}').unwrap_or(&head).as_bytes());
+    body.extend_from_slice(b",\"Records\":[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&e.json);
+    }
+    body.extend_from_slice(b"]}");
+    let path = dir.join(format!("{unique}.json"));
+    crate::atomic::write_atomic(&path, &body, crate::atomic::Access::Default)?;
+    tracing::error!(trail = %dest.trail, error = %error, path = %path.display(), records = entries.len(),
+        "a batch that can never be delivered was quarantined");
+    Ok(path.display().to_string())
 }

@@ -1,10 +1,13 @@
 //! When files are cut: age (by the injected clock), record count, bytes, request and shutdown;
 //! and what happens when the directory cannot be written.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use cloudtrail::delivery::DeliveryError;
+use cloudtrail::ManualClock;
+use cloudtrail::delivery::{Delivery, DeliveryError, Destination};
 use cloudtrail::logfile::gunzip;
+use cloudtrail::store::LocalDir;
 
 use crate::common::*;
 
@@ -271,4 +274,66 @@ async fn a_budget_spent_across_many_batches_delivers_early() {
         delivered += rig.next_log().await.records;
     }
     assert!(rig.delivery.status().pending_bytes <= 12 * one);
+}
+
+/// Routes every record to a bucket whose name no store accepts.
+struct Unwritable;
+
+impl cloudtrail::delivery::Router for Unwritable {
+    fn route(&self, _record: &cloudtrail::Record) -> Vec<Destination> {
+        let mut d = destination();
+        d.log.bucket = "Not_A_Bucket!".into();
+        vec![d]
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_can_never_be_delivered_is_quarantined_and_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(LocalDir::with_clock(dir.path().join("data"), clock.clone()));
+    let delivery = Delivery::start(
+        config(&dir.path().join("spool")),
+        clock.clone(),
+        store,
+        Arc::new(Unwritable),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    for i in 0..3 {
+        delivery.submit(record(i, "us-east-1")).await.unwrap();
+    }
+    // The flush does not fail and does not hang: nothing is pending any more.
+    let written = delivery.flush().await.unwrap();
+    assert!(written.is_empty());
+    let status = delivery.status();
+    let trail = &status.trails[TRAIL];
+    assert_eq!(trail.quarantined_files, 1);
+    assert!(
+        trail.last_error.as_deref().unwrap().contains("quarantined"),
+        "{trail:?}"
+    );
+    assert_eq!(status.pending_bytes, 0);
+    let files = delivery.quarantined();
+    assert_eq!(files.len(), 1);
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0].0).unwrap()).unwrap();
+    assert_eq!(kept["bucket"], "Not_A_Bucket!");
+    assert_eq!(kept["Records"].as_array().unwrap().len(), 3);
+    // A restart finds nothing to redeliver, and shutdown succeeds.
+    delivery.clone().shutdown().await.unwrap();
+    let again = Delivery::start(
+        config(&dir.path().join("spool")),
+        clock.clone(),
+        Arc::new(LocalDir::with_clock(dir.path().join("data"), clock.clone())),
+        Arc::new(Unwritable),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status().pending_bytes, 0);
+    assert_eq!(again.quarantined().len(), 1);
+    assert_eq!(again.clear_quarantine().unwrap(), 1);
+    assert!(again.quarantined().is_empty());
+    again.shutdown().await.unwrap();
 }

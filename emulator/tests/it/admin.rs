@@ -189,3 +189,23 @@ async fn web_pages_and_rebound_names_cannot_reach_the_admin_endpoints() {
     let r = h.send(Method::POST, "/_emulator/flush", same, "").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
+
+#[tokio::test]
+async fn the_quarantine_can_be_listed_and_cleared() {
+    let h = Harness::start().await;
+    let spool = h.data_dir().join(".spool/quarantine");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("batch.json"), r#"{"trail":"t","Records":[]}"#).unwrap();
+    let listed = h
+        .send(Method::GET, "/_emulator/quarantine", HeaderMap::new(), "")
+        .await
+        .json();
+    let files = listed["quarantined"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{listed}");
+    assert!(files[0]["file"].as_str().unwrap().ends_with("batch.json"));
+    let cleared = h
+        .send(Method::POST, "/_emulator/quarantine/clear", HeaderMap::new(), "")
+        .await;
+    assert_eq!(cleared.json()["cleared"], 1);
+    assert!(!spool.join("batch.json").exists());
+}
