@@ -38,6 +38,8 @@ pub(crate) struct App {
     /// The Regions a credential scope may name.
     pub(crate) regions: crate::sigv4::Regions,
     pub(crate) personalize: Personalize,
+    /// Where Personalize's changes are kept, unless the state is ephemeral.
+    pub(crate) journal: Option<Arc<crate::persist::FileJournal>>,
     pub(crate) json_services: Vec<Arc<dyn JsonService>>,
     pub(crate) s3: Option<Arc<dyn S3Handler>>,
     pub(crate) recorder: Recorder,

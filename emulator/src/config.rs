@@ -162,6 +162,9 @@ pub struct ServerSection {
     /// How long shutdown waits for in-flight calls before closing them.
     #[serde(deserialize_with = "de_duration")]
     pub shutdown_deadline: Duration,
+    /// Keep Personalize state in memory only (lost at every restart) instead of in the data
+    /// directory.
+    pub ephemeral: bool,
     /// Regions a credential scope may name besides AWS's own (a Region newer than this build).
     pub extra_regions: Vec<String>,
     /// Host names, besides loopback ones, under which the admin endpoints and the console answer
@@ -188,6 +191,7 @@ impl Default for ServerSection {
             max_connections_per_ip: 256,
             max_in_flight: 256,
             shutdown_deadline: Duration::from_secs(10),
+            ephemeral: false,
             extra_regions: Vec::new(),
             admin_hosts: Vec::new(),
             admin_token: None,

@@ -39,6 +39,7 @@ pub mod cloudtrail_api;
 pub mod config;
 pub(crate) mod conn;
 pub mod identity;
+pub mod persist;
 pub mod protocol;
 pub mod recorder;
 pub mod s3;

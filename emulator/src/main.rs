@@ -43,6 +43,10 @@ struct Args {
     /// A URL that receives every delivery notification (repeatable; comma-separated in the env).
     #[arg(long = "webhook", env = "EMULATOR_WEBHOOKS", value_delimiter = ',')]
     webhooks: Vec<String>,
+    /// Keep Personalize state in memory only, as before persistence: it is lost at every
+    /// restart (log files, trails and Event history are kept either way).
+    #[arg(long, env = "EMULATOR_EPHEMERAL")]
+    ephemeral: bool,
     /// A Region that credential scopes may name besides AWS's own, for one newer than this
     /// build (repeatable; comma-separated in the env).
     #[arg(long = "extra-region", env = "EMULATOR_EXTRA_REGIONS", value_delimiter = ',')]
@@ -93,6 +97,9 @@ fn main() -> anyhow::Result<()> {
     }
     server.trusted_proxies.extend(args.trusted_proxies);
     server.admin_hosts.extend(args.admin_hosts);
+    if args.ephemeral {
+        server.ephemeral = true;
+    }
     for region in args.extra_regions {
         anyhow::ensure!(
             emulator::sigv4::Regions::valid_name(&region),

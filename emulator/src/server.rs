@@ -42,6 +42,9 @@ pub enum ServerError {
     /// Trails, Event history, keys, digests or an object store failed to start.
     #[error(transparent)]
     CloudTrail(#[from] crate::cloudtrail_api::SetupError),
+    /// The Personalize state in the data directory cannot be read.
+    #[error(transparent)]
+    Persist(#[from] crate::persist::PersistError),
     /// The data directory cannot be created.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -90,14 +93,22 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
     let mut json_services = config.extensions.json_services.clone();
     json_services.push(cloudtrail.service());
     let recorder = Recorder::new(delivery.clone(), taps, config.clock.clone());
-    let personalize = personalize::Personalize::new(personalize::Config {
+    let personalize_config = personalize::Config {
         time_scale: config.file.personalize.time_scale,
-    });
+    };
+    let (personalize, journal) = if server.ephemeral {
+        (personalize::Personalize::new(personalize_config), None)
+    } else {
+        let dir = server.data_dir.join(crate::persist::PERSONALIZE_DIR);
+        let (p, j) = crate::persist::open(&dir, personalize_config)?;
+        (p, Some(j))
+    };
     Ok(Arc::new(App {
         clock: config.clock.clone(),
         identities: Identities::from_config(&config.file),
         regions: crate::sigv4::Regions::new(&server.extra_regions),
         personalize,
+        journal,
         json_services,
         s3: config.extensions.s3.clone(),
         recorder,
@@ -149,6 +160,25 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
             "admin calls that change state (flush, reset) need this token"
         );
     }
+    // Folds a long journal into the snapshot now and then, so a restart replays little. It
+    // holds the app, so it is stopped at shutdown: dropping the app writes Event history out.
+    let compactor = app.journal.clone().map(|journal| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                if journal.bytes() < crate::persist::COMPACT_BYTES {
+                    continue;
+                }
+                let (journal, app) = (journal.clone(), app.clone());
+                let done = tokio::task::spawn_blocking(move || journal.compact(&app.personalize)).await;
+                if let Ok(Err(e)) = done {
+                    tracing::warn!(error = %e, "cannot compact the Personalize journal");
+                }
+            }
+        })
+    });
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(10);
     loop {
@@ -206,11 +236,21 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         });
     }
     drop(listener);
+    if let Some(c) = compactor {
+        c.abort();
+    }
     let deadline = app.server.shutdown_deadline;
     tracing::info!(?deadline, "shutting down: draining in-flight requests");
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(deadline) => tracing::warn!("drain deadline passed; closing remaining connections"),
+    }
+    if let Some(journal) = app.journal.clone() {
+        let app = app.clone();
+        let saved = tokio::task::spawn_blocking(move || journal.compact(&app.personalize)).await;
+        if let Ok(Err(e)) = saved {
+            tracing::error!(error = %e, "cannot save the Personalize state; the journal is kept");
+        }
     }
     tracing::info!("flushing pending records");
     app.delivery.clone().shutdown().await?;

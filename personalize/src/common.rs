@@ -370,7 +370,7 @@ fn decode_token(tok: &str, query: &str) -> Option<usize> {
 /// The earliest pending time-driven change of a store (a finished delete, a finished job, an
 /// automatic training), found right after the `advance` functions ran, so calls before it can
 /// skip them: they would find nothing to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) enum NextChange {
     /// Not known: the next call runs `advance`. Any state-changing call resets to this, and so
     /// does a change that is already due but waits on something else.
@@ -416,11 +416,12 @@ impl NextChange {
 /// A status lifecycle: the steps a resource goes through, each with a (real-world) duration,
 /// scaled by [`Config::time_scale`]. The status at a time is derived from the start time, so
 /// nothing needs a timer and a test clock drives it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Lifecycle {
     /// When the current transition began.
     pub started: OffsetDateTime,
     /// `(status, seconds spent in it before the next)`; the last entry is terminal.
+    #[serde(deserialize_with = "statics::steps")]
     pub steps: Vec<(&'static str, f64)>,
 }
 
@@ -589,5 +590,61 @@ mod tests {
             "CREATE IN_PROGRESS"
         );
         assert_eq!(lc.status(t0 + time::Duration::seconds(66), &cfg), "ACTIVE");
+    }
+}
+
+/// Deserialising the `&'static str`s and catalog references that state holds, for snapshots.
+/// Strings are interned: each distinct one is allocated once for the life of the process, and
+/// the values are few (statuses, modes, operators).
+pub(crate) mod statics {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::models::catalog::{self, Recipe};
+
+    /// `&'static str` under another name: serde's derive borrows fields written as `&str`
+    /// from the input, which a snapshot read from a file cannot give.
+    pub(crate) type Str = &'static str;
+
+    fn intern(s: String) -> &'static str {
+        static SEEN: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = seen.get(s.as_str()) {
+            return found;
+        }
+        let leaked: &'static str = Box::leak(s.into_boxed_str());
+        seen.insert(leaked);
+        leaked
+    }
+
+    /// A `&'static str`.
+    pub(crate) fn str<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        String::deserialize(d).map(intern)
+    }
+
+    /// An `Option<&'static str>`.
+    pub(crate) fn opt_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static str>, D::Error> {
+        Option::<String>::deserialize(d).map(|o| o.map(intern))
+    }
+
+    /// A lifecycle's steps.
+    pub(crate) fn steps<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(&'static str, f64)>, D::Error> {
+        Vec::<(String, f64)>::deserialize(d).map(|v| v.into_iter().map(|(s, t)| (intern(s), t)).collect())
+    }
+
+    /// A built-in recipe, by its ARN.
+    pub(crate) mod recipe {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(r: &&'static Recipe, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&catalog::recipe_arn(r))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static Recipe, D::Error> {
+            let arn = String::deserialize(d)?;
+            catalog::recipe(&arn).ok_or_else(|| serde::de::Error::custom(format!("unknown recipe {arn}")))
+        }
     }
 }

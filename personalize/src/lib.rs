@@ -60,14 +60,41 @@ impl Default for Config {
 }
 
 /// All state of one (account, region).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Store {
     /// The data side.
     pub(crate) data: data::State,
     /// The model side.
     pub(crate) models: models::State,
-    /// When `advance` next has something to do, while known.
+    /// When `advance` next has something to do, while known (a cache, not state).
+    #[serde(skip)]
     pub(crate) next_change: common::NextChange,
+    /// How many calls that may change state this store has run: the sequence number of the
+    /// last [`Change`] a journal saw for it.
+    #[serde(default)]
+    pub(crate) changes: u64,
+}
+
+/// A call that may have changed state, handed to the [`Journal`] while the store is still
+/// locked, so a journal sees each store's calls in the order they ran. Replaying every change
+/// in order, at its time, rebuilds the state exactly: the state machine is deterministic.
+#[derive(Debug)]
+pub struct Change<'a> {
+    /// Who called, where, when.
+    pub ctx: &'a Context,
+    /// The operation.
+    pub op: Operation,
+    /// Its input.
+    pub input: &'a Value,
+    /// The store's change number (1, 2, ...).
+    pub seq: u64,
+}
+
+/// Where changes go to be kept (the emulator appends them to a file). Called on the request
+/// path with the store's lock held: it must be quick.
+pub trait Journal: Send + Sync {
+    /// Keeps one change.
+    fn record(&self, change: &Change<'_>);
 }
 
 /// The stores of one account, by Region.
@@ -77,11 +104,26 @@ type AccountStores = HashMap<String, Arc<Mutex<Store>>>;
 ///
 /// Stores never refer to each other, so calls in different (account, Region) pairs run in
 /// parallel; only finding (or creating) the store takes the shared map's lock, briefly.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Personalize {
     config: Config,
     stores: RwLock<HashMap<String, AccountStores>>,
+    journal: Option<Arc<dyn Journal>>,
 }
+
+impl std::fmt::Debug for Personalize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Personalize")
+            .field("config", &self.config)
+            .field("journal", &self.journal.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a snapshot could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable Personalize snapshot: {0}")]
+pub struct SnapshotError(String);
 
 impl Personalize {
     /// An empty service.
@@ -89,7 +131,67 @@ impl Personalize {
         Personalize {
             config,
             stores: RwLock::new(HashMap::new()),
+            journal: None,
         }
+    }
+
+    /// Hands every call that may change state to `journal`.
+    pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The whole state as JSON (each store read under its own lock, with its change number,
+    /// so replaying a journal over it skips the changes it already holds).
+    pub fn snapshot(&self) -> Vec<u8> {
+        let stores: Vec<(String, String, Arc<Mutex<Store>>)> = {
+            let all = self.stores.read().unwrap_or_else(|e| e.into_inner());
+            all.iter()
+                .flat_map(|(account, regions)| {
+                    regions
+                        .iter()
+                        .map(move |(region, s)| (account.clone(), region.clone(), s.clone()))
+                })
+                .collect()
+        };
+        let mut out = b"[".to_vec();
+        for (i, (account, region, store)) in stores.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let store = store.lock().unwrap_or_else(|e| e.into_inner());
+            // Serialising maps with string keys and plain data cannot fail.
+            let _ = serde_json::to_writer(&mut out, &(account, region, &*store));
+        }
+        out.push(b']');
+        out
+    }
+
+    /// A service holding the state of a [`Personalize::snapshot`].
+    pub fn restore(config: Config, snapshot: &[u8]) -> std::result::Result<Self, SnapshotError> {
+        let stores: Vec<(String, String, Store)> =
+            serde_json::from_slice(snapshot).map_err(|e| SnapshotError(e.to_string()))?;
+        let p = Personalize::new(config);
+        {
+            let mut all = p.stores.write().unwrap_or_else(|e| e.into_inner());
+            for (account, region, store) in stores {
+                all.entry(account)
+                    .or_default()
+                    .insert(region, Arc::new(Mutex::new(store)));
+            }
+        }
+        Ok(p)
+    }
+
+    /// Runs a change again from a journal, unless the store already holds it (its change
+    /// number is not past the store's). Not journaled again.
+    pub fn replay(&self, ctx: &Context, op: Operation, input: &Value, seq: u64) {
+        let store = self.store(&ctx.account, &ctx.region);
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        if seq <= store.changes {
+            return;
+        }
+        let _ = self.run(&mut store, ctx, op, input, false);
     }
 
     /// Forgets every resource (the admin reset). A call already running finishes on the
@@ -131,14 +233,24 @@ impl Personalize {
 
     /// Runs one operation. `input` is the request body as JSON (an object; `{}` when empty).
     pub fn call(&self, ctx: &Context, op: Operation, input: &Value) -> Result<Value> {
+        let store = self.store(&ctx.account, &ctx.region);
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        self.run(&mut store, ctx, op, input, true)
+    }
+
+    fn run(
+        &self,
+        store: &mut Store,
+        ctx: &Context,
+        op: Operation,
+        input: &Value,
+        journal: bool,
+    ) -> Result<Value> {
         let input = match input {
             Value::Object(_) => input,
             Value::Null => &Value::Object(Default::default()),
             _ => return Err(Error::invalid("The request body must be a JSON object.")),
         };
-        let store = self.store(&ctx.account, &ctx.region);
-        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-        let store = &mut *store;
         let cx = common::Cx {
             ctx,
             config: &self.config,
@@ -157,6 +269,15 @@ impl Personalize {
         };
         if !read_only(op) {
             store.next_change = common::NextChange::Unknown;
+            store.changes += 1;
+            if journal && let Some(j) = &self.journal {
+                j.record(&Change {
+                    ctx,
+                    op,
+                    input,
+                    seq: store.changes,
+                });
+            }
         }
         out
     }

@@ -10,6 +10,7 @@ mod auth;
 mod compatibility;
 mod faults;
 mod limits;
+mod persistence;
 mod protocol;
 mod recording;
 mod seams;

@@ -10,7 +10,7 @@ use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
 
 /// The five dataset types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) enum DatasetType {
     /// Item interactions.
     Interactions,
@@ -50,7 +50,7 @@ impl DatasetType {
 }
 
 /// A pending or finished schema replacement (UpdateDataset).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DatasetUpdate {
     /// The new schema.
     pub(crate) schema_arn: String,
@@ -59,7 +59,7 @@ pub(crate) struct DatasetUpdate {
 }
 
 /// A dataset.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Dataset {
     /// ARN (`dataset/<group name>/<TYPE>`), name, lifecycle.
     pub(crate) meta: Meta,

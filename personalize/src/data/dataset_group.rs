@@ -14,7 +14,7 @@ pub(crate) const MAX_DATASET_GROUPS: usize = 500;
 pub(crate) const DOMAINS: &[&str] = &["ECOMMERCE", "VIDEO_ON_DEMAND"];
 
 /// A dataset group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DatasetGroup {
     /// ARN, name, lifecycle.
     pub(crate) meta: Meta,

@@ -14,7 +14,7 @@ use crate::common::{Cx, Lifecycle, Members, check_name, check_role_arn};
 use crate::error::Result;
 
 /// A data deletion job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DeletionJob {
     /// ARN, job name, lifecycle (`PENDING`, `IN_PROGRESS`, `COMPLETED`).
     pub(crate) meta: Meta,

@@ -11,7 +11,7 @@ use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
 
 /// An event tracker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct EventTracker {
     /// ARN, name, lifecycle.
     pub(crate) meta: Meta,

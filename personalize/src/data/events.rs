@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_INTERACTIONS: usize = 100_000;
 
 /// A user, item or action.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Entity {
     /// Metadata by schema column name (`GENRES`, `PRICE`).
     pub(crate) properties: Map<String, Value>,
@@ -33,7 +33,7 @@ pub(crate) struct Entity {
 }
 
 /// One item interaction.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Interaction {
     /// The user (or the session id for an anonymous user).
     pub(crate) user_id: String,
@@ -58,7 +58,7 @@ pub(crate) struct Interaction {
 }
 
 /// One action interaction.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ActionInteraction {
     /// The user, if known.
     pub(crate) user_id: Option<String>,
@@ -77,7 +77,7 @@ pub(crate) struct ActionInteraction {
 }
 
 /// Everything seen for one dataset group.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Records {
     /// Users by id.
     pub(crate) users: BTreeMap<String, Entity>,

@@ -11,7 +11,7 @@ use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_a
 use crate::error::{Error, Result};
 
 /// A dataset export job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ExportJob {
     /// ARN, job name, lifecycle.
     pub(crate) meta: Meta,

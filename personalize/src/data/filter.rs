@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_FILTERS_PER_GROUP: usize = 10;
 
 /// What a filter selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Target {
     /// Item recommendations (`ItemID`).
     Item,
@@ -53,7 +53,7 @@ pub(crate) enum Target {
 }
 
 /// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Op {
     In,
     NotIn,
@@ -66,7 +66,7 @@ enum Op {
 }
 
 /// A right-hand value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Operand {
     Str(String),
     Num(f64),
@@ -75,7 +75,7 @@ enum Operand {
 }
 
 /// A condition on one column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Test {
     dataset: DatasetType,
     column: String,
@@ -83,14 +83,14 @@ struct Test {
     values: Vec<Operand>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Cond {
     Test(Test),
     And(Vec<Cond>),
     Or(Vec<Cond>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Part {
     include: bool,
     target: Target,
@@ -100,7 +100,7 @@ struct Part {
 }
 
 /// A parsed filter expression.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Expr {
     parts: Vec<Part>,
 }
@@ -698,7 +698,7 @@ pub(crate) struct PreparedFilter<'a> {
 }
 
 /// A comparable value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Scalar {
     S(String),
     N(f64),
@@ -951,7 +951,7 @@ impl<'a> PreparedFilter<'a> {
 // ---------------------------------------------------------------------------------------------
 
 /// A filter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Filter {
     /// ARN, name, lifecycle.
     pub(crate) meta: Meta,

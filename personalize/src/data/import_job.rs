@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_RUNNING_JOBS: usize = 5;
 
 /// A dataset import job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ImportJob {
     /// ARN, job name, lifecycle.
     pub(crate) meta: Meta,

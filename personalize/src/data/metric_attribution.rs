@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_METRICS: usize = 10;
 
 /// One metric: `{eventType, metricName, expression}`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Metric {
     /// The event type counted.
     pub(crate) event_type: String,
@@ -31,7 +31,7 @@ impl Metric {
 }
 
 /// A metric attribution.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MetricAttribution {
     /// ARN, name, lifecycle.
     pub(crate) meta: Meta,

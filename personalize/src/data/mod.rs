@@ -98,7 +98,7 @@ pub(crate) mod durations {
 }
 
 /// What every data-side resource records about itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Meta {
     /// The resource ARN.
     pub(crate) arn: String,
@@ -189,7 +189,7 @@ fn delete_lifecycle(started: OffsetDateTime) -> Lifecycle {
 }
 
 /// State of the data side within one (account, region).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     seq: u64,
     pub(crate) dataset_groups: BTreeMap<String, DatasetGroup>,

@@ -36,7 +36,7 @@ const RESERVED: &[&str] = &[
 ];
 
 /// One column of a schema.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Field {
     /// The column name as written.
     pub(crate) name: String,
@@ -68,7 +68,7 @@ impl Field {
 }
 
 /// A schema.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Schema {
     /// ARN, name, creation time.
     pub(crate) meta: Meta,

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub(crate) const MAX_TAGS: usize = 50;
 
 /// One tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Tag {
     /// `tagKey`.
     pub(crate) key: String,

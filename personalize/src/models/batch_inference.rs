@@ -13,7 +13,7 @@ use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_name, c
 use crate::error::{Error, Result};
 
 /// Which of the two batch job kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Kind {
     /// Batch inference (items or rankings per input line).
     Inference,
@@ -38,7 +38,7 @@ impl Kind {
 
 /// A batch inference or batch segment job. The emulator has no S3: the job validates its
 /// input, runs its lifecycle and becomes ACTIVE, but writes no output file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct BatchJob {
     /// ARN, job name, lifecycle.
     pub(crate) meta: Meta,
@@ -59,7 +59,8 @@ pub(crate) struct BatchJob {
     /// `batchInferenceJobConfig` as sent.
     pub(crate) config: Option<Value>,
     /// `batchInferenceJobMode` (inference only).
-    pub(crate) mode: Option<&'static str>,
+    #[serde(deserialize_with = "crate::common::statics::opt_str")]
+    pub(crate) mode: Option<crate::common::statics::Str>,
     /// `themeGenerationConfig` as sent.
     pub(crate) theme: Option<Value>,
 }

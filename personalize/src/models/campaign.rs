@@ -13,7 +13,7 @@ use crate::common::{Cx, Lifecycle, Members, check_arn, check_name};
 use crate::error::{Error, Result};
 
 /// A campaign update (`latestCampaignUpdate`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CampaignUpdate {
     /// The version being deployed.
     pub(crate) solution_version_arn: String,
@@ -28,7 +28,7 @@ pub(crate) struct CampaignUpdate {
 }
 
 /// A campaign.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Campaign {
     /// ARN, name, lifecycle.
     pub(crate) meta: Meta,

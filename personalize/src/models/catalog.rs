@@ -479,6 +479,11 @@ fn hyperparameters(algorithm: &str) -> &'static [(&'static str, &'static str, Ra
     }
 }
 
+/// A recipe's ARN.
+pub(crate) fn recipe_arn(r: &Recipe) -> String {
+    format!("arn:aws:personalize:::recipe/{}", r.name)
+}
+
 /// A recipe by ARN.
 pub(crate) fn recipe(arn: &str) -> Option<&'static Recipe> {
     let name = arn.strip_prefix("arn:aws:personalize:::recipe/")?;

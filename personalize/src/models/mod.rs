@@ -92,7 +92,7 @@ pub(crate) mod limits {
 }
 
 /// What every models-side resource records about itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Meta {
     /// The resource ARN.
     pub(crate) arn: String,
@@ -162,7 +162,7 @@ impl Meta {
 }
 
 /// State of the models side within one (account, region).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     seq: u64,
     pub(crate) solutions: BTreeMap<String, Solution>,
@@ -519,6 +519,78 @@ mod tests {
     use super::testing::Harness;
     use crate::operation::Family;
     use crate::{ErrorKind, Operation};
+
+    /// Keeps every change, as the emulator's journal file does.
+    #[derive(Default)]
+    struct Kept(std::sync::Mutex<Vec<(crate::Context, Operation, serde_json::Value, u64)>>);
+
+    impl crate::Journal for Kept {
+        fn record(&self, c: &crate::Change<'_>) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((c.ctx.clone(), c.op, c.input.clone(), c.seq));
+        }
+    }
+
+    fn state(p: &crate::Personalize) -> serde_json::Value {
+        serde_json::from_slice(&p.snapshot()).unwrap()
+    }
+
+    #[test]
+    fn a_snapshot_and_the_journal_after_it_rebuild_the_state_exactly() {
+        let kept = std::sync::Arc::new(Kept::default());
+        let mut h = Harness::new();
+        h.svc = crate::Personalize::new(crate::Config { time_scale: 1.0 }).with_journal(kept.clone());
+        let dsg = h.active_group("g", None);
+        h.with_interactions(&dsg, &[("u1", "i1"), ("u1", "i2"), ("u2", "i1")]);
+        let solution = h.active_solution("s", &dsg, super::testing::UP);
+        let middle = h.svc.snapshot();
+        let changes_before = kept.0.lock().unwrap().len();
+        let version = h.trained_version(&solution);
+        let campaign = h.ok(
+            Operation::CreateCampaign,
+            json!({"name": "c", "solutionVersionArn": version}),
+        );
+        h.err(
+            Operation::CreateCampaign,
+            json!({"name": "c", "solutionVersionArn": version}),
+            ErrorKind::ResourceAlreadyExists,
+        );
+        h.advance(3600.0);
+        h.ok(
+            Operation::DeleteCampaign,
+            json!({"campaignArn": campaign["campaignArn"]}),
+        );
+        h.advance(3600.0);
+        h.ok(Operation::ListSolutions, json!({}));
+        let expected = state(&h.svc);
+        let changes = kept.0.lock().unwrap().clone();
+        // Every change again, from nothing.
+        let fresh = crate::Personalize::new(crate::Config { time_scale: 1.0 });
+        for (ctx, op, input, seq) in &changes {
+            fresh.replay(ctx, *op, input, *seq);
+        }
+        // The snapshot taken midway, then the whole journal (what it holds is skipped).
+        let restored = crate::Personalize::restore(crate::Config { time_scale: 1.0 }, &middle).unwrap();
+        for (ctx, op, input, seq) in &changes {
+            restored.replay(ctx, *op, input, *seq);
+        }
+        // A read at the same time applies the same time effects to all three.
+        let read = |p: &crate::Personalize| {
+            let ctx = crate::Context {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+                now: h.now,
+            };
+            p.call(&ctx, Operation::ListSolutions, &json!({})).unwrap()
+        };
+        assert_eq!(read(&fresh), read(&h.svc));
+        assert_eq!(read(&restored), read(&h.svc));
+        assert_eq!(state(&fresh), expected);
+        assert_eq!(state(&restored), expected);
+        assert!(changes_before < changes.len());
+    }
 
     #[test]
     fn every_models_operation_is_implemented() {

@@ -12,7 +12,7 @@ use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
 
 /// A recommender update (`latestRecommenderUpdate`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RecommenderUpdate {
     /// The config being applied.
     pub(crate) config: Value,
@@ -23,13 +23,14 @@ pub(crate) struct RecommenderUpdate {
 }
 
 /// A recommender.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Recommender {
     /// ARN, name; `meta.phase` is the current transition (create, stop or start).
     pub(crate) meta: Meta,
     /// Its domain dataset group.
     pub(crate) dataset_group_arn: String,
     /// The use case.
+    #[serde(with = "crate::common::statics::recipe")]
     pub(crate) recipe: &'static catalog::Recipe,
     /// `recommenderConfig` at creation (with the default request rate filled in).
     pub(crate) config: Value,

@@ -6,7 +6,7 @@ use super::catalog::Scoring;
 
 /// One interaction as the scorer sees it (an item interaction or an action interaction).
 /// Borrowed from the data side's records, so scoring copies no strings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Event<'a> {
     /// Who.
     pub(crate) user_id: &'a str,
@@ -20,7 +20,7 @@ pub(crate) struct Event<'a> {
 
 /// A ranked candidate: id and score (scores sum to 1 over all candidates for the
 /// personalized scorers; other scorers rank by counts and the runtime omits their scores).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ranked {
     /// Item or action id.
     pub(crate) id: String,
@@ -29,7 +29,7 @@ pub(crate) struct Ranked {
 }
 
 /// What a request asks about.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Query<'a> {
     /// The user, when given.
     pub(crate) user_id: Option<&'a str>,

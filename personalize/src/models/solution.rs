@@ -13,7 +13,7 @@ use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_len, ch
 use crate::error::{Error, Result};
 
 /// A solution update (`latestSolutionUpdate`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SolutionUpdate {
     /// `solutionUpdateConfig` as sent.
     pub(crate) config: Option<Value>,
@@ -28,7 +28,7 @@ pub(crate) struct SolutionUpdate {
 }
 
 /// A solution.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Solution {
     /// ARN, name, lifecycle.
     pub(crate) meta: Meta,
@@ -37,6 +37,7 @@ pub(crate) struct Solution {
     /// The recipe as requested (absent with AutoML).
     pub(crate) recipe_arn: Option<String>,
     /// The recipe the versions train with: the requested one, or AutoML's pick.
+    #[serde(with = "crate::common::statics::recipe")]
     pub(crate) effective_recipe: &'static catalog::Recipe,
     /// `performHPO`.
     pub(crate) perform_hpo: bool,

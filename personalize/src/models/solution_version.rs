@@ -11,7 +11,7 @@ use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_name};
 use crate::error::{Error, Result};
 
 /// A solution version.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SolutionVersion {
     /// ARN, optional name (empty when none was given), training lifecycle.
     pub(crate) meta: Meta,
@@ -20,6 +20,7 @@ pub(crate) struct SolutionVersion {
     /// The solution's dataset group.
     pub(crate) dataset_group_arn: String,
     /// The recipe it trained with.
+    #[serde(with = "crate::common::statics::recipe")]
     pub(crate) recipe: &'static catalog::Recipe,
     /// Copied from the solution at creation.
     pub(crate) perform_hpo: bool,
@@ -32,9 +33,11 @@ pub(crate) struct SolutionVersion {
     /// Copied from the solution at creation.
     pub(crate) solution_config: Option<Value>,
     /// `FULL`, `UPDATE` or `AUTOTRAIN`.
-    pub(crate) training_mode: &'static str,
+    #[serde(deserialize_with = "crate::common::statics::str")]
+    pub(crate) training_mode: crate::common::statics::Str,
     /// `MANUAL` or `AUTOMATIC`.
-    pub(crate) training_type: &'static str,
+    #[serde(deserialize_with = "crate::common::statics::str")]
+    pub(crate) training_type: crate::common::statics::Str,
     /// Why training fails, decided from the data present at creation.
     pub(crate) failure: Option<String>,
     /// The stop lifecycle, once StopSolutionVersionCreation was called.
