@@ -62,6 +62,13 @@ pub(crate) struct App {
 /// if it changed state, with `InternalFailure`).
 const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A Personalize call that may have changed state, for the journal.
+struct Change {
+    ctx: personalize::Context,
+    op: Operation,
+    seq: u64,
+}
+
 /// Counts a body being received until dropped.
 struct Receiving<'a>(&'a AtomicUsize);
 
@@ -391,11 +398,15 @@ impl App {
         } else {
             protocol::decode_body(&body)
         };
+        let mut change = None;
         let result = match auth_error {
             Some(e) => Err(e),
-            None => self.authorized_call(&known, &parts, &body, &decoded).await,
+            None => {
+                self.authorized_call(&known, &parts, &body, &decoded, &mut change)
+                    .await
+            }
         };
-        self.finish(&known, decoded.ok(), result).await
+        self.finish(&known, decoded.ok(), result, change).await
     }
 
     async fn authorized_call(
@@ -404,6 +415,7 @@ impl App {
         parts: &Parts,
         body: &Bytes,
         decoded: &Result<Value, ApiError>,
+        change: &mut Option<Change>,
     ) -> Result<Value, ApiError> {
         let parsed = decoded.as_ref().ok();
         let route = known.route;
@@ -445,7 +457,12 @@ impl App {
                     region: known.region.clone(),
                     now: self.clock.now(),
                 };
-                let result = self.personalize.call(&ctx, *op, input);
+                let (result, seq) = self.personalize.call_counted(&ctx, *op, input);
+                *change = seq.map(|seq| Change {
+                    ctx: ctx.clone(),
+                    op: *op,
+                    seq,
+                });
                 result.map_err(|e| {
                     if e.kind == personalize::ErrorKind::NotImplemented {
                         // Unserved operations say so plainly; the compatibility table lists them.
@@ -487,8 +504,13 @@ impl App {
         known: &Known<'_>,
         request: Option<Value>,
         result: Result<Value, ApiError>,
+        change: Option<Change>,
     ) -> HttpResponse {
         let route = known.route;
+        // The journal keeps the input as sent; the record gets it redacted.
+        let journaled = change
+            .filter(|_| self.journal.is_some())
+            .map(|c| (c, request.clone()));
         let is_timestamp: &(dyn Fn(&str) -> bool + Sync) = match &route.target {
             Target::Personalize(_) => &personalize::is_timestamp_member,
             Target::Json(s, _) => &|name: &str| s.is_timestamp_member(name),
@@ -533,6 +555,12 @@ impl App {
             Ok(r) => r.map_err(|e| e.to_string()),
             Err(_) => Err(format!("no room for the record within {RECORD_WAIT:?}")),
         };
+        // Journaled only once its record is in the spool (or could not be): a call lost in a
+        // crash before its record leaves no state behind it either.
+        if let (Some(journal), Some((c, input))) = (&self.journal, journaled) {
+            let input = input.unwrap_or_else(|| Value::Object(Default::default()));
+            journal.append(&c.ctx, c.op, &input, c.seq);
+        }
         if let Err(e) = recorded {
             // Only a call that changed state must not be acknowledged without its record; one
             // that only read, or failed, is answered as it would have been (and counted).

@@ -1,11 +1,13 @@
 //! Personalize state on disk, so resources survive a restart: a snapshot and a journal of the
 //! calls that may have changed state since it, under `<data-dir>/.personalize/`.
 //!
-//! The journal is appended on the request path, while the store's lock is held, with one
-//! `write` per call (so it survives the process being killed, like the spool). Compaction
-//! switches to a new journal file first and snapshots after, so every change is either in the
-//! snapshot or in a journal that is kept; replay skips the changes a snapshot already holds by
-//! their per-store sequence numbers.
+//! The journal is appended on the request path once the call's record is in the spool, with one
+//! `write` per call (so it survives the process being killed, like the spool): a change whose
+//! record was lost in a crash is not replayed. Calls on one store may reach the journal out of
+//! order; each carries the store's change number, and replay runs each store's changes in
+//! number order, stopping at a gap (a change lost in a crash: what came after it ran on a
+//! state that cannot be rebuilt). Compaction switches to a new journal file first and
+//! snapshots after, so every change is either in the snapshot or in a journal that is kept.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use personalize::{Change, Config, Context, Journal, Operation, Personalize};
+use personalize::{Config, Context, Operation, Personalize, Replayed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -117,9 +119,8 @@ fn journals(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-/// Replays one journal file; a line that does not parse (torn by a crash) ends it.
-fn replay(path: &Path, service: &Personalize) -> io::Result<usize> {
-    let mut n = 0;
+/// The changes in one journal file; a line that does not parse (torn by a crash) ends it.
+fn read_changes(path: &Path, out: &mut Vec<(Context, Operation, Value, u64)>) -> io::Result<()> {
     for line in BufReader::new(File::open(path)?).split(b'\n') {
         let line = line?;
         let Ok(l) = serde_json::from_slice::<Line<'_>>(&line) else {
@@ -136,10 +137,35 @@ fn replay(path: &Path, service: &Personalize) -> io::Result<usize> {
             region: l.r.into_owned(),
             now,
         };
-        service.replay(&ctx, op, &l.i, l.s);
-        n += 1;
+        out.push((ctx, op, l.i.into_owned(), l.s));
     }
-    Ok(n)
+    Ok(())
+}
+
+/// Replays every change, each store's in change-number order; returns (run, dropped after a
+/// gap).
+fn replay(service: &Personalize, mut changes: Vec<(Context, Operation, Value, u64)>) -> (usize, usize) {
+    changes.sort_by(|a, b| (&a.0.account, &a.0.region, a.3).cmp(&(&b.0.account, &b.0.region, b.3)));
+    let (mut run, mut dropped) = (0, 0);
+    let mut broken: Option<(String, String)> = None;
+    for (ctx, op, input, seq) in changes {
+        if broken
+            .as_ref()
+            .is_some_and(|(a, r)| *a == ctx.account && *r == ctx.region)
+        {
+            dropped += 1;
+            continue;
+        }
+        match service.replay(&ctx, op, &input, seq) {
+            Replayed::Applied => run += 1,
+            Replayed::Held => {}
+            Replayed::Gap => {
+                dropped += 1;
+                broken = Some((ctx.account.clone(), ctx.region.clone()));
+            }
+        }
+    }
+    (run, dropped)
 }
 
 /// Opens the state in `dir` (created if missing): the snapshot, then every journal replayed
@@ -158,9 +184,16 @@ pub fn open(dir: &Path, config: Config) -> Result<(Personalize, Arc<FileJournal>
         Err(e) => return Err(io_err(&snapshot)(e)),
     };
     let old = journals(dir).map_err(io_err(dir))?;
-    let mut replayed = 0;
+    let mut changes = Vec::new();
     for (_, path) in &old {
-        replayed += replay(path, &restored).map_err(io_err(path))?;
+        read_changes(path, &mut changes).map_err(io_err(path))?;
+    }
+    let (replayed, dropped) = replay(&restored, changes);
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "Personalize changes after one lost in a crash cannot be replayed; their records are in the logs"
+        );
     }
     let generation = old.last().map_or(1, |(g, _)| g + 1);
     let path = journal_path(dir, generation);
@@ -179,8 +212,7 @@ pub fn open(dir: &Path, config: Config) -> Result<(Personalize, Arc<FileJournal>
         failing: AtomicBool::new(false),
         compacting: Mutex::new(()),
     });
-    // Replay did not journal; from here on every change does.
-    let service = restored.with_journal(journal.clone());
+    let service = restored;
     journal.compact(&service)?;
     if replayed > 0 {
         tracing::info!(replayed, dir = %dir.display(), "Personalize state restored");
@@ -233,15 +265,17 @@ impl FileJournal {
     }
 }
 
-impl Journal for FileJournal {
-    fn record(&self, change: &Change<'_>) {
+impl FileJournal {
+    /// Keeps one change: the call as it ran and the store's change number
+    /// ([`Personalize::call_counted`]).
+    pub fn append(&self, ctx: &Context, op: Operation, input: &Value, seq: u64) {
         let line = Line {
-            a: change.ctx.account.as_str().into(),
-            r: change.ctx.region.as_str().into(),
-            t: change.ctx.now.unix_timestamp_nanos(),
-            o: change.op.name().into(),
-            s: change.seq,
-            i: std::borrow::Cow::Borrowed(change.input),
+            a: ctx.account.as_str().into(),
+            r: ctx.region.as_str().into(),
+            t: ctx.now.unix_timestamp_nanos(),
+            o: op.name().into(),
+            s: seq,
+            i: std::borrow::Cow::Borrowed(input),
         };
         let mut buf = match serde_json::to_vec(&line) {
             Ok(b) => b,

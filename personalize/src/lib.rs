@@ -75,26 +75,15 @@ pub struct Store {
     pub(crate) changes: u64,
 }
 
-/// A call that may have changed state, handed to the [`Journal`] while the store is still
-/// locked, so a journal sees each store's calls in the order they ran. Replaying every change
-/// in order, at its time, rebuilds the state exactly: the state machine is deterministic.
-#[derive(Debug)]
-pub struct Change<'a> {
-    /// Who called, where, when.
-    pub ctx: &'a Context,
-    /// The operation.
-    pub op: Operation,
-    /// Its input.
-    pub input: &'a Value,
-    /// The store's change number (1, 2, ...).
-    pub seq: u64,
-}
-
-/// Where changes go to be kept (the emulator appends them to a file). Called on the request
-/// path with the store's lock held: it must be quick.
-pub trait Journal: Send + Sync {
-    /// Keeps one change.
-    fn record(&self, change: &Change<'_>);
+/// What [`Personalize::replay`] did with a change from a journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replayed {
+    /// The change ran.
+    Applied,
+    /// The store already holds it (a snapshot taken after it).
+    Held,
+    /// An earlier change of the store is missing: this one cannot be run on the right state.
+    Gap,
 }
 
 /// The stores of one account, by Region.
@@ -104,20 +93,10 @@ type AccountStores = HashMap<String, Arc<Mutex<Store>>>;
 ///
 /// Stores never refer to each other, so calls in different (account, Region) pairs run in
 /// parallel; only finding (or creating) the store takes the shared map's lock, briefly.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Personalize {
     config: Config,
     stores: RwLock<HashMap<String, AccountStores>>,
-    journal: Option<Arc<dyn Journal>>,
-}
-
-impl std::fmt::Debug for Personalize {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Personalize")
-            .field("config", &self.config)
-            .field("journal", &self.journal.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 /// Why a snapshot could not be read.
@@ -131,14 +110,7 @@ impl Personalize {
         Personalize {
             config,
             stores: RwLock::new(HashMap::new()),
-            journal: None,
         }
-    }
-
-    /// Hands every call that may change state to `journal`.
-    pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
-        self.journal = Some(journal);
-        self
     }
 
     /// The whole state as JSON (each store read under its own lock, with its change number,
@@ -183,15 +155,21 @@ impl Personalize {
         Ok(p)
     }
 
-    /// Runs a change again from a journal, unless the store already holds it (its change
-    /// number is not past the store's). Not journaled again.
-    pub fn replay(&self, ctx: &Context, op: Operation, input: &Value, seq: u64) {
+    /// Runs a change again from a journal: the store's next change (`seq` one past the
+    /// store's count), which [`Personalize::call_counted`] numbered when it first ran. Replaying
+    /// every change of a store in order, at its time, rebuilds the state exactly: the state
+    /// machine is deterministic.
+    pub fn replay(&self, ctx: &Context, op: Operation, input: &Value, seq: u64) -> Replayed {
         let store = self.store(&ctx.account, &ctx.region);
         let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
         if seq <= store.changes {
-            return;
+            return Replayed::Held;
         }
-        let _ = self.run(&mut store, ctx, op, input, false);
+        if seq > store.changes + 1 {
+            return Replayed::Gap;
+        }
+        let _ = self.run(&mut store, ctx, op, input);
+        Replayed::Applied
     }
 
     /// Forgets every resource (the admin reset). A call already running finishes on the
@@ -233,19 +211,21 @@ impl Personalize {
 
     /// Runs one operation. `input` is the request body as JSON (an object; `{}` when empty).
     pub fn call(&self, ctx: &Context, op: Operation, input: &Value) -> Result<Value> {
-        let store = self.store(&ctx.account, &ctx.region);
-        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-        self.run(&mut store, ctx, op, input, true)
+        self.call_counted(ctx, op, input).0
     }
 
-    fn run(
-        &self,
-        store: &mut Store,
-        ctx: &Context,
-        op: Operation,
-        input: &Value,
-        journal: bool,
-    ) -> Result<Value> {
+    /// [`Personalize::call`], and the store's change number when the operation may change
+    /// state: what a journal keeps beside the call to replay it later.
+    pub fn call_counted(&self, ctx: &Context, op: Operation, input: &Value) -> (Result<Value>, Option<u64>) {
+        let store = self.store(&ctx.account, &ctx.region);
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        let before = store.changes;
+        let out = self.run(&mut store, ctx, op, input);
+        let seq = (store.changes > before).then_some(store.changes);
+        (out, seq)
+    }
+
+    fn run(&self, store: &mut Store, ctx: &Context, op: Operation, input: &Value) -> Result<Value> {
         let input = match input {
             Value::Object(_) => input,
             Value::Null => &Value::Object(Default::default()),
@@ -270,14 +250,6 @@ impl Personalize {
         if !read_only(op) {
             store.next_change = common::NextChange::Unknown;
             store.changes += 1;
-            if journal && let Some(j) = &self.journal {
-                j.record(&Change {
-                    ctx,
-                    op,
-                    input,
-                    seq: store.changes,
-                });
-            }
         }
         out
     }

@@ -520,33 +520,21 @@ mod tests {
     use crate::operation::Family;
     use crate::{ErrorKind, Operation};
 
-    /// Keeps every change, as the emulator's journal file does.
-    #[derive(Default)]
-    struct Kept(std::sync::Mutex<Vec<(crate::Context, Operation, serde_json::Value, u64)>>);
-
-    impl crate::Journal for Kept {
-        fn record(&self, c: &crate::Change<'_>) {
-            self.0
-                .lock()
-                .unwrap()
-                .push((c.ctx.clone(), c.op, c.input.clone(), c.seq));
-        }
-    }
-
     fn state(p: &crate::Personalize) -> serde_json::Value {
         serde_json::from_slice(&p.snapshot()).unwrap()
     }
 
     #[test]
     fn a_snapshot_and_the_journal_after_it_rebuild_the_state_exactly() {
-        let kept = std::sync::Arc::new(Kept::default());
+        // Every call through a recording harness, as the emulator's journal keeps them.
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut h = Harness::new();
-        h.svc = crate::Personalize::new(crate::Config { time_scale: 1.0 }).with_journal(kept.clone());
+        h.journal = Some(kept.clone());
         let dsg = h.active_group("g", None);
         h.with_interactions(&dsg, &[("u1", "i1"), ("u1", "i2"), ("u2", "i1")]);
         let solution = h.active_solution("s", &dsg, super::testing::UP);
         let middle = h.svc.snapshot();
-        let changes_before = kept.0.lock().unwrap().len();
+        let changes_before = kept.lock().unwrap().len();
         let version = h.trained_version(&solution);
         let campaign = h.ok(
             Operation::CreateCampaign,
@@ -565,17 +553,26 @@ mod tests {
         h.advance(3600.0);
         h.ok(Operation::ListSolutions, json!({}));
         let expected = state(&h.svc);
-        let changes = kept.0.lock().unwrap().clone();
+        let changes: Vec<(crate::Context, Operation, serde_json::Value, u64)> = kept.lock().unwrap().clone();
         // Every change again, from nothing.
         let fresh = crate::Personalize::new(crate::Config { time_scale: 1.0 });
         for (ctx, op, input, seq) in &changes {
-            fresh.replay(ctx, *op, input, *seq);
+            assert_eq!(fresh.replay(ctx, *op, input, *seq), crate::Replayed::Applied);
         }
         // The snapshot taken midway, then the whole journal (what it holds is skipped).
         let restored = crate::Personalize::restore(crate::Config { time_scale: 1.0 }, &middle).unwrap();
+        let mut held = 0;
         for (ctx, op, input, seq) in &changes {
-            restored.replay(ctx, *op, input, *seq);
+            match restored.replay(ctx, *op, input, *seq) {
+                crate::Replayed::Held => held += 1,
+                r => assert_eq!(r, crate::Replayed::Applied),
+            }
         }
+        assert_eq!(held, changes_before);
+        // A change whose predecessor is missing is not run on the wrong state.
+        let (ctx, op, input, seq) = changes.last().unwrap();
+        let gap = crate::Personalize::new(crate::Config { time_scale: 1.0 });
+        assert_eq!(gap.replay(ctx, *op, input, *seq), crate::Replayed::Gap);
         // A read at the same time applies the same time effects to all three.
         let read = |p: &crate::Personalize| {
             let ctx = crate::Context {

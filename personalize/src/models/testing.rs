@@ -11,12 +11,17 @@ use crate::{Config, Context, Operation, Personalize};
 /// The User-Personalization recipe.
 pub(crate) const UP: &str = "arn:aws:personalize:::recipe/aws-user-personalization";
 
+/// Calls kept as a journal keeps them: the call and the store's change number.
+pub(crate) type Kept = std::sync::Arc<std::sync::Mutex<Vec<(Context, Operation, Value, u64)>>>;
+
 /// A service with a manual clock.
 pub(crate) struct Harness {
     pub(crate) svc: Personalize,
     pub(crate) now: OffsetDateTime,
     /// Tracking ids of the groups' event trackers, by group ARN.
     trackers: Vec<(String, String)>,
+    /// When set, every call that may change state is kept here with its change number.
+    pub(crate) journal: Option<Kept>,
 }
 
 impl Harness {
@@ -26,6 +31,7 @@ impl Harness {
             svc: Personalize::new(Config { time_scale: 1.0 }),
             now: T0,
             trackers: Vec::new(),
+            journal: None,
         }
     }
 
@@ -45,7 +51,11 @@ impl Harness {
     /// Calls an operation.
     pub(crate) fn call(&mut self, op: Operation, input: Value) -> Result<Value> {
         let ctx = self.ctx();
-        self.svc.call(&ctx, op, &input)
+        let (out, seq) = self.svc.call_counted(&ctx, op, &input);
+        if let (Some(j), Some(seq)) = (&self.journal, seq) {
+            j.lock().unwrap().push((ctx, op, input, seq));
+        }
+        out
     }
 
     /// Calls and expects success.
