@@ -88,12 +88,10 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether the same put can never succeed, whatever happens to the store meanwhile: the
-    /// bucket or key itself is invalid.
+    /// bucket or key itself is invalid. A key that conflicts with a file or folder is not: the
+    /// conflict is in the store, and an operator can clear it.
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            StoreError::InvalidBucket(_) | StoreError::InvalidKey(_) | StoreError::KeyConflict(_)
-        )
+        matches!(self, StoreError::InvalidBucket(_) | StoreError::InvalidKey(_))
     }
 }
 
@@ -142,6 +140,12 @@ pub trait ObjectStore: Send + Sync + 'static {
         content_type: &str,
         user_meta: &BTreeMap<String, String>,
     ) -> Result<ObjectMeta, StoreError>;
+
+    /// Whether an object is there: `Some` when the store can tell cheaply, `None` when it
+    /// cannot (the pipeline then assumes it is not, and may deliver a file twice after a crash).
+    fn exists(&self, _bucket: &str, _key: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// What a body file's inode says about it: an ETag computed for one stamp is valid while the
@@ -646,6 +650,13 @@ fn walk(dir: &Path, broot: &Path, out: &mut Vec<String>) -> Result<(), StoreErro
 }
 
 impl ObjectStore for LocalDir {
+    fn exists(&self, bucket: &str, key: &str) -> Option<bool> {
+        match self.head(bucket, key) {
+            Ok(found) => Some(found.is_some()),
+            Err(_) => None,
+        }
+    }
+
     fn put(
         &self,
         bucket: &str,

@@ -179,7 +179,12 @@ impl Delivery {
             }));
         }
         let dir = spool_dir.clone();
+        let intents_store = store.clone();
         let (opened, dests) = tokio::task::spawn_blocking(move || {
+            let settled = workers::settle_intents(&dir, &*intents_store);
+            if settled > 0 {
+                tracing::info!(settled, "files delivered just before a crash were acknowledged");
+            }
             let mut dests = Interner::default();
             let r = Spool::open(&dir, fsync, SEGMENT_BYTES, &mut |d| dests.id(d));
             (r, dests)

@@ -215,7 +215,7 @@ pub(crate) struct Spool {
     doomed: Vec<u64>,
 }
 
-fn seg_path(dir: &Path, id: u64, ext: &str) -> PathBuf {
+pub(crate) fn seg_path(dir: &Path, id: u64, ext: &str) -> PathBuf {
     dir.join(format!("seg-{id:016x}.{ext}"))
 }
 

@@ -125,6 +125,11 @@ impl FileJob {
                 raw.insert(at, r);
             }
         }
+        // The file's key and its records' places in the spool, written down before the put:
+        // should the process die between the put and the acks, the next start finds the file
+        // there and writes the acks instead of delivering the records again.
+        let key = crate::layout::log_key(&dest.log, delivered_at, &unique);
+        let intent = write_intent(&writer.spool_dir, &dest.log.bucket, &key, &entries, &unique);
         // A panicking store must not wedge the pipeline: report it as a failed write.
         let put = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             write_raw(
@@ -172,6 +177,9 @@ impl FileJob {
                 }
             }
         }
+        if let Some(path) = intent {
+            let _ = std::fs::remove_file(path);
+        }
         let _ = writer.events.send(Done {
             dest: id,
             entries,
@@ -218,4 +226,77 @@ fn quarantine(
     tracing::error!(trail = %dest.trail, error = %error, path = %path.display(), records = entries.len(),
         "a batch that can never be delivered was quarantined");
     Ok(path.display().to_string())
+}
+
+/// The folder of the spool where each file being put notes its key and its records' places.
+pub(super) const INTENT_DIR: &str = "intents";
+
+/// What an intent file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct Intent {
+    pub(super) bucket: String,
+    pub(super) key: String,
+    /// (segment, record index, destination slot) of every record in the file.
+    pub(super) pairs: Vec<(u64, u32, u16)>,
+}
+
+/// Notes a put about to happen; `None` if the note cannot be written (the put goes ahead: a
+/// crash before its acks would then deliver the file twice, as without intents).
+fn write_intent(
+    spool_dir: &std::path::Path,
+    bucket: &str,
+    key: &str,
+    entries: &[Entry],
+    unique: &str,
+) -> Option<PathBuf> {
+    let intent = Intent {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        pairs: entries.iter().map(|e| (e.seg, e.idx, e.slot)).collect(),
+    };
+    let dir = spool_dir.join(INTENT_DIR);
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join(format!("{unique}.json"));
+    let body = serde_json::to_vec(&intent).ok()?;
+    std::fs::write(&path, body).ok()?;
+    Some(path)
+}
+
+/// At start, before the spool is read: for every intent whose file is in the store, writes the
+/// acks the crash prevented; then forgets every intent. Returns how many files were settled.
+pub(super) fn settle_intents(spool_dir: &std::path::Path, store: &dyn ObjectStore) -> usize {
+    let dir = spool_dir.join(INTENT_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return 0;
+    };
+    let mut settled = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let intent = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Intent>(&b).ok());
+        if let Some(intent) = intent
+            && store.exists(&intent.bucket, &intent.key) == Some(true)
+        {
+            let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
+            for (seg, idx, slot) in intent.pairs {
+                by_seg.entry(seg).or_default().push((idx, slot));
+            }
+            let mut ok = true;
+            for (seg, pairs) in by_seg {
+                // A segment already gone was wholly acknowledged: an ack file without it would
+                // outlive it, and could be taken for a later segment's of the same number.
+                if super::spool::seg_path(spool_dir, seg, "log").exists() {
+                    ok &= write_ack(spool_dir, seg, &pairs, true).is_ok();
+                }
+            }
+            if !ok {
+                // Keep the intent for the next start rather than deliver the file twice.
+                continue;
+            }
+            settled += 1;
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    settled
 }

@@ -285,12 +285,21 @@ impl ObjectStore for RoutingStore {
         content_type: &str,
         user_meta: &BTreeMap<String, String>,
     ) -> Result<ObjectMeta, StoreError> {
-        let store = match self.trails.store_for_bucket(bucket) {
+        self.store(bucket).put(bucket, key, body, content_type, user_meta)
+    }
+
+    fn exists(&self, bucket: &str, key: &str) -> Option<bool> {
+        self.store(bucket).exists(bucket, key)
+    }
+}
+
+impl RoutingStore {
+    fn store(&self, bucket: &str) -> &Arc<dyn ObjectStore> {
+        match self.trails.store_for_bucket(bucket) {
             Some(name) if name == LOCAL_STORE => &self.local,
             Some(name) => self.named.get(&name).unwrap_or(&self.default),
             None => &self.default,
-        };
-        store.put(bucket, key, body, content_type, user_meta)
+        }
     }
 }
 
