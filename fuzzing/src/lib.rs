@@ -31,6 +31,15 @@ fn now() -> OffsetDateTime {
     time::macros::datetime!(2026-03-01 10:00:00 UTC)
 }
 
+/// The demo account in us-east-1, at [`now`].
+fn ctx() -> personalize::Context {
+    personalize::Context {
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        now: now(),
+    }
+}
+
 /// A request parsed from the text form; `None` when the request line does not parse.
 pub struct Request {
     /// The method.
@@ -119,11 +128,7 @@ fn call(data: &[u8], ops: &[Operation]) {
     let Ok(input) = emulator::protocol::decode_body(body) else {
         return;
     };
-    let ctx = personalize::Context {
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
-        now: now(),
-    };
+    let ctx = ctx();
     let out = personalize().call(&ctx, op, &input);
     let _ = cloudtrail::redact::redact(input, personalize::sensitive_paths(op));
     if let Ok(v) = out {
@@ -200,11 +205,7 @@ pub fn filter_expression(data: &[u8]) {
     let Ok(expression) = std::str::from_utf8(data) else {
         return;
     };
-    let ctx = personalize::Context {
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
-        now: now(),
-    };
+    let ctx = ctx();
     static P: OnceLock<(Personalize, String)> = OnceLock::new();
     let (p, group) = P.get_or_init(|| {
         let p = Personalize::new(personalize::Config { time_scale: 0.0 });
