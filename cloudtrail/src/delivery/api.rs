@@ -54,6 +54,11 @@ pub trait DeliveryObserver: Send + Sync + 'static {
     fn failed(&self, trail: &str, error: &str) {
         let _ = (trail, error);
     }
+    /// At start, the JSON of every record the spool still held (accepted, not yet delivered),
+    /// once per record: what a crash may have kept from other observers' reach.
+    fn replayed(&self, records: &[&[u8]]) {
+        let _ = records;
+    }
 }
 
 /// Pipeline settings.

@@ -192,6 +192,19 @@ impl Delivery {
         .await
         .map_err(|e| spool_err(std::io::Error::other(e.to_string())))?;
         let (spool, replayed) = opened.map_err(spool_err)?;
+        if !replayed.is_empty() {
+            // A record with several destinations is replayed once per destination, sharing
+            // its JSON: observers hear of it once.
+            let mut seen = std::collections::HashSet::new();
+            let jsons: Vec<&[u8]> = replayed
+                .iter()
+                .filter(|r| seen.insert(Arc::as_ptr(&r.json)))
+                .map(|r| r.json.as_slice())
+                .collect();
+            for o in &observers {
+                o.replayed(&jsons);
+            }
+        }
         // Best effort: without a reserve, admission still works; only the calls in flight when
         // the disk fills lose their records.
         match make_reserve(&spool_dir, shared.faults.as_deref()) {

@@ -45,6 +45,8 @@ use writer::{Inner, Shared};
 pub const RETENTION_DAYS: i64 = 90;
 /// The default size budget of Event history on disk; beyond it the oldest days go first.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+/// How far back from the end of a day's segment [`History::reconcile`] looks for events.
+pub const RECONCILE_TAIL: u64 = 64 << 20;
 /// `MaxResults` bounds and default.
 pub const MAX_RESULTS: i64 = 50;
 /// Queued lines are written at least this often.
@@ -226,6 +228,47 @@ impl History {
     /// Writes every queued line now (lookups do this themselves; for shutdown and tests).
     pub fn flush(&self) -> Result<(), HistoryError> {
         self.shared.write_queued()
+    }
+
+    /// Adds the records of `jsons` that history does not hold yet (by `eventID`, looking at
+    /// what is queued and at the last [`RECONCILE_TAIL`] bytes of each day's segment): after a
+    /// crash, the spool's undelivered records bring back the lines the writer had not written.
+    /// Returns how many were added.
+    pub fn reconcile(&self, jsons: &[&[u8]]) -> usize {
+        let _ = self.flush();
+        let mut known: std::collections::HashMap<
+            (String, String, time::Date),
+            std::collections::HashSet<String>,
+        > = std::collections::HashMap::new();
+        let mut added = 0;
+        for json in jsons {
+            let Ok(record) = serde_json::from_slice::<crate::record::Record>(json) else {
+                continue;
+            };
+            let key = (
+                record.recipient_account_id.clone(),
+                record.aws_region.clone(),
+                record.event_time.date(),
+            );
+            let ids = known.entry(key.clone()).or_insert_with(|| {
+                if !segments::safe_segment(&key.0, 12) || !segments::safe_segment(&key.1, 32) {
+                    return Default::default();
+                }
+                segments::tail_event_ids(
+                    &segments::seg_path(&self.shared.dir, &key.0, &key.1, key.2),
+                    RECONCILE_TAIL,
+                )
+            });
+            let id = record.event_id.to_string();
+            if ids.contains(&id) {
+                continue;
+            }
+            if let Ok(true) = self.append_json(&record, json) {
+                ids.insert(id);
+                added += 1;
+            }
+        }
+        added
     }
 
     /// Sets the size budget: history holds at most `max_bytes` (whole days are dropped, oldest

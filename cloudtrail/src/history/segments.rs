@@ -203,6 +203,31 @@ pub(super) fn split_line(line: &[u8]) -> Option<(Header<'static>, &[u8])> {
     Some((header, body))
 }
 
+/// The `EventId`s in the last `tail` bytes of a segment (none when it does not exist).
+pub(super) fn tail_event_ids(path: &Path, tail: u64) -> std::collections::HashSet<String> {
+    let mut ids = std::collections::HashSet::new();
+    let Ok(mut f) = fs::File::open(path) else {
+        return ids;
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let from = len.saturating_sub(tail);
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_end(&mut buf).is_err() {
+        return ids;
+    }
+    let mut lines = buf.split(|&b| b == b'\n');
+    if from > 0 {
+        // The first line is cut off by the start of the tail.
+        lines.next();
+    }
+    for line in lines {
+        if let Some((h, _)) = split_line(line) {
+            ids.insert(h.id.into_owned());
+        }
+    }
+    ids
+}
+
 /// The sequence number on the last complete line of a segment (0 when none).
 fn last_seq(path: &Path) -> std::io::Result<u64> {
     let mut f = fs::File::open(path)?;

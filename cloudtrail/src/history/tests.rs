@@ -479,3 +479,40 @@ fn beyond_its_size_budget_history_drops_whole_days_oldest_first() {
     let left = all(&h, LookupRequest::default());
     assert!(!left.is_empty() && left.iter().all(|e| e.event_name == "Day2"));
 }
+
+#[test]
+fn reconcile_brings_back_events_a_crash_kept_from_the_segment_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history");
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let written = rec(clock.now(), "Written", false, "alice");
+    let lost: Vec<Record> = (0..3)
+        .map(|i| rec(clock.now() + Duration::seconds(i), "Lost", false, "alice"))
+        .collect();
+    {
+        let h = History::open_idle(&path, clock.clone()).unwrap();
+        h.append(&written).unwrap();
+        h.flush().unwrap();
+        for r in &lost {
+            h.append(r).unwrap();
+        }
+        // Killed with the lines still queued: nothing writes them.
+        std::mem::forget(h);
+    }
+    let h = History::open_idle(&path, clock.clone()).unwrap();
+    assert_eq!(all(&h, LookupRequest::default()).len(), 1);
+    let jsons: Vec<Vec<u8>> = std::iter::once(&written)
+        .chain(&lost)
+        .map(|r| r.to_json())
+        .collect();
+    let refs: Vec<&[u8]> = jsons.iter().map(Vec::as_slice).collect();
+    assert_eq!(h.reconcile(&refs), 3);
+    // A second start finds them all there.
+    assert_eq!(h.reconcile(&refs), 0);
+    let got = all(&h, LookupRequest::default());
+    assert_eq!(got.len(), 4);
+    let mut ids: Vec<String> = got.into_iter().map(|e| e.event_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4);
+}

@@ -451,8 +451,23 @@ impl DeliveryObserver for NotificationTimes {
     }
 }
 
-/// Feeds every record to Event history.
+/// Feeds every record to Event history, and at start the spool's undelivered records it may
+/// have lost in a crash.
 struct HistoryTap(Arc<History>);
+
+impl DeliveryObserver for HistoryTap {
+    fn delivered(&self, _log: &WrittenLog) {}
+
+    fn replayed(&self, records: &[&[u8]]) {
+        let added = self.0.reconcile(records);
+        if added > 0 {
+            tracing::info!(
+                added,
+                "event history: events lost in a crash restored from the spool"
+            );
+        }
+    }
+}
 
 impl RecordTap for HistoryTap {
     fn record(&self, record: &Record) {
@@ -627,6 +642,7 @@ impl CloudTrailParts {
                 notifier: self.notifier.clone(),
                 trails: self.trails.clone(),
             }),
+            Arc::new(HistoryTap(self.history.clone())),
         ]
     }
 
