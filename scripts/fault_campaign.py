@@ -43,9 +43,17 @@ class Emulator:
 
     def start(self):
         log = open(self.log, "ab")
+        # The built-in configuration without the LookupEvents rate limit, so the check can page
+        # through all of Event history.
+        config = os.path.join(os.path.dirname(self.log), "emulator.toml")
+        if not os.path.exists(config):
+            text = subprocess.run([self.binary, "--print-default-config"], capture_output=True,
+                                  check=True, text=True).stdout
+            with open(config, "w") as f:
+                f.write(text + "\n[cloudtrail]\nlookup_events_rate = 0\n")
         self.proc = subprocess.Popen(
             [self.binary, "--bind", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
-             "--flush-interval", "1s", "--time-scale", "0"],
+             "--flush-interval", "1s", "--time-scale", "0", "--config", config],
             stdout=log, stderr=log)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -170,6 +178,27 @@ def all_groups(load):
             return names
 
 
+def history_ids(port):
+    """Every eventID that LookupEvents returns for the demo account in us-east-1."""
+    ids, token = set(), None
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    target = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+    while True:
+        body = {"MaxResults": 50}
+        if token:
+            body["NextToken"] = token
+        data = json.dumps(body)
+        req = AWSRequest(method="POST", url=f"http://127.0.0.1:{port}/", data=data, headers={
+            "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+        SigV4Auth(ALICE, "cloudtrail", "us-east-1").add_auth(req)
+        conn.request("POST", "/", body=data, headers=dict(req.headers.items()))
+        page = json.loads(conn.getresponse().read())
+        ids.update(e["EventId"] for e in page.get("Events", []))
+        token = page.get("NextToken")
+        if not token:
+            return ids
+
+
 def phase_kills(emu, load, kills):
     for k in range(kills):
         time.sleep(random.uniform(0.5, 1.5))
@@ -256,10 +285,16 @@ def check(label, emu, load):
     groups = all_groups(load)
     unrecorded = [g for g in groups if g not in created]
     refused = sum(1 for a in acked if a[2] == 503)
+    history = history_ids(emu.port)
+    management = {r["eventID"] for r in records
+                  if r.get("managementEvent", True) and r.get("awsRegion") == "us-east-1"
+                  and r.get("eventName") != "LookupEvents"}
+    not_in_history = len(management - history)
     print(f"{label}: acknowledged {len(acked)}, unanswered {load.unanswered}, delivered {len(records)}, "
           f"lost {len(lost)}, duplicated {dup}, state changes without a record {len(unrecorded)}, "
           f"refused (503) {refused}, answered without a record while the disk was full "
-          f"{len(missing) if not lost else 0} (server count {unrecorded_ok}), dataset groups {len(groups)}",
+          f"{len(missing) if not lost else 0} (server count {unrecorded_ok}), dataset groups {len(groups)}, "
+          f"delivered management events missing from Event history {not_in_history}",
           flush=True)
     for a in lost[:5]:
         print("  lost:", a)

@@ -54,6 +54,10 @@ pub trait DeliveryObserver: Send + Sync + 'static {
     fn failed(&self, trail: &str, error: &str) {
         let _ = (trail, error);
     }
+    /// Records are about to be acknowledged in the spool (their file is delivered): after this
+    /// a restart no longer replays them, so anything that keeps records on its own (Event
+    /// history) must have written them. Called from a worker thread; may block briefly.
+    fn before_ack(&self) {}
     /// At start, the JSON of every record the spool still held (accepted, not yet delivered),
     /// once per record: what a crash may have kept from other observers' reach.
     fn replayed(&self, records: &[&[u8]]) {

@@ -167,6 +167,7 @@ pub(super) fn spawn(
             fsync: config.fsync,
             ack_io: Mutex::new(()),
             events: done_tx,
+            observers: observers.clone(),
         }),
         observers,
         shared: shared.clone(),

@@ -76,6 +76,8 @@ pub(super) struct Writer {
     pub(super) ack_io: Mutex<()>,
     /// The core's inbox of reports.
     pub(super) events: mpsc::UnboundedSender<Done>,
+    /// Told before records are acknowledged ([`DeliveryObserver::before_ack`]).
+    pub(super) observers: Vec<Arc<dyn super::api::DeliveryObserver>>,
 }
 
 /// One file to write: a cut batch and what the core decided for it.
@@ -168,6 +170,11 @@ impl FileJob {
             let mut by_seg: BTreeMap<u64, Vec<(u32, u16)>> = BTreeMap::new();
             for e in &entries {
                 by_seg.entry(e.seg).or_default().push((e.idx, e.slot));
+            }
+            // Once acknowledged, the records are gone from the spool at the next start: whatever
+            // else keeps them (Event history) writes them out first.
+            for o in &writer.observers {
+                o.before_ack();
             }
             let _turn = writer.ack_io.lock().unwrap_or_else(|e| e.into_inner());
             for (seg, pairs) in by_seg {

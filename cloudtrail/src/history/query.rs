@@ -114,7 +114,11 @@ impl History {
             let mut inner = self.lock();
             self.prune(&mut inner, now);
         }
-        self.shared.write_queued()?;
+        // A lookup still answers when the queue cannot be written (a full disk): from what is
+        // on disk, the queue kept for later.
+        if let Err(e) = self.shared.write_queued() {
+            tracing::debug!(error = %e, "lookup without the queued events");
+        }
         let days: Vec<Date> = {
             let inner = self.lock();
             inner

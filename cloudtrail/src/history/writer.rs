@@ -97,10 +97,30 @@ impl Shared {
             let _ = fs::remove_file(seg_path(&self.dir, &key.0.0, &key.0.1, key.1));
         }
         let mut first_err = None;
+        let mut failed = Vec::new();
         for (key, buf) in queued {
-            if let Err(e) = write_segment(&self.dir, &mut io_state, key, &buf) {
-                tracing::warn!(error = %e, "cannot write event history");
+            if let Err(e) = write_segment(&self.dir, &mut io_state, key.clone(), &buf) {
+                tracing::warn!(error = %e, "cannot write event history; kept to try again");
                 first_err.get_or_insert(e);
+                failed.push((key, buf));
+            }
+        }
+        if !failed.is_empty() {
+            // Kept for the next write, ahead of what was queued since, within half the queue's
+            // bound so appends never wait on a disk that stays full; beyond it lines are lost.
+            let mut inner = self.lock();
+            for (key, buf) in failed {
+                if inner.queued_bytes + buf.len() > MAX_QUEUED_BYTES / 2 {
+                    tracing::error!(
+                        bytes = buf.len(),
+                        "event history lines dropped: the disk stays full"
+                    );
+                    continue;
+                }
+                inner.queued_bytes += buf.len();
+                let slot = inner.queued.entry(key).or_default();
+                let newer = std::mem::replace(slot, buf);
+                slot.extend_from_slice(&newer);
             }
         }
         first_err.map_or(Ok(()), Err)
@@ -146,8 +166,15 @@ fn write_segment(dir: &Path, io_state: &mut Io, key: (Pair, Date), buf: &[u8]) -
         .get_mut(&key)
         .ok_or_else(|| io("segment not open"))?;
     // Whole lines in one write: a reader sees a line entirely or not at all (it skips a
-    // line without its newline).
-    f.write_all(buf).map_err(io)
+    // line without its newline). A write cut short (a full disk) is cut back to the last whole
+    // line, so the lines written again later do not follow a torn one.
+    let before = f.metadata().map(|m| m.len()).ok();
+    f.write_all(buf).map_err(|e| {
+        if let Some(len) = before {
+            let _ = f.set_len(len);
+        }
+        io(e)
+    })
 }
 
 impl History {

@@ -458,6 +458,12 @@ struct HistoryTap(Arc<History>);
 impl DeliveryObserver for HistoryTap {
     fn delivered(&self, _log: &WrittenLog) {}
 
+    fn before_ack(&self) {
+        if let Err(e) = self.0.flush() {
+            tracing::warn!(error = %e, "cannot write event history before its records leave the spool");
+        }
+    }
+
     fn replayed(&self, records: &[&[u8]]) {
         let added = self.0.reconcile(records);
         if added > 0 {
