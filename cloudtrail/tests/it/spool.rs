@@ -155,3 +155,69 @@ async fn delivered_records_leave_the_spool_without_waiting_for_the_segment_to_fi
     rig.delivery.submit(record(9, "us-east-1")).await.unwrap();
     assert_eq!(segments(), 1);
 }
+
+/// Spools one record in a runtime that is then dropped, as a crash would leave it: in the
+/// spool, never delivered. Returns the segment it is in.
+fn spool_one_and_crash(dir: &std::path::Path) -> u64 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let d = Delivery::start(
+            config(&dir.join("spool")),
+            Arc::new(SystemClock),
+            Arc::new(LocalDir::new(dir.join("data"))),
+            Arc::new(SingleDestination(destination())),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        d.submit(record(1, "us-east-1")).await.unwrap();
+    });
+    drop(rt);
+    let name = std::fs::read_dir(dir.join("spool"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("seg-") && n.ends_with(".log"))
+        .unwrap();
+    u64::from_str_radix(&name["seg-".len()..name.len() - ".log".len()], 16).unwrap()
+}
+
+#[tokio::test]
+async fn a_put_cut_off_before_its_acks_is_not_delivered_again() {
+    for object_there in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_owned();
+        let seg = std::thread::spawn(move || spool_one_and_crash(&path))
+            .join()
+            .unwrap();
+        // The crash came after the put and before the acks: the object and its intent exist.
+        let key = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/03/01/put-before-crash.json.gz";
+        if object_there {
+            let object = dir.path().join("data").join(BUCKET).join(key);
+            std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+            std::fs::write(&object, b"delivered before the crash").unwrap();
+        }
+        let intents = dir.path().join("spool/intents");
+        std::fs::create_dir_all(&intents).unwrap();
+        let intent = serde_json::json!({"bucket": BUCKET, "key": key, "pairs": [[seg, 0, 0]]});
+        std::fs::write(intents.join("u.json"), intent.to_string()).unwrap();
+
+        let d = Delivery::start(
+            config(&dir.path().join("spool")),
+            Arc::new(SystemClock),
+            Arc::new(LocalDir::new(dir.path().join("data"))),
+            Arc::new(SingleDestination(destination())),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        let written = d.flush().await.unwrap();
+        // Delivered once either way: by the put before the crash, or now.
+        assert_eq!(
+            written.len(),
+            usize::from(!object_there),
+            "object there: {object_there}"
+        );
+        assert_eq!(std::fs::read_dir(&intents).unwrap().count(), 0);
+        d.shutdown().await.unwrap();
+    }
+}
