@@ -144,7 +144,7 @@ impl Inner {
             _ => None,
         };
         if let Some((i, e)) = full
-            && self.shared.release_reserve()
+            && self.shared.release_reserve(&self.spool_dir)
         {
             // The reserve is for exactly this: records of calls that were admitted before the
             // disk filled. Admission refuses state changes from now on.

@@ -61,7 +61,6 @@ struct Shared {
     faults: Option<Arc<SpoolFaults>>,
     /// Whether the reserve file is there to be given up.
     reserve: AtomicBool,
-    spool_dir: std::path::PathBuf,
 }
 
 impl Shared {
@@ -76,11 +75,11 @@ impl Shared {
 
     /// Deletes the reserve file so that the write that just failed for want of space can be
     /// tried again. Whether there was one to delete.
-    fn release_reserve(&self) -> bool {
+    fn release_reserve(&self, spool_dir: &std::path::Path) -> bool {
         if !self.reserve.swap(false, Ordering::SeqCst) {
             return false;
         }
-        let released = std::fs::remove_file(self.spool_dir.join(RESERVE_FILE)).is_ok();
+        let released = std::fs::remove_file(spool_dir.join(RESERVE_FILE)).is_ok();
         if released && let Some(f) = &self.faults {
             f.freed(RESERVE_BYTES as u64);
         }
@@ -153,7 +152,6 @@ impl Delivery {
             spool_failing: AtomicBool::new(false),
             faults: config.spool_faults.clone(),
             reserve: AtomicBool::new(false),
-            spool_dir: config.spool_dir.clone(),
         });
         let spool_dir = config.spool_dir.clone();
         let fsync = config.fsync;

@@ -203,46 +203,35 @@ pub(super) fn split_line(line: &[u8]) -> Option<(Header<'static>, &[u8])> {
     Some((header, body))
 }
 
-/// The `EventId`s in the last `tail` bytes of a segment (none when it does not exist).
-pub(super) fn tail_event_ids(path: &Path, tail: u64) -> std::collections::HashSet<String> {
-    let mut ids = std::collections::HashSet::new();
-    let Ok(mut f) = fs::File::open(path) else {
-        return ids;
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+/// The headers of the whole lines in the last `tail` bytes of a segment, and whether the tail
+/// starts inside the file (its first, cut line is skipped).
+fn tail_headers(path: &Path, tail: u64) -> std::io::Result<(Vec<Header<'static>>, bool)> {
+    let mut f = fs::File::open(path)?;
+    let len = f.metadata()?.len();
     let from = len.saturating_sub(tail);
+    f.seek(SeekFrom::Start(from))?;
     let mut buf = Vec::new();
-    if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_end(&mut buf).is_err() {
-        return ids;
-    }
+    f.read_to_end(&mut buf)?;
     let mut lines = buf.split(|&b| b == b'\n');
     if from > 0 {
-        // The first line is cut off by the start of the tail.
         lines.next();
     }
-    for line in lines {
-        if let Some((h, _)) = split_line(line) {
-            ids.insert(h.id.into_owned());
-        }
-    }
-    ids
+    let headers = lines.filter_map(|l| split_line(l).map(|(h, _)| h)).collect();
+    Ok((headers, from > 0))
+}
+
+/// The `EventId`s in the last `tail` bytes of a segment (none when it does not exist).
+pub(super) fn tail_event_ids(path: &Path, tail: u64) -> std::collections::HashSet<String> {
+    tail_headers(path, tail)
+        .map(|(hs, _)| hs.into_iter().map(|h| h.id.into_owned()).collect())
+        .unwrap_or_default()
 }
 
 /// The sequence number on the last complete line of a segment (0 when none).
 fn last_seq(path: &Path) -> std::io::Result<u64> {
-    let mut f = fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    let from = len.saturating_sub(TAIL_BYTES);
-    f.seek(SeekFrom::Start(from))?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail)?;
-    let mut best = 0;
-    for line in tail.split(|&b| b == b'\n') {
-        if let Some((h, _)) = split_line(line) {
-            best = best.max(h.s);
-        }
-    }
-    if best == 0 && from > 0 {
+    let (headers, cut) = tail_headers(path, TAIL_BYTES)?;
+    let mut best = headers.iter().map(|h| h.s).max().unwrap_or(0);
+    if best == 0 && cut {
         // A line longer than the tail window: read the whole file.
         for line in BufReader::new(fs::File::open(path)?).split(b'\n') {
             if let Some((h, _)) = split_line(&line?) {
