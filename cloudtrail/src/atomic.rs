@@ -82,6 +82,12 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> io::Res
     result
 }
 
+/// [`write_atomic`] with the process's default permissions, for the state files of other
+/// crates.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic(path, bytes, Access::Default)
+}
+
 fn write_synced(tmp: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -19,6 +19,7 @@
 
 pub mod arn;
 mod atomic;
+pub use atomic::write_file_atomic;
 pub mod clock;
 pub mod delivery;
 pub mod digest;

@@ -100,6 +100,16 @@ fn journal_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("journal-{generation:010}.jsonl"))
 }
 
+/// The journal file of `generation`, opened for appending (created if missing).
+fn open_journal(dir: &Path, generation: u64) -> Result<File, PersistError> {
+    let path = journal_path(dir, generation);
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))
+}
+
 /// The journal files in `dir`, oldest first.
 fn journals(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     let mut out = Vec::new();
@@ -196,12 +206,7 @@ pub fn open(dir: &Path, config: Config) -> Result<(Personalize, Arc<FileJournal>
         );
     }
     let generation = old.last().map_or(1, |(g, _)| g + 1);
-    let path = journal_path(dir, generation);
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
+    let file = open_journal(dir, generation)?;
     let journal = Arc::new(FileJournal {
         dir: dir.to_owned(),
         current: Mutex::new(Current {
@@ -233,29 +238,16 @@ impl FileJournal {
         let next = {
             let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
             let generation = cur.generation + 1;
-            let path = journal_path(&self.dir, generation);
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io_err(&path))?;
             *cur = Current {
                 generation,
-                file,
+                file: open_journal(&self.dir, generation)?,
                 bytes: 0,
             };
             generation
         };
         // Every change in the older journals ran before the switch, so the snapshot holds it.
         let snapshot = self.dir.join(SNAPSHOT);
-        let tmp = self.dir.join(".snapshot.json.tmp");
-        let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&service.snapshot())?;
-            f.sync_data()?;
-            fs::rename(&tmp, &snapshot)
-        };
-        write().map_err(io_err(&snapshot))?;
+        cloudtrail::write_file_atomic(&snapshot, &service.snapshot()).map_err(io_err(&snapshot))?;
         for (g, path) in journals(&self.dir).map_err(io_err(&self.dir))? {
             if g < next {
                 fs::remove_file(&path).map_err(io_err(&path))?;
