@@ -45,6 +45,9 @@ pub enum ServerError {
     /// The Personalize state in the data directory cannot be read.
     #[error(transparent)]
     Persist(#[from] crate::persist::PersistError),
+    /// The listener's own address cannot be read.
+    #[error("listener: {0}")]
+    Listener(std::io::Error),
     /// The data directory cannot be created.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -127,10 +130,7 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
 /// finish (up to the configured deadline), flushes every accepted record into log files, and
 /// returns.
 pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -> Result<(), ServerError> {
-    let local = listener.local_addr().map_err(|source| ServerError::DataDir {
-        path: "listener".into(),
-        source,
-    })?;
+    let local = listener.local_addr().map_err(ServerError::Listener)?;
     let app = assemble(config, local).await?;
     let max_connections = app.server.max_connections.max(1);
     let connections = Arc::new(Semaphore::new(max_connections));
@@ -140,6 +140,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(app.server.header_read_timeout);
+    // Shared by the connection tasks, which serve their connection after the first bytes.
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     tracing::info!(
         addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -214,7 +216,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let builder = builder.clone();
+        let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let first_bytes = app.server.first_byte_timeout;
         tokio::spawn(async move {
