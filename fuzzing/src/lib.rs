@@ -136,30 +136,25 @@ fn call(data: &[u8], ops: &[Operation]) {
     }
 }
 
+/// The Personalize operations of the control plane (`true`) or of Runtime and Events.
+fn operations(control_plane: bool) -> Vec<Operation> {
+    Operation::ALL
+        .iter()
+        .copied()
+        .filter(|o| (o.api() == Api::ControlPlane) == control_plane)
+        .collect()
+}
+
 /// An AWS JSON 1.1 body to a Personalize control-plane operation.
 pub fn aws_json(data: &[u8]) {
     static OPS: OnceLock<Vec<Operation>> = OnceLock::new();
-    let ops = OPS.get_or_init(|| {
-        Operation::ALL
-            .iter()
-            .copied()
-            .filter(|o| o.api() == Api::ControlPlane)
-            .collect()
-    });
-    call(data, ops);
+    call(data, OPS.get_or_init(|| operations(true)));
 }
 
 /// A REST-JSON body to a Personalize Runtime or Events operation.
 pub fn rest_json(data: &[u8]) {
     static OPS: OnceLock<Vec<Operation>> = OnceLock::new();
-    let ops = OPS.get_or_init(|| {
-        Operation::ALL
-            .iter()
-            .copied()
-            .filter(|o| o.api() != Api::ControlPlane)
-            .collect()
-    });
-    call(data, ops);
+    call(data, OPS.get_or_init(|| operations(false)));
 }
 
 struct S3Rig {

@@ -141,6 +141,13 @@ impl Harness {
         }
     }
 
+    /// `GET /_emulator/health`, as JSON.
+    pub(crate) async fn health(&self) -> Value {
+        self.send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
+            .await
+            .json()
+    }
+
     /// Sends one request on a fresh connection.
     pub(crate) async fn send(
         &self,

@@ -69,10 +69,7 @@ async fn a_full_disk_refuses_state_changes_before_they_take_effect() {
         )
         .await;
     assert_eq!(status.status, 200, "{:?}", status.body);
-    let health = h
-        .send(http::Method::GET, "/_emulator/health", http::HeaderMap::new(), "")
-        .await
-        .json();
+    let health = h.health().await;
     assert_eq!(health["delivery"]["refusedChanges"], 3);
     // The space the reserve gave back also holds the records of the refusals and the reads.
     assert_eq!(health["delivery"]["unrecordedCalls"], 0);
@@ -89,10 +86,7 @@ async fn a_full_disk_refuses_state_changes_before_they_take_effect() {
         .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"during"}"#)
         .await;
     assert_eq!(retried.status, 200, "{:?}", retried.body);
-    let health = h
-        .send(http::Method::GET, "/_emulator/health", http::HeaderMap::new(), "")
-        .await
-        .json();
+    let health = h.health().await;
     assert!(health["delivery"]["spoolError"].is_null(), "{health}");
 
     // Every state change that took effect is in the logs.

@@ -108,18 +108,12 @@ fn hold(h: &Harness) -> tokio::task::JoinHandle<Response> {
 
 async fn wait_health(h: &Harness, member: &str, n: u64) {
     for _ in 0..500 {
-        if health(h).await[member].as_u64() == Some(n) {
+        if h.health().await[member].as_u64() == Some(n) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("{member} never reached {n}");
-}
-
-async fn health(h: &Harness) -> serde_json::Value {
-    h.send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
-        .await
-        .json()
 }
 
 #[tokio::test]
@@ -174,7 +168,7 @@ async fn slow_uploads_hold_no_slot_until_they_are_authenticated() {
         .await
         .unwrap();
     wait_health(&h, "receivingBodies", 4).await;
-    assert_eq!(health(&h).await["inFlight"], 0);
+    assert_eq!(h.health().await["inFlight"], 0);
     for _ in 0..5 {
         let r = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
         assert_eq!(r.status, 200, "{:?}", r.body);
