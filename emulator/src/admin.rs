@@ -192,14 +192,7 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
             ),
         },
         _ => {
-            app.personalize.reset();
-            // The journal's changes are of the state just forgotten: fold the empty state in.
-            if let Some(j) = &app.journal
-                && let Err(e) = j.compact(&app.personalize)
-            {
-                tracing::error!(error = %e, "cannot save the reset Personalize state");
-            }
-            for s in &app.json_services {
+            for s in app.services.iter() {
                 s.reset();
             }
             tracing::info!("state reset (log files kept)");

@@ -1,5 +1,6 @@
-//! Extension points: more AWS JSON 1.1 services (the CloudTrail API), an S3 handler over the data
-//! directory, and taps that see every record (Event history).
+//! The seams services plug into: [`Service`] (Personalize, the CloudTrail API, a test's own), the
+//! S3 API over the data directory ([`S3Handler`], REST-XML), and taps that see every record the
+//! spool accepted (Event history).
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -7,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cloudtrail::{Record, UserIdentity};
+use cloudtrail::{Record, Resource, UserIdentity};
 use http_body_util::Full;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -15,26 +16,40 @@ use time::OffsetDateTime;
 /// A boxed future, so the traits below stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Everything a JSON service needs to know about a call besides its input.
-#[derive(Debug, Clone)]
-pub struct CallContext {
+/// Everything a service needs to know about a call besides its input.
+#[derive(Debug, Clone, Copy)]
+pub struct CallContext<'a> {
     /// The caller's account (from the verified access key).
-    pub account: String,
+    pub account: &'a str,
     /// The region from the credential scope.
-    pub region: String,
+    pub region: &'a str,
     /// The caller, as CloudTrail shows it.
-    pub identity: UserIdentity,
+    pub identity: &'a UserIdentity,
     /// The time of the call, from the injected clock.
     pub now: OffsetDateTime,
     /// The `x-amzn-RequestId` of the response (and `requestID` of the record).
-    pub request_id: String,
+    pub request_id: &'a str,
     /// The caller's address (after trusted-proxy resolution).
     pub source_ip: IpAddr,
     /// The received `User-Agent`.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<&'a str>,
 }
 
-/// An error a JSON service answers.
+/// How a service error is classed; each protocol turns the class into its own HTTP status
+/// (AWS JSON 1.1 answers every client error with 400, REST-JSON binds some to 404 and 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller's request is wrong.
+    Client,
+    /// The resource the call names does not exist.
+    NotFound,
+    /// The resource is in a state that does not allow the call.
+    Conflict,
+    /// Something on the service's side failed.
+    Server,
+}
+
+/// An error a service answers: its AWS name, message and class.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ServiceError {
@@ -42,55 +57,134 @@ pub struct ServiceError {
     pub code: String,
     /// The message.
     pub message: String,
-    /// The HTTP status (AWS JSON services use 400 for client errors).
-    pub status: u16,
+    /// Which kind of failure it is.
+    pub fault: Fault,
 }
 
 impl ServiceError {
-    /// A client error (HTTP 400).
-    pub fn client(code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error of class `fault`.
+    pub fn new(fault: Fault, code: impl Into<String>, message: impl Into<String>) -> Self {
         ServiceError {
             code: code.into(),
             message: message.into(),
-            status: 400,
+            fault,
         }
+    }
+
+    /// A client error.
+    pub fn client(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Fault::Client, code, message)
+    }
+
+    /// A failure on the service's side.
+    pub fn server(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Fault::Server, code, message)
     }
 }
 
-/// What the recorder needs to know about one operation of a JSON service.
+/// One operation of a service: what the router found and what the recorder needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationInfo {
     /// The operation name (`eventName`).
     pub name: &'static str,
     /// Whether it only reads (`readOnly`; `responseElements` is null for these).
     pub read_only: bool,
+    /// A data event rather than a management event.
+    pub data_event: bool,
+    /// The service's own number for the operation, handed back to [`Service::call`].
+    pub id: u16,
 }
 
-/// An AWS JSON 1.1 service served beside Personalize on the same port, selected by its
-/// `X-Amz-Target` prefix. Calls are authenticated, deny-checked, throttled and recorded by the
-/// server exactly like Personalize calls; the service only computes the answer.
-pub trait JsonService: Send + Sync + 'static {
-    /// The `X-Amz-Target` prefix before the dot, e.g. `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`.
-    fn target_prefix(&self) -> &'static str;
-    /// Other `X-Amz-Target` prefixes clients send for the same service (the Smithy-based SDKs
-    /// send the bare shape name, e.g. `CloudTrail_20131101`).
-    fn target_aliases(&self) -> &'static [&'static str] {
-        &[]
+impl OperationInfo {
+    /// A management event.
+    pub const fn management(name: &'static str, read_only: bool) -> Self {
+        OperationInfo {
+            name,
+            read_only,
+            data_event: false,
+            id: 0,
+        }
     }
-    /// The SigV4 signing name (`cloudtrail`) and the IAM action prefix used by deny rules.
+}
+
+/// Work a call leaves for after its record is in the spool (the Personalize journal): a call
+/// lost before its record leaves no state behind it either.
+pub type AfterRecord = Box<dyn FnOnce() + Send>;
+
+/// What a service answers to one call.
+pub struct Answer {
+    /// The output (epoch-second numbers for timestamps) or the error.
+    pub result: Result<Value, ServiceError>,
+    /// Run once the call's record was handed to the spool (whether or not it was accepted).
+    pub after_record: Option<AfterRecord>,
+}
+
+impl From<Result<Value, ServiceError>> for Answer {
+    fn from(result: Result<Value, ServiceError>) -> Self {
+        Answer {
+            result,
+            after_record: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("result", &self.result)
+            .field("after_record", &self.after_record.is_some())
+            .finish()
+    }
+}
+
+/// A service served on the emulator's port: Personalize (control plane, Runtime, Events), the
+/// CloudTrail API, and any a test plugs in. The server routes to it (AWS JSON 1.1 by
+/// `X-Amz-Target` prefix, REST-JSON by path), authenticates, deny-checks, throttles, decodes and
+/// records every call the same way for every service; the service only computes the answer and
+/// says what the record needs that only it knows.
+pub trait Service: Send + Sync + 'static {
+    /// The SigV4 signing name (`personalize`, `cloudtrail`) and the IAM action prefix of deny rules.
     fn signing_name(&self) -> &'static str;
     /// The record's `eventSource` (`cloudtrail.amazonaws.com`).
     fn event_source(&self) -> &'static str;
-    /// The operation called `name`, or `None` for an unknown operation (answered with
-    /// `UnknownOperationException`).
-    fn operation(&self, name: &str) -> Option<OperationInfo>;
-    /// Runs an operation. The output must use epoch-second numbers for timestamps.
+    /// The `X-Amz-Target` prefixes (before the dot) of its AWS JSON 1.1 operations. The
+    /// Smithy-based SDKs send the bare shape name (`CloudTrail_20131101`), so a service may list both.
+    fn target_prefixes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The AWS JSON 1.1 operation called `name`, or `None` for an unknown one.
+    fn by_target(&self, _name: &str) -> Option<OperationInfo> {
+        None
+    }
+    /// The REST-JSON operation served at `path` (always `POST`), if any.
+    fn by_path(&self, _path: &str) -> Option<OperationInfo> {
+        None
+    }
+    /// Runs an operation.
     fn call<'a>(
         &'a self,
-        ctx: &'a CallContext,
-        operation: &'a str,
+        ctx: &'a CallContext<'a>,
+        operation: OperationInfo,
         input: &'a Value,
-    ) -> BoxFuture<'a, Result<Value, ServiceError>>;
+    ) -> BoxFuture<'a, Answer>;
+    /// The request as the record shows it: members the model marks sensitive hidden.
+    fn redact(&self, _operation: OperationInfo, input: Value) -> Value {
+        input
+    }
+    /// `resources[]` of the record (data events name the resource they touch).
+    fn resources(&self, _operation: OperationInfo, _input: Option<&Value>, _account: &str) -> Vec<Resource> {
+        Vec::new()
+    }
+    /// The resource an explicit-deny message names, when the call names or would create one.
+    fn denied_resource(
+        &self,
+        _operation: OperationInfo,
+        _input: Option<&Value>,
+        _region: &str,
+        _account: &str,
+    ) -> Option<String> {
+        None
+    }
     /// Whether an output member holds a timestamp (rendered as a Java date in `responseElements`).
     fn is_timestamp_member(&self, _name: &str) -> bool {
         false
@@ -133,7 +227,7 @@ pub trait S3Handler: Send + Sync + 'static {
     fn handle(&self, request: S3Request) -> BoxFuture<'_, HttpResponse>;
 }
 
-/// Sees every record right after it is handed to delivery (Event history keeps them).
+/// Sees every record the spool accepted (Event history keeps them).
 pub trait RecordTap: Send + Sync {
     /// Called once per record, on the request path: keep it cheap.
     fn record(&self, record: &Record);
@@ -146,13 +240,14 @@ pub trait RecordTap: Send + Sync {
     }
 }
 
-/// The plug-ins the server runs with. Empty by default: CloudTrail targets then answer
-/// `UnknownOperationException` and S3 requests answer S3's `NotImplemented`.
+/// Plug-ins added to what the server assembles itself (Personalize, the CloudTrail API and Event
+/// history). A service listed here is asked before the built-in ones, so a test can stand in for one.
 #[derive(Clone, Default)]
 pub struct Extensions {
-    /// Extra AWS JSON 1.1 services, matched by target prefix.
-    pub json_services: Vec<Arc<dyn JsonService>>,
-    /// The S3 API.
+    /// Extra services.
+    pub services: Vec<Arc<dyn Service>>,
+    /// The S3 API (the binary plugs in [`crate::s3::S3Api`]); without one, S3 requests answer
+    /// S3's `NotImplemented`.
     pub s3: Option<Arc<dyn S3Handler>>,
     /// Record taps.
     pub taps: Vec<Arc<dyn RecordTap>>,
@@ -162,12 +257,8 @@ impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Extensions")
             .field(
-                "json_services",
-                &self
-                    .json_services
-                    .iter()
-                    .map(|s| s.target_prefix())
-                    .collect::<Vec<_>>(),
+                "services",
+                &self.services.iter().map(|s| s.signing_name()).collect::<Vec<_>>(),
             )
             .field("s3", &self.s3.is_some())
             .field("taps", &self.taps.len())

@@ -18,10 +18,12 @@ use tokio::sync::Semaphore;
 use crate::app::App;
 use crate::config::Config;
 use crate::identity::Identities;
+use crate::personalize_api::PersonalizeApi;
 use crate::recorder::Recorder;
+use crate::router::Services;
 use crate::webhook::WebhookSink;
 
-/// The default trail's bucket: until trails are configurable, every record goes here.
+/// The built-in trail's bucket (the trail that exists when the configuration declares none).
 pub const DEFAULT_BUCKET: &str = "aws-cloudtrail-logs-123456789012";
 /// The default trail's ARN.
 pub const DEFAULT_TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events";
@@ -58,11 +60,9 @@ pub enum ServerError {
     },
 }
 
-/// Builds the shared state: identities, Personalize, the delivery pipeline and its router and
-/// observers, and the extensions.
-///
-/// Issue-4 seam: the CloudTrail API, the S3 API and trail routing plug in here (replace the
-/// `SingleDestination` router, add observers, push onto `extensions`).
+/// Builds the shared state: identities, the delivery pipeline with the trails' router, store
+/// and observers, the services (the extensions' first, then Personalize and the CloudTrail API),
+/// and the record taps.
 async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerError> {
     let server = config.file.server.clone();
     std::fs::create_dir_all(&server.data_dir).map_err(|source| ServerError::DataDir {
@@ -93,8 +93,6 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
     cloudtrail.attach_delivery(delivery.clone());
     let mut taps = config.extensions.taps.clone();
     taps.push(cloudtrail.tap());
-    let mut json_services = config.extensions.json_services.clone();
-    json_services.push(cloudtrail.service());
     let recorder = Recorder::new(delivery.clone(), taps, config.clock.clone());
     let personalize_config = personalize::Config {
         time_scale: config.file.personalize.time_scale,
@@ -106,13 +104,16 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         let (p, j) = crate::persist::open(&dir, personalize_config)?;
         (p, Some(j))
     };
+    let personalize = Arc::new(PersonalizeApi::new(personalize, journal));
+    let mut services = config.extensions.services.clone();
+    services.push(personalize.clone());
+    services.push(cloudtrail.service());
     Ok(Arc::new(App {
         clock: config.clock.clone(),
         identities: Identities::from_config(&config.file),
         regions: crate::sigv4::Regions::new(&server.extra_regions),
         personalize,
-        journal,
-        json_services,
+        services: Services::new(services),
         s3: config.extensions.s3.clone(),
         recorder,
         delivery,
@@ -162,19 +163,19 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
             "admin calls that change state (flush, reset) need this token"
         );
     }
-    // Folds a long journal into the snapshot now and then, so a restart replays little. It
-    // holds the app, so it is stopped at shutdown: dropping the app writes Event history out.
-    let compactor = app.journal.clone().map(|journal| {
-        let app = app.clone();
+    // Folds a long journal into the snapshot now and then, so a restart replays little. It is
+    // stopped at shutdown, before the last compaction.
+    let compactor = app.personalize.journal_bytes().is_some().then(|| {
+        let personalize = app.personalize.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(30));
             loop {
                 every.tick().await;
-                if journal.bytes() < crate::persist::COMPACT_BYTES {
+                if personalize.journal_bytes().unwrap_or(0) < crate::persist::COMPACT_BYTES {
                     continue;
                 }
-                let (journal, app) = (journal.clone(), app.clone());
-                let done = tokio::task::spawn_blocking(move || journal.compact(&app.personalize)).await;
+                let personalize = personalize.clone();
+                let done = tokio::task::spawn_blocking(move || personalize.compact()).await;
                 if let Ok(Err(e)) = done {
                     tracing::warn!(error = %e, "cannot compact the Personalize journal");
                 }
@@ -247,9 +248,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(deadline) => tracing::warn!("drain deadline passed; closing remaining connections"),
     }
-    if let Some(journal) = app.journal.clone() {
-        let app = app.clone();
-        let saved = tokio::task::spawn_blocking(move || journal.compact(&app.personalize)).await;
+    if app.personalize.journal_bytes().is_some() {
+        let personalize = app.personalize.clone();
+        let saved = tokio::task::spawn_blocking(move || personalize.compact()).await;
         if let Ok(Err(e)) = saved {
             tracing::error!(error = %e, "cannot save the Personalize state; the journal is kept");
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::seams::{BoxFuture, CallContext, JsonService, OperationInfo, ServiceError};
+use crate::seams::{Answer, BoxFuture, CallContext, OperationInfo, Service, ServiceError};
 
 /// The gate's `X-Amz-Target` prefix; its one operation is `Hold`.
 pub const GATE_TARGET_PREFIX: &str = "EmulatorTest_Gate";
@@ -42,9 +42,9 @@ impl Gate {
     }
 }
 
-impl JsonService for Gate {
-    fn target_prefix(&self) -> &'static str {
-        GATE_TARGET_PREFIX
+impl Service for Gate {
+    fn target_prefixes(&self) -> &'static [&'static str] {
+        &[GATE_TARGET_PREFIX]
     }
     fn signing_name(&self) -> &'static str {
         GATE_SIGNING_NAME
@@ -52,25 +52,22 @@ impl JsonService for Gate {
     fn event_source(&self) -> &'static str {
         "gate.amazonaws.com"
     }
-    fn operation(&self, name: &str) -> Option<OperationInfo> {
-        (name == "Hold").then_some(OperationInfo {
-            name: "Hold",
-            read_only: true,
-        })
+    fn by_target(&self, name: &str) -> Option<OperationInfo> {
+        (name == "Hold").then_some(OperationInfo::management("Hold", true))
     }
     fn call<'a>(
         &'a self,
-        _ctx: &'a CallContext,
-        _operation: &'a str,
+        _ctx: &'a CallContext<'a>,
+        _operation: OperationInfo,
         _input: &'a Value,
-    ) -> BoxFuture<'a, Result<Value, ServiceError>> {
+    ) -> BoxFuture<'a, Answer> {
         Box::pin(async move {
             self.entered.fetch_add(1, Ordering::SeqCst);
             match self.open.acquire().await {
                 Ok(permit) => permit.forget(),
-                Err(_) => return Err(ServiceError::client("GateClosed", "The gate is gone.")),
+                Err(_) => return Answer::from(Err(ServiceError::client("GateClosed", "The gate is gone."))),
             }
-            Ok(json!({ "held": true }))
+            Answer::from(Ok(json!({ "held": true })))
         })
     }
 }

@@ -247,19 +247,12 @@ impl Personalize {
             Family::Data => data::handle(store, &cx, op, input),
             Family::Models => models::handle(store, &cx, op, input),
         };
-        if !read_only(op) {
+        if !op.read_only() {
             store.next_change = common::NextChange::Unknown;
             store.changes += 1;
         }
         out
     }
-}
-
-/// Whether an operation only reads the store. Their handlers take `&Store`, so they cannot
-/// change what `advance` would do; every other operation makes the next call rescan.
-fn read_only(op: Operation) -> bool {
-    let name = op.name();
-    name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get")
 }
 
 /// Whether an output member holds a timestamp (epoch seconds in the API; CloudTrail renders

@@ -458,6 +458,16 @@ impl Operation {
         }
     }
 
+    /// The operation's place in [`Operation::ALL`], a small number a caller can hand back.
+    pub fn index(self) -> u16 {
+        self as u16
+    }
+
+    /// The operation at `index` in [`Operation::ALL`].
+    pub fn from_index(index: u16) -> Option<Operation> {
+        Self::ALL.get(usize::from(index)).copied()
+    }
+
     /// Looks up a control-plane operation by its `X-Amz-Target` suffix.
     pub fn from_control_plane_name(name: &str) -> Option<Operation> {
         Self::ALL
@@ -476,9 +486,24 @@ impl Operation {
         Self::ALL.iter().copied().find(|op| op.rest_path() == Some(path))
     }
 
-    /// Describe, List and GetSolutionMetrics only read; Runtime reads too.
+    /// Whether the operation only reads: Describe, List and Get (GetSolutionMetrics, and the
+    /// Runtime's recommendations). The record's `readOnly` and the store's rescan both follow it.
     pub fn read_only(self) -> bool {
         let n = self.name();
         n.starts_with("Describe") || n.starts_with("List") || n.starts_with("Get")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_index_is_its_place_in_all() {
+        for (i, op) in Operation::ALL.iter().enumerate() {
+            assert_eq!(usize::from(op.index()), i, "{op:?}");
+            assert_eq!(Operation::from_index(op.index()), Some(*op));
+        }
+        assert_eq!(Operation::from_index(Operation::ALL.len() as u16), None);
     }
 }

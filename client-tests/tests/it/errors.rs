@@ -396,7 +396,7 @@ async fn overload_answers_throttling_to_the_sdks() {
     let emu = Emulator::start_with(
         Options::default()
             .file(|f| f.server.max_in_flight = 1)
-            .config(move |c| c.extensions.json_services.push(served)),
+            .config(move |c| c.extensions.services.push(served)),
     )
     .await;
     let held = hold_in_flight(&emu).await;

@@ -20,7 +20,7 @@ use cloudtrail::trails::{
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::seams::{BoxFuture, CallContext, JsonService, OperationInfo, ServiceError};
+use crate::seams::{Answer, BoxFuture, CallContext, Fault, OperationInfo, Service, ServiceError};
 
 pub use setup::{CloudTrailParts, SetupError};
 
@@ -164,19 +164,21 @@ impl Drop for CloudTrailApi {
 }
 
 fn trail_err(e: TrailError) -> ServiceError {
-    ServiceError {
-        code: e.code().to_owned(),
-        message: e.to_string(),
-        status: if e.is_server_fault() { 500 } else { 400 },
-    }
+    let fault = if e.is_server_fault() {
+        Fault::Server
+    } else {
+        Fault::Client
+    };
+    ServiceError::new(fault, e.code(), e.to_string())
 }
 
 fn history_err(e: HistoryError) -> ServiceError {
-    ServiceError {
-        code: e.code().to_owned(),
-        message: e.to_string(),
-        status: if e.is_server_fault() { 500 } else { 400 },
-    }
+    let fault = if e.is_server_fault() {
+        Fault::Server
+    } else {
+        Fault::Client
+    };
+    ServiceError::new(fault, e.code(), e.to_string())
 }
 
 fn serialization(member: &str, want: &str) -> ServiceError {
@@ -647,7 +649,7 @@ impl CloudTrailApi {
         }))
     }
 
-    fn list_public_keys(&self, ctx: &CallContext, input: &In<'_>) -> Result<Value, ServiceError> {
+    fn list_public_keys(&self, ctx: &CallContext<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
         if input.str("NextToken")?.is_some() {
             return Err(ServiceError::client(
                 "InvalidTokenException",
@@ -664,12 +666,8 @@ impl CloudTrailApi {
         }
         let keys = self
             .keys
-            .list_public_keys(&ctx.region, start, end)
-            .map_err(|e| ServiceError {
-                code: "InternalFailure".into(),
-                message: e.to_string(),
-                status: 500,
-            })?;
+            .list_public_keys(ctx.region, start, end)
+            .map_err(|e| ServiceError::server("InternalFailure", e.to_string()))?;
         Ok(json!({
             "PublicKeyList": keys.iter().map(|k| json!({
                 "Value": base64::engine::general_purpose::STANDARD.encode(&k.value_der_pkcs1),
@@ -680,9 +678,9 @@ impl CloudTrailApi {
         }))
     }
 
-    fn lookup_events(&self, ctx: &CallContext, input: &In<'_>) -> Result<Value, ServiceError> {
+    fn lookup_events(&self, ctx: &CallContext<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
         self.throttle
-            .check(&ctx.account, &ctx.region)
+            .check(ctx.account, ctx.region)
             .map_err(history_err)?;
         let mut attributes = Vec::new();
         for a in input
@@ -708,7 +706,7 @@ impl CloudTrailApi {
         };
         let page = self
             .history
-            .lookup(&ctx.account, &ctx.region, &req)
+            .lookup(ctx.account, ctx.region, &req)
             .map_err(history_err)?;
         let events: Vec<Value> = page
             .events
@@ -753,10 +751,10 @@ impl CloudTrailApi {
         Ok(Value::Object(out))
     }
 
-    fn dispatch(&self, ctx: &CallContext, op: &str, input: &Value) -> Result<Value, ServiceError> {
+    fn dispatch(&self, ctx: &CallContext<'_>, op: &str, input: &Value) -> Result<Value, ServiceError> {
         let caller = Caller {
-            account: &ctx.account,
-            region: &ctx.region,
+            account: ctx.account,
+            region: ctx.region,
         };
         let input = In::new(input);
         match op {
@@ -784,13 +782,10 @@ impl CloudTrailApi {
     }
 }
 
-impl JsonService for CloudTrailApi {
-    fn target_prefix(&self) -> &'static str {
-        TARGET_PREFIX
-    }
-
-    fn target_aliases(&self) -> &'static [&'static str] {
-        &["CloudTrail_20131101"]
+impl Service for CloudTrailApi {
+    fn target_prefixes(&self) -> &'static [&'static str] {
+        // The Smithy-based SDKs send the bare shape name.
+        &[TARGET_PREFIX, "CloudTrail_20131101"]
     }
 
     fn signing_name(&self) -> &'static str {
@@ -801,22 +796,26 @@ impl JsonService for CloudTrailApi {
         EVENT_SOURCE
     }
 
-    fn operation(&self, name: &str) -> Option<OperationInfo> {
+    fn by_target(&self, name: &str) -> Option<OperationInfo> {
         let name = *ALL_OPERATIONS.iter().find(|o| **o == name)?;
         let read_only = ["Get", "Describe", "List", "Lookup", "Search"]
             .iter()
             .any(|p| name.starts_with(p));
-        Some(OperationInfo { name, read_only })
+        Some(OperationInfo::management(name, read_only))
     }
 
     fn call<'a>(
         &'a self,
-        ctx: &'a CallContext,
-        operation: &'a str,
+        ctx: &'a CallContext<'a>,
+        operation: OperationInfo,
         input: &'a Value,
-    ) -> BoxFuture<'a, Result<Value, ServiceError>> {
+    ) -> BoxFuture<'a, Answer> {
         // Trail changes write one small file; the work is short enough for the request task.
-        Box::pin(async move { self.dispatch(ctx, operation, input) })
+        Box::pin(std::future::ready(Answer::from(self.dispatch(
+            ctx,
+            operation.name,
+            input,
+        ))))
     }
 
     fn is_timestamp_member(&self, name: &str) -> bool {

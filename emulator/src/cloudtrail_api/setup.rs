@@ -34,7 +34,7 @@ use time::OffsetDateTime;
 use super::CloudTrailApi;
 use crate::config::{Config, parse_duration};
 use crate::s3_store::{S3Store, S3StoreConfig};
-use crate::seams::{JsonService, RecordTap};
+use crate::seams::{RecordTap, Service};
 
 /// The folder under the data directory holding CloudTrail's own state.
 pub const STATE_DIR: &str = ".cloudtrail";
@@ -658,7 +658,7 @@ impl CloudTrailParts {
     }
 
     /// The CloudTrail JSON service.
-    pub fn service(&self) -> Arc<dyn JsonService> {
+    pub fn service(&self) -> Arc<dyn Service> {
         self.api.clone()
     }
 

@@ -25,7 +25,7 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::Full;
 use sha2::{Digest as _, Sha256};
 
-use crate::protocol::http_date;
+use crate::protocol::{CallError, http_date};
 use crate::seams::{BoxFuture, HttpResponse, S3Handler, S3Request};
 use list::{ListParams, list_keys};
 use xml::{DECL, NS, element, escape, iso_millis, percent_decode, url_encode};
@@ -835,6 +835,44 @@ fn common_headers(h: &mut HeaderMap, request_id: &str) {
 fn base64_id(request_id: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(request_id.as_bytes()))
+}
+
+/// A failure of the request path before the S3 API ran (body limits, signature, throttling), as
+/// S3 answers it.
+pub(crate) fn call_error_response(e: &CallError, resource: &str, request_id: &str) -> HttpResponse {
+    let s3 = match e {
+        CallError::BodyTooLarge { .. } => {
+            S3Error::new(StatusCode::PAYLOAD_TOO_LARGE, "EntityTooLarge", e.to_string())
+        }
+        CallError::BodyTimeout | CallError::BodyUnreadable(_) => {
+            S3Error::new(StatusCode::REQUEST_TIMEOUT, "RequestTimeout", e.to_string())
+        }
+        CallError::Auth(auth) => {
+            let a = auth.s3();
+            S3Error::new(a.status, a.code, a.message)
+        }
+        CallError::Throttled => S3Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "Please reduce your request rate.",
+        ),
+        _ => S3Error::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+    };
+    error_response(&s3.with("Resource", resource), request_id, false)
+}
+
+/// The answer to an S3 request when no S3 API is plugged in.
+pub(crate) fn not_served_response(resource: &str, request_id: &str) -> HttpResponse {
+    let e = S3Error::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "NotImplemented",
+        "The S3 API over the data directory is not available in this build of the emulator.",
+    );
+    error_response(&e.with("Resource", resource), request_id, false)
 }
 
 fn error_response(e: &S3Error, request_id: &str, head: bool) -> HttpResponse {

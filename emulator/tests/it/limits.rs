@@ -82,7 +82,7 @@ async fn with_gate(edit: impl FnOnce(&mut FileConfig)) -> (Harness, Arc<Gate>) {
     edit(&mut file);
     let gate = Gate::new();
     let extensions = Extensions {
-        json_services: vec![gate.clone()],
+        services: vec![gate.clone()],
         ..Default::default()
     };
     (Harness::start_config(dir, file, extensions).await, gate)

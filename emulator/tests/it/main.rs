@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod compatibility;
 mod faults;
+mod layers;
 mod limits;
 mod persistence;
 mod protocol;

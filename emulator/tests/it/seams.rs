@@ -8,8 +8,8 @@ use bytes::Bytes;
 use cloudtrail::Record;
 use emulator::config::FileConfig;
 use emulator::seams::{
-    BoxFuture, CallContext, Extensions, HttpResponse, JsonService, OperationInfo, RecordTap, S3Handler,
-    S3Request, ServiceError,
+    Answer, BoxFuture, CallContext, Extensions, HttpResponse, OperationInfo, RecordTap, S3Handler, S3Request,
+    Service, ServiceError,
 };
 use emulator::sigv4::Signer;
 use http::{HeaderMap, Method};
@@ -19,9 +19,9 @@ use crate::common::*;
 
 struct Echo;
 
-impl JsonService for Echo {
-    fn target_prefix(&self) -> &'static str {
-        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
+impl Service for Echo {
+    fn target_prefixes(&self) -> &'static [&'static str] {
+        &["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"]
     }
     fn signing_name(&self) -> &'static str {
         "cloudtrail"
@@ -29,35 +29,29 @@ impl JsonService for Echo {
     fn event_source(&self) -> &'static str {
         "cloudtrail.amazonaws.com"
     }
-    fn operation(&self, name: &str) -> Option<OperationInfo> {
+    fn by_target(&self, name: &str) -> Option<OperationInfo> {
         match name {
-            "CreateTrail" => Some(OperationInfo {
-                name: "CreateTrail",
-                read_only: false,
-            }),
-            "StopLogging" => Some(OperationInfo {
-                name: "StopLogging",
-                read_only: false,
-            }),
+            "CreateTrail" => Some(OperationInfo::management("CreateTrail", false)),
+            "StopLogging" => Some(OperationInfo::management("StopLogging", false)),
             _ => None,
         }
     }
     fn call<'a>(
         &'a self,
-        ctx: &'a CallContext,
-        operation: &'a str,
+        ctx: &'a CallContext<'a>,
+        operation: OperationInfo,
         input: &'a Value,
-    ) -> BoxFuture<'a, Result<Value, ServiceError>> {
+    ) -> BoxFuture<'a, Answer> {
         Box::pin(async move {
-            match input.get("Name").and_then(Value::as_str) {
+            Answer::from(match input.get("Name").and_then(Value::as_str) {
                 Some(name) => Ok(
-                    json!({"Name": name, "Account": ctx.account, "Op": operation, "CreatedAt": 1541397961}),
+                    json!({"Name": name, "Account": ctx.account, "Op": operation.name, "CreatedAt": 1541397961}),
                 ),
                 None => Err(ServiceError::client(
                     "InvalidTrailNameException",
                     "Trail name is required.",
                 )),
-            }
+            })
         })
     }
     fn is_timestamp_member(&self, name: &str) -> bool {
@@ -96,7 +90,7 @@ async fn harness(tap: Arc<Tap>) -> Harness {
         .deny
         .push("cloudtrail:StopLogging".to_owned());
     let extensions = Extensions {
-        json_services: vec![Arc::new(Echo)],
+        services: vec![Arc::new(Echo)],
         s3: Some(Arc::new(FakeS3)),
         taps: vec![tap],
     };
