@@ -39,18 +39,6 @@ pub const FIELD_ORDER: &[&str] = &[
     "tlsDetails",
 ];
 
-/// Operations of Personalize Runtime and Personalize Events: data events.
-pub const DATA_OPERATIONS: &[&str] = &[
-    "GetRecommendations",
-    "GetPersonalizedRanking",
-    "GetActionRecommendations",
-    "PutEvents",
-    "PutUsers",
-    "PutItems",
-    "PutActions",
-    "PutActionInteractions",
-];
-
 /// What a record of one call must say beyond the invariants every record keeps.
 #[derive(Debug, Clone)]
 pub struct Expect<'a> {
@@ -170,7 +158,12 @@ pub fn invariants(r: &Value) -> Vec<String> {
     if r["eventType"] != "AwsApiCall" {
         p.push(format!("eventType {}", r["eventType"]));
     }
-    let data = DATA_OPERATIONS.contains(&name);
+    let operation = personalize::Operation::from_name(name);
+    if operation.is_none() {
+        p.push(format!("eventName {name} is not a Personalize operation"));
+    }
+    // Runtime and Events calls are data events.
+    let data = operation.is_some_and(|o| o.api() != personalize::Api::ControlPlane);
     let (category, management) = if data {
         ("Data", false)
     } else {
@@ -188,7 +181,7 @@ pub fn invariants(r: &Value) -> Vec<String> {
             r["managementEvent"]
         ));
     }
-    let read_only = name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get");
+    let read_only = operation.is_some_and(personalize::Operation::read_only);
     if r["readOnly"] != read_only {
         p.push(format!(
             "readOnly {} for {name}, expected {read_only}",

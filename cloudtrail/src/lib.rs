@@ -31,6 +31,7 @@ pub mod logfile;
 pub mod notify;
 pub mod record;
 pub mod redact;
+pub mod rules;
 pub mod store;
 pub mod timefmt;
 pub mod trails;

@@ -14,7 +14,7 @@ use crate::seams::{Answer, BoxFuture, CallContext, Fault, OperationInfo, Service
 /// The Personalize control plane's `X-Amz-Target` prefix.
 pub const TARGET_PREFIX: &str = "AmazonPersonalize";
 /// `eventSource` of every Personalize record (control plane, Runtime and Events).
-pub const EVENT_SOURCE: &str = "personalize.amazonaws.com";
+pub const EVENT_SOURCE: &str = personalize::audit::EVENT_SOURCE;
 /// The signing name of all three APIs (their SigV4 scope and IAM action prefix).
 pub const SIGNING_NAME: &str = "personalize";
 
@@ -200,25 +200,17 @@ fn created_kind(op: Operation) -> Option<&'static str> {
 
 /// `resources[]` of a data event: the campaign, recommender or dataset the call names.
 fn data_resources(input: Option<&Value>, account: &str) -> Vec<Resource> {
-    let Some(obj) = input.and_then(Value::as_object) else {
+    let Some(input) = input else {
         return Vec::new();
     };
-    [
-        ("campaignArn", "AWS::Personalize::Campaign"),
-        ("recommenderArn", "AWS::Personalize::Recommender"),
-        ("datasetArn", "AWS::Personalize::Dataset"),
-    ]
-    .iter()
-    .filter_map(|(member, ty)| {
-        let arn = obj.get(*member)?.as_str()?;
-        arn.starts_with("arn:").then(|| Resource {
+    personalize::audit::data_event_resources(input)
+        .map(|(arn, ty)| Resource {
             arn: Some(arn.to_owned()),
             arn_prefix: None,
             account_id: Some(account.to_owned()),
-            resource_type: Some((*ty).to_owned()),
+            resource_type: Some(ty.to_owned()),
         })
-    })
-    .collect()
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,14 +5,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use cloudtrail::{Delivery, DeliveryError, EventCategory, Record, Resource, SharedClock};
-use serde_json::{Map, Value};
+use cloudtrail::rules::{self, ApiCall};
+use cloudtrail::{Delivery, DeliveryError, Record, Resource, SharedClock};
+use serde_json::Value;
 
 use crate::identity::Principal;
 use crate::seams::RecordTap;
-
-/// `userAgent` is cut to this many bytes, as CloudTrail does.
-const MAX_USER_AGENT: usize = 1024;
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy)]
@@ -84,47 +82,34 @@ impl Recorder {
         }
     }
 
-    /// The record for a call (the time is the clock's now: the call has completed).
+    /// The record for a call (the time is the clock's now: the call has completed), by the
+    /// rules every record follows (`cloudtrail::rules`).
     pub fn build(&self, call: Call<'_>) -> Record {
         let p = call.principal;
-        // Calls a service makes on someone's behalf show the service as source and agent.
-        let service = p.identity.invoked_by.as_deref();
-        let source_ip = service.map_or_else(|| call.source_ip.to_string(), str::to_owned);
-        let mut r = Record::api_call(
-            p.identity.clone(),
-            self.clock.now(),
-            call.event_source,
-            call.event_name,
-            call.region,
-            source_ip,
-            p.account.clone(),
-        );
-        r.user_agent = match service {
-            Some(s) => Some(s.to_owned()),
-            None => call.user_agent.map(truncate_user_agent),
+        let source_ip = call.source_ip.to_string();
+        let outcome = match call.outcome {
+            Outcome::Success(output) => rules::Outcome::Output {
+                output,
+                is_timestamp: call.is_timestamp,
+            },
+            Outcome::Failure { code, message } => rules::Outcome::Failure { code, message },
         };
-        r.request_parameters = call
-            .request
-            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
-        match call.outcome {
-            Outcome::Success(output) => {
-                if !call.read_only {
-                    r.response_elements = render_response(output, call.is_timestamp);
-                }
-            }
-            Outcome::Failure { code, message } => {
-                r.error_code = Some(code.to_owned());
-                r.error_message = Some(message.to_owned());
-            }
-        }
-        r.request_id = Some(call.request_id.to_owned());
-        r.read_only = Some(call.read_only);
-        r.resources = call.resources;
-        if call.data_event {
-            r.event_category = EventCategory::Data;
-            r.management_event = Some(false);
-        }
-        r
+        rules::api_call(ApiCall {
+            identity: p.identity.clone(),
+            time: self.clock.now(),
+            event_source: call.event_source,
+            event_name: call.event_name,
+            region: call.region,
+            account: &p.account,
+            source_ip: &source_ip,
+            user_agent: call.user_agent,
+            request: call.request,
+            outcome,
+            read_only: call.read_only,
+            data_event: call.data_event,
+            request_id: call.request_id.to_owned(),
+            resources: call.resources,
+        })
     }
 
     /// Builds the record, returns once delivery has spooled it, and only then shows it to the
@@ -143,66 +128,10 @@ impl Recorder {
     }
 }
 
-fn truncate_user_agent(ua: &str) -> String {
-    if ua.len() <= MAX_USER_AGENT {
-        return ua.to_owned();
-    }
-    let mut end = MAX_USER_AGENT;
-    while !ua.is_char_boundary(end) {
-        end -= 1;
-    }
-    ua.get(..end).unwrap_or_default().to_owned()
-}
-
-/// `responseElements`: the output with timestamps as Java dates; null when the output is empty.
-fn render_response(output: &Value, is_timestamp: &(dyn Fn(&str) -> bool + Sync)) -> Option<Value> {
-    match output {
-        Value::Object(o) if o.is_empty() => None,
-        Value::Null => None,
-        v => Some(render(v, is_timestamp)),
-    }
-}
-
-fn render(v: &Value, is_timestamp: &(dyn Fn(&str) -> bool + Sync)) -> Value {
-    match v {
-        Value::Object(o) => {
-            let mut out = Map::with_capacity(o.len());
-            for (k, v) in o {
-                let rendered = match v {
-                    Value::Number(n) if is_timestamp(k) => n
-                        .as_f64()
-                        .and_then(|secs| {
-                            time::OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128).ok()
-                        })
-                        .map(|t| Value::String(cloudtrail::timefmt::java_date(t)))
-                        .unwrap_or_else(|| v.clone()),
-                    other => render(other, is_timestamp),
-                };
-                out.insert(k.clone(), rendered);
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(|x| render(x, is_timestamp)).collect()),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn renders_nested_timestamps_and_empty_outputs() {
-        let out = json!({"datasetGroup": {"creationDateTime": 1541397961.0, "name": "x"},
-                         "items": [{"lastUpdatedDateTime": 1541397961}], "count": 3});
-        let is_timestamp = |name: &str| name.ends_with("DateTime");
-        let r = render_response(&out, &is_timestamp).unwrap();
-        assert_eq!(r["datasetGroup"]["creationDateTime"], "Nov 5, 2018 6:06:01 AM");
-        assert_eq!(r["items"][0]["lastUpdatedDateTime"], "Nov 5, 2018 6:06:01 AM");
-        assert_eq!(r["count"], 3);
-        assert!(render_response(&json!({}), &is_timestamp).is_none());
-    }
 
     /// Counts the records it is shown.
     #[derive(Default)]
@@ -280,13 +209,5 @@ mod tests {
         delivery.shutdown().await.unwrap();
         assert!(recorder.record(call(&principal, &out)).await.is_err());
         assert_eq!(tap.0.load(std::sync::atomic::Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn user_agent_is_cut_on_a_char_boundary() {
-        let ua = "é".repeat(600);
-        let cut = truncate_user_agent(&ua);
-        assert!(cut.len() <= MAX_USER_AGENT);
-        assert!(cut.chars().all(|c| c == 'é'));
     }
 }

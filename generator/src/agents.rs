@@ -159,7 +159,7 @@ impl Agent {
                 format!("{} command/{}", self.head, ops::cli_command(op))
             }
             AgentFamily::AwsSdkRust => {
-                let api = match op.api {
+                let api = match op.api() {
                     Api::ControlPlane => "personalize",
                     Api::Runtime => "personalizeruntime",
                     Api::Events => "personalizeevents",
@@ -170,11 +170,7 @@ impl Agent {
                 )
             }
             AgentFamily::AwsSdkJs => {
-                let api = match op.api {
-                    Api::ControlPlane => "personalize",
-                    Api::Runtime => "personalize-runtime",
-                    Api::Events => "personalize-events",
-                };
+                let api = ops::host_prefix(op.api());
                 let v = self.head.trim_start_matches("aws-sdk-js/");
                 format!(
                     "{} ua/2.1 os/linux#5.10.228-219.884.amzn2.x86_64 lang/js md/nodejs#20.18.1 api/{api}#{v} m/E",

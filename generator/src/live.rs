@@ -856,13 +856,13 @@ fn build_request(
     let signer = signers.get_mut(call.identity)?;
     let token = ids.get(call.identity)?.credentials.session_token.as_deref();
     let amz_date = cloudtrail::timefmt::compact_seconds(time::OffsetDateTime::now_utc());
-    let (path, content_type, target) = match call.op.api {
+    let (path, content_type, target) = match call.op.api() {
         Api::ControlPlane => (
             "/",
             "application/x-amz-json-1.1",
             Some(format!("AmazonPersonalize.{}", call.op.name)),
         ),
-        Api::Runtime | Api::Events => (call.op.path.unwrap_or("/"), "application/json", None),
+        Api::Runtime | Api::Events => (call.op.path().unwrap_or("/"), "application/json", None),
     };
     let mut headers: Vec<(&'static str, &str)> = vec![
         ("content-type", content_type),

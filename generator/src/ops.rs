@@ -1,24 +1,15 @@
-//! The Personalize operations the generator can make, with what each one touches and how it is sent.
+//! The Personalize operations the generator makes: the service crate's own [`Operation`]s, each
+//! with what the generator needs to build its calls (what it does, which resource it touches).
+//! Names, APIs, paths and `readOnly` come from the operation itself.
 
-/// Which of the three Personalize APIs an operation belongs to; decides the wire protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Api {
-    /// `personalize`: AWS JSON 1.1, `POST /` with `X-Amz-Target: AmazonPersonalize.<Op>`.
-    ControlPlane,
-    /// `personalize-runtime`: REST-JSON.
-    Runtime,
-    /// `personalize-events`: REST-JSON.
-    Events,
-}
+pub use personalize::{Api, Operation};
 
-impl Api {
-    /// The host prefix AWS uses, for `tlsDetails.clientProvidedHostHeader`.
-    pub fn host_prefix(self) -> &'static str {
-        match self {
-            Api::ControlPlane => "personalize",
-            Api::Runtime => "personalize-runtime",
-            Api::Events => "personalize-events",
-        }
+/// The host prefix AWS uses for an API, for `tlsDetails.clientProvidedHostHeader`.
+pub fn host_prefix(api: Api) -> &'static str {
+    match api {
+        Api::ControlPlane => "personalize",
+        Api::Runtime => "personalize-runtime",
+        Api::Events => "personalize-events",
     }
 }
 
@@ -148,152 +139,132 @@ pub enum Verb {
 /// One operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OpSpec {
-    /// The name on the wire and in `eventName`.
+    /// The operation.
+    pub op: Operation,
+    /// Its name on the wire and in `eventName` (the operation's own).
     pub name: &'static str,
-    /// Which API.
-    pub api: Api,
     /// What it does.
     pub verb: Verb,
     /// The resource it acts on (for tags: any taggable resource; `Recipe` is a placeholder).
     pub kind: Kind,
-    /// The REST-JSON path of Runtime and Events operations.
-    pub path: Option<&'static str>,
 }
 
 impl OpSpec {
-    /// Describe, List and the Runtime/metrics reads only read.
+    /// Which API serves it.
+    pub fn api(&self) -> Api {
+        self.op.api()
+    }
+
+    /// The REST-JSON path of Runtime and Events operations.
+    pub fn path(&self) -> Option<&'static str> {
+        self.op.rest_path()
+    }
+
+    /// Whether it only reads (the record's `readOnly`), as the service defines it.
     pub fn read_only(&self) -> bool {
-        matches!(self.verb, Verb::Describe | Verb::List | Verb::Get) || self.name == "ListTagsForResource"
+        self.op.read_only()
     }
 
     /// Runtime and Events calls are data events.
     pub fn data_event(&self) -> bool {
-        self.api != Api::ControlPlane
+        self.op.api() != Api::ControlPlane
     }
 }
 
-const fn cp(name: &'static str, verb: Verb, kind: Kind) -> OpSpec {
+const fn spec(op: Operation, verb: Verb, kind: Kind) -> OpSpec {
     OpSpec {
-        name,
-        api: Api::ControlPlane,
+        op,
+        name: op.name(),
         verb,
         kind,
-        path: None,
-    }
-}
-
-const fn rest(name: &'static str, api: Api, verb: Verb, kind: Kind, path: &'static str) -> OpSpec {
-    OpSpec {
-        name,
-        api,
-        verb,
-        kind,
-        path: Some(path),
     }
 }
 
 use Kind as K;
+use Operation as O;
 use Verb as V;
 
 /// Every operation the generator knows, in a fixed order (indexes are stable within a build).
 pub static OPS: &[OpSpec] = &[
-    cp("CreateDatasetGroup", V::Create, K::DatasetGroup),
-    cp("CreateSchema", V::Create, K::Schema),
-    cp("CreateDataset", V::Create, K::Dataset),
-    cp("CreateDatasetImportJob", V::Create, K::DatasetImportJob),
-    cp("CreateDatasetExportJob", V::Create, K::DatasetExportJob),
-    cp("CreateSolution", V::Create, K::Solution),
-    cp("CreateSolutionVersion", V::Create, K::SolutionVersion),
-    cp("CreateCampaign", V::Create, K::Campaign),
-    cp("CreateFilter", V::Create, K::Filter),
-    cp("CreateEventTracker", V::Create, K::EventTracker),
-    cp("CreateRecommender", V::Create, K::Recommender),
-    cp("CreateBatchInferenceJob", V::Create, K::BatchInferenceJob),
-    cp("CreateBatchSegmentJob", V::Create, K::BatchSegmentJob),
-    cp("CreateMetricAttribution", V::Create, K::MetricAttribution),
-    cp("CreateDataDeletionJob", V::Create, K::DataDeletionJob),
-    cp("DescribeDatasetGroup", V::Describe, K::DatasetGroup),
-    cp("DescribeSchema", V::Describe, K::Schema),
-    cp("DescribeDataset", V::Describe, K::Dataset),
-    cp("DescribeDatasetImportJob", V::Describe, K::DatasetImportJob),
-    cp("DescribeDatasetExportJob", V::Describe, K::DatasetExportJob),
-    cp("DescribeSolution", V::Describe, K::Solution),
-    cp("DescribeSolutionVersion", V::Describe, K::SolutionVersion),
-    cp("DescribeCampaign", V::Describe, K::Campaign),
-    cp("DescribeFilter", V::Describe, K::Filter),
-    cp("DescribeEventTracker", V::Describe, K::EventTracker),
-    cp("DescribeRecommender", V::Describe, K::Recommender),
-    cp("DescribeBatchInferenceJob", V::Describe, K::BatchInferenceJob),
-    cp("DescribeBatchSegmentJob", V::Describe, K::BatchSegmentJob),
-    cp("DescribeMetricAttribution", V::Describe, K::MetricAttribution),
-    cp("DescribeDataDeletionJob", V::Describe, K::DataDeletionJob),
-    cp("DescribeRecipe", V::Describe, K::Recipe),
-    cp("DescribeAlgorithm", V::Describe, K::Algorithm),
-    cp(
-        "DescribeFeatureTransformation",
+    spec(O::CreateDatasetGroup, V::Create, K::DatasetGroup),
+    spec(O::CreateSchema, V::Create, K::Schema),
+    spec(O::CreateDataset, V::Create, K::Dataset),
+    spec(O::CreateDatasetImportJob, V::Create, K::DatasetImportJob),
+    spec(O::CreateDatasetExportJob, V::Create, K::DatasetExportJob),
+    spec(O::CreateSolution, V::Create, K::Solution),
+    spec(O::CreateSolutionVersion, V::Create, K::SolutionVersion),
+    spec(O::CreateCampaign, V::Create, K::Campaign),
+    spec(O::CreateFilter, V::Create, K::Filter),
+    spec(O::CreateEventTracker, V::Create, K::EventTracker),
+    spec(O::CreateRecommender, V::Create, K::Recommender),
+    spec(O::CreateBatchInferenceJob, V::Create, K::BatchInferenceJob),
+    spec(O::CreateBatchSegmentJob, V::Create, K::BatchSegmentJob),
+    spec(O::CreateMetricAttribution, V::Create, K::MetricAttribution),
+    spec(O::CreateDataDeletionJob, V::Create, K::DataDeletionJob),
+    spec(O::DescribeDatasetGroup, V::Describe, K::DatasetGroup),
+    spec(O::DescribeSchema, V::Describe, K::Schema),
+    spec(O::DescribeDataset, V::Describe, K::Dataset),
+    spec(O::DescribeDatasetImportJob, V::Describe, K::DatasetImportJob),
+    spec(O::DescribeDatasetExportJob, V::Describe, K::DatasetExportJob),
+    spec(O::DescribeSolution, V::Describe, K::Solution),
+    spec(O::DescribeSolutionVersion, V::Describe, K::SolutionVersion),
+    spec(O::DescribeCampaign, V::Describe, K::Campaign),
+    spec(O::DescribeFilter, V::Describe, K::Filter),
+    spec(O::DescribeEventTracker, V::Describe, K::EventTracker),
+    spec(O::DescribeRecommender, V::Describe, K::Recommender),
+    spec(O::DescribeBatchInferenceJob, V::Describe, K::BatchInferenceJob),
+    spec(O::DescribeBatchSegmentJob, V::Describe, K::BatchSegmentJob),
+    spec(O::DescribeMetricAttribution, V::Describe, K::MetricAttribution),
+    spec(O::DescribeDataDeletionJob, V::Describe, K::DataDeletionJob),
+    spec(O::DescribeRecipe, V::Describe, K::Recipe),
+    spec(O::DescribeAlgorithm, V::Describe, K::Algorithm),
+    spec(
+        O::DescribeFeatureTransformation,
         V::Describe,
         K::FeatureTransformation,
     ),
-    cp("ListDatasetGroups", V::List, K::DatasetGroup),
-    cp("ListSchemas", V::List, K::Schema),
-    cp("ListDatasets", V::List, K::Dataset),
-    cp("ListDatasetImportJobs", V::List, K::DatasetImportJob),
-    cp("ListDatasetExportJobs", V::List, K::DatasetExportJob),
-    cp("ListSolutions", V::List, K::Solution),
-    cp("ListSolutionVersions", V::List, K::SolutionVersion),
-    cp("ListCampaigns", V::List, K::Campaign),
-    cp("ListFilters", V::List, K::Filter),
-    cp("ListEventTrackers", V::List, K::EventTracker),
-    cp("ListRecommenders", V::List, K::Recommender),
-    cp("ListBatchInferenceJobs", V::List, K::BatchInferenceJob),
-    cp("ListBatchSegmentJobs", V::List, K::BatchSegmentJob),
-    cp("ListMetricAttributions", V::List, K::MetricAttribution),
-    cp("ListDataDeletionJobs", V::List, K::DataDeletionJob),
-    cp("ListRecipes", V::List, K::Recipe),
-    cp("DeleteDatasetGroup", V::Delete, K::DatasetGroup),
-    cp("DeleteSchema", V::Delete, K::Schema),
-    cp("DeleteDataset", V::Delete, K::Dataset),
-    cp("DeleteSolution", V::Delete, K::Solution),
-    cp("DeleteCampaign", V::Delete, K::Campaign),
-    cp("DeleteFilter", V::Delete, K::Filter),
-    cp("DeleteEventTracker", V::Delete, K::EventTracker),
-    cp("DeleteRecommender", V::Delete, K::Recommender),
-    cp("DeleteMetricAttribution", V::Delete, K::MetricAttribution),
-    cp("UpdateCampaign", V::Update, K::Campaign),
-    cp("UpdateDataset", V::Update, K::Dataset),
-    cp("UpdateRecommender", V::Update, K::Recommender),
-    cp("UpdateSolution", V::Update, K::Solution),
-    cp("StartRecommender", V::Update, K::Recommender),
-    cp("StopRecommender", V::Update, K::Recommender),
-    cp("StopSolutionVersionCreation", V::Update, K::SolutionVersion),
-    cp("GetSolutionMetrics", V::Get, K::SolutionVersion),
-    cp("TagResource", V::Tag, K::DatasetGroup),
-    cp("UntagResource", V::Tag, K::DatasetGroup),
-    cp("ListTagsForResource", V::Tag, K::DatasetGroup),
-    rest(
-        "GetRecommendations",
-        Api::Runtime,
-        V::Get,
-        K::Campaign,
-        "/recommendations",
-    ),
-    rest(
-        "GetPersonalizedRanking",
-        Api::Runtime,
-        V::Get,
-        K::Campaign,
-        "/personalize-ranking",
-    ),
-    rest(
-        "GetActionRecommendations",
-        Api::Runtime,
-        V::Get,
-        K::Campaign,
-        "/action-recommendations",
-    ),
-    rest("PutEvents", Api::Events, V::Put, K::EventTracker, "/events"),
-    rest("PutItems", Api::Events, V::Put, K::Dataset, "/items"),
-    rest("PutUsers", Api::Events, V::Put, K::Dataset, "/users"),
+    spec(O::ListDatasetGroups, V::List, K::DatasetGroup),
+    spec(O::ListSchemas, V::List, K::Schema),
+    spec(O::ListDatasets, V::List, K::Dataset),
+    spec(O::ListDatasetImportJobs, V::List, K::DatasetImportJob),
+    spec(O::ListDatasetExportJobs, V::List, K::DatasetExportJob),
+    spec(O::ListSolutions, V::List, K::Solution),
+    spec(O::ListSolutionVersions, V::List, K::SolutionVersion),
+    spec(O::ListCampaigns, V::List, K::Campaign),
+    spec(O::ListFilters, V::List, K::Filter),
+    spec(O::ListEventTrackers, V::List, K::EventTracker),
+    spec(O::ListRecommenders, V::List, K::Recommender),
+    spec(O::ListBatchInferenceJobs, V::List, K::BatchInferenceJob),
+    spec(O::ListBatchSegmentJobs, V::List, K::BatchSegmentJob),
+    spec(O::ListMetricAttributions, V::List, K::MetricAttribution),
+    spec(O::ListDataDeletionJobs, V::List, K::DataDeletionJob),
+    spec(O::ListRecipes, V::List, K::Recipe),
+    spec(O::DeleteDatasetGroup, V::Delete, K::DatasetGroup),
+    spec(O::DeleteSchema, V::Delete, K::Schema),
+    spec(O::DeleteDataset, V::Delete, K::Dataset),
+    spec(O::DeleteSolution, V::Delete, K::Solution),
+    spec(O::DeleteCampaign, V::Delete, K::Campaign),
+    spec(O::DeleteFilter, V::Delete, K::Filter),
+    spec(O::DeleteEventTracker, V::Delete, K::EventTracker),
+    spec(O::DeleteRecommender, V::Delete, K::Recommender),
+    spec(O::DeleteMetricAttribution, V::Delete, K::MetricAttribution),
+    spec(O::UpdateCampaign, V::Update, K::Campaign),
+    spec(O::UpdateDataset, V::Update, K::Dataset),
+    spec(O::UpdateRecommender, V::Update, K::Recommender),
+    spec(O::UpdateSolution, V::Update, K::Solution),
+    spec(O::StartRecommender, V::Update, K::Recommender),
+    spec(O::StopRecommender, V::Update, K::Recommender),
+    spec(O::StopSolutionVersionCreation, V::Update, K::SolutionVersion),
+    spec(O::GetSolutionMetrics, V::Get, K::SolutionVersion),
+    spec(O::TagResource, V::Tag, K::DatasetGroup),
+    spec(O::UntagResource, V::Tag, K::DatasetGroup),
+    spec(O::ListTagsForResource, V::Tag, K::DatasetGroup),
+    spec(O::GetRecommendations, V::Get, K::Campaign),
+    spec(O::GetPersonalizedRanking, V::Get, K::Campaign),
+    spec(O::GetActionRecommendations, V::Get, K::Campaign),
+    spec(O::PutEvents, V::Put, K::EventTracker),
+    spec(O::PutItems, V::Put, K::Dataset),
+    spec(O::PutUsers, V::Put, K::Dataset),
 ];
 
 /// The index of an operation by name.
@@ -308,11 +279,7 @@ pub fn get(name: &str) -> Option<&'static OpSpec> {
 
 /// `md/command#personalize.list-dataset-groups`: the AWS CLI's command name for an operation.
 pub fn cli_command(op: &OpSpec) -> String {
-    let service = match op.api {
-        Api::ControlPlane => "personalize",
-        Api::Runtime => "personalize-runtime",
-        Api::Events => "personalize-events",
-    };
+    let service = host_prefix(op.api());
     let mut s = String::with_capacity(service.len() + op.name.len() + 8);
     s.push_str(service);
     s.push('.');
@@ -332,6 +299,17 @@ pub fn cli_command(op: &OpSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_the_service_crates_operations_once_each() {
+        let mut seen: Vec<Operation> = OPS.iter().map(|o| o.op).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), OPS.len());
+        for o in OPS {
+            assert_eq!(o.name, o.op.name());
+        }
+    }
 
     #[test]
     fn names_are_unique_and_found() {

@@ -1,7 +1,8 @@
 //! Turns a generated call into the CloudTrail record AWS would write for it.
 
 use cloudtrail::UserIdentity;
-use cloudtrail::record::{EventCategory, Record, Resource, TlsDetails};
+use cloudtrail::record::{Record, Resource, TlsDetails};
+use cloudtrail::rules::{self, ApiCall, Outcome};
 use rand::RngExt;
 use time::OffsetDateTime;
 
@@ -10,9 +11,10 @@ use crate::plan::Event;
 use crate::rng::{self, Rng};
 
 /// Every Personalize API records under the control plane's event source, as the emulator does.
-pub const EVENT_SOURCE: &str = "personalize.amazonaws.com";
+pub const EVENT_SOURCE: &str = personalize::audit::EVENT_SOURCE;
 
-/// The record of `event`, made by `identity` in (`account`, `region`); ids come from `rng`.
+/// The record of `event`, made by `identity` in (`account`, `region`); ids come from `rng`. The
+/// record follows the same rules as the emulator's (`cloudtrail::rules`).
 pub fn to_record(
     event: &Event,
     identity: UserIdentity,
@@ -23,46 +25,44 @@ pub fn to_record(
     let time = OffsetDateTime::from_unix_timestamp(event.time_ms.div_euclid(1000))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let service_call = identity.identity_type == cloudtrail::IdentityType::AWSService;
-    let service = identity.invoked_by.clone().unwrap_or_default();
-    let (source_ip, user_agent) = if service_call {
-        (service.clone(), service)
-    } else {
-        (event.source_ip.clone(), event.user_agent.clone())
-    };
     let op = event.op;
-    let mut r = Record::api_call(identity, time, EVENT_SOURCE, op.name, region, source_ip, account);
-    r.user_agent = Some(user_agent);
-    r.request_parameters = calls::request_parameters(op, &event.content.body);
-    if let Some((code, message)) = &event.content.error {
-        r.error_code = Some(code.clone());
-        r.error_message = Some(message.clone());
-    } else if !op.read_only() {
-        r.response_elements = event.content.response.clone();
-    }
-    r.request_id = Some(rng::uuid(rng).to_string());
+    let outcome = match &event.content.error {
+        Some((code, message)) => Outcome::Failure { code, message },
+        None => Outcome::Rendered(event.content.response.as_ref()),
+    };
+    // Data events name the campaign, recommender or dataset they touch.
+    let resources = if op.data_event() {
+        personalize::audit::data_event_resources(&event.content.body)
+            .map(|(arn, ty)| Resource {
+                arn: Some(arn.to_owned()),
+                arn_prefix: None,
+                account_id: Some(account.to_owned()),
+                resource_type: Some(ty.to_owned()),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let request_id = rng::uuid(rng).to_string();
+    let mut r = rules::api_call(ApiCall {
+        identity,
+        time,
+        event_source: EVENT_SOURCE,
+        event_name: op.name,
+        region,
+        account,
+        source_ip: &event.source_ip,
+        user_agent: Some(&event.user_agent),
+        request: calls::request_parameters(op, &event.content.body),
+        outcome,
+        read_only: op.read_only(),
+        data_event: op.data_event(),
+        request_id,
+        resources,
+    });
     r.event_id = rng::uuid(rng);
-    r.read_only = Some(op.read_only());
-    if op.data_event() {
-        r.event_category = EventCategory::Data;
-        r.management_event = Some(false);
-        // Data events name the campaign, recommender or dataset they touch, as the emulator does.
-        for (member, ty) in [
-            ("campaignArn", "AWS::Personalize::Campaign"),
-            ("recommenderArn", "AWS::Personalize::Recommender"),
-            ("datasetArn", "AWS::Personalize::Dataset"),
-        ] {
-            if let Some(arn) = event.content.body.get(member).and_then(|v| v.as_str()) {
-                r.resources.push(Resource {
-                    arn: Some(arn.to_owned()),
-                    arn_prefix: None,
-                    account_id: Some(account.to_owned()),
-                    resource_type: Some(ty.to_owned()),
-                });
-            }
-        }
-    }
     if !service_call {
-        let host = format!("{}.{region}.amazonaws.com", op.api.host_prefix());
+        let host = format!("{}.{region}.amazonaws.com", crate::ops::host_prefix(op.api()));
         r.tls_details = Some(if rng.random_bool(0.85) {
             TlsDetails {
                 tls_version: "TLSv1.3".to_owned(),

@@ -15,6 +15,7 @@
 //! - `models`: solutions, versions, campaigns, recommenders, batch jobs, the built-in
 //!   recipes, algorithms and feature transformations, and the Runtime API.
 
+pub mod audit;
 pub mod common;
 pub(crate) mod data;
 pub mod error;

@@ -190,7 +190,7 @@ impl Operation {
     ];
 
     /// The operation name as on the wire and in `eventName`.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Operation::CreateBatchInferenceJob => "CreateBatchInferenceJob",
             Operation::CreateBatchSegmentJob => "CreateBatchSegmentJob",
@@ -275,7 +275,7 @@ impl Operation {
     }
 
     /// The API the operation belongs to.
-    pub fn api(self) -> Api {
+    pub const fn api(self) -> Api {
         match self {
             Operation::CreateBatchInferenceJob => Api::ControlPlane,
             Operation::CreateBatchSegmentJob => Api::ControlPlane,
@@ -444,7 +444,7 @@ impl Operation {
     }
 
     /// The REST-JSON path of a Runtime or Events operation (`None` for the control plane).
-    pub fn rest_path(self) -> Option<&'static str> {
+    pub const fn rest_path(self) -> Option<&'static str> {
         match self {
             Operation::GetActionRecommendations => Some("/action-recommendations"),
             Operation::GetPersonalizedRanking => Some("/personalize-ranking"),

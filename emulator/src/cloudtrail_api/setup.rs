@@ -49,12 +49,7 @@ pub const DEFAULT_HOME_REGION: &str = "us-east-1";
 /// name them in `resources.type`: Personalize Events calls (`PutEvents`,
 /// `PutActionInteractions`) act on an event tracker, `PutItems`/`PutUsers`/`PutActions` on a
 /// dataset, and Personalize Runtime calls on a campaign or a recommender.
-pub const DATA_RESOURCE_TYPES: &[&str] = &[
-    "AWS::Personalize::EventTracker",
-    "AWS::Personalize::Dataset",
-    "AWS::Personalize::Campaign",
-    "AWS::Personalize::Recommender",
-];
+pub const DATA_RESOURCE_TYPES: &[&str] = personalize::audit::DATA_RESOURCE_TYPES;
 
 /// [`DATA_RESOURCE_TYPES`] as the trail registry takes them.
 pub fn data_resource_types() -> DataResourceTypes {
@@ -313,7 +308,7 @@ impl Router for EmulatorRouter {
     fn route(&self, record: &Record) -> Vec<Destination> {
         let by_tracking_id = record.event_category == EventCategory::Data
             && record.resources.is_empty()
-            && record.event_source == "personalize.amazonaws.com"
+            && record.event_source == personalize::audit::EVENT_SOURCE
             && matches!(record.event_name.as_str(), "PutEvents" | "PutActionInteractions");
         if !by_tracking_id {
             return self.0.route(record);
@@ -326,7 +321,7 @@ impl Router for EmulatorRouter {
             )),
             arn_prefix: None,
             account_id: Some(record.recipient_account_id.clone()),
-            resource_type: Some("AWS::Personalize::EventTracker".to_owned()),
+            resource_type: Some(personalize::audit::EVENT_TRACKER_TYPE.to_owned()),
         });
         self.0.route(&r)
     }
