@@ -160,6 +160,18 @@ pub struct Resource {
     pub resource_type: Option<String>,
 }
 
+impl Resource {
+    /// A resource named by its ARN, in `account`, of type `resource_type`.
+    pub fn arn(arn: &str, account: &str, resource_type: &str) -> Self {
+        Resource {
+            arn: Some(arn.to_owned()),
+            arn_prefix: None,
+            account_id: Some(account.to_owned()),
+            resource_type: Some(resource_type.to_owned()),
+        }
+    }
+}
+
 /// `tlsDetails`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -204,12 +204,7 @@ fn data_resources(input: Option<&Value>, account: &str) -> Vec<Resource> {
         return Vec::new();
     };
     personalize::audit::data_event_resources(input)
-        .map(|(arn, ty)| Resource {
-            arn: Some(arn.to_owned()),
-            arn_prefix: None,
-            account_id: Some(account.to_owned()),
-            resource_type: Some(ty.to_owned()),
-        })
+        .map(|(arn, ty)| Resource::arn(arn, account, ty))
         .collect()
 }
 

@@ -33,12 +33,7 @@ pub fn to_record(
     // Data events name the campaign, recommender or dataset they touch.
     let resources = if op.data_event() {
         personalize::audit::data_event_resources(&event.content.body)
-            .map(|(arn, ty)| Resource {
-                arn: Some(arn.to_owned()),
-                arn_prefix: None,
-                account_id: Some(account.to_owned()),
-                resource_type: Some(ty.to_owned()),
-            })
+            .map(|(arn, ty)| Resource::arn(arn, account, ty))
             .collect()
     } else {
         Vec::new()
