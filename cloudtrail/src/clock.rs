@@ -20,6 +20,12 @@ pub trait Clock: Send + Sync + 'static {
 /// The shared handle everyone passes around.
 pub type SharedClock = Arc<dyn Clock>;
 
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", crate::timefmt::iso_seconds(self.now()))
+    }
+}
+
 /// Wall-clock time.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

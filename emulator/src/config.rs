@@ -11,8 +11,12 @@ use serde::{Deserialize, Deserializer};
 
 use crate::seams::Extensions;
 
+pub use shared_config::accounts::{
+    AccountConfig, FederatedUserConfig, KeyConfig, RoleConfig, RootConfig, ServiceConfig, SessionConfig,
+    UserConfig,
+};
 /// The configuration used when no `--config` file is given.
-pub const DEFAULT_CONFIG_TOML: &str = include_str!("default-config.toml");
+pub use shared_config::{DEFAULT_CONFIG_TOML, parse_duration};
 
 /// Errors reading or checking the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -33,8 +37,61 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The whole TOML file. Every table is optional (serde defaults), and tables this version does
-/// not know are kept in [`FileConfig::extra`] so other modules (trails, for one) can add their own.
+/// The top-level tables other modules read out of [`FileConfig::extra`] (the CloudTrail side's).
+pub const OTHER_TABLES: &[&str] = &["cloudtrail", "trails", "organizations", "object_stores"];
+
+/// Every top-level table of the file.
+const ALL_TABLES: &[&str] = &[
+    "server",
+    "personalize",
+    "notifications",
+    "accounts",
+    "cloudtrail",
+    "trails",
+    "organizations",
+    "object_stores",
+];
+
+/// "unknown table `[srever]` at line 3; did you mean `[server]`?"
+fn unknown_table(text: &str, name: &str) -> String {
+    let line = text
+        .lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches('[');
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with([']', '.', '=']))
+        })
+        .map_or_else(String::new, |n| format!(" at line {}", n + 1));
+    let nearest = ALL_TABLES
+        .iter()
+        .min_by_key(|t| edit_distance(t, name))
+        .filter(|t| edit_distance(t, name) <= 2);
+    let hint = match nearest {
+        Some(t) => format!("did you mean `[{t}]`?"),
+        None => format!("the tables are {}", ALL_TABLES.join(", ")),
+    };
+    format!("unknown table `[{name}]`{line}; {hint}")
+}
+
+/// Levenshtein distance, for the hint.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The whole TOML file. Every table is optional (serde defaults); the CloudTrail side's tables
+/// ([`OTHER_TABLES`]) are kept in [`FileConfig::extra`] for its own modules to read, and any
+/// other table is an error.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct FileConfig {
@@ -46,7 +103,7 @@ pub struct FileConfig {
     pub notifications: NotificationsSection,
     /// `[[accounts]]`: the identities that may sign requests.
     pub accounts: Vec<AccountConfig>,
-    /// Any other top-level table, for modules that read their own sections.
+    /// The tables of [`OTHER_TABLES`], for the modules that read them.
     #[serde(flatten)]
     pub extra: BTreeMap<String, toml::Value>,
 }
@@ -55,6 +112,9 @@ impl FileConfig {
     /// Parses a TOML document.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let config: FileConfig = toml::from_str(text)?;
+        if let Some(unknown) = config.extra.keys().find(|k| !OTHER_TABLES.contains(&k.as_str())) {
+            return Err(ConfigError::Invalid(unknown_table(text, unknown)));
+        }
         config.check()?;
         Ok(config)
     }
@@ -127,7 +187,7 @@ fn check_iso(what: &str, value: &str) -> Result<(), ConfigError> {
 
 /// `[server]`: listener, data directory and limits.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerSection {
     /// Listen address.
     pub bind: SocketAddr,
@@ -201,7 +261,7 @@ impl Default for ServerSection {
 
 /// `[personalize]`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PersonalizeSection {
     /// Multiplies every simulated duration.
     pub time_scale: f64,
@@ -217,215 +277,15 @@ impl Default for PersonalizeSection {
 
 /// `[notifications]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NotificationsSection {
     /// URLs that receive every delivery notification as a POST.
     pub webhooks: Vec<String>,
 }
 
-/// One `[[accounts]]` entry.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AccountConfig {
-    /// The 12-digit account id.
-    pub id: String,
-    /// The account alias, which CloudTrail shows as the root user's `userName`.
-    pub alias: Option<String>,
-    /// The root user's access key, if it has one.
-    pub root: Option<RootConfig>,
-    /// IAM users.
-    pub users: Vec<UserConfig>,
-    /// IAM roles and their sessions.
-    pub roles: Vec<RoleConfig>,
-    /// Federated users (GetFederationToken).
-    pub federated_users: Vec<FederatedUserConfig>,
-    /// AWS service principals.
-    pub services: Vec<ServiceConfig>,
-}
-
-impl AccountConfig {
-    fn access_key_ids(&self) -> impl Iterator<Item = &str> {
-        self.root
-            .iter()
-            .map(|r| r.access_key_id.as_str())
-            .chain(
-                self.users
-                    .iter()
-                    .flat_map(|u| u.keys.iter().map(|k| k.access_key_id.as_str())),
-            )
-            .chain(
-                self.roles
-                    .iter()
-                    .flat_map(|r| r.sessions.iter().map(|s| s.access_key_id.as_str())),
-            )
-            .chain(self.federated_users.iter().map(|f| f.access_key_id.as_str()))
-            .chain(self.services.iter().map(|s| s.access_key_id.as_str()))
-    }
-}
-
-/// `[accounts.root]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RootConfig {
-    /// The root access key id (`AKIA…`).
-    pub access_key_id: String,
-    /// Its secret.
-    pub secret_access_key: String,
-    /// Operation patterns this identity may not call.
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-/// `[[accounts.users]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserConfig {
-    /// The user name.
-    pub name: String,
-    /// The IAM path, `/` by default.
-    #[serde(default = "slash")]
-    pub path: String,
-    /// The `AIDA…` unique id; derived from the name when absent.
-    #[serde(default)]
-    pub principal_id: Option<String>,
-    /// Long-term access keys.
-    #[serde(default)]
-    pub keys: Vec<KeyConfig>,
-    /// Operation patterns this user may not call.
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-/// An access key pair.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyConfig {
-    /// The access key id.
-    pub access_key_id: String,
-    /// Its secret.
-    pub secret_access_key: String,
-}
-
-/// `[[accounts.roles]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleConfig {
-    /// The role name.
-    pub name: String,
-    /// The IAM path.
-    #[serde(default = "slash")]
-    pub path: String,
-    /// The `AROA…` unique id; derived from the name when absent.
-    #[serde(default)]
-    pub role_id: Option<String>,
-    /// Active sessions of this role.
-    #[serde(default)]
-    pub sessions: Vec<SessionConfig>,
-    /// Operation patterns every session of this role may not call.
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-/// `[[accounts.roles.sessions]]`: temporary credentials from AssumeRole.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionConfig {
-    /// The role session name.
-    pub name: String,
-    /// The temporary key id (`ASIA…`).
-    pub access_key_id: String,
-    /// Its secret.
-    pub secret_access_key: String,
-    /// The session token the client must send as `X-Amz-Security-Token`.
-    pub session_token: String,
-    /// When the session was issued, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub creation_date: String,
-    /// When it expires; never when absent.
-    #[serde(default)]
-    pub expiration: Option<String>,
-    /// Whether the session was created with MFA.
-    #[serde(default)]
-    pub mfa_authenticated: bool,
-    /// The source identity set on the session.
-    #[serde(default)]
-    pub source_identity: Option<String>,
-    /// A service acting through this session (`invokedBy`).
-    #[serde(default)]
-    pub invoked_by: Option<String>,
-    /// Operation patterns this session may not call (added to the role's).
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-/// `[[accounts.federated_users]]`: temporary credentials from GetFederationToken.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FederatedUserConfig {
-    /// The federated user name.
-    pub name: String,
-    /// The IAM user (of the same account) that called GetFederationToken.
-    pub issuer_user: String,
-    /// The temporary key id (`ASIA…`).
-    pub access_key_id: String,
-    /// Its secret.
-    pub secret_access_key: String,
-    /// The session token.
-    pub session_token: String,
-    /// When the token was issued.
-    pub creation_date: String,
-    /// When it expires; never when absent.
-    #[serde(default)]
-    pub expiration: Option<String>,
-    /// Whether MFA was used.
-    #[serde(default)]
-    pub mfa_authenticated: bool,
-    /// Operation patterns this identity may not call.
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-/// `[[accounts.services]]`: an AWS service principal calling in the account.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceConfig {
-    /// The service principal, e.g. `personalize.amazonaws.com`.
-    pub principal: String,
-    /// The key the emulator accepts for it.
-    pub access_key_id: String,
-    /// Its secret.
-    pub secret_access_key: String,
-    /// Operation patterns this identity may not call.
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-fn slash() -> String {
-    "/".to_owned()
-}
-
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     parse_duration(&s).map_err(serde::de::Error::custom)
-}
-
-/// Parses `250ms`, `30s`, `5m`, `1h` (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 250ms, 30s, 5m or 1h"))?;
-    let secs = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("{s:?} has an unknown unit (use ms, s, m or h)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// Everything [`crate::run`] needs: the file configuration, resolved paths and limits, the clock,
@@ -482,6 +342,32 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_tables_and_keys_are_errors_with_their_line() {
+        let e = FileConfig::parse("[server]\nbind = \"127.0.0.1:1\"\n\n[srever]\nx = 1\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: unknown table `[srever]` at line 4; did you mean `[server]`?"
+        );
+        let e = FileConfig::parse("[[acounts]]\nid = \"1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("`[accounts]`"), "{e}");
+        let e = FileConfig::parse("[zzz]\n").unwrap_err().to_string();
+        assert!(e.contains("the tables are server, personalize"), "{e}");
+        let e = FileConfig::parse("[server]\nflush_intervl = \"1s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("flush_intervl") && e.contains("line 2"), "{e}");
+        // The CloudTrail side's own tables are kept for it.
+        assert!(
+            FileConfig::parse("[organizations]\n")
+                .unwrap()
+                .extra
+                .contains_key("organizations")
+        );
+    }
 
     #[test]
     fn embedded_default_parses_and_has_the_demo_identities() {

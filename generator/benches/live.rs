@@ -55,6 +55,7 @@ fn options(endpoint: String, s: &Settings, setup: bool) -> Result<LiveOptions, B
         regions: None,
         progress: false,
         setup,
+        clock: std::sync::Arc::new(cloudtrail::SystemClock),
     })
 }
 

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use cloudtrail::SharedClock;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rand::RngExt;
-use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
@@ -147,6 +147,9 @@ pub struct LiveOptions {
     pub progress: bool,
     /// Create the resources everyday calls refer to before the timed run.
     pub setup: bool,
+    /// The time requests are signed with and events stamped with: the system clock, or the
+    /// emulator's own clock when a test drives both.
+    pub clock: SharedClock,
 }
 
 /// One identity live mode can sign as.
@@ -164,103 +167,33 @@ pub struct LiveIdentity {
     pub deny: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
-struct IdConfig {
-    #[serde(default)]
-    accounts: Vec<IdAccount>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct IdKey {
-    access_key_id: String,
-    secret_access_key: String,
-    #[serde(default)]
-    session_token: Option<String>,
-    /// Root's deny rules (the root table holds its keys).
-    #[serde(default)]
-    deny: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct IdAccount {
-    id: String,
-    #[serde(default)]
-    root: Option<IdKey>,
-    #[serde(default)]
-    users: Vec<IdUser>,
-    #[serde(default)]
-    roles: Vec<IdRole>,
-    #[serde(default)]
-    federated_users: Vec<IdTemporary>,
-    #[serde(default)]
-    services: Vec<IdService>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct IdUser {
-    name: String,
-    #[serde(default)]
-    keys: Vec<IdKey>,
-    #[serde(default)]
-    deny: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct IdRole {
-    #[serde(default)]
-    sessions: Vec<IdTemporary>,
-    #[serde(default)]
-    deny: Vec<String>,
-}
-
-/// Temporary credentials: a role session or a federated user.
-#[derive(Debug, Deserialize, Default)]
-struct IdTemporary {
-    name: String,
-    access_key_id: String,
-    secret_access_key: String,
-    #[serde(default)]
-    session_token: Option<String>,
-    #[serde(default)]
-    expiration: Option<String>,
-    #[serde(default)]
-    deny: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct IdService {
-    principal: String,
-    access_key_id: String,
-    secret_access_key: String,
-}
-
 /// The emulator's built-in configuration, whose identities live mode uses by default.
-pub const EMULATOR_DEFAULT_CONFIG: &str = include_str!("../../emulator/src/default-config.toml");
+pub const EMULATOR_DEFAULT_CONFIG: &str = shared_config::DEFAULT_CONFIG_TOML;
 
-fn expired(expiration: &Option<String>) -> bool {
+fn expired(expiration: &Option<String>, now: time::OffsetDateTime) -> bool {
     expiration
         .as_deref()
         .and_then(cloudtrail::timefmt::parse_iso_seconds)
-        .is_some_and(|e| e <= time::OffsetDateTime::now_utc())
+        .is_some_and(|e| e <= now)
 }
 
-/// Reads the identities of an emulator config file (the same TOML the emulator takes).
-/// Expired sessions are left out.
-pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
-    let cfg: IdConfig = toml::from_str(text).map_err(|e| LiveError::Identities(e.to_string()))?;
+/// Reads the identities of an emulator config file (the same TOML, and the same accounts
+/// schema, the emulator takes). Sessions expired at `now` are left out.
+pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<LiveIdentity>, LiveError> {
+    let accounts = shared_config::parse_accounts(text).map_err(|e| LiveError::Identities(e.to_string()))?;
     let mut out = Vec::new();
-    let creds = |a: &str, s: &str, t: &Option<String>| Credentials {
+    let creds = |a: &str, s: &str, t: Option<&str>| Credentials {
         access_key_id: a.to_owned(),
         secret_access_key: s.to_owned(),
-        session_token: t.clone(),
+        session_token: t.map(str::to_owned),
     };
-    for a in &cfg.accounts {
+    for a in &accounts {
         if let Some(k) = &a.root {
             out.push(LiveIdentity {
                 kind: IdentityKind::Root,
                 account: a.id.clone(),
                 name: "root".into(),
-                credentials: creds(&k.access_key_id, &k.secret_access_key, &k.session_token),
+                credentials: creds(&k.access_key_id, &k.secret_access_key, None),
                 deny: k.deny.clone(),
             });
         }
@@ -270,28 +203,28 @@ pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
                     kind: IdentityKind::IAMUser,
                     account: a.id.clone(),
                     name: u.name.clone(),
-                    credentials: creds(&k.access_key_id, &k.secret_access_key, &k.session_token),
+                    credentials: creds(&k.access_key_id, &k.secret_access_key, None),
                     deny: u.deny.clone(),
                 });
             }
         }
         for r in &a.roles {
-            for s in r.sessions.iter().filter(|s| !expired(&s.expiration)) {
+            for s in r.sessions.iter().filter(|s| !expired(&s.expiration, now)) {
                 out.push(LiveIdentity {
                     kind: IdentityKind::AssumedRole,
                     account: a.id.clone(),
                     name: s.name.clone(),
-                    credentials: creds(&s.access_key_id, &s.secret_access_key, &s.session_token),
+                    credentials: creds(&s.access_key_id, &s.secret_access_key, Some(&s.session_token)),
                     deny: r.deny.iter().chain(&s.deny).cloned().collect(),
                 });
             }
         }
-        for f in a.federated_users.iter().filter(|f| !expired(&f.expiration)) {
+        for f in a.federated_users.iter().filter(|f| !expired(&f.expiration, now)) {
             out.push(LiveIdentity {
                 kind: IdentityKind::FederatedUser,
                 account: a.id.clone(),
                 name: f.name.clone(),
-                credentials: creds(&f.access_key_id, &f.secret_access_key, &f.session_token),
+                credentials: creds(&f.access_key_id, &f.secret_access_key, Some(&f.session_token)),
                 deny: f.deny.clone(),
             });
         }
@@ -300,8 +233,8 @@ pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
                 kind: IdentityKind::AWSService,
                 account: a.id.clone(),
                 name: s.principal.clone(),
-                credentials: creds(&s.access_key_id, &s.secret_access_key, &None),
-                deny: Vec::new(),
+                credentials: creds(&s.access_key_id, &s.secret_access_key, None),
+                deny: s.deny.clone(),
             });
         }
     }
@@ -309,6 +242,11 @@ pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
         return Err(LiveError::Identities("no identity with keys in the file".into()));
     }
     Ok(out)
+}
+
+/// [`parse_identities_at`] now, by the system clock.
+pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
+    parse_identities_at(text, cloudtrail::Clock::now(&cloudtrail::SystemClock))
 }
 
 /// The scenario's population in one account, each principal signing as a live identity of the
@@ -379,6 +317,7 @@ struct WorkerStats {
 }
 
 struct Shared {
+    clock: SharedClock,
     sent: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
@@ -543,6 +482,7 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
             &authority,
             &opts.identities,
             opts.progress,
+            &opts.clock,
         )
         .await?;
         (done.setup, done.live_ids)
@@ -578,6 +518,7 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
     };
 
     let shared = Arc::new(Shared {
+        clock: opts.clock.clone(),
         sent: AtomicU64::new(0),
         completed: AtomicU64::new(0),
         failed: AtomicU64::new(0),
@@ -796,7 +737,7 @@ async fn worker(
             shared.failed.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        let req = match build_request(&job.call, &host, &mut signers, &ids) {
+        let req = match build_request(&job.call, &host, &mut signers, &ids, shared.clock.now()) {
             Some(r) => r,
             None => {
                 stats.transport_errors += 1;
@@ -852,10 +793,11 @@ fn build_request(
     host: &str,
     signers: &mut [Signer],
     ids: &[LiveIdentity],
+    now: time::OffsetDateTime,
 ) -> Option<http::Request<Full<Bytes>>> {
     let signer = signers.get_mut(call.identity)?;
     let token = ids.get(call.identity)?.credentials.session_token.as_deref();
-    let amz_date = cloudtrail::timefmt::compact_seconds(time::OffsetDateTime::now_utc());
+    let amz_date = cloudtrail::timefmt::compact_seconds(now);
     let (path, content_type, target) = match call.op.api() {
         Api::ControlPlane => (
             "/",
@@ -925,29 +867,13 @@ pub fn error_code(headers: &http::HeaderMap, body: &[u8]) -> String {
     no_ns.split(':').next().unwrap_or(no_ns).to_owned()
 }
 
-/// Parses `500ms`, `30s`, `10m`, `1h` or a bare number of seconds.
+/// Parses `500ms`, `30s`, `10m`, `1h` or a bare number of seconds, as the emulator does;
+/// live mode's durations must be positive.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (s, 1.0)
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (500ms, 30s, 10m, 1h)"))?;
-    let secs = v * mult;
-    if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
-        return Err(format!("{s:?} is not a positive duration"));
+    match shared_config::parse_duration(s)? {
+        d if d.is_zero() => Err(format!("{s:?} is not a positive duration")),
+        d => Ok(d),
     }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]

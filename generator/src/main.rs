@@ -394,6 +394,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 regions,
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 setup: !no_setup,
+                clock: std::sync::Arc::new(cloudtrail::SystemClock),
             };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = rt.block_on(live::run(opts, async {

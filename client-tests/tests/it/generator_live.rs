@@ -29,6 +29,7 @@ async fn live_run(scenario: &str) {
         regions: None,
         progress: false,
         setup: true,
+        clock: emu.clock().clone(),
     };
     let report = run(options, std::future::pending::<()>())
         .await
@@ -131,6 +132,7 @@ async fn planned_only(name: &str) {
         regions: None,
         progress: false,
         setup: true,
+        clock: emu.clock().clone(),
     };
     let report = run(options, std::future::pending::<()>())
         .await
@@ -204,6 +206,7 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
         regions: None,
         progress: false,
         setup: true,
+        clock: emu.clock().clone(),
     };
     let report = run(options, std::future::pending::<()>())
         .await

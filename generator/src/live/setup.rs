@@ -165,6 +165,8 @@ fn count(inv: &Inventory, g: usize, needs: &BTreeSet<Kind>) -> u64 {
 
 /// State every group task shares.
 struct Cx {
+    /// The time requests are signed with.
+    clock: cloudtrail::SharedClock,
     authority: String,
     ids: Arc<Vec<LiveIdentity>>,
     who: usize,
@@ -224,7 +226,8 @@ impl Client {
         if self.conn.as_ref().is_none_or(|c| c.is_closed()) {
             self.conn = connect(&self.cx.authority).await;
         }
-        let req = build_request(&call, &host, &mut self.signers, &self.cx.ids).ok_or_else(transport)?;
+        let req = build_request(&call, &host, &mut self.signers, &self.cx.ids, self.cx.clock.now())
+            .ok_or_else(transport)?;
         let Some(conn) = self.conn.as_mut() else {
             return Err(transport());
         };
@@ -662,6 +665,7 @@ pub(super) async fn run(
     authority: &str,
     ids: &[LiveIdentity],
     progress: bool,
+    clock: &cloudtrail::SharedClock,
 ) -> Result<Done, LiveError> {
     let started = Instant::now();
     let needs = needed_kinds(scenario);
@@ -679,6 +683,7 @@ pub(super) async fn run(
     let cx = Arc::new(Cx {
         authority: authority.to_owned(),
         ids: Arc::new(ids.to_vec()),
+        clock: clock.clone(),
         who,
         needs,
         scale,

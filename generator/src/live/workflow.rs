@@ -461,7 +461,7 @@ impl Instance {
     ) -> Result<(u16, String, Value), Option<String>> {
         let mut body = body.clone();
         if step.op.name == "PutEvents" {
-            calls::stamp_sent_at(&mut body, time::OffsetDateTime::now_utc().unix_timestamp());
+            calls::stamp_sent_at(&mut body, self.shared.clock.now().unix_timestamp());
         }
         let call = Prepared {
             op: step.op,
@@ -494,7 +494,7 @@ impl Instance {
         if self.conn.as_ref().is_none_or(|c| c.is_closed()) {
             self.conn = connect(&self.authority).await;
         }
-        let req = build_request(call, &host, &mut self.signers, &self.ids);
+        let req = build_request(call, &host, &mut self.signers, &self.ids, self.shared.clock.now());
         let (Some(sender), Some(req)) = (self.conn.as_mut(), req) else {
             self.failed();
             return Answer::Stop;

@@ -169,6 +169,7 @@ async fn live_calls_are_signed_and_counted_exactly() {
         regions: Some(vec!["us-east-1".into(), "eu-west-1".into()]),
         progress: false,
         setup: false,
+        clock: std::sync::Arc::new(cloudtrail::SystemClock),
     };
     let report = live::run(opts.clone(), std::future::pending()).await.unwrap();
     let seen_total = seen.lock().unwrap().total;
@@ -177,6 +178,7 @@ async fn live_calls_are_signed_and_counted_exactly() {
     let err = live::run(
         LiveOptions {
             setup: true,
+            clock: std::sync::Arc::new(cloudtrail::SystemClock),
             duration: Duration::from_millis(100),
             ..opts
         },
@@ -244,6 +246,7 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
         regions: None,
         progress: false,
         setup: false,
+        clock: std::sync::Arc::new(cloudtrail::SystemClock),
     };
     let report = live::run(opts, std::future::pending()).await.unwrap();
     assert_eq!(report.completed, 0);
@@ -260,6 +263,7 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
         regions: None,
         progress: false,
         setup: false,
+        clock: std::sync::Arc::new(cloudtrail::SystemClock),
     };
     assert!(live::run(bad, std::future::pending()).await.is_err());
 }

@@ -167,6 +167,7 @@ async fn live_workflows_wait_for_active_resources_and_use_server_identifiers() {
         regions: None,
         progress: false,
         setup: false,
+        clock: std::sync::Arc::new(cloudtrail::SystemClock),
     };
     let report = live::run(opts, std::future::pending()).await.unwrap();
     server.abort();

@@ -1,0 +1,185 @@
+//! The `[[accounts]]` tables: the identities that may sign requests, with their keys, sessions
+//! and deny rules. The emulator verifies signatures against them; the generator signs with them.
+
+use serde::Deserialize;
+
+/// One `[[accounts]]` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountConfig {
+    /// The 12-digit account id.
+    pub id: String,
+    /// The account alias, which CloudTrail shows as the root user's `userName`.
+    pub alias: Option<String>,
+    /// The root user's access key, if it has one.
+    pub root: Option<RootConfig>,
+    /// IAM users.
+    pub users: Vec<UserConfig>,
+    /// IAM roles and their sessions.
+    pub roles: Vec<RoleConfig>,
+    /// Federated users (GetFederationToken).
+    pub federated_users: Vec<FederatedUserConfig>,
+    /// AWS service principals.
+    pub services: Vec<ServiceConfig>,
+}
+
+impl AccountConfig {
+    /// Every access key id the account declares.
+    pub fn access_key_ids(&self) -> impl Iterator<Item = &str> {
+        self.root
+            .iter()
+            .map(|r| r.access_key_id.as_str())
+            .chain(
+                self.users
+                    .iter()
+                    .flat_map(|u| u.keys.iter().map(|k| k.access_key_id.as_str())),
+            )
+            .chain(
+                self.roles
+                    .iter()
+                    .flat_map(|r| r.sessions.iter().map(|s| s.access_key_id.as_str())),
+            )
+            .chain(self.federated_users.iter().map(|f| f.access_key_id.as_str()))
+            .chain(self.services.iter().map(|s| s.access_key_id.as_str()))
+    }
+}
+
+/// `[accounts.root]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootConfig {
+    /// The root access key id (`AKIA…`).
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// Operation patterns this identity may not call.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// `[[accounts.users]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The user name.
+    pub name: String,
+    /// The IAM path, `/` by default.
+    #[serde(default = "slash")]
+    pub path: String,
+    /// The `AIDA…` unique id; derived from the name when absent.
+    #[serde(default)]
+    pub principal_id: Option<String>,
+    /// Long-term access keys.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    /// Operation patterns this user may not call.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// An access key pair.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// The access key id.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+}
+
+/// `[[accounts.roles]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    /// The role name.
+    pub name: String,
+    /// The IAM path.
+    #[serde(default = "slash")]
+    pub path: String,
+    /// The `AROA…` unique id; derived from the name when absent.
+    #[serde(default)]
+    pub role_id: Option<String>,
+    /// Active sessions of this role.
+    #[serde(default)]
+    pub sessions: Vec<SessionConfig>,
+    /// Operation patterns every session of this role may not call.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// `[[accounts.roles.sessions]]`: temporary credentials from AssumeRole.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// The role session name.
+    pub name: String,
+    /// The temporary key id (`ASIA…`).
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// The session token the client must send as `X-Amz-Security-Token`.
+    pub session_token: String,
+    /// When the session was issued, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub creation_date: String,
+    /// When it expires; never when absent.
+    #[serde(default)]
+    pub expiration: Option<String>,
+    /// Whether the session was created with MFA.
+    #[serde(default)]
+    pub mfa_authenticated: bool,
+    /// The source identity set on the session.
+    #[serde(default)]
+    pub source_identity: Option<String>,
+    /// A service acting through this session (`invokedBy`).
+    #[serde(default)]
+    pub invoked_by: Option<String>,
+    /// Operation patterns this session may not call (added to the role's).
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// `[[accounts.federated_users]]`: temporary credentials from GetFederationToken.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedUserConfig {
+    /// The federated user name.
+    pub name: String,
+    /// The IAM user (of the same account) that called GetFederationToken.
+    pub issuer_user: String,
+    /// The temporary key id (`ASIA…`).
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// The session token.
+    pub session_token: String,
+    /// When the token was issued.
+    pub creation_date: String,
+    /// When it expires; never when absent.
+    #[serde(default)]
+    pub expiration: Option<String>,
+    /// Whether MFA was used.
+    #[serde(default)]
+    pub mfa_authenticated: bool,
+    /// Operation patterns this identity may not call.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// `[[accounts.services]]`: an AWS service principal calling in the account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The service principal, e.g. `personalize.amazonaws.com`.
+    pub principal: String,
+    /// The key the emulator accepts for it.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// Operation patterns this identity may not call.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+fn slash() -> String {
+    "/".to_owned()
+}
