@@ -194,9 +194,10 @@ impl UserIdentity {
     }
 
     /// A role session. `role_id` is the role's `AROA…` id; `creation_date` is `YYYY-MM-DDTHH:MM:SSZ`.
-    // Each argument is one part of the identity CloudTrail writes; a struct of them would only
-    // name them twice.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each argument is one part of the identity CloudTrail writes; a struct would only name them twice"
+    )]
     pub fn assumed_role(
         account: &str,
         role_path: &str,

@@ -381,3 +381,51 @@ fn denied_resource(route: &Route, input: Option<&Value>, region: &str, account: 
         })
         .unwrap_or_else(|| format!("arn:aws:{}:{region}:{account}:*", service.signing_name()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Protocol;
+    use crate::seams::Service as _;
+    use serde_json::json;
+
+    fn route(name: &str) -> Route {
+        let api = Arc::new(PersonalizeApi::new(
+            personalize::Personalize::new(personalize::Config::default()),
+            None,
+        ));
+        let op = api.by_target(name).expect("an operation");
+        Route {
+            service: api,
+            op,
+            protocol: Protocol::AwsJson11,
+        }
+    }
+
+    #[test]
+    fn deny_messages_name_the_resource_else_an_arn_member_else_a_wildcard() {
+        assert_eq!(
+            denied_resource(
+                &route("CreateDatasetGroup"),
+                Some(&json!({"name": "dsg"})),
+                "us-east-1",
+                "123456789012"
+            ),
+            "arn:aws:personalize:us-east-1:123456789012:dataset-group/dsg"
+        );
+        let delete = route("DeleteSchema");
+        assert_eq!(
+            denied_resource(
+                &delete,
+                Some(&json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"})),
+                "us-east-1",
+                "1"
+            ),
+            "arn:aws:personalize:us-east-1:1:schema/s"
+        );
+        assert_eq!(
+            denied_resource(&delete, None, "eu-west-1", "1"),
+            "arn:aws:personalize:eu-west-1:1:*"
+        );
+    }
+}

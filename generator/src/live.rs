@@ -334,7 +334,10 @@ enum Produced {
 }
 
 /// Produces the scenario's calls, in order, forever (day after day, Region after Region).
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the producer thread takes ownership of each part; a struct would only name them twice"
+)]
 fn produce(
     scenario: Scenario,
     population: Population,

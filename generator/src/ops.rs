@@ -15,7 +15,10 @@ pub fn host_prefix(api: Api) -> &'static str {
 
 /// A Personalize resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "each variant is the Personalize resource type of its name"
+)]
 pub enum Kind {
     DatasetGroup,
     Schema,

@@ -22,7 +22,7 @@ pub(crate) enum Family {
 
 /// An operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)]
+#[allow(missing_docs, reason = "each variant is the AWS operation of its name")]
 pub enum Operation {
     CreateBatchInferenceJob,
     CreateBatchSegmentJob,

@@ -1,8 +1,10 @@
 //! Real AWS clients against an in-process emulator: aws-sdk-rust, the AWS CLI and boto3, then
 //! the delivered log files read back and checked field by field.
 
-// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that unwraps, helpers included, fails as a test should"
+)]
 
 mod auth;
 mod boto3;

@@ -141,8 +141,10 @@ const DRAIN: usize = 4096;
 
 /// Starts the core on the current runtime with the records replayed from the spool (written as
 /// soon as it runs), and returns the way to command it.
-// Each argument is a part the core owns from here on; a struct of them would only name them twice.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is a part the core owns from here on; a struct of them would only name them twice"
+)]
 pub(super) fn spawn(
     config: DeliveryConfig,
     clock: SharedClock,

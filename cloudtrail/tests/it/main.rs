@@ -2,8 +2,10 @@
 //! (flush triggers, atomic visibility, crash replay, concurrency, failures), notifications, and
 //! the boundary that keeps services out of the crate.
 
-// Test helpers may unwrap: a failure there is a failed test.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that unwraps, helpers included, fails as a test should"
+)]
 
 mod body;
 mod boundary;

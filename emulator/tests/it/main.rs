@@ -1,7 +1,9 @@
 //! Integration tests: an embedded emulator on port 0, driven with raw signed HTTP requests.
 
-// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that unwraps, helpers included, fails as a test should"
+)]
 
 mod common;
 

@@ -351,7 +351,10 @@ impl Instance {
 
     /// Runs one step: a call, or Describe calls until the resource is ready.
     /// `Err(None)` when the run ended, `Err(Some(why))` when the script stops.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one step of one workflow: each argument is a different part of it"
+    )]
     async fn step(
         &mut self,
         step: &WorkflowStep,

@@ -1,8 +1,10 @@
 //! Integration tests of the generator: offline files (determinism, validity, digests, stopping),
 //! what each preset promises, and live mode against a server that checks every signature.
 
-// Tests may unwrap, helpers included.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that unwraps, helpers included, fails as a test should"
+)]
 
 mod live;
 mod offline;

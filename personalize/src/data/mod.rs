@@ -488,9 +488,14 @@ pub(crate) fn items<'a>(
     records(store, dsg_arn).into_iter().flat_map(|r| r.items.iter())
 }
 
-/// The users of a group, by id. (Part of the read API; the models side does not rank by user
-/// metadata yet, so only tests call it for now.)
-#[cfg_attr(not(test), allow(dead_code))]
+/// The users of a group, by id.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "part of the read API; the models side does not rank by user metadata, so only tests call it"
+    )
+)]
 pub(crate) fn users<'a>(
     store: &'a Store,
     dsg_arn: &str,

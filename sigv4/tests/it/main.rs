@@ -2,8 +2,10 @@
 //! for our verifier and our signer, the AWS documentation's worked example, and the rules AWS
 //! enforces, each with its error.
 
-// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that unwraps, helpers included, fails as a test should"
+)]
 
 mod one_sigv4;
 mod oracle;
