@@ -45,4 +45,4 @@ pub use identity::{IdentityType, UserIdentity};
 pub use layout::{LogDestination, log_key};
 pub use logfile::WrittenLog;
 pub use record::{EventCategory, EventType, Record, Resource, TlsDetails, random_uuid};
-pub use store::{LocalDir, ObjectMeta, ObjectStore, StoreError};
+pub use store::{LocalDir, ObjectMeta, ObjectStore, PutObject, StoreError};

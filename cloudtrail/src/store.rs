@@ -129,9 +129,27 @@ fn from_system_time(t: SystemTime) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(ns).ok()
 }
 
+/// One object to write.
+#[derive(Debug, Clone, Copy)]
+pub struct PutObject<'a> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// The whole body.
+    pub body: &'a [u8],
+    /// `Content-Type`.
+    pub content_type: &'a str,
+    /// `x-amz-meta-*` metadata, without the prefix.
+    pub user_meta: &'a BTreeMap<String, String>,
+}
+
 /// Where log files (and digests) are put. The delivery pipeline only needs `put`.
 pub trait ObjectStore: Send + Sync + 'static {
     /// Writes an object so that readers see either nothing or the whole body.
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError>;
+
+    /// [`ObjectStore::put_object`] with the object's parts.
     fn put(
         &self,
         bucket: &str,
@@ -139,7 +157,15 @@ pub trait ObjectStore: Send + Sync + 'static {
         body: &[u8],
         content_type: &str,
         user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError>;
+    ) -> Result<ObjectMeta, StoreError> {
+        self.put_object(&PutObject {
+            bucket,
+            key,
+            body,
+            content_type,
+            user_meta,
+        })
+    }
 
     /// Whether an object is there: `Some` when the store can tell cheaply, `None` when it
     /// cannot (the pipeline then assumes it is not, and may deliver a file twice after a crash).
@@ -657,14 +683,9 @@ impl ObjectStore for LocalDir {
         }
     }
 
-    fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: &[u8],
-        content_type: &str,
-        user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError> {
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError> {
+        let (bucket, key, body) = (object.bucket, object.key, object.body);
+        let (content_type, user_meta) = (object.content_type, object.user_meta);
         Self::check(bucket, key)?;
         let last_modified = truncate_millis(self.clock.now());
         let md5: [u8; 16] = md5::Md5::digest(body).into();

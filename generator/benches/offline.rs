@@ -7,14 +7,13 @@
 //! 60000) sets the size: 2 accounts x 2 Regions x 2 days of `audit-noise`; `BENCH_THREADS`
 //! (default: one per core) the workers.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use cloudtrail::store::{ObjectMeta, ObjectStore, StoreError};
+use cloudtrail::store::{ObjectMeta, ObjectStore, PutObject, StoreError};
 use generator::offline::{OfflineOptions, run, run_with_store};
 use generator::scenario::Scenario;
 
@@ -25,14 +24,13 @@ struct MemStore {
 }
 
 impl ObjectStore for MemStore {
-    fn put(
-        &self,
-        _bucket: &str,
-        _key: &str,
-        body: &[u8],
-        content_type: &str,
-        user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError> {
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError> {
+        let PutObject {
+            body,
+            content_type,
+            user_meta,
+            ..
+        } = *object;
         self.objects
             .lock()
             .unwrap_or_else(|p| p.into_inner())

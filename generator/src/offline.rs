@@ -16,7 +16,7 @@ use cloudtrail::keys::KeyPair;
 use cloudtrail::layout::{self, LogDestination};
 use cloudtrail::logfile::{self, RawRecord, WrittenLog};
 use cloudtrail::store::ObjectMeta;
-use cloudtrail::store::{LocalDir, ObjectStore, StoreError};
+use cloudtrail::store::{LocalDir, ObjectStore, PutObject, StoreError};
 use cloudtrail::{SystemClock, UserIdentity};
 use rand::RngExt;
 use s3_store::{S3StoreConfig, S3StoreError, S3Uploader, UploadOptions, UploadStats};
@@ -173,14 +173,9 @@ struct Tee {
 }
 
 impl ObjectStore for Tee {
-    fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: &[u8],
-        content_type: &str,
-        user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError> {
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError> {
+        let (bucket, key, body) = (object.bucket, object.key, object.body);
+        let (content_type, user_meta) = (object.content_type, object.user_meta);
         let local = match &self.local {
             Some(d) => Some(d.put(bucket, key, body, content_type, user_meta)?),
             None => None,

@@ -24,7 +24,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use cloudtrail::{ObjectMeta, ObjectStore, SharedClock, StoreError};
+use cloudtrail::{ObjectMeta, ObjectStore, PutObject, SharedClock, StoreError};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -377,14 +377,9 @@ impl S3Store {
 }
 
 impl ObjectStore for S3Store {
-    fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: &[u8],
-        content_type: &str,
-        user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError> {
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError> {
+        let (bucket, key, body) = (object.bucket, object.key, object.body);
+        let (content_type, user_meta) = (object.content_type, object.user_meta);
         let fail = |msg: String| StoreError::Io {
             op: "s3 put",
             path: format!("s3://{bucket}/{key} at {}", self.label),

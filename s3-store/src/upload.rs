@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine as _;
-use cloudtrail::{ObjectMeta, ObjectStore, SharedClock, StoreError};
+use cloudtrail::{ObjectMeta, ObjectStore, PutObject, SharedClock, StoreError};
 use md5::Digest as _;
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -310,14 +310,9 @@ async fn upload(client: &aws_sdk_s3::Client, cfg: &S3StoreConfig, shared: &Share
 }
 
 impl ObjectStore for S3Uploader {
-    fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: &[u8],
-        content_type: &str,
-        user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError> {
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError> {
+        let (bucket, key, body) = (object.bucket, object.key, object.body);
+        let (content_type, user_meta) = (object.content_type, object.user_meta);
         if tokio::runtime::Handle::try_current().is_ok() {
             let e = S3StoreError::Start("S3Uploader::put called inside a tokio runtime".to_owned());
             return Err(self.fail(bucket, key, &e));

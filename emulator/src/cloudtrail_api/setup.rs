@@ -25,7 +25,7 @@ use cloudtrail::trails::{
     every_event_selectors,
 };
 use cloudtrail::{
-    EventCategory, LocalDir, ObjectMeta, ObjectStore, Record, Resource, SharedClock, StoreError,
+    EventCategory, LocalDir, ObjectMeta, ObjectStore, PutObject, Record, Resource, SharedClock, StoreError,
 };
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -272,14 +272,9 @@ struct RoutingStore {
 }
 
 impl ObjectStore for RoutingStore {
-    fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: &[u8],
-        content_type: &str,
-        user_meta: &BTreeMap<String, String>,
-    ) -> Result<ObjectMeta, StoreError> {
+    fn put_object(&self, object: &PutObject<'_>) -> Result<ObjectMeta, StoreError> {
+        let (bucket, key, body) = (object.bucket, object.key, object.body);
+        let (content_type, user_meta) = (object.content_type, object.user_meta);
         self.store(bucket).put(bucket, key, body, content_type, user_meta)
     }
 
