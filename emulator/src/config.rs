@@ -40,17 +40,13 @@ pub enum ConfigError {
 /// The top-level tables other modules read out of [`FileConfig::extra`] (the CloudTrail side's).
 pub const OTHER_TABLES: &[&str] = &["cloudtrail", "trails", "organizations", "object_stores"];
 
+/// The top-level tables [`FileConfig`] reads itself.
+const OWN_TABLES: &[&str] = &["server", "personalize", "notifications", "accounts"];
+
 /// Every top-level table of the file.
-const ALL_TABLES: &[&str] = &[
-    "server",
-    "personalize",
-    "notifications",
-    "accounts",
-    "cloudtrail",
-    "trails",
-    "organizations",
-    "object_stores",
-];
+fn all_tables() -> impl Iterator<Item = &'static str> {
+    OWN_TABLES.iter().chain(OTHER_TABLES).copied()
+}
 
 /// "unknown table `[srever]` at line 3; did you mean `[server]`?"
 fn unknown_table(text: &str, name: &str) -> String {
@@ -62,13 +58,14 @@ fn unknown_table(text: &str, name: &str) -> String {
                 .is_some_and(|rest| rest.trim_start().starts_with([']', '.', '=']))
         })
         .map_or_else(String::new, |n| format!(" at line {}", n + 1));
-    let nearest = ALL_TABLES
-        .iter()
-        .min_by_key(|t| edit_distance(t, name))
-        .filter(|t| edit_distance(t, name) <= 2);
+    let nearest = all_tables()
+        .map(|t| (edit_distance(t, name), t))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 2)
+        .map(|(_, t)| t);
     let hint = match nearest {
         Some(t) => format!("did you mean `[{t}]`?"),
-        None => format!("the tables are {}", ALL_TABLES.join(", ")),
+        None => format!("the tables are {}", all_tables().collect::<Vec<_>>().join(", ")),
     };
     format!("unknown table `[{name}]`{line}; {hint}")
 }

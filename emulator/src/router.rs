@@ -17,7 +17,6 @@ pub(crate) struct Services {
 }
 
 /// Where a request goes.
-#[derive(Clone)]
 pub(crate) struct Route {
     pub(crate) service: Arc<dyn Service>,
     pub(crate) op: OperationInfo,

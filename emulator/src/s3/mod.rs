@@ -844,8 +844,10 @@ pub(crate) fn call_error_response(e: &CallError, resource: &str, request_id: &st
         CallError::BodyTooLarge { .. } => {
             S3Error::new(StatusCode::PAYLOAD_TOO_LARGE, "EntityTooLarge", e.to_string())
         }
-        CallError::BodyTimeout | CallError::BodyUnreadable(_) => {
-            S3Error::new(StatusCode::REQUEST_TIMEOUT, "RequestTimeout", e.to_string())
+        CallError::BodyTimeout => S3Error::new(StatusCode::REQUEST_TIMEOUT, "RequestTimeout", e.to_string()),
+        // A body cut off by the connection is a bad request, named as S3 names a slow one.
+        CallError::BodyUnreadable(_) => {
+            S3Error::new(StatusCode::BAD_REQUEST, "RequestTimeout", e.to_string())
         }
         CallError::Auth(auth) => {
             let a = auth.s3();
