@@ -179,7 +179,8 @@ fn replay(service: &Personalize, mut changes: Vec<(Context, Operation, Value, u6
 }
 
 /// Opens the state in `dir` (created if missing): the snapshot, then every journal replayed
-/// over it, then a fresh journal that the returned service appends to, and a compaction.
+/// over it, then a fresh journal that the returned service appends to, and, when the journals held
+/// changes, a compaction that folds them into the snapshot.
 pub fn open(dir: &Path, config: Config) -> Result<(Personalize, Arc<FileJournal>), PersistError> {
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let snapshot = dir.join(SNAPSHOT);
@@ -198,6 +199,7 @@ pub fn open(dir: &Path, config: Config) -> Result<(Personalize, Arc<FileJournal>
     for (_, path) in &old {
         read_changes(path, &mut changes).map_err(io_err(path))?;
     }
+    let had_changes = !changes.is_empty();
     let (replayed, dropped) = replay(&restored, changes);
     if dropped > 0 {
         tracing::warn!(
@@ -217,12 +219,19 @@ pub fn open(dir: &Path, config: Config) -> Result<(Personalize, Arc<FileJournal>
         failing: AtomicBool::new(false),
         compacting: Mutex::new(()),
     });
-    let service = restored;
-    journal.compact(&service)?;
+    // Changes left by the last run are folded in now. After a clean shutdown the old journal is
+    // empty and the snapshot already holds the state: the empty file only goes.
+    if had_changes {
+        journal.compact(&restored)?;
+    } else {
+        for (_, path) in &old {
+            fs::remove_file(path).map_err(io_err(path))?;
+        }
+    }
     if replayed > 0 {
         tracing::info!(replayed, dir = %dir.display(), "Personalize state restored");
     }
-    Ok((service, journal))
+    Ok((restored, journal))
 }
 
 impl FileJournal {
