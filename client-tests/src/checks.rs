@@ -312,8 +312,8 @@ pub fn expected_identity(creds: Creds) -> Value {
     }
 }
 
-/// Compares a record's `userIdentity` with what AWS writes for `creds`.
-pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
+/// Compares a record's `userIdentity` with what AWS writes for `creds` in a call at `event_time`.
+pub fn identity_problems(identity: &Value, creds: Creds, event_time: &Value) -> Vec<String> {
     let mut p = Vec::new();
     let expected = expected_identity(creds);
     let Some(exp) = expected.as_object() else { return p };
@@ -339,9 +339,9 @@ pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
                 ));
             }
             let (created, mfa) = if creds == SESSION {
-                ("2026-01-01T00:00:00Z", "true")
+                (start_of_hour(event_time), "true")
             } else {
-                ("2020-01-01T00:00:00Z", "false")
+                ("2020-01-01T00:00:00Z".to_owned(), "false")
             };
             if ctx["attributes"]["creationDate"] != created {
                 p.push(format!(
@@ -383,7 +383,7 @@ pub fn identity_problems(identity: &Value, creds: Creds) -> Vec<String> {
                     ctx["attributes"]["mfaAuthenticated"]
                 ));
             }
-            if ctx["attributes"]["creationDate"] != "2026-01-01T00:00:00Z" {
+            if ctx["attributes"]["creationDate"] != start_of_hour(event_time).as_str() {
                 p.push(format!(
                     "sessionContext.attributes.creationDate = {}",
                     ctx["attributes"]["creationDate"]
@@ -408,7 +408,7 @@ pub fn problems(r: &Value, e: &Expect<'_>) -> Vec<String> {
     if r["awsRegion"] != e.region {
         p.push(format!("awsRegion {}, expected {}", r["awsRegion"], e.region));
     }
-    p.extend(identity_problems(&r["userIdentity"], e.creds));
+    p.extend(identity_problems(&r["userIdentity"], e.creds, &r["eventTime"]));
     let service = e.creds == SERVICE;
     let (ip, ua_prefix) = if service {
         ("personalize.amazonaws.com", "personalize.amazonaws.com")
@@ -437,6 +437,7 @@ pub fn problems(r: &Value, e: &Expect<'_>) -> Vec<String> {
     }
     match e.error_code {
         Some(code) => {
+            let code = cloudtrail::rules::recorded_error_code(code);
             if r["errorCode"] != code {
                 p.push(format!("errorCode {}, expected {code}", r["errorCode"]));
             }
@@ -484,4 +485,11 @@ pub fn assert_invariants<'a>(records: impl IntoIterator<Item = &'a Value>) {
         "records break the invariants:\n{}",
         all.join("\n")
     );
+}
+
+/// `YYYY-MM-DDTHH:00:00Z` of an `eventTime`: the `creationDate` of a configured session that
+/// renews hourly.
+fn start_of_hour(event_time: &Value) -> String {
+    let t = event_time.as_str().unwrap_or_default();
+    format!("{}:00:00Z", t.get(..13).unwrap_or(t))
 }

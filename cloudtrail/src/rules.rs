@@ -11,6 +11,59 @@ use crate::record::{EventCategory, Record, Resource};
 /// `userAgent` is cut to this many bytes, as CloudTrail does.
 pub const MAX_USER_AGENT: usize = 1024;
 
+/// How a service's member names appear in `requestParameters` and `responseElements`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberCase {
+    /// As on the wire: services whose wire names are already lower camel case.
+    #[default]
+    AsSent,
+    /// Lower camel case, as CloudTrail writes the members of services whose wire names are
+    /// PascalCase (CloudTrail's own API, STS): `TrailARN` is `trailARN`, `KMSKeyId` is `kmsKeyId`.
+    LowerCamel,
+}
+
+/// A member name as CloudTrail writes it for a PascalCase service: the leading run of capitals
+/// is lowered, except the last one when it starts the next word (`S3BucketName` → `s3BucketName`,
+/// `SNSTopicARN` → `snsTopicARN`, `Name` → `name`). This is the AWS SDK for Java's rule for
+/// member variables, which CloudTrail's records follow.
+pub fn lower_camel(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let run = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    let lowered = if run > 1 && chars.get(run).is_some_and(|c| c.is_ascii_lowercase()) {
+        run - 1
+    } else {
+        run
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < lowered { c.to_ascii_lowercase() } else { *c })
+        .collect()
+}
+
+/// `v` with every object key in lower camel case ([`lower_camel`]), at every depth.
+pub fn lower_camel_members(v: Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (lower_camel(&k), lower_camel_members(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(lower_camel_members).collect()),
+        other => other,
+    }
+}
+
+/// The `errorCode` CloudTrail writes for an error the client received as `code`. Authorization
+/// failures of AWS JSON services reach the SDK as `AccessDeniedException` but are recorded as
+/// `AccessDenied` (real records of Organizations, Cost Explorer and STS; docs/cloudtrail-format.md).
+pub fn recorded_error_code(code: &str) -> &str {
+    match code {
+        "AccessDeniedException" => "AccessDenied",
+        other => other,
+    }
+}
+
 /// How a call ended.
 #[derive(Clone, Copy)]
 pub enum Outcome<'a> {
@@ -78,6 +131,8 @@ pub struct ApiCall<'a> {
     pub request_id: String,
     /// The resources the call names, where AWS lists them.
     pub resources: Vec<Resource>,
+    /// How the service's member names are written.
+    pub member_case: MemberCase,
 }
 
 /// The record of `call`:
@@ -87,7 +142,9 @@ pub struct ApiCall<'a> {
 /// - an empty request is `requestParameters: null`;
 /// - read-only calls have no `responseElements`, nor do empty outputs; timestamps in them are
 ///   Java dates;
-/// - failed calls carry `errorCode` and `errorMessage`;
+/// - failed calls carry `errorCode` (as CloudTrail names it, [`recorded_error_code`]) and
+///   `errorMessage`;
+/// - member names follow the service's [`MemberCase`];
 /// - data events are `eventCategory` `Data` with `managementEvent` false.
 pub fn api_call(call: ApiCall<'_>) -> Record {
     let service = call.identity.invoked_by.clone();
@@ -106,17 +163,22 @@ pub fn api_call(call: ApiCall<'_>) -> Record {
         call.account,
     );
     r.user_agent = user_agent;
+    let cased = |v: Value| match call.member_case {
+        MemberCase::AsSent => v,
+        MemberCase::LowerCamel => lower_camel_members(v),
+    };
     r.request_parameters = call
         .request
-        .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+        .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+        .map(cased);
     match call.outcome {
         Outcome::Output { output, is_timestamp } if !call.read_only => {
-            r.response_elements = response_elements(output, is_timestamp);
+            r.response_elements = response_elements(output, is_timestamp).map(cased);
         }
-        Outcome::Rendered(v) if !call.read_only => r.response_elements = v.cloned(),
+        Outcome::Rendered(v) if !call.read_only => r.response_elements = v.cloned().map(cased),
         Outcome::Output { .. } | Outcome::Rendered(_) => {}
         Outcome::Failure { code, message } => {
-            r.error_code = Some(code.to_owned());
+            r.error_code = Some(recorded_error_code(code).to_owned());
             r.error_message = Some(message.to_owned());
         }
     }
@@ -190,7 +252,55 @@ mod tests {
             data_event: false,
             request_id: "r".into(),
             resources: Vec::new(),
+            member_case: MemberCase::AsSent,
         }
+    }
+
+    #[test]
+    fn pascal_case_members_are_recorded_in_lower_camel_case() {
+        for (wire, recorded) in [
+            ("Name", "name"),
+            ("TrailARN", "trailARN"),
+            ("S3BucketName", "s3BucketName"),
+            ("KMSKeyId", "kmsKeyId"),
+            ("SNSTopicARN", "snsTopicARN"),
+            ("MaxResults", "maxResults"),
+            ("ARN", "arn"),
+            ("already", "already"),
+            ("", ""),
+        ] {
+            assert_eq!(lower_camel(wire), recorded, "{wire}");
+        }
+        let out = json!({"TrailList": [{"Name": "t", "EventSelectors": [{"ReadWriteType": "All"}]}]});
+        let never = |_: &str| false;
+        let mut c = call(
+            Outcome::Output {
+                output: &out,
+                is_timestamp: &never,
+            },
+            false,
+        );
+        c.request = Some(json!({"Name": "t", "MaxResults": 5}));
+        c.member_case = MemberCase::LowerCamel;
+        let r = api_call(c);
+        assert_eq!(r.request_parameters, Some(json!({"name": "t", "maxResults": 5})));
+        assert_eq!(
+            r.response_elements,
+            Some(json!({"trailList": [{"name": "t", "eventSelectors": [{"readWriteType": "All"}]}]}))
+        );
+    }
+
+    #[test]
+    fn access_denied_is_recorded_as_cloudtrail_names_it() {
+        let r = api_call(call(
+            Outcome::Failure {
+                code: "AccessDeniedException",
+                message: "User: x is not authorized",
+            },
+            false,
+        ));
+        assert_eq!(r.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(recorded_error_code("ThrottlingException"), "ThrottlingException");
     }
 
     #[test]

@@ -285,6 +285,7 @@ impl App {
             request_id: known.request_id,
             resources,
             is_timestamp: &is_timestamp,
+            member_case: service.member_case(),
         };
         // Waiting for room in the delivery budget is backpressure, but a bounded one: a backlog
         // that does not drain must not hang every caller.

@@ -146,13 +146,17 @@ impl FileConfig {
                 }
             }
             for session in account.roles.iter().flat_map(|r| &r.sessions) {
-                check_iso("creation_date", &session.creation_date)?;
+                if let Some(c) = &session.creation_date {
+                    check_iso("creation_date", c)?;
+                }
                 if let Some(e) = &session.expiration {
                     check_iso("expiration", e)?;
                 }
             }
             for fed in &account.federated_users {
-                check_iso("creation_date", &fed.creation_date)?;
+                if let Some(c) = &fed.creation_date {
+                    check_iso("creation_date", c)?;
+                }
                 if !account.users.iter().any(|u| u.name == fed.issuer_user) {
                     return Err(ConfigError::Invalid(format!(
                         "federated user {} names issuer_user {:?}, which is not a user of account {}",

@@ -29,6 +29,9 @@ pub struct Principal {
     /// A principal made up for an unknown key (`--allow-unknown-keys`); its signature cannot be
     /// checked because the emulator does not know the secret.
     pub generated: bool,
+    /// A configured session with no `creation_date`: records show it as renewed at the start
+    /// of the call's hour.
+    pub renews_hourly: bool,
     /// The signing keys last derived for this secret, by scope.
     pub(crate) signing_key: sigv4::SigningKeyCache,
 }
@@ -41,6 +44,24 @@ impl Principal {
             .clone()
             .or_else(|| self.identity.invoked_by.clone())
             .unwrap_or_else(|| format!("arn:aws:iam::{}:root", self.account))
+    }
+
+    /// The `userIdentity` of a call made at `now`: a session that renews hourly shows the start
+    /// of `now`'s hour as its `creationDate`.
+    pub fn identity_at(&self, now: OffsetDateTime) -> UserIdentity {
+        let mut identity = self.identity.clone();
+        if self.renews_hourly
+            && let Some(ctx) = identity.session_context.as_mut()
+        {
+            let hour = now
+                .to_offset(time::UtcOffset::UTC)
+                .replace_minute(0)
+                .and_then(|t| t.replace_second(0))
+                .and_then(|t| t.replace_nanosecond(0))
+                .unwrap_or(now);
+            ctx.attributes.creation_date = cloudtrail::timefmt::iso_seconds(hour);
+        }
+        identity
     }
 
     /// The first deny rule matching `service:Operation`, if any.
@@ -147,6 +168,7 @@ impl Identities {
             expiration: None,
             deny: Vec::new(),
             generated: true,
+            renews_hourly: false,
             signing_key: sigv4::SigningKeyCache::new(),
         }))
     }
@@ -161,6 +183,9 @@ impl Identities {
         self.by_key.is_empty()
     }
 }
+
+/// The `creationDate` held by a session that renews hourly; [`Principal::identity_at`] replaces it.
+const HOURLY_PLACEHOLDER: &str = "1970-01-01T00:00:00Z";
 
 fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountConfig) {
     let id = account.id.as_str();
@@ -178,6 +203,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: root.deny.clone(),
                 generated: false,
+                renews_hourly: false,
                 signing_key: sigv4::SigningKeyCache::new(),
             },
         );
@@ -204,6 +230,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     expiration: None,
                     deny: user.deny.clone(),
                     generated: false,
+                    renews_hourly: false,
                     signing_key: sigv4::SigningKeyCache::new(),
                 },
             );
@@ -222,7 +249,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 &role_id,
                 &s.name,
                 &s.access_key_id,
-                &s.creation_date,
+                s.creation_date.as_deref().unwrap_or(HOURLY_PLACEHOLDER),
                 s.mfa_authenticated,
                 s.source_identity.as_deref(),
             );
@@ -242,6 +269,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                         .and_then(cloudtrail::timefmt::parse_iso_seconds),
                     deny: role.deny.iter().chain(&s.deny).cloned().collect(),
                     generated: false,
+                    renews_hourly: s.creation_date.is_none(),
                     signing_key: sigv4::SigningKeyCache::new(),
                 },
             );
@@ -273,7 +301,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     &fed.name,
                     &fed.access_key_id,
                     session_issuer,
-                    &fed.creation_date,
+                    fed.creation_date.as_deref().unwrap_or(HOURLY_PLACEHOLDER),
                     fed.mfa_authenticated,
                 ),
                 secret: fed.secret_access_key.clone(),
@@ -284,6 +312,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                     .and_then(cloudtrail::timefmt::parse_iso_seconds),
                 deny: fed.deny.clone(),
                 generated: false,
+                renews_hourly: fed.creation_date.is_none(),
                 signing_key: sigv4::SigningKeyCache::new(),
             },
         );
@@ -299,6 +328,7 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
                 expiration: None,
                 deny: svc.deny.clone(),
                 generated: false,
+                renews_hourly: false,
                 signing_key: sigv4::SigningKeyCache::new(),
             },
         );
@@ -379,6 +409,22 @@ mod tests {
         assert!(intern.denies("personalize", "DeleteDataset").is_some());
         assert!(intern.denies("personalize", "ListDatasets").is_none());
         assert!(ids.lookup("AKIANOTCONFIGURED000").is_none());
+    }
+
+    #[test]
+    fn sessions_without_a_creation_date_show_the_start_of_the_calls_hour() {
+        let ids = Identities::from_config(&FileConfig::embedded_default());
+        let now = time::macros::datetime!(2026-12-03 14:37:12 UTC);
+        for key in ["ASIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7FEDUSER"] {
+            let identity = ids.lookup(key).unwrap().identity_at(now);
+            let ctx = identity.session_context.unwrap();
+            assert_eq!(ctx.attributes.creation_date, "2026-12-03T14:00:00Z", "{key}");
+        }
+        let stale = ids.lookup("ASIAIOSFODNN7EXPIRED").unwrap().identity_at(now);
+        assert_eq!(
+            stale.session_context.unwrap().attributes.creation_date,
+            "2020-01-01T00:00:00Z"
+        );
     }
 
     #[test]

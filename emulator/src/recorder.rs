@@ -54,6 +54,8 @@ pub struct Call<'a> {
     pub resources: Vec<Resource>,
     /// Which response members are timestamps (rendered as Java dates).
     pub is_timestamp: &'a (dyn Fn(&str) -> bool + Sync),
+    /// How the service's member names are written.
+    pub member_case: rules::MemberCase,
 }
 
 /// Builds records and hands them to delivery and the taps.
@@ -94,9 +96,10 @@ impl Recorder {
             },
             Outcome::Failure { code, message } => rules::Outcome::Failure { code, message },
         };
+        let time = self.clock.now();
         rules::api_call(ApiCall {
-            identity: p.identity.clone(),
-            time: self.clock.now(),
+            identity: p.identity_at(time),
+            time,
             event_source: call.event_source,
             event_name: call.event_name,
             region: call.region,
@@ -109,6 +112,7 @@ impl Recorder {
             data_event: call.data_event,
             request_id: call.request_id.to_owned(),
             resources: call.resources,
+            member_case: call.member_case,
         })
     }
 
@@ -153,6 +157,7 @@ mod tests {
             expiration: None,
             deny: vec![],
             generated: false,
+            renews_hourly: false,
             signing_key: sigv4::SigningKeyCache::new(),
         }
     }
@@ -172,6 +177,7 @@ mod tests {
             request_id: "00000000-0000-0000-0000-000000000000",
             resources: vec![],
             is_timestamp: &|_| false,
+            member_case: rules::MemberCase::AsSent,
         }
     }
 

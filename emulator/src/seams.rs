@@ -185,6 +185,11 @@ pub trait Service: Send + Sync + 'static {
     ) -> Option<String> {
         None
     }
+    /// How the record writes the service's member names (lower camel case for PascalCase wire
+    /// names, as CloudTrail does).
+    fn member_case(&self) -> cloudtrail::rules::MemberCase {
+        cloudtrail::rules::MemberCase::AsSent
+    }
     /// Whether an output member holds a timestamp (rendered as a Java date in `responseElements`).
     fn is_timestamp_member(&self, _name: &str) -> bool {
         false

@@ -54,6 +54,7 @@ pub fn to_record(
         data_event: op.data_event(),
         request_id,
         resources,
+        member_case: rules::MemberCase::AsSent,
     });
     r.event_id = rng::uuid(rng);
     if !service_call {

@@ -119,8 +119,10 @@ pub struct SessionConfig {
     pub secret_access_key: String,
     /// The session token the client must send as `X-Amz-Security-Token`.
     pub session_token: String,
-    /// When the session was issued, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub creation_date: String,
+    /// When the session was issued, `YYYY-MM-DDTHH:MM:SSZ`. When absent, records show the
+    /// session as renewed at the start of the call's hour, as SDKs renew role credentials.
+    #[serde(default)]
+    pub creation_date: Option<String>,
     /// When it expires; never when absent.
     #[serde(default)]
     pub expiration: Option<String>,
@@ -152,8 +154,9 @@ pub struct FederatedUserConfig {
     pub secret_access_key: String,
     /// The session token.
     pub session_token: String,
-    /// When the token was issued.
-    pub creation_date: String,
+    /// When the token was issued; when absent, the start of the call's hour (as for sessions).
+    #[serde(default)]
+    pub creation_date: Option<String>,
     /// When it expires; never when absent.
     #[serde(default)]
     pub expiration: Option<String>,

@@ -383,10 +383,10 @@ async fn trail_crud_status_selectors_tags_and_keys() {
     };
     assert_eq!(by_name("CreateTrail")["readOnly"], false);
     assert_eq!(
-        by_name("CreateTrail")["responseElements"]["TrailARN"].as_str(),
+        by_name("CreateTrail")["responseElements"]["trailARN"].as_str(),
         Some(arn)
     );
-    assert_eq!(by_name("CreateTrail")["requestParameters"]["Name"], "audit-trail");
+    assert_eq!(by_name("CreateTrail")["requestParameters"]["name"], "audit-trail");
     let failed: Vec<&&Value> = ct_records
         .iter()
         .filter(|r| r["eventName"] == "CreateTrail" && !r["errorCode"].is_null())

@@ -176,6 +176,13 @@ impl Trails {
         })
     }
 
+    /// Whether `caller` may change the trail `name` (it exists, and this is its home Region),
+    /// without changing it.
+    pub fn check_mutable(&self, caller: Caller<'_>, name: &str) -> Result<(), TrailError> {
+        let st = self.read();
+        self.find_mut(&st, caller, name).map(|_| ())
+    }
+
     /// StopLogging. Returns the trail and whether it was logging before.
     pub fn stop_logging(&self, caller: Caller<'_>, name: &str) -> Result<(Trail, bool), TrailError> {
         let now = self.now();

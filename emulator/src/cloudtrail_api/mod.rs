@@ -598,16 +598,44 @@ impl CloudTrailApi {
         Ok(json!({}))
     }
 
-    fn stop_logging(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
-        let name = trail_name(input, "Name")?;
-        let (t, was_logging) = self.trails.stop_logging(caller, &name).map_err(trail_err)?;
-        if was_logging
-            && t.log_file_validation
-            && let Err(e) = self.digests.final_digest(&t.arn())
-        {
-            tracing::warn!(trail = %t.arn(), error = %e, "final digest on StopLogging failed");
+    /// StopLogging takes effect once its own record is routed: the trail it stops still
+    /// delivers that record, as on AWS, where detections look for it in the trail's files.
+    fn stop_logging(&self, ctx: &CallContext<'_>, input: &Value) -> Answer {
+        let caller = Caller {
+            account: ctx.account,
+            region: ctx.region,
+        };
+        let checked = trail_name(&In::new(input), "Name").and_then(|name| {
+            self.trails
+                .check_mutable(caller, &name)
+                .map(|()| name)
+                .map_err(trail_err)
+        });
+        let name = match checked {
+            Ok(name) => name,
+            Err(e) => return Answer::from(Err(e)),
+        };
+        let (trails, digests) = (Arc::clone(&self.trails), Arc::clone(&self.digests));
+        let (account, region) = (ctx.account.to_owned(), ctx.region.to_owned());
+        let stop = move || {
+            let caller = Caller {
+                account: &account,
+                region: &region,
+            };
+            match trails.stop_logging(caller, &name) {
+                Ok((t, true)) if t.log_file_validation => {
+                    if let Err(e) = digests.final_digest(&t.arn()) {
+                        tracing::warn!(trail = %t.arn(), error = %e, "final digest on StopLogging failed");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(trail = %name, error = %e, "StopLogging after its record failed"),
+            }
+        };
+        Answer {
+            result: Ok(json!({})),
+            after_record: Some(Box::new(stop)),
         }
-        Ok(json!({}))
     }
 
     fn put_event_selectors(&self, caller: Caller<'_>, input: &In<'_>) -> Result<Value, ServiceError> {
@@ -766,7 +794,6 @@ impl CloudTrailApi {
             "ListTrails" => self.list_trails(caller, &input),
             "GetTrailStatus" => self.get_trail_status(caller, &input),
             "StartLogging" => self.start_logging(caller, &input),
-            "StopLogging" => self.stop_logging(caller, &input),
             "PutEventSelectors" => self.put_event_selectors(caller, &input),
             "GetEventSelectors" => self.get_event_selectors(caller, &input),
             "AddTags" => self.add_tags(caller, &input, false),
@@ -811,15 +838,30 @@ impl Service for CloudTrailApi {
         input: &'a Value,
     ) -> BoxFuture<'a, Answer> {
         // Trail changes write one small file; the work is short enough for the request task.
-        Box::pin(std::future::ready(Answer::from(self.dispatch(
-            ctx,
-            operation.name,
-            input,
-        ))))
+        let answer = match operation.name {
+            "StopLogging" => self.stop_logging(ctx, input),
+            name => Answer::from(self.dispatch(ctx, name, input)),
+        };
+        Box::pin(std::future::ready(answer))
     }
 
     fn is_timestamp_member(&self, name: &str) -> bool {
         TIMESTAMP_MEMBERS.contains(&name)
+    }
+
+    fn member_case(&self) -> cloudtrail::rules::MemberCase {
+        cloudtrail::rules::MemberCase::LowerCamel
+    }
+
+    /// CloudTrail records `DescribeTrails` with the defaults the caller left out.
+    fn redact(&self, operation: OperationInfo, mut input: Value) -> Value {
+        if operation.name == "DescribeTrails"
+            && let Some(o) = input.as_object_mut()
+        {
+            o.entry("trailNameList").or_insert_with(|| json!([]));
+            o.entry("includeShadowTrails").or_insert(Value::Bool(true));
+        }
+        input
     }
 }
 

@@ -206,7 +206,8 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
 
     let records = h.flushed_records().await;
     let rec = by_request_id(&records, &denied);
-    assert_eq!(rec["errorCode"], "AccessDeniedException");
+    // The SDK gets AccessDeniedException; CloudTrail records it as AccessDenied.
+    assert_eq!(rec["errorCode"], "AccessDenied");
     assert_eq!(rec["requestParameters"]["name"], "forbidden");
     assert!(rec["responseElements"].is_null());
     // Nothing was created.

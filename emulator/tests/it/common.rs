@@ -279,7 +279,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             walk(&p, out);
-        } else if p.to_string_lossy().ends_with(".json.gz") && p.to_string_lossy().contains("/AWSLogs/") {
+        } else if p.to_string_lossy().ends_with(".json.gz")
+            && p.to_string_lossy().contains("/AWSLogs/")
+            && !p.to_string_lossy().contains("/CloudTrail-Digest/")
+        {
             out.push(p);
         }
     }

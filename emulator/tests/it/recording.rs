@@ -159,7 +159,8 @@ async fn every_identity_type() {
         "arn:aws:iam::123456789012:role/PersonalizeAdmin"
     );
     assert_eq!(ctx["sessionIssuer"]["userName"], "PersonalizeAdmin");
-    assert_eq!(ctx["attributes"]["creationDate"], "2026-01-01T00:00:00Z");
+    // A configured session without a creation date shows the start of the call's hour.
+    assert_eq!(ctx["attributes"]["creationDate"], "2026-03-01T10:00:00Z");
     assert_eq!(ctx["attributes"]["mfaAuthenticated"], "true");
     assert_eq!(ctx["sourceIdentity"], "alice");
 
@@ -247,5 +248,55 @@ async fn sensitive_members_are_hidden() {
     assert_eq!(
         rec["requestParameters"]["tags"],
         serde_json::json!([{"tagKey": "HIDDEN_DUE_TO_SECURITY_REASONS", "tagValue": "HIDDEN_DUE_TO_SECURITY_REASONS"}])
+    );
+}
+
+#[tokio::test]
+async fn cloudtrail_api_records_use_cloudtrails_member_names_and_defaults() {
+    let h = Harness::start().await;
+    let ct = Signer::new(ALICE.0, ALICE.1, "us-east-1", "cloudtrail");
+    let target = |op: &str| format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{op}");
+    let describe = h.json(&ct, &target("DescribeTrails"), "{}").await;
+    assert_eq!(describe.status, 200, "{:?}", describe.body);
+    let selectors = h
+        .json(
+            &ct,
+            &target("PutEventSelectors"),
+            r#"{"TrailName":"management-events","EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":true}]}"#,
+        )
+        .await;
+    assert_eq!(selectors.status, 200, "{:?}", selectors.body);
+    let stop = h
+        .json(&ct, &target("StopLogging"), r#"{"Name":"management-events"}"#)
+        .await;
+    assert_eq!(stop.status, 200, "{:?}", stop.body);
+    let records = h.flushed_records().await;
+
+    let r = by_request_id(&records, &describe.request_id());
+    assert_eq!(
+        r["requestParameters"],
+        serde_json::json!({"trailNameList": [], "includeShadowTrails": true})
+    );
+    let r = by_request_id(&records, &selectors.request_id());
+    assert_eq!(r["requestParameters"]["trailName"], "management-events");
+    assert_eq!(
+        r["requestParameters"]["eventSelectors"][0]["readWriteType"],
+        "All"
+    );
+    assert!(r["responseElements"]["trailARN"].is_string(), "{r}");
+    assert!(r["responseElements"].get("TrailARN").is_none());
+    // The trail StopLogging stops still delivers its record, and nothing after it.
+    let after = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
+    assert_eq!(after.status, 200);
+    let later = h.flushed_records().await;
+    assert!(
+        later
+            .iter()
+            .all(|r| r["requestID"] != after.request_id().as_str())
+    );
+    let r = by_request_id(&records, &stop.request_id());
+    assert_eq!(
+        r["requestParameters"],
+        serde_json::json!({"name": "management-events"})
     );
 }

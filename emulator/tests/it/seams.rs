@@ -148,7 +148,7 @@ async fn json_service_is_served_authenticated_and_recorded() {
     );
     assert_eq!(
         by_request_id(&records, &denied.request_id())["errorCode"],
-        "AccessDeniedException"
+        "AccessDenied"
     );
     assert_eq!(
         by_request_id(&records, &wrong.request_id())["errorCode"],

@@ -27,7 +27,7 @@ fn suspicious_has_every_detection_signal() {
     assert!(root > 10, "root calls: {root}");
     let denied = r
         .iter()
-        .filter(|r| r["errorCode"] == "AccessDeniedException")
+        .filter(|r| r["errorCode"] == "AccessDenied")
         .collect::<Vec<_>>();
     assert!(denied.len() > 10, "denied calls: {}", denied.len());
     assert!(
