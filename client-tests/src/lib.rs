@@ -48,6 +48,18 @@ pub struct Creds {
     pub session_token: Option<&'static str>,
 }
 
+impl Creds {
+    /// Credentials only known at run time (issued by STS), kept for the rest of the test process.
+    pub fn leaked(access_key_id: &str, secret_access_key: &str, session_token: Option<&str>) -> Creds {
+        let keep = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+        Creds {
+            access_key_id: keep(access_key_id),
+            secret_access_key: keep(secret_access_key),
+            session_token: session_token.map(keep),
+        }
+    }
+}
+
 /// IAM user `alice`, the AWS documentation's example key pair.
 pub const ALICE: Creds = Creds {
     access_key_id: "AKIAIOSFODNN7EXAMPLE",
@@ -540,6 +552,11 @@ impl Emulator {
     /// An aws-sdk-personalize client with client-side options.
     pub fn personalize_with(&self, creds: Creds, options: &ClientOptions) -> aws_sdk_personalize::Client {
         sdk_client!(aws_sdk_personalize, self, creds, options)
+    }
+
+    /// An aws-sdk-sts client for `creds` in [`REGION`].
+    pub fn sts(&self, creds: Creds) -> aws_sdk_sts::Client {
+        sdk_client!(aws_sdk_sts, self, creds, &ClientOptions::default())
     }
 
     /// An aws-sdk-personalizeruntime client for `creds` in [`REGION`].

@@ -4,7 +4,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 /// `userIdentity.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum IdentityType {
     /// The account's root user.
     Root,
@@ -29,10 +29,16 @@ pub enum IdentityType {
     /// A directory user.
     Directory,
     /// Unknown to CloudTrail.
+    #[default]
     Unknown,
 }
 
 impl IdentityType {
+    /// Whether this is [`IdentityType::Unknown`] (left out of an empty session issuer).
+    pub fn is_unknown(&self) -> bool {
+        *self == IdentityType::Unknown
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,22 +115,40 @@ pub struct SessionContext {
     pub source_identity: Option<String>,
 }
 
-/// `sessionContext.sessionIssuer`.
+/// `sessionContext.sessionIssuer`; every member is left out of the empty one (`{}`) that IAM
+/// users' and root's session credentials carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer {
     /// `Role`, `IAMUser` or `Root`.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, skip_serializing_if = "IdentityType::is_unknown")]
     pub issuer_type: IdentityType,
     /// The issuer's unique id.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub principal_id: String,
     /// The issuer's ARN.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub arn: String,
     /// The issuer's account.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub account_id: String,
     /// The role or user name (absent for root without an alias).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+}
+
+impl SessionIssuer {
+    /// The empty issuer (`{}`) of session credentials that IAM users and root get from
+    /// GetSessionToken or a console sign-in.
+    pub fn none() -> Self {
+        SessionIssuer {
+            issuer_type: IdentityType::Unknown,
+            principal_id: String::new(),
+            arn: String::new(),
+            account_id: String::new(),
+            user_name: None,
+        }
+    }
 }
 
 /// `sessionContext.attributes`.
@@ -191,6 +215,22 @@ impl UserIdentity {
             user_name: Some(name.to_owned()),
             ..empty()
         }
+    }
+
+    /// `self` (an IAM user or root) calling with session credentials (`ASIA…`, from
+    /// GetSessionToken or a console sign-in): a `sessionContext` with an empty issuer.
+    pub fn with_session(mut self, access_key_id: &str, creation_date: &str, mfa: bool) -> Self {
+        self.access_key_id = Some(access_key_id.to_owned());
+        self.session_context = Some(SessionContext {
+            session_issuer: Some(SessionIssuer::none()),
+            web_id_federation_data: Some(serde_json::Value::Object(Default::default())),
+            attributes: SessionAttributes {
+                creation_date: creation_date.to_owned(),
+                mfa_authenticated: mfa.to_string(),
+            },
+            source_identity: None,
+        });
+        self
     }
 
     /// A role session. `role_id` is the role's `AROA…` id; `creation_date` is `YYYY-MM-DDTHH:MM:SSZ`.
@@ -357,7 +397,8 @@ impl UserIdentity {
     }
 }
 
-fn normalise_path(path: &str) -> String {
+/// An IAM path as ARNs write it: `/` or `/division/`.
+pub fn normalise_path(path: &str) -> String {
     let trimmed = path.trim_matches('/');
     if trimmed.is_empty() {
         "/".to_owned()
@@ -375,6 +416,27 @@ pub fn unique_id(prefix: &str, rng: &mut impl rand::Rng) -> String {
     s.push_str(prefix);
     while s.len() < 21 {
         s.push(char::from(ID_ALPHABET[rng.random_range(0..ID_ALPHABET.len())]));
+    }
+    s
+}
+
+const BASE64_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// A 40-character secret access key.
+pub fn secret_access_key(rng: &mut impl rand::Rng) -> String {
+    (0..40)
+        .map(|_| char::from(BASE64_ALPHABET[rng.random_range(0..BASE64_ALPHABET.len())]))
+        .collect()
+}
+
+/// A session token of the length and opening real STS tokens have (`IQoJb3JpZ2luX2Vj` is the
+/// base64 of their fixed header).
+pub fn session_token(rng: &mut impl rand::Rng) -> String {
+    let mut s = String::from("IQoJb3JpZ2luX2VjE");
+    while s.len() < 360 {
+        s.push(char::from(
+            BASE64_ALPHABET[rng.random_range(0..BASE64_ALPHABET.len())],
+        ));
     }
     s
 }

@@ -19,7 +19,7 @@ use crate::identity::{Identities, Principal};
 use crate::personalize_api::PersonalizeApi;
 use crate::protocol::{self, CallError};
 use crate::recorder::{Call, Outcome, Recorder};
-use crate::router::{Route, Services};
+use crate::router::{Route, Routed, Services, Unserved};
 use crate::seams::{AfterRecord, CallContext, HttpResponse, S3Caller, S3Handler, S3Request};
 use crate::sigv4::{self, PathStyle, RequestView};
 
@@ -98,16 +98,20 @@ impl App {
         if scope.as_ref().is_some_and(|s| s.service == "s3") {
             return self.handle_s3(parts, body, request_id).await;
         }
-        let route = match self.services.route(&parts) {
-            Ok(r) => r,
+        let signing_name = scope.as_ref().map(|s| s.service.as_str());
+        match self.services.route_signed(&parts, signing_name) {
+            Ok(Routed::Served(route)) => self.handle_routed(&route, parts, body, &request_id, peer).await,
+            Ok(Routed::Unserved(unserved)) => {
+                self.handle_unserved(unserved, parts, body, &request_id, peer)
+                    .await
+            }
             Err((protocol, e)) => {
                 tracing::debug!(error = %e, "unroutable request");
-                return CallError::from(e)
+                CallError::from(e)
                     .to_api(protocol)
-                    .response(protocol, &request_id);
+                    .response(protocol, &request_id)
             }
-        };
-        self.handle_routed(&route, parts, body, &request_id, peer).await
+        }
     }
 
     /// Reads the body within the server's limits, counted while it arrives.
@@ -136,6 +140,24 @@ impl App {
             Ok(b) => b,
             Err(e) => return e.to_api(protocol).response(protocol, request_id),
         };
+        // A Query request names its operation in the body.
+        let (query_route, form) = if matches!(protocol, protocol::Protocol::Query(_)) {
+            let form = protocol::query::decode_form(&body);
+            let action = form.as_ref().ok().and_then(protocol::query::action);
+            match Services::query_operation(route, action) {
+                Ok(r) => (Some(r), Some(form)),
+                Err(e) => {
+                    let e = match form {
+                        Err(bad) => bad,
+                        Ok(_) => CallError::from(e),
+                    };
+                    return e.to_api(protocol).response(protocol, request_id);
+                }
+            }
+        } else {
+            (None, None)
+        };
+        let route = query_route.as_ref().unwrap_or(route);
         let view = RequestView {
             method: &parts.method,
             uri: &parts.uri,
@@ -178,6 +200,8 @@ impl App {
             Err(CallError::Serialization(
                 "request body not kept for a refused authentication".into(),
             ))
+        } else if let Some(form) = form {
+            form
         } else {
             protocol::decode_body(&body)
         };
@@ -261,9 +285,14 @@ impl App {
         let (service, op, protocol) = (&route.service, route.op, route.protocol);
         let result = result.map_err(|e| e.to_api(protocol));
         let is_timestamp = |name: &str| service.is_timestamp_member(name);
-        let outcome = match &result {
-            Ok(v) => Outcome::Success(v),
-            Err(e) => Outcome::Failure {
+        let recorded_output = result
+            .as_ref()
+            .ok()
+            .and_then(|v| service.output_as_recorded(op, v));
+        let outcome = match (&result, &recorded_output) {
+            (Ok(_), Some(shown)) => Outcome::Success(shown),
+            (Ok(v), None) => Outcome::Success(v),
+            (Err(e), _) => Outcome::Failure {
                 code: &e.code,
                 message: &e.message,
             },
@@ -311,9 +340,99 @@ impl App {
             tracing::warn!(error = %e, operation = op.name, "answered without a record");
         }
         match result {
-            Ok(v) => protocol::success(protocol, &v, known.request_id),
+            Ok(v) => protocol::success(protocol, op.name, &v, &is_timestamp, known.request_id),
             Err(e) => e.response(protocol, known.request_id),
         }
+    }
+
+    /// A request for a service nobody here serves: answered in its own protocol with the error
+    /// its SDK reads as an unknown operation, and recorded when it is signed by a known key and
+    /// names its operation.
+    async fn handle_unserved(
+        &self,
+        unserved: Unserved,
+        parts: Parts,
+        body: Incoming,
+        request_id: &str,
+        peer: SocketAddr,
+    ) -> HttpResponse {
+        let protocol = unserved.protocol;
+        let answer = |e: CallError| {
+            if unserved.rest_xml {
+                crate::s3::call_error_response(&e, parts.uri.path(), request_id)
+            } else {
+                e.to_api(protocol).response(protocol, request_id)
+            }
+        };
+        let body = match self.receive(&parts, body).await {
+            Ok(b) => b,
+            Err(e) => return answer(e),
+        };
+        let operation = unserved.operation.clone().or_else(|| {
+            protocol::is_form(&parts.headers)
+                .then(|| protocol::query::decode_form(&body).ok())
+                .flatten()
+                .and_then(|f| protocol::query::action(&f).map(str::to_owned))
+        });
+        let view = RequestView {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let verified = sigv4::verify(
+            &view,
+            &self.identities,
+            &self.regions,
+            &unserved.signing_name,
+            PathStyle::Normalized,
+            self.clock.now(),
+        );
+        let verified = match verified {
+            Ok(v) => v,
+            Err(f) => return answer(CallError::Auth(f.error)),
+        };
+        let not_served = CallError::from(protocol::RouteError::NotServed {
+            service: unserved.signing_name.clone(),
+            operation: operation.clone().unwrap_or_else(|| "This operation".to_owned()),
+        });
+        if unserved.rest_xml {
+            return answer(not_served);
+        }
+        let api = not_served.to_api(protocol);
+        if let Some(name) = operation.as_deref() {
+            let event_source = format!("{}.amazonaws.com", unserved.signing_name);
+            let user_agent = protocol::user_agent(&parts.headers);
+            let read_only = ["Get", "Describe", "List", "Lookup", "Search", "Head"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            let call = Call {
+                principal: &verified.principal,
+                event_source: &event_source,
+                event_name: name,
+                region: &verified.scope.region,
+                source_ip: protocol::source_ip(&parts.headers, peer, &self.server.trusted_proxies),
+                user_agent: user_agent.as_deref(),
+                request: None,
+                outcome: Outcome::Failure {
+                    code: &api.code,
+                    message: &api.message,
+                },
+                read_only,
+                data_event: false,
+                request_id,
+                resources: Vec::new(),
+                is_timestamp: &|_| false,
+                member_case: cloudtrail::rules::MemberCase::AsSent,
+            };
+            match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    self.unrecorded.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        api.response(protocol, request_id)
     }
 
     async fn handle_s3(&self, parts: Parts, body: Incoming, request_id: String) -> HttpResponse {

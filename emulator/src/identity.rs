@@ -2,7 +2,7 @@
 //! with per-identity deny rules.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use cloudtrail::identity::SessionIssuer;
 use cloudtrail::{IdentityType, UserIdentity};
@@ -114,20 +114,124 @@ fn glob(pattern: &str, text: &str) -> bool {
     p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
-/// Access key id to principal, built once from the configuration.
+/// Access key id to principal: the configured keys, and the temporary credentials STS issued.
 #[derive(Debug, Clone, Default)]
 pub struct Identities {
-    by_key: HashMap<String, Arc<Principal>>,
+    by_key: Arc<HashMap<String, Arc<Principal>>>,
     /// The account unknown keys are mapped into, when `allow_unknown_keys` is on.
     unknown_key_account: Option<String>,
+    /// Credentials issued while running (shared by every clone).
+    issued: Arc<Issued>,
+    /// The configured roles, by ARN, that STS issues sessions for.
+    roles: Arc<HashMap<String, Role>>,
+    /// The configured IAM users, by ARN.
+    users: Arc<HashMap<String, User>>,
+}
+
+/// A configured role, as STS needs it.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Its account.
+    pub account: String,
+    /// Its name.
+    pub name: String,
+    /// Its IAM path.
+    pub path: String,
+    /// Its `AROA…` id.
+    pub role_id: String,
+    /// What its sessions may not call.
+    pub deny: Vec<String>,
+    /// Who may assume it; empty: any principal of its own account.
+    pub trust: Vec<String>,
+    /// The longest session, in seconds.
+    pub max_session_duration: u32,
+}
+
+impl Role {
+    /// `arn:aws:iam::<account>:role<path><name>`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:role{}{}", self.account, self.path, self.name)
+    }
+
+    /// Whether the role's trust lets `caller` assume it.
+    pub fn trusts(&self, caller: &Principal) -> bool {
+        if self.trust.is_empty() {
+            return caller.account == self.account;
+        }
+        let identity = &caller.identity;
+        let issuer = identity
+            .session_context
+            .as_ref()
+            .and_then(|c| c.session_issuer.as_ref())
+            .map(|i| i.arn.as_str());
+        self.trust.iter().any(|t| {
+            t == "*"
+                || *t == caller.account
+                || *t == format!("arn:aws:iam::{}:root", caller.account)
+                || identity.arn.as_deref() == Some(t.as_str())
+                || issuer == Some(t.as_str())
+                || identity.invoked_by.as_deref() == Some(t.as_str())
+        })
+    }
+}
+
+/// A configured IAM user, as STS needs it.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Its account.
+    pub account: String,
+    /// What the user may not call (their session credentials inherit it).
+    pub deny: Vec<String>,
+}
+
+/// How many issued credentials are kept at most; beyond it the ones that expire first go.
+const MAX_ISSUED: usize = 100_000;
+
+/// Temporary credentials STS issued, by access key id. They live in memory: a restart ends them,
+/// as if every one had been revoked.
+#[derive(Debug, Default)]
+struct Issued {
+    by_key: RwLock<HashMap<String, Arc<Principal>>>,
 }
 
 impl Identities {
     /// Builds the table from the `[[accounts]]` of a configuration.
     pub fn from_config(file: &FileConfig) -> Self {
         let mut by_key = HashMap::new();
+        let mut roles = HashMap::new();
+        let mut users = HashMap::new();
         for account in &file.accounts {
             add_account(&mut by_key, account);
+            for r in &account.roles {
+                let role = Role {
+                    account: account.id.clone(),
+                    name: r.name.clone(),
+                    path: cloudtrail::identity::normalise_path(&r.path),
+                    role_id: r
+                        .role_id
+                        .clone()
+                        .unwrap_or_else(|| derived_id("AROA", &format!("{}/role/{}", account.id, r.name))),
+                    deny: r.deny.clone(),
+                    trust: r.trust.clone().unwrap_or_default(),
+                    max_session_duration: r.max_session_duration,
+                };
+                roles.insert(role.arn(), role);
+            }
+            for u in &account.users {
+                let arn = format!(
+                    "arn:aws:iam::{}:user{}{}",
+                    account.id,
+                    cloudtrail::identity::normalise_path(&u.path),
+                    u.name
+                );
+                users.insert(
+                    arn,
+                    User {
+                        account: account.id.clone(),
+                        deny: u.deny.clone(),
+                    },
+                );
+            }
         }
         let unknown_key_account = file.server.allow_unknown_keys.then(|| {
             file.accounts
@@ -136,15 +240,70 @@ impl Identities {
                 .unwrap_or_else(|| "123456789012".to_owned())
         });
         Identities {
-            by_key,
+            by_key: Arc::new(by_key),
             unknown_key_account,
+            issued: Arc::default(),
+            roles: Arc::new(roles),
+            users: Arc::new(users),
         }
     }
 
-    /// The principal holding `access_key_id`: a configured one, or a generated IAM user when
-    /// unknown keys are allowed.
+    /// The configured role with this ARN.
+    pub fn role(&self, arn: &str) -> Option<&Role> {
+        self.roles.get(arn)
+    }
+
+    /// The configured IAM user with this ARN.
+    pub fn user(&self, arn: &str) -> Option<&User> {
+        self.users.get(arn)
+    }
+
+    /// Whether `account` is one of the configured accounts.
+    pub fn knows_account(&self, account: &str) -> bool {
+        self.by_key.values().any(|p| p.account == account)
+            || self.roles.values().any(|r| r.account == account)
+    }
+
+    /// Makes temporary credentials usable at once. At most [`MAX_ISSUED`] are kept: when full,
+    /// expired ones are dropped first, then the ones closest to expiring.
+    pub fn issue(&self, principal: Principal, now: OffsetDateTime) -> Arc<Principal> {
+        let principal = Arc::new(principal);
+        let key = principal.identity.access_key_id.clone().unwrap_or_default();
+        let mut map = self
+            .issued
+            .by_key
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_ISSUED {
+            map.retain(|_, p| p.expiration.is_none_or(|e| e > now));
+            while map.len() >= MAX_ISSUED {
+                let Some(first) = map
+                    .iter()
+                    .min_by_key(|(_, p)| p.expiration)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                map.remove(&first);
+            }
+        }
+        map.insert(key, principal.clone());
+        principal
+    }
+
+    /// The principal holding `access_key_id`: a configured one, one STS issued, or a generated
+    /// IAM user when unknown keys are allowed.
     pub fn lookup(&self, access_key_id: &str) -> Option<Arc<Principal>> {
         if let Some(p) = self.by_key.get(access_key_id) {
+            return Some(p.clone());
+        }
+        if let Some(p) = self
+            .issued
+            .by_key
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(access_key_id)
+        {
             return Some(p.clone());
         }
         let account = self.unknown_key_account.as_deref()?;

@@ -2,15 +2,15 @@
 //!
 //! One port serves every [`seams::Service`]: the Personalize control plane (AWS JSON 1.1) with
 //! Runtime and Events (REST-JSON) ([`personalize_api`]), the CloudTrail API ([`cloudtrail_api`]),
-//! and any a caller plugs in; S3 through [`seams::S3Handler`]; and admin endpoints under
+//! STS over the Query protocol ([`sts`]), and any a caller plugs in; S3 through [`seams::S3Handler`]; and admin endpoints under
 //! `/_emulator/`. Every call that can be tied to an identity becomes a CloudTrail record, built
 //! by the [`recorder`] after the response is known and spooled before the response is sent.
 //! `docs/protocol.md` describes the wire behaviour and every choice AWS does not document;
 //! `docs/ARCHITECTURE.md` is the map.
 //!
 //! # Adding a service
-//! Implement [`seams::Service`]: its signing name and event source, the `X-Amz-Target` prefixes
-//! or REST paths it serves, `call`, and what the record needs that only the service knows
+//! Implement [`seams::Service`]: its signing name and event source, the `X-Amz-Target` prefixes,
+//! REST paths or Query actions it serves, `call`, and what the record needs that only the service knows
 //! (sensitive members, resources, timestamp members). Add it in `server::assemble`, or, from
 //! outside, push it onto [`Config::extensions`]`.services`. The router, authentication, deny
 //! rules, throttling, admission and recording need no change.
@@ -30,6 +30,7 @@ pub mod s3;
 pub mod seams;
 pub mod server;
 pub mod sigv4;
+pub mod sts;
 pub mod testing;
 pub mod webhook;
 

@@ -1,4 +1,4 @@
-//! The seams services plug into: [`Service`] (Personalize, the CloudTrail API, a test's own), the
+//! The seams services plug into: [`Service`] (Personalize, the CloudTrail API, STS, a test's own), the
 //! S3 API over the data directory ([`S3Handler`], REST-XML), and taps that see every record the
 //! spool accepted (Event history).
 
@@ -41,6 +41,8 @@ pub struct CallContext<'a> {
 pub enum Fault {
     /// The caller's request is wrong.
     Client,
+    /// The caller may not do this (Query services answer 403).
+    Denied,
     /// The resource the call names does not exist.
     NotFound,
     /// The resource is in a state that does not allow the call.
@@ -160,6 +162,15 @@ pub trait Service: Send + Sync + 'static {
     fn by_path(&self, _path: &str) -> Option<OperationInfo> {
         None
     }
+    /// For a service that speaks the AWS Query protocol (routed by its signing name, the
+    /// operation named by the form's `Action`): the XML namespace of its responses.
+    fn query_namespace(&self) -> Option<&'static str> {
+        None
+    }
+    /// The Query operation called `action`, or `None` for an unknown one.
+    fn by_action(&self, _action: &str) -> Option<OperationInfo> {
+        None
+    }
     /// Runs an operation.
     fn call<'a>(
         &'a self,
@@ -170,6 +181,11 @@ pub trait Service: Send + Sync + 'static {
     /// The request as the record shows it: members the model marks sensitive hidden.
     fn redact(&self, _operation: OperationInfo, input: Value) -> Value {
         input
+    }
+    /// The output as `responseElements` shows it, when that differs from what the client got
+    /// (CloudTrail never shows a secret access key).
+    fn output_as_recorded(&self, _operation: OperationInfo, _output: &Value) -> Option<Value> {
+        None
     }
     /// `resources[]` of the record (data events name the resource they touch).
     fn resources(&self, _operation: OperationInfo, _input: Option<&Value>, _account: &str) -> Vec<Resource> {

@@ -105,12 +105,14 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         (p, Some(j))
     };
     let personalize = Arc::new(PersonalizeApi::new(personalize, journal));
+    let identities = Identities::from_config(&config.file);
     let mut services = config.extensions.services.clone();
     services.push(personalize.clone());
     services.push(cloudtrail.service());
+    services.push(Arc::new(crate::sts::StsApi::new(identities.clone())));
     Ok(Arc::new(App {
         clock: config.clock.clone(),
-        identities: Identities::from_config(&config.file),
+        identities,
         regions: crate::sigv4::Regions::new(&server.extra_regions),
         personalize,
         services: Services::new(services),

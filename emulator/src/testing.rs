@@ -71,3 +71,24 @@ impl Service for Gate {
         })
     }
 }
+
+/// The rows (operation, state) of the block `<!-- <name>:begin ... -->` .. `<!-- <name>:end -->`
+/// of docs/compatibility.md, in the order the table lists them.
+#[cfg(test)]
+pub(crate) fn compatibility_rows(name: &str) -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/compatibility.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let block = doc
+        .split_once(&format!("<!-- {name}:begin"))
+        .and_then(|(_, rest)| rest.split_once(&format!("<!-- {name}:end -->")))
+        .map(|(block, _)| block)
+        .unwrap_or_default();
+    block
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let op = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((op.to_owned(), (*cells.get(3)?).to_owned()))
+        })
+        .collect()
+}

@@ -281,19 +281,11 @@ fn unique_person(rng: &mut Rng, used: &mut Vec<String>, kind: IdentityKind) -> S
 }
 
 fn secret(rng: &mut Rng) -> String {
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    (0..40)
-        .map(|_| char::from(B64[rng.random_range(0..B64.len())]))
-        .collect()
+    cloudtrail::identity::secret_access_key(rng)
 }
 
 fn session_token(rng: &mut Rng) -> String {
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::from("IQoJb3JpZ2luX2VjE");
-    while s.len() < 360 {
-        s.push(char::from(B64[rng.random_range(0..B64.len())]));
-    }
-    s
+    cloudtrail::identity::session_token(rng)
 }
 
 /// A routable public IPv4 address from `fake`.

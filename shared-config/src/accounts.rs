@@ -105,6 +105,19 @@ pub struct RoleConfig {
     /// Operation patterns every session of this role may not call.
     #[serde(default)]
     pub deny: Vec<String>,
+    /// Who may assume the role through STS (its trust policy's principals): account ids, `*`,
+    /// IAM user or role ARNs, or service principals (`lambda.amazonaws.com`). When absent, any
+    /// principal of the role's own account.
+    #[serde(default)]
+    pub trust: Option<Vec<String>>,
+    /// The longest session STS issues for the role, in seconds (AWS: 3600 unless raised, at most
+    /// 43200).
+    #[serde(default = "one_hour")]
+    pub max_session_duration: u32,
+}
+
+fn one_hour() -> u32 {
+    3600
 }
 
 /// `[[accounts.roles.sessions]]`: temporary credentials from AssumeRole.

@@ -276,6 +276,18 @@ impl AuthError {
         }
     }
 
+    /// The error code of the same failure in the AWS Query protocol (STS, IAM), whose names
+    /// carry no `Exception` suffix.
+    pub fn query_code(&self) -> &'static str {
+        match self.code() {
+            "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
+            "IncompleteSignatureException" => "IncompleteSignature",
+            "UnrecognizedClientException" => "InvalidClientTokenId",
+            "ExpiredTokenException" => "ExpiredToken",
+            _ => "SignatureDoesNotMatch",
+        }
+    }
+
     /// The same failure as S3 answers it.
     pub fn s3(&self) -> S3Error {
         use AuthError as E;

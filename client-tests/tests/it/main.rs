@@ -14,5 +14,6 @@ mod conformance;
 mod errors;
 mod generator_live;
 mod generator_s3;
+mod sts;
 mod validate_logs;
 mod workflow;

@@ -885,17 +885,8 @@ mod tests {
     /// state column says what the code does.
     #[test]
     fn compatibility_table_matches_the_code() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/compatibility.md");
-        let doc = std::fs::read_to_string(&path).unwrap();
-        let (_, rest) = doc.split_once("<!-- cloudtrail-operations:begin").unwrap();
-        let (block, _) = rest.split_once("<!-- cloudtrail-operations:end -->").unwrap();
-        let rows: BTreeMap<String, String> = block
-            .lines()
-            .filter_map(|l| {
-                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                let op = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
-                Some((op.to_owned(), (*cells.get(3)?).to_owned()))
-            })
+        let rows: BTreeMap<String, String> = crate::testing::compatibility_rows("cloudtrail-operations")
+            .into_iter()
             .collect();
         let mut problems = Vec::new();
         for op in ALL_OPERATIONS {

@@ -22,6 +22,22 @@ pub enum RouteError {
     /// A target no service serves.
     #[error("Unknown operation {0}")]
     UnknownTarget(String),
+    /// A Query request without an `Action`.
+    #[error("Missing Action")]
+    MissingAction,
+    /// A Query `Action` the service does not have.
+    #[error("The action {0} is not valid for this web service.")]
+    UnknownAction(String),
+    /// A service nobody here serves.
+    #[error(
+        "{operation} is not available here: this emulator does not serve {service} (docs/compatibility.md)"
+    )]
+    NotServed {
+        /// The signing name.
+        service: String,
+        /// The operation, or `This operation`.
+        operation: String,
+    },
     /// A method other than `POST`; `operation` is the REST operation served at the path.
     #[error("{}", method_not_allowed(.method, .path, *.operation))]
     MethodNotAllowed {
@@ -95,6 +111,36 @@ impl CallError {
     /// a front end that answers authentication and authorization failures with 403 and
     /// throttling with 429; AWS JSON endpoints answer every client error with 400.
     pub fn to_api(&self, protocol: Protocol) -> ApiError {
+        let api = self.to_json_api(protocol);
+        match (protocol, self) {
+            (Protocol::Query(_), CallError::Auth(e)) => {
+                let code = e.query_code();
+                // Query services answer these two with 400, every other authentication failure with 403.
+                let status = match code {
+                    "ExpiredToken" | "IncompleteSignature" => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                ApiError::new(status, code, api.message)
+            }
+            (Protocol::Query(_), _) => {
+                let (code, status) = super::query::query_error(&api.code, api.status);
+                ApiError::new(status, code.to_owned(), api.message)
+            }
+            (Protocol::Ec2, _) => {
+                let code = match (&api.code[..], self) {
+                    (_, CallError::Auth(_)) => "AuthFailure",
+                    ("AccessDeniedException", _) => "UnauthorizedOperation",
+                    ("ThrottlingException", _) => "RequestLimitExceeded",
+                    ("UnknownOperationException", _) => "InvalidAction",
+                    (other, _) => other,
+                };
+                ApiError::new(api.status, code.to_owned(), api.message)
+            }
+            _ => api,
+        }
+    }
+
+    fn to_json_api(&self, protocol: Protocol) -> ApiError {
         let rest = protocol == Protocol::RestJson;
         let client = |rest_status: StatusCode| {
             if rest {
@@ -110,6 +156,12 @@ impl CallError {
             }
             CallError::Route(RouteError::MethodNotAllowed { .. }) => {
                 (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowedException")
+            }
+            CallError::Route(RouteError::NotServed { .. }) if rest => {
+                (StatusCode::NOT_FOUND, "UnknownOperationException")
+            }
+            CallError::Route(RouteError::MissingAction | RouteError::UnknownAction(_)) => {
+                return ApiError::new(StatusCode::BAD_REQUEST, "InvalidAction", message);
             }
             CallError::Route(_) => (StatusCode::BAD_REQUEST, "UnknownOperationException"),
             CallError::BodyTooLarge { .. } => {
@@ -143,6 +195,8 @@ impl CallError {
                     Fault::NotFound => client(StatusCode::NOT_FOUND),
                     Fault::Conflict => client(StatusCode::CONFLICT),
                     Fault::Client => StatusCode::BAD_REQUEST,
+                    Fault::Denied if protocol == Protocol::AwsJson11 => StatusCode::BAD_REQUEST,
+                    Fault::Denied => StatusCode::FORBIDDEN,
                 };
                 return ApiError::new(status, e.code.clone(), e.message.clone());
             }

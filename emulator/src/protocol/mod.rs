@@ -1,15 +1,17 @@
-//! The AWS JSON 1.1 and REST-JSON protocols: what a request's headers say (target, content type,
-//! forwarded addresses, body length), request bodies, responses and wire errors. With `crate::s3`
-//! for S3's REST-XML, the only code that knows wire names and headers.
+//! The AWS JSON 1.1, REST-JSON and Query protocols (and EC2's and Smithy RPC v2 CBOR's errors):
+//! what a request's headers say (target, content type, forwarded addresses, body length), request
+//! bodies, responses and wire errors. With `crate::s3` for S3's REST-XML, the only code that
+//! knows wire names and headers.
 //!
 //! Failures are typed ([`CallError`]) until the protocol is known, then mapped once into an
 //! [`ApiError`], so the recorder sees the same code and message the client gets.
 
 mod error;
+pub mod query;
 mod request;
 
 pub use error::{CallError, RouteError};
-pub use request::{check_content_type, read_body, source_ip, target, user_agent};
+pub use request::{check_content_type, has_target, host, is_form, read_body, source_ip, target, user_agent};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
@@ -30,6 +32,13 @@ pub enum Protocol {
     AwsJson11,
     /// Path-routed JSON (Personalize Runtime and Events).
     RestJson,
+    /// Form-encoded `POST /` with an `Action`, answered in XML; the XML namespace of the
+    /// service's responses, when it is served.
+    Query(Option<&'static str>),
+    /// EC2's variant of Query, whose errors are `<Response><Errors>`.
+    Ec2,
+    /// Smithy RPC v2 CBOR (`POST /service/S/operation/O`), for services we do not serve.
+    Cbor,
 }
 
 impl Protocol {
@@ -38,6 +47,8 @@ impl Protocol {
         match self {
             Protocol::AwsJson11 => AMZ_JSON_11,
             Protocol::RestJson => JSON,
+            Protocol::Query(_) | Protocol::Ec2 => query::XML,
+            Protocol::Cbor => "application/cbor",
         }
     }
 }
@@ -68,6 +79,12 @@ impl ApiError {
 
     /// The response for this error.
     pub fn response(&self, protocol: Protocol, request_id: &str) -> HttpResponse {
+        match protocol {
+            Protocol::Query(xmlns) => return query::error_response(self, xmlns, request_id),
+            Protocol::Ec2 => return query::ec2_error_response(self, request_id),
+            Protocol::Cbor => return self.cbor_response(request_id),
+            Protocol::AwsJson11 | Protocol::RestJson => {}
+        }
         let body = serde_json::json!({
             "__type": self.wire_type.unwrap_or(&self.code),
             "message": self.message,
@@ -75,6 +92,45 @@ impl ApiError {
         let mut resp = json_response(protocol, self.status, body.to_string().into(), request_id);
         if let Ok(v) = HeaderValue::from_str(&self.code) {
             resp.headers_mut().insert("x-amzn-errortype", v);
+        }
+        resp
+    }
+}
+
+impl ApiError {
+    /// The error as Smithy RPC v2 CBOR answers it: a CBOR map of `__type` and `message`.
+    fn cbor_response(&self, request_id: &str) -> HttpResponse {
+        fn text(out: &mut Vec<u8>, s: &str) {
+            // Major type 3 (text string) with its length in the shortest form CBOR allows.
+            match s.len() {
+                n @ 0..=23 => out.push(0x60 | n as u8),
+                n @ 24..=0xff => out.extend([0x78, n as u8]),
+                n @ 0x100..=0xffff => {
+                    out.push(0x79);
+                    out.extend((n as u16).to_be_bytes());
+                }
+                n => {
+                    out.push(0x7a);
+                    out.extend((n as u32).to_be_bytes());
+                }
+            }
+            out.extend(s.as_bytes());
+        }
+        let mut body = vec![0xa2];
+        text(&mut body, "__type");
+        text(&mut body, &self.code);
+        text(&mut body, "message");
+        text(&mut body, &self.message);
+        let mut resp = http::Response::new(Full::new(Bytes::from(body)));
+        *resp.status_mut() = self.status;
+        let headers = resp.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/cbor"),
+        );
+        headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert("x-amzn-requestid", v);
         }
         resp
     }
@@ -123,8 +179,24 @@ pub fn set_date(resp: &mut HttpResponse, now: time::OffsetDateTime) {
     }
 }
 
-/// A successful call's response.
-pub fn success(protocol: Protocol, output: &Value, request_id: &str) -> HttpResponse {
+/// A successful call's response; a Query response is named after `action` and writes the
+/// members `is_timestamp` names as ISO 8601.
+pub fn success(
+    protocol: Protocol,
+    action: &str,
+    output: &Value,
+    is_timestamp: &dyn Fn(&str) -> bool,
+    request_id: &str,
+) -> HttpResponse {
+    if let Protocol::Query(xmlns) = protocol {
+        return query::success(
+            action,
+            xmlns.unwrap_or_default(),
+            output,
+            is_timestamp,
+            request_id,
+        );
+    }
     let body = match output {
         Value::Null => Bytes::from_static(b"{}"),
         v => Bytes::from(serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec())),

@@ -21,6 +21,25 @@ pub fn target(headers: &HeaderMap) -> Result<(&str, &str), RouteError> {
         .ok_or_else(|| RouteError::UnknownTarget(target.to_owned()))
 }
 
+/// Whether the request names an `X-Amz-Target`.
+pub fn has_target(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-amz-target")
+}
+
+/// Whether the body is form-encoded (the Query and EC2 protocols).
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(super::query::FORM))
+}
+
+/// The `Host` the client sent.
+pub fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(http::header::HOST).and_then(|v| v.to_str().ok())
+}
+
 /// The `User-Agent` as received (the record's `userAgent`).
 pub fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers
@@ -82,12 +101,11 @@ where
 /// Checks the `Content-Type` against what the protocol takes. A request with no body may leave
 /// it out.
 pub fn check_content_type(headers: &HeaderMap, body: &[u8], protocol: Protocol) -> Result<(), CallError> {
-    let unsupported = |received: String| {
-        Err(CallError::UnsupportedMediaType {
-            received,
-            expected: protocol.content_type(),
-        })
+    let expected = match protocol {
+        Protocol::Query(_) | Protocol::Ec2 => super::query::FORM,
+        other => other.content_type(),
     };
+    let unsupported = |received: String| Err(CallError::UnsupportedMediaType { received, expected });
     let Some(ct) = headers.get(http::header::CONTENT_TYPE) else {
         return if body.is_empty() {
             Ok(())
@@ -109,6 +127,7 @@ pub fn check_content_type(headers: &HeaderMap, body: &[u8], protocol: Protocol) 
             "application/x-amz-json-1.1" | "application/x-amz-json-1.0" | "application/json"
         ),
         Protocol::RestJson => essence == "application/json",
+        Protocol::Query(_) | Protocol::Ec2 | Protocol::Cbor => essence == expected,
     };
     if ok {
         Ok(())

@@ -12,7 +12,7 @@
 //! "Digests and S3 access").
 
 mod list;
-mod xml;
+pub(crate) mod xml;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -858,6 +858,9 @@ pub(crate) fn call_error_response(e: &CallError, resource: &str, request_id: &st
             "SlowDown",
             "Please reduce your request rate.",
         ),
+        CallError::Route(crate::protocol::RouteError::NotServed { .. }) => {
+            S3Error::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented", e.to_string())
+        }
         _ => S3Error::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",

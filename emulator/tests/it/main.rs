@@ -18,3 +18,4 @@ mod protocol;
 mod recording;
 mod seams;
 mod signing;
+mod sts;

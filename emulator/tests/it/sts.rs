@@ -1,0 +1,420 @@
+//! STS over the Query protocol: the credentials it issues work at once and expire when they
+//! say, trust is checked, every call is recorded as CloudTrail records STS calls, and services
+//! nobody here serves answer in their own protocol.
+
+use std::time::Duration;
+
+use emulator::sigv4::Signer;
+use http::{HeaderMap, Method};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/PersonalizeAdmin";
+
+fn sts(key: &str, secret: &str) -> Signer {
+    Signer::new(key, secret, "us-east-1", "sts")
+}
+
+/// The text of the first `<tag>` in an XML body.
+fn xml<'a>(body: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = body
+        .find(&open)
+        .map(|i| i + open.len())
+        .unwrap_or_else(|| panic!("no <{tag}> in {body}"));
+    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
+    &body[start..end]
+}
+
+/// Temporary credentials from an STS response.
+struct Issued {
+    key: String,
+    secret: String,
+    token: String,
+}
+
+impl Issued {
+    fn from(body: &str) -> Issued {
+        Issued {
+            key: xml(body, "AccessKeyId").to_owned(),
+            secret: xml(body, "SecretAccessKey").to_owned(),
+            token: xml(body, "SessionToken").to_owned(),
+        }
+    }
+
+    fn signer(&self, service: &str) -> Signer {
+        Signer::new(&self.key, &self.secret, "us-east-1", service).with_session_token(&self.token)
+    }
+}
+
+impl Harness {
+    /// A signed Query call (`Action` and `Version` added).
+    async fn query(&self, signer: &Signer, action: &str, params: &[(&str, &str)]) -> Response {
+        let mut body = format!("Action={action}&Version=2011-06-15");
+        for (k, v) in params {
+            body.push_str(&format!(
+                "&{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
+        self.signed(signer, Method::POST, "/", h, body).await
+    }
+}
+
+fn text(r: &Response) -> String {
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn role_sessions_work_at_once_expire_when_they_say_and_are_recorded() {
+    let h = Harness::start().await;
+    let alice = sts(ALICE.0, ALICE.1);
+    let who = h.query(&alice, "GetCallerIdentity", &[]).await;
+    assert_eq!(who.status, 200, "{}", text(&who));
+    assert_eq!(who.headers["content-type"], "text/xml");
+    assert_eq!(xml(&text(&who), "Arn"), "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(xml(&text(&who), "UserId"), "AIDAJ45Q7YFFAREXAMPLE");
+
+    let assumed = h
+        .query(
+            &alice,
+            "AssumeRole",
+            &[
+                ("RoleArn", ROLE),
+                ("RoleSessionName", "build-42"),
+                ("DurationSeconds", "900"),
+                ("Tags.member.1.Key", "Project"),
+                ("Tags.member.1.Value", "recs"),
+            ],
+        )
+        .await;
+    assert_eq!(assumed.status, 200, "{}", text(&assumed));
+    let body = text(&assumed);
+    assert!(body.starts_with("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
+    assert_eq!(xml(&body, "Expiration"), "2026-03-01T10:15:00Z");
+    assert_eq!(
+        xml(&body, "Arn"),
+        "arn:aws:sts::123456789012:assumed-role/PersonalizeAdmin/build-42"
+    );
+    let session = Issued::from(&body);
+    assert!(session.key.starts_with("ASIA") && session.key.len() == 20);
+
+    // The new credentials work at once, on another service, and name the session.
+    h.clock.advance(Duration::from_secs(60));
+    let list = h
+        .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+        .await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    let me = h.query(&session.signer("sts"), "GetCallerIdentity", &[]).await;
+    assert_eq!(xml(&text(&me), "UserId"), "AROAIOSFODNN7EXAMPLE1:build-42");
+    // Without the token they are refused.
+    let no_token = Signer::new(&session.key, &session.secret, "us-east-1", "personalize");
+    assert_eq!(
+        h.personalize(&no_token, "ListDatasetGroups", "{}")
+            .await
+            .error_type(),
+        "UnrecognizedClientException"
+    );
+    // And they end when they said.
+    h.clock.advance(Duration::from_secs(840));
+    let late = h
+        .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+        .await;
+    assert_eq!(late.error_type(), "ExpiredTokenException");
+
+    let records = h.flushed_records().await;
+    let r = by_request_id(&records, &assumed.request_id());
+    assert_eq!(r["eventSource"], "sts.amazonaws.com");
+    assert_eq!(r["eventName"], "AssumeRole");
+    assert_eq!(r["readOnly"], false);
+    assert_eq!(
+        r["requestParameters"],
+        json!({"roleArn": ROLE, "roleSessionName": "build-42", "durationSeconds": 900,
+               "tags": [{"key": "Project", "value": "recs"}]})
+    );
+    let creds = &r["responseElements"]["credentials"];
+    assert_eq!(creds["accessKeyId"], session.key.as_str());
+    assert_eq!(creds["expiration"], "Mar 1, 2026 10:15:00 AM");
+    assert!(creds.get("secretAccessKey").is_none(), "{r}");
+    assert_eq!(
+        r["responseElements"]["assumedRoleUser"]["assumedRoleId"],
+        "AROAIOSFODNN7EXAMPLE1:build-42"
+    );
+    assert_eq!(
+        r["resources"],
+        json!([{"ARN": ROLE, "accountId": "123456789012", "type": "AWS::IAM::Role"}])
+    );
+    let used = by_request_id(&records, &list.request_id());
+    let u = &used["userIdentity"];
+    assert_eq!(u["type"], "AssumedRole");
+    assert_eq!(u["accessKeyId"], session.key.as_str());
+    assert_eq!(
+        u["arn"],
+        "arn:aws:sts::123456789012:assumed-role/PersonalizeAdmin/build-42"
+    );
+    // The session is as old as it is: issued at 10:00:00, used at 10:01:00.
+    assert_eq!(
+        u["sessionContext"]["attributes"]["creationDate"],
+        "2026-03-01T10:00:00Z"
+    );
+    assert_eq!(used["eventTime"], "2026-03-01T10:01:00Z");
+    let who = by_request_id(&records, &who.request_id());
+    assert_eq!(who["readOnly"], true);
+    assert_eq!(who["requestParameters"], Value::Null);
+    assert_eq!(who["responseElements"], Value::Null);
+}
+
+#[tokio::test]
+async fn trust_decides_who_may_assume_a_role_and_refusals_are_recorded() {
+    let h = Harness::start_with(|f| {
+        let role = &mut f.accounts[0].roles[0];
+        role.trust = Some(vec!["arn:aws:iam::123456789012:user/alice".into()]);
+        role.max_session_duration = 7200;
+    })
+    .await;
+    let intern = sts(INTERN.0, INTERN.1);
+    let refused = h
+        .query(
+            &intern,
+            "AssumeRole",
+            &[("RoleArn", ROLE), ("RoleSessionName", "try")],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", text(&refused));
+    let body = text(&refused);
+    assert_eq!(xml(&body, "Code"), "AccessDenied");
+    assert_eq!(xml(&body, "Type"), "Sender");
+    assert_eq!(
+        xml(&body, "Message"),
+        format!(
+            "User: arn:aws:iam::123456789012:user/trainees/intern is not authorized to perform: sts:AssumeRole on \
+             resource: {ROLE}"
+        )
+    );
+    let unknown = h
+        .query(
+            &sts(ALICE.0, ALICE.1),
+            "AssumeRole",
+            &[
+                ("RoleArn", "arn:aws:iam::123456789012:role/Nope"),
+                ("RoleSessionName", "try"),
+            ],
+        )
+        .await;
+    assert_eq!(xml(&text(&unknown), "Code"), "AccessDenied");
+    // The role allows two hours, but a session assuming a role again gets at most one.
+    let alice = sts(ALICE.0, ALICE.1);
+    let long = h
+        .query(
+            &alice,
+            "AssumeRole",
+            &[
+                ("RoleArn", ROLE),
+                ("RoleSessionName", "long"),
+                ("DurationSeconds", "7200"),
+            ],
+        )
+        .await;
+    assert_eq!(long.status, 200, "{}", text(&long));
+    let too_long = h
+        .query(
+            &alice,
+            "AssumeRole",
+            &[
+                ("RoleArn", ROLE),
+                ("RoleSessionName", "long"),
+                ("DurationSeconds", "7201"),
+            ],
+        )
+        .await;
+    assert_eq!(xml(&text(&too_long), "Code"), "ValidationError");
+    let bad_name = h
+        .query(
+            &alice,
+            "AssumeRole",
+            &[("RoleArn", ROLE), ("RoleSessionName", "no spaces")],
+        )
+        .await;
+    assert_eq!(xml(&text(&bad_name), "Code"), "ValidationError");
+    let unknown_action = h.query(&alice, "AssumeEverything", &[]).await;
+    assert_eq!(unknown_action.status, 400);
+    assert_eq!(xml(&text(&unknown_action), "Code"), "InvalidAction");
+    // A wrong signature is answered in STS's own words.
+    let forged = h
+        .query(&sts(ALICE.0, "not-the-secret"), "GetCallerIdentity", &[])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(xml(&text(&forged), "Code"), "SignatureDoesNotMatch");
+
+    let records = h.flushed_records().await;
+    let r = by_request_id(&records, &refused.request_id());
+    assert_eq!(r["errorCode"], "AccessDenied");
+    assert_eq!(r["userIdentity"]["userName"], "intern");
+    assert_eq!(
+        r["requestParameters"],
+        json!({"roleArn": ROLE, "roleSessionName": "try"})
+    );
+    assert_eq!(r["responseElements"], Value::Null);
+}
+
+#[tokio::test]
+async fn session_and_federation_tokens_carry_the_identities_aws_writes() {
+    let h = Harness::start().await;
+    let alice = sts(ALICE.0, ALICE.1);
+    let token = h
+        .query(
+            &alice,
+            "GetSessionToken",
+            &[
+                ("SerialNumber", "arn:aws:iam::123456789012:mfa/alice"),
+                ("TokenCode", "123456"),
+            ],
+        )
+        .await;
+    assert_eq!(token.status, 200, "{}", text(&token));
+    let session = Issued::from(&text(&token));
+    let federation = h.query(&alice, "GetFederationToken", &[("Name", "carol")]).await;
+    assert_eq!(federation.status, 200, "{}", text(&federation));
+    assert_eq!(xml(&text(&federation), "FederatedUserId"), "123456789012:carol");
+    let fed = Issued::from(&text(&federation));
+
+    let by_session = h
+        .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+        .await;
+    assert_eq!(by_session.status, 200);
+    let by_fed = h
+        .personalize(&fed.signer("personalize"), "ListDatasetGroups", "{}")
+        .await;
+    assert_eq!(by_fed.status, 200);
+    // Session credentials cannot get more session credentials.
+    let again = h.query(&session.signer("sts"), "GetSessionToken", &[]).await;
+    assert_eq!(again.status, 403);
+    // Deny rules follow the user into their sessions.
+    let intern_token = h.query(&sts(INTERN.0, INTERN.1), "GetSessionToken", &[]).await;
+    let intern = Issued::from(&text(&intern_token));
+    let denied = h
+        .personalize(
+            &intern.signer("personalize"),
+            "DeleteSchema",
+            r#"{"schemaArn":"arn:aws:personalize:us-east-1:123456789012:schema/x"}"#,
+        )
+        .await;
+    assert_eq!(denied.error_type(), "AccessDeniedException");
+    let info = h
+        .query(
+            &alice,
+            "GetAccessKeyInfo",
+            &[("AccessKeyId", session.key.as_str())],
+        )
+        .await;
+    assert_eq!(xml(&text(&info), "Account"), "123456789012");
+
+    let records = h.flushed_records().await;
+    let u = &by_request_id(&records, &by_session.request_id())["userIdentity"];
+    assert_eq!(u["type"], "IAMUser");
+    assert_eq!(u["arn"], "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(u["accessKeyId"], session.key.as_str());
+    assert_eq!(
+        u["sessionContext"],
+        json!({"sessionIssuer": {}, "webIdFederationData": {},
+               "attributes": {"creationDate": "2026-03-01T10:00:00Z", "mfaAuthenticated": "true"}})
+    );
+    let u = &by_request_id(&records, &by_fed.request_id())["userIdentity"];
+    assert_eq!(u["type"], "FederatedUser");
+    assert_eq!(u["arn"], "arn:aws:sts::123456789012:federated-user/carol");
+    assert_eq!(
+        u["sessionContext"]["sessionIssuer"]["arn"],
+        "arn:aws:iam::123456789012:user/alice"
+    );
+    let r = by_request_id(&records, &token.request_id());
+    // The one-time code is never recorded.
+    assert_eq!(
+        r["requestParameters"],
+        json!({"serialNumber": "arn:aws:iam::123456789012:mfa/alice"})
+    );
+    assert_eq!(
+        by_request_id(&records, &denied.request_id())["errorCode"],
+        "AccessDenied"
+    );
+}
+
+#[tokio::test]
+async fn services_not_served_here_answer_in_their_own_protocol_and_are_recorded() {
+    let h = Harness::start().await;
+    let form = |service: &str| {
+        (Signer::new(ALICE.0, ALICE.1, "us-east-1", service), {
+            let mut hm = HeaderMap::new();
+            hm.insert(
+                "content-type",
+                "application/x-www-form-urlencoded".parse().unwrap(),
+            );
+            hm
+        })
+    };
+    let (ec2, headers) = form("ec2");
+    let regions = h
+        .signed(
+            &ec2,
+            Method::POST,
+            "/",
+            headers,
+            "Action=DescribeRegions&Version=2016-11-15",
+        )
+        .await;
+    assert_eq!(regions.status, 400);
+    let body = text(&regions);
+    assert!(
+        body.contains("<Response><Errors><Error><Code>InvalidAction</Code>"),
+        "{body}"
+    );
+    assert!(body.contains("not available here"), "{body}");
+    let (iam, headers) = form("iam");
+    let summary = h
+        .signed(
+            &iam,
+            Method::POST,
+            "/",
+            headers,
+            "Action=GetAccountSummary&Version=2010-05-08",
+        )
+        .await;
+    assert!(
+        text(&summary).starts_with("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>")
+    );
+    let ddb = Signer::new(ALICE.0, ALICE.1, "us-east-1", "dynamodb");
+    let tables = h.json(&ddb, "DynamoDB_20120810.ListTables", "{}").await;
+    assert_eq!(tables.status, 400);
+    assert_eq!(tables.error_type(), "UnknownOperationException");
+    let lambda = Signer::new(ALICE.0, ALICE.1, "us-east-1", "lambda");
+    let functions = h
+        .signed(
+            &lambda,
+            Method::GET,
+            "/2015-03-31/functions/",
+            HeaderMap::new(),
+            "",
+        )
+        .await;
+    assert_eq!(functions.status, 404);
+    assert_eq!(functions.error_type(), "UnknownOperationException");
+
+    let records = h.flushed_records().await;
+    let r = by_request_id(&records, &regions.request_id());
+    assert_eq!(r["eventSource"], "ec2.amazonaws.com");
+    assert_eq!(r["eventName"], "DescribeRegions");
+    assert_eq!(r["errorCode"], "InvalidAction");
+    assert_eq!(r["readOnly"], true);
+    let r = by_request_id(&records, &tables.request_id());
+    assert_eq!(r["eventSource"], "dynamodb.amazonaws.com");
+    assert_eq!(r["eventName"], "ListTables");
+    // A REST call names no operation we could read without its model, so it is not recorded.
+    assert!(records.iter().all(|r| r["eventSource"] != "lambda.amazonaws.com"));
+}
