@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::identity::UserIdentity;
-use crate::record::{EventCategory, Record, Resource};
+use crate::record::{EventCategory, Record, Resource, TlsDetails};
 
 /// `userAgent` is cut to this many bytes, as CloudTrail does.
 pub const MAX_USER_AGENT: usize = 1024;
@@ -133,6 +133,8 @@ pub struct ApiCall<'a> {
     pub resources: Vec<Resource>,
     /// How the service's member names are written.
     pub member_case: MemberCase,
+    /// The TLS the call came over, if any.
+    pub tls: Option<TlsDetails>,
 }
 
 /// The record of `call`:
@@ -185,6 +187,7 @@ pub fn api_call(call: ApiCall<'_>) -> Record {
     r.request_id = Some(call.request_id);
     r.read_only = Some(call.read_only);
     r.resources = call.resources;
+    r.tls_details = call.tls;
     if call.data_event {
         r.event_category = EventCategory::Data;
         r.management_event = Some(false);
@@ -253,6 +256,7 @@ mod tests {
             request_id: "r".into(),
             resources: Vec::new(),
             member_case: MemberCase::AsSent,
+            tls: None,
         }
     }
 

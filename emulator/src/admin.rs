@@ -138,14 +138,14 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
         return error(status, message, request_id);
     }
     let expected = match path {
-        "/_emulator/health" | "/_emulator/quarantine" => Method::GET,
+        "/_emulator/health" | "/_emulator/quarantine" | "/_emulator/tls/certificate" => Method::GET,
         "/_emulator/flush" | "/_emulator/reset" | "/_emulator/quarantine/clear" => Method::POST,
         _ => {
             return error(
                 StatusCode::NOT_FOUND,
                 format!(
-                    "no admin endpoint {path}; try /_emulator/health, /_emulator/flush, /_emulator/reset or \
-                     /_emulator/quarantine"
+                    "no admin endpoint {path}; try /_emulator/health, /_emulator/flush, /_emulator/reset, \
+                     /_emulator/quarantine or /_emulator/tls/certificate"
                 ),
                 request_id,
             );
@@ -160,6 +160,23 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
     }
     match path {
         "/_emulator/health" => health(app, request_id),
+        "/_emulator/tls/certificate" => match &app.tls {
+            Some(tls) => {
+                let mut resp = http::Response::new(http_body_util::Full::new(Bytes::from(
+                    tls.certificate_pem.clone(),
+                )));
+                resp.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/x-pem-file"),
+                );
+                resp
+            }
+            None => error(
+                StatusCode::NOT_FOUND,
+                "TLS is off ([server] tls = false)".into(),
+                request_id,
+            ),
+        },
         "/_emulator/quarantine" => {
             let files: Vec<Value> = app
                 .delivery

@@ -49,6 +49,8 @@ pub(crate) struct App {
     pub(crate) started: Instant,
     /// Who may use the admin endpoints.
     pub(crate) admin: crate::admin::AdminGuard,
+    /// TLS on the same port, when it is on.
+    pub(crate) tls: Option<crate::tls::Tls>,
 }
 
 /// How long a call waits for its record to be accepted before it is answered without one (or,
@@ -72,6 +74,19 @@ struct Known<'a> {
     source_ip: IpAddr,
     user_agent: Option<String>,
     request_id: &'a str,
+    tls: Option<cloudtrail::TlsDetails>,
+}
+
+/// `tlsDetails` of a request that came over `tls`: what the handshake settled and the `Host`
+/// the client sent.
+fn tls_details(tls: Option<&crate::tls::Negotiated>, parts: &Parts) -> Option<cloudtrail::TlsDetails> {
+    let tls = tls?;
+    Some(cloudtrail::TlsDetails {
+        tls_version: tls.version.to_owned(),
+        cipher_suite: tls.cipher_suite.clone(),
+        client_provided_host_header: protocol::host(parts).unwrap_or_default().to_owned(),
+        key_exchange: tls.key_exchange.map(str::to_owned),
+    })
 }
 
 impl App {
@@ -79,17 +94,24 @@ impl App {
     pub(crate) async fn handle(
         self: Arc<Self>,
         peer: SocketAddr,
+        tls: Option<Arc<crate::tls::Negotiated>>,
         req: http::Request<Incoming>,
     ) -> Result<HttpResponse, Infallible> {
         let clock = self.clock.clone();
-        let mut resp = self.dispatch(peer, req).await;
+        let mut resp = self.dispatch(peer, tls.as_deref(), req).await;
         protocol::set_date(&mut resp, clock.now());
         Ok(resp)
     }
 
-    async fn dispatch(self: Arc<Self>, peer: SocketAddr, req: http::Request<Incoming>) -> HttpResponse {
+    async fn dispatch(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        tls: Option<&crate::tls::Negotiated>,
+        req: http::Request<Incoming>,
+    ) -> HttpResponse {
         let request_id = request_id();
         let (parts, body) = req.into_parts();
+        let tls = tls_details(tls, &parts);
         let path = parts.uri.path();
         if path == "/_emulator" || path.starts_with("/_emulator/") {
             return crate::admin::handle(&self, &parts, &request_id).await;
@@ -100,9 +122,12 @@ impl App {
         }
         let signing_name = scope.as_ref().map(|s| s.service.as_str());
         match self.services.route_signed(&parts, signing_name) {
-            Ok(Routed::Served(route)) => self.handle_routed(&route, parts, body, &request_id, peer).await,
+            Ok(Routed::Served(route)) => {
+                self.handle_routed(&route, parts, body, &request_id, peer, tls)
+                    .await
+            }
             Ok(Routed::Unserved(unserved)) => {
-                self.handle_unserved(unserved, parts, body, &request_id, peer)
+                self.handle_unserved(unserved, parts, body, &request_id, peer, tls)
                     .await
             }
             Err((protocol, e)) => {
@@ -134,6 +159,7 @@ impl App {
         body: Incoming,
         request_id: &str,
         peer: SocketAddr,
+        tls: Option<cloudtrail::TlsDetails>,
     ) -> HttpResponse {
         let protocol = route.protocol;
         let body = match self.receive(&parts, body).await {
@@ -194,6 +220,7 @@ impl App {
             source_ip,
             user_agent,
             request_id,
+            tls,
         };
         // Decoded once: the record shows the request even when the call fails before using it.
         let decoded = if auth_error.is_some() && body.len() > sigv4::REFUSED_BODY_LIMIT {
@@ -315,6 +342,7 @@ impl App {
             resources,
             is_timestamp: &is_timestamp,
             member_case: service.member_case(),
+            tls: known.tls.clone(),
         };
         // Waiting for room in the delivery budget is backpressure, but a bounded one: a backlog
         // that does not drain must not hang every caller.
@@ -355,6 +383,7 @@ impl App {
         body: Incoming,
         request_id: &str,
         peer: SocketAddr,
+        tls: Option<cloudtrail::TlsDetails>,
     ) -> HttpResponse {
         let protocol = unserved.protocol;
         let answer = |e: CallError| {
@@ -424,6 +453,7 @@ impl App {
                 resources: Vec::new(),
                 is_timestamp: &|_| false,
                 member_case: cloudtrail::rules::MemberCase::AsSent,
+                tls,
             };
             match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
                 Ok(Ok(())) => {}

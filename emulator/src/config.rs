@@ -165,6 +165,11 @@ impl FileConfig {
                 }
             }
         }
+        if self.server.tls_certificate.is_some() != self.server.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "server.tls_certificate and server.tls_key go together: give both or neither".into(),
+            ));
+        }
         for region in &self.server.extra_regions {
             if !crate::sigv4::Regions::valid_name(region) {
                 return Err(ConfigError::Invalid(format!(
@@ -234,6 +239,13 @@ pub struct ServerSection {
     /// The token that state-changing admin calls must carry when the server listens on a
     /// non-loopback address; a random one is made and logged at start-up when this is empty.
     pub admin_token: Option<String>,
+    /// Serve TLS on the same port (a connection that opens with a TLS handshake).
+    pub tls: bool,
+    /// The TLS certificate chain (PEM); with `tls_key`. Absent: one made on first start under
+    /// `<data_dir>/.tls/`.
+    pub tls_certificate: Option<PathBuf>,
+    /// The private key of `tls_certificate` (PEM).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -256,6 +268,9 @@ impl Default for ServerSection {
             extra_regions: Vec::new(),
             admin_hosts: Vec::new(),
             admin_token: None,
+            tls: true,
+            tls_certificate: None,
+            tls_key: None,
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod server;
 pub mod sigv4;
 pub mod sts;
 pub mod testing;
+pub mod tls;
 pub mod webhook;
 
 pub use cloudtrail_api::TARGET_PREFIX as CLOUDTRAIL_TARGET_PREFIX;

@@ -55,6 +55,16 @@ struct Args {
     /// [default: a random one, logged at start-up].
     #[arg(long, env = "EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Serve plain HTTP only (no TLS on the port).
+    #[arg(long, env = "EMULATOR_NO_TLS")]
+    no_tls: bool,
+    /// The TLS certificate chain (PEM) to serve, with --tls-key [default: one made on first
+    /// start under <data-dir>/.tls/].
+    #[arg(long, env = "EMULATOR_TLS_CERTIFICATE", requires = "tls_key")]
+    tls_certificate: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-certificate.
+    #[arg(long, env = "EMULATOR_TLS_KEY", requires = "tls_certificate")]
+    tls_key: Option<std::path::PathBuf>,
     /// A host name, besides loopback ones, under which the admin endpoints answer (repeatable;
     /// comma-separated in the env).
     #[arg(long = "admin-host", env = "EMULATOR_ADMIN_HOSTS", value_delimiter = ',')]
@@ -110,6 +120,13 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(token) = args.admin_token {
         server.admin_token = Some(token);
+    }
+    if args.no_tls {
+        server.tls = false;
+    }
+    if let (Some(cert), Some(key)) = (args.tls_certificate, args.tls_key) {
+        server.tls_certificate = Some(cert);
+        server.tls_key = Some(key);
     }
     if let Some(scale) = args.time_scale {
         anyhow::ensure!(scale >= 0.0 && scale.is_finite(), "--time-scale must be >= 0");

@@ -56,6 +56,8 @@ pub struct Call<'a> {
     pub is_timestamp: &'a (dyn Fn(&str) -> bool + Sync),
     /// How the service's member names are written.
     pub member_case: rules::MemberCase,
+    /// The TLS the call came over.
+    pub tls: Option<cloudtrail::TlsDetails>,
 }
 
 /// Builds records and hands them to delivery and the taps.
@@ -113,6 +115,7 @@ impl Recorder {
             request_id: call.request_id.to_owned(),
             resources: call.resources,
             member_case: call.member_case,
+            tls: call.tls,
         })
     }
 
@@ -178,6 +181,7 @@ mod tests {
             resources: vec![],
             is_timestamp: &|_| false,
             member_case: rules::MemberCase::AsSent,
+            tls: None,
         }
     }
 

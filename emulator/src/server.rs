@@ -50,6 +50,9 @@ pub enum ServerError {
     /// The listener's own address cannot be read.
     #[error("listener: {0}")]
     Listener(std::io::Error),
+    /// TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The data directory cannot be created.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -105,6 +108,17 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         (p, Some(j))
     };
     let personalize = Arc::new(PersonalizeApi::new(personalize, journal));
+    let tls = if server.tls {
+        let given = server.tls_certificate.as_deref().zip(server.tls_key.as_deref());
+        Some(crate::tls::Tls::open(
+            &server.data_dir,
+            given,
+            local,
+            config.clock.now(),
+        )?)
+    } else {
+        None
+    };
     let identities = Identities::from_config(&config.file);
     let mut services = config.extensions.services.clone();
     services.push(personalize.clone());
@@ -125,6 +139,7 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         unrecorded: std::sync::atomic::AtomicU64::new(0),
         started: Instant::now(),
         admin: crate::admin::AdminGuard::new(local, &server.admin_hosts, server.admin_token.as_deref()),
+        tls,
         server,
     }))
 }
@@ -152,6 +167,13 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
         keys = app.identities.len(),
         "emulator listening"
     );
+    if let Some(tls) = &app.tls {
+        tracing::info!(
+            url = %format!("https://{local}"),
+            certificate = %tls.certificate_path.display(),
+            "TLS on the same port; trust the certificate (AWS_CA_BUNDLE) or fetch it from /_emulator/tls/certificate"
+        );
+    }
     if local.ip().is_unspecified() {
         tracing::warn!(
             "listening on every interface: anyone who can reach this machine can call the emulator; \
@@ -231,11 +253,34 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
                 drop((permit, ip_slot));
                 return;
             };
-            let io = TokioIo::new(crate::conn::Replay::new(prefix, stream));
-            let service = service_fn(move |req| app.clone().handle(peer, req));
-            let conn = builder.serve_connection(io, service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            let stream = crate::conn::Replay::new(prefix.clone(), stream);
+            match app.tls.clone() {
+                Some(tls) if prefix.first() == Some(&crate::tls::HANDSHAKE) => {
+                    // The handshake and then the first request bytes, each within the deadline.
+                    let handshake = tokio::time::timeout(first_bytes, tls.acceptor.accept(stream)).await;
+                    let mut stream = match handshake {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            drop((permit, ip_slot));
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake not finished in time; closed");
+                            drop((permit, ip_slot));
+                            return;
+                        }
+                    };
+                    let negotiated = crate::tls::negotiated(stream.get_ref().1).map(Arc::new);
+                    let Some(prefix) = crate::conn::sniff(&mut stream, first_bytes).await else {
+                        tracing::debug!(%peer, "no request bytes in time after the handshake; closed");
+                        drop((permit, ip_slot));
+                        return;
+                    };
+                    let io = crate::conn::Replay::new(prefix, stream);
+                    serve(&builder, watcher, io, app, peer, negotiated).await;
+                }
+                _ => serve(&builder, watcher, stream, app, peer, None).await,
             }
             drop((permit, ip_slot));
         });
@@ -261,4 +306,22 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future) -
     app.delivery.clone().shutdown().await?;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Serves one connection (plain or TLS) with hyper until it ends or shutdown closes it.
+async fn serve<S>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: S,
+    app: Arc<App>,
+    peer: SocketAddr,
+    tls: Option<Arc<crate::tls::Negotiated>>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| app.clone().handle(peer, tls.clone(), req));
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
 }

@@ -55,6 +55,8 @@ pub fn to_record(
         request_id,
         resources,
         member_case: rules::MemberCase::AsSent,
+        // Drawn below, after the event id, so the output stays the same for a seed.
+        tls: None,
     });
     r.event_id = rng::uuid(rng);
     if !service_call {

@@ -173,9 +173,12 @@ import json, sys
 import boto3
 from botocore.exceptions import ClientError
 
-endpoint, role = sys.argv[1], sys.argv[2]
+endpoint, role, https, ca = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
 out = {"whoami": sts.get_caller_identity()["Arn"]}
+# The same port over TLS, trusting the certificate the emulator made.
+over_tls = boto3.client("sts", endpoint_url=https, region_name="us-east-1", verify=ca)
+out["tlsRequestId"] = over_tls.get_caller_identity()["ResponseMetadata"]["RequestId"]
 a = sts.assume_role(RoleArn=role, RoleSessionName="boto-session",
                     Tags=[{"Key": "Project", "Value": "recs"}], TransitiveTagKeys=["Project"])
 c = a["Credentials"]
@@ -208,7 +211,9 @@ async fn boto3_and_the_cli_assume_roles_and_read_unserved_services_errors() {
     let venv = Venv::locate();
     let emu = Emulator::start().await;
     let ep = emu.endpoint();
-    let script_args = [ep, ROLE];
+    let https = format!("https://localhost:{}", emu.addr().port());
+    let ca = emu.data_dir().join(".tls/certificate.pem");
+    let script_args = [ep, ROLE, https.as_str(), ca.to_str().unwrap()];
     let (run, cli_token) = tokio::join!(
         venv.python(ep, ALICE, SCRIPT, &script_args),
         venv.aws(
@@ -236,8 +241,20 @@ async fn boto3_and_the_cli_assume_roles_and_read_unserved_services_errors() {
 
     let delivered = emu.delivered().await;
     let records = &delivered.records;
+    // OpenSSL (through botocore) over the emulator's TLS: the handshake's own details.
+    let over_tls = &record(records, out["tlsRequestId"].as_str().unwrap())["tlsDetails"];
+    assert_eq!(over_tls["tlsVersion"], "TLSv1.3", "{over_tls}");
+    assert!(
+        over_tls["cipherSuite"].as_str().unwrap().starts_with("TLS_"),
+        "{over_tls}"
+    );
+    assert_eq!(
+        over_tls["clientProvidedHostHeader"],
+        https.trim_start_matches("https://")
+    );
     let r = record(records, out["assumeRequestId"].as_str().unwrap());
     assert_sts_record(r, "AssumeRole");
+    assert!(r.get("tlsDetails").is_none(), "plain HTTP has no tlsDetails");
     assert_eq!(
         r["requestParameters"],
         json!({"roleArn": ROLE, "roleSessionName": "boto-session",

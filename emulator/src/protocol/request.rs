@@ -35,9 +35,13 @@ pub fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(super::query::FORM))
 }
 
-/// The `Host` the client sent.
-pub fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(http::header::HOST).and_then(|v| v.to_str().ok())
+/// The host the client asked for: its `Host` header, or the authority of an HTTP/2 request.
+pub fn host(parts: &http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(http::uri::Authority::as_str))
 }
 
 /// The `User-Agent` as received (the record's `userAgent`).

@@ -19,3 +19,4 @@ mod recording;
 mod seams;
 mod signing;
 mod sts;
+mod tls;
