@@ -326,7 +326,7 @@ impl App {
         };
         // Sensitive members never reach the record.
         let request = request.map(|r| service.redact(op, r));
-        let resources = service.resources(op, request.as_ref(), &known.principal.account);
+        let resources = service.resources(op, request.as_ref(), &known.region, &known.principal.account);
         let call = Call {
             principal: &known.principal,
             event_source: service.event_source(),

@@ -373,17 +373,16 @@ fn add_account(by_key: &mut HashMap<String, Arc<Principal>>, account: &AccountCo
             .clone()
             .unwrap_or_else(|| derived_id("AIDA", &format!("{id}/user/{}", user.name)));
         for key in &user.keys {
+            let mut identity =
+                UserIdentity::iam_user(id, &user.path, &user.name, &principal_id, &key.access_key_id);
+            if let Some(service) = &key.invoked_by {
+                identity = identity.invoked_by(service);
+            }
             insert(
                 &key.access_key_id,
                 Principal {
                     account: id.to_owned(),
-                    identity: UserIdentity::iam_user(
-                        id,
-                        &user.path,
-                        &user.name,
-                        &principal_id,
-                        &key.access_key_id,
-                    ),
+                    identity,
                     secret: key.secret_access_key.clone(),
                     session_token: None,
                     expiration: None,

@@ -140,12 +140,32 @@ impl Service for PersonalizeApi {
         }
     }
 
-    fn resources(&self, operation: OperationInfo, input: Option<&Value>, account: &str) -> Vec<Resource> {
-        if operation.data_event {
-            data_resources(input, account)
-        } else {
-            Vec::new()
+    /// Data events name the campaign, recommender or dataset they carry the ARN of, and the
+    /// Events API's `PutEvents` and `PutActionInteractions` the event tracker their tracking id
+    /// names, when it exists.
+    fn resources(
+        &self,
+        operation: OperationInfo,
+        input: Option<&Value>,
+        region: &str,
+        account: &str,
+    ) -> Vec<Resource> {
+        if !operation.data_event {
+            return Vec::new();
         }
+        let mut found = data_resources(input, account);
+        if let Some(arn) = input
+            .and_then(|i| i.get("trackingId"))
+            .and_then(Value::as_str)
+            .and_then(|id| self.personalize.event_tracker_arn(account, region, id))
+        {
+            found.push(Resource::arn(
+                &arn,
+                account,
+                personalize::audit::EVENT_TRACKER_TYPE,
+            ));
+        }
+        found
     }
 
     fn denied_resource(
@@ -241,6 +261,7 @@ mod tests {
         let r = api.resources(
             get,
             Some(&json!({"campaignArn": "arn:aws:personalize:us-east-1:1:campaign/c"})),
+            "us-east-1",
             "1",
         );
         assert_eq!(r.len(), 1);
@@ -248,7 +269,7 @@ mod tests {
         assert!(data_resources(Some(&json!({"trackingId": "x"})), "1").is_empty());
         let list = api.by_target("ListDatasetGroups").unwrap();
         assert!(
-            api.resources(list, Some(&json!({"campaignArn": "arn:x"})), "1")
+            api.resources(list, Some(&json!({"campaignArn": "arn:x"})), "us-east-1", "1")
                 .is_empty()
         );
     }

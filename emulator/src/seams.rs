@@ -188,7 +188,13 @@ pub trait Service: Send + Sync + 'static {
         None
     }
     /// `resources[]` of the record (data events name the resource they touch).
-    fn resources(&self, _operation: OperationInfo, _input: Option<&Value>, _account: &str) -> Vec<Resource> {
+    fn resources(
+        &self,
+        _operation: OperationInfo,
+        _input: Option<&Value>,
+        _region: &str,
+        _account: &str,
+    ) -> Vec<Resource> {
         Vec::new()
     }
     /// The resource an explicit-deny message names, when the call names or would create one.

@@ -527,7 +527,13 @@ impl Service for StsApi {
         Some(v)
     }
 
-    fn resources(&self, operation: OperationInfo, input: Option<&Value>, _account: &str) -> Vec<Resource> {
+    fn resources(
+        &self,
+        operation: OperationInfo,
+        input: Option<&Value>,
+        _region: &str,
+        _account: &str,
+    ) -> Vec<Resource> {
         match (operation.name, input.and_then(|i| str_member(i, "RoleArn"))) {
             ("AssumeRole", Some(arn)) => self
                 .identities

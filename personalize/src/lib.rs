@@ -179,6 +179,20 @@ impl Personalize {
         self.stores.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// The ARN of the event tracker whose tracking id is `tracking_id` in `(account, region)`:
+    /// the resource a `PutEvents` or `PutActionInteractions` record names.
+    pub fn event_tracker_arn(&self, account: &str, region: &str, tracking_id: &str) -> Option<String> {
+        let store = self
+            .stores
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account)?
+            .get(region)?
+            .clone();
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        data::event_tracker_by_tracking_id(&store, tracking_id).map(|t| t.meta.arn.clone())
+    }
+
     /// The store of `(account, region)`, created empty on first use.
     fn store(&self, account: &str, region: &str) -> Arc<Mutex<Store>> {
         let found = self

@@ -85,6 +85,10 @@ pub struct KeyConfig {
     pub access_key_id: String,
     /// Its secret.
     pub secret_access_key: String,
+    /// A service calling with this key on the user's behalf (`AWS Internal`,
+    /// `cloudformation.amazonaws.com`): records get `invokedBy`.
+    #[serde(default)]
+    pub invoked_by: Option<String>,
 }
 
 /// `[[accounts.roles]]`.

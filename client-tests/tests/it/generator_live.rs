@@ -317,3 +317,43 @@ fn follow_real_time(emu: &Emulator) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_records_carry_the_scenarios_addresses_behind_a_trusted_proxy() {
+    let emu = Emulator::start_with(Options::default().file(|f| {
+        f.server.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    }))
+    .await;
+    let options = LiveOptions {
+        endpoint: emu.endpoint().to_owned(),
+        scenario: Scenario::load("audit-noise").expect("a preset"),
+        rate: 100.0,
+        duration: Duration::from_secs(1),
+        concurrency: 4,
+        seed: 11,
+        arrival: Arrival::Constant,
+        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
+        regions: None,
+        progress: false,
+        setup: false,
+        clock: emu.clock().clone(),
+    };
+    let report = run(options, std::future::pending::<()>())
+        .await
+        .expect("a live run");
+    assert!(report.completed > 0, "{}", report.text());
+    let delivered = emu.delivered().await;
+    let addresses: BTreeSet<&str> = delivered
+        .records
+        .iter()
+        .filter(|r| r["userIdentity"]["invokedBy"].is_null())
+        .filter_map(|r| r["sourceIPAddress"].as_str())
+        .collect();
+    assert!(!addresses.is_empty());
+    assert!(
+        addresses
+            .iter()
+            .all(|a| a.parse::<std::net::IpAddr>().is_ok_and(|ip| !ip.is_loopback())),
+        "{addresses:?}"
+    );
+}

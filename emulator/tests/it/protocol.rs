@@ -214,4 +214,16 @@ async fn rest_success() {
     let r = h.rest(&alice(), "/events", &body).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.headers["content-type"], "application/json");
+    let tracker_arn = h.personalize(&alice(), "ListEventTrackers", "{}").await.json()["eventTrackers"][0]
+        ["eventTrackerArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The record names the event tracker the tracking id stands for.
+    let records = h.flushed_records().await;
+    let put = crate::common::by_request_id(&records, &r.request_id());
+    assert_eq!(
+        put["resources"],
+        serde_json::json!([{"ARN": tracker_arn, "accountId": "123456789012", "type": "AWS::Personalize::EventTracker"}])
+    );
 }

@@ -300,3 +300,30 @@ async fn cloudtrail_api_records_use_cloudtrails_member_names_and_defaults() {
         serde_json::json!({"name": "management-events"})
     );
 }
+
+#[tokio::test]
+async fn keys_used_by_a_service_on_a_users_behalf_record_invoked_by() {
+    let h = Harness::start_with(|f| {
+        f.accounts[0].users[0].keys.push(emulator::config::KeyConfig {
+            access_key_id: "AKIAIOSFODNN7VIACFN1".into(),
+            secret_access_key: "viaCloudFormation/K7MDENG/bPxRfiCYEXAMPLE".into(),
+            invoked_by: Some("cloudformation.amazonaws.com".into()),
+        });
+    })
+    .await;
+    let via = Signer::new(
+        "AKIAIOSFODNN7VIACFN1",
+        "viaCloudFormation/K7MDENG/bPxRfiCYEXAMPLE",
+        "us-east-1",
+        "personalize",
+    );
+    let r = h.personalize(&via, "ListDatasetGroups", "{}").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let records = h.flushed_records().await;
+    let rec = by_request_id(&records, &r.request_id());
+    assert_eq!(rec["userIdentity"]["type"], "IAMUser");
+    assert_eq!(rec["userIdentity"]["userName"], "alice");
+    assert_eq!(rec["userIdentity"]["invokedBy"], "cloudformation.amazonaws.com");
+    assert_eq!(rec["sourceIPAddress"], "cloudformation.amazonaws.com");
+    assert_eq!(rec["userAgent"], "cloudformation.amazonaws.com");
+}

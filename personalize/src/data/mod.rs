@@ -67,6 +67,7 @@ pub(crate) use dataset::{Dataset, DatasetType, dataset_schema};
 pub(crate) use dataset_group::DatasetGroup;
 pub(crate) use deletion_job::DeletionJob;
 pub(crate) use event_tracker::EventTracker;
+pub(crate) use event_tracker::by_tracking_id as event_tracker_by_tracking_id;
 pub(crate) use events::{ActionInteraction, Entity, Interaction, Records};
 pub(crate) use export_job::ExportJob;
 pub(crate) use filter::{Filter, FilterRequest, PreparedFilter, Target as FilterTarget};
