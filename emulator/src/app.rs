@@ -53,6 +53,10 @@ pub(crate) struct App {
     pub(crate) tls: Option<crate::tls::Tls>,
 }
 
+/// The Region unsigned calls are recorded in: they name none, and AWS's global endpoint is in
+/// us-east-1.
+const UNSIGNED_REGION: &str = "us-east-1";
+
 /// How long a call waits for its record to be accepted before it is answered without one (or,
 /// if it changed state, with `InternalFailure`).
 const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -193,23 +197,48 @@ impl App {
         let now = self.clock.now();
         let user_agent = protocol::user_agent(&parts.headers);
         let source_ip = protocol::source_ip(&parts.headers, peer, &self.server.trusted_proxies);
-        let verified = sigv4::verify(
-            &view,
-            &self.identities,
-            &self.regions,
-            route.service.signing_name(),
-            PathStyle::Normalized,
-            now,
-        );
-        let (principal, region, auth_error) = match verified {
-            Ok(v) => (v.principal, v.scope.region, None),
-            Err(f) => {
-                let f = *f;
-                let e = CallError::Auth(f.error);
-                match (f.principal, f.scope) {
-                    (Some(p), Some(scope)) => (p, scope.region, Some(e)),
-                    // Without a known identity there is nobody to record the call against.
-                    _ => return e.to_api(protocol).response(protocol, request_id),
+        // An operation that may come unsigned, sent without a signature: its input names the
+        // caller (a web identity token), which the service checks when it runs.
+        let unsigned = route.op.unsigned && sigv4::peek_scope(&parts.uri, &parts.headers).is_none();
+        let (principal, region, auth_error) = if unsigned {
+            let input = form.as_ref().and_then(|f| f.as_ref().ok());
+            match input.map(|i| route.service.unsigned_caller(route.op, i)) {
+                Some(Ok(c)) => (
+                    Arc::new(Principal::claimed(c.account, c.identity)),
+                    UNSIGNED_REGION.to_owned(),
+                    None,
+                ),
+                // Nobody the emulator knows to record the call against.
+                Some(Err(e)) => {
+                    return CallError::Service(e)
+                        .to_api(protocol)
+                        .response(protocol, request_id);
+                }
+                None => {
+                    return CallError::Auth(sigv4::AuthError::MissingAuthenticationToken)
+                        .to_api(protocol)
+                        .response(protocol, request_id);
+                }
+            }
+        } else {
+            let verified = sigv4::verify(
+                &view,
+                &self.identities,
+                &self.regions,
+                route.service.signing_name(),
+                PathStyle::Normalized,
+                now,
+            );
+            match verified {
+                Ok(v) => (v.principal, v.scope.region, None),
+                Err(f) => {
+                    let f = *f;
+                    let e = CallError::Auth(f.error);
+                    match (f.principal, f.scope) {
+                        (Some(p), Some(scope)) => (p, scope.region, Some(e)),
+                        // Without a known identity there is nobody to record the call against.
+                        _ => return e.to_api(protocol).response(protocol, request_id),
+                    }
                 }
             }
         };

@@ -46,6 +46,21 @@ impl Principal {
             .unwrap_or_else(|| format!("arn:aws:iam::{}:root", self.account))
     }
 
+    /// The caller of an unsigned call, as its own input names it: it holds no key.
+    pub fn claimed(account: String, identity: UserIdentity) -> Principal {
+        Principal {
+            account,
+            identity,
+            secret: String::new(),
+            session_token: None,
+            expiration: None,
+            deny: Vec::new(),
+            generated: true,
+            renews_hourly: false,
+            signing_key: sigv4::SigningKeyCache::new(),
+        }
+    }
+
     /// The `userIdentity` of a call made at `now`: a session that renews hourly shows the start
     /// of `now`'s hour as its `creationDate`.
     pub fn identity_at(&self, now: OffsetDateTime) -> UserIdentity {
@@ -126,6 +141,17 @@ pub struct Identities {
     roles: Arc<HashMap<String, Role>>,
     /// The configured IAM users, by ARN.
     users: Arc<HashMap<String, User>>,
+    /// OIDC identity providers, by account and issuer (without `https://`).
+    oidc: Arc<HashMap<(String, String), OidcProvider>>,
+}
+
+/// A configured OIDC identity provider.
+#[derive(Debug, Clone)]
+pub struct OidcProvider {
+    /// The client ids it accepts.
+    pub audiences: Vec<String>,
+    /// The HS256 secret its tokens are signed with.
+    pub secret: String,
 }
 
 /// A configured role, as STS needs it.
@@ -200,8 +226,23 @@ impl Identities {
         let mut by_key = HashMap::new();
         let mut roles = HashMap::new();
         let mut users = HashMap::new();
+        let mut oidc = HashMap::new();
         for account in &file.accounts {
             add_account(&mut by_key, account);
+            for p in &account.oidc_providers {
+                let url = p
+                    .url
+                    .trim_start_matches("https://")
+                    .trim_end_matches('/')
+                    .to_owned();
+                oidc.insert(
+                    (account.id.clone(), url),
+                    OidcProvider {
+                        audiences: p.audiences.clone(),
+                        secret: p.hs256_secret.clone(),
+                    },
+                );
+            }
             for r in &account.roles {
                 let role = Role {
                     account: account.id.clone(),
@@ -245,7 +286,13 @@ impl Identities {
             issued: Arc::default(),
             roles: Arc::new(roles),
             users: Arc::new(users),
+            oidc: Arc::new(oidc),
         }
+    }
+
+    /// The OIDC provider of `account` whose issuer is `url` (without `https://`).
+    pub fn oidc_provider(&self, account: &str, url: &str) -> Option<&OidcProvider> {
+        self.oidc.get(&(account.to_owned(), url.to_owned()))
     }
 
     /// The configured role with this ARN.

@@ -50,6 +50,7 @@ impl PersonalizeApi {
             read_only: op.read_only(),
             data_event: op.api() != Api::ControlPlane,
             id: op.index(),
+            unsigned: false,
         }
     }
 

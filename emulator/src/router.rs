@@ -18,6 +18,9 @@ pub(crate) struct Services {
     by_prefix: HashMap<&'static str, usize>,
     /// Query-protocol services by signing name.
     by_query_name: HashMap<&'static str, usize>,
+    /// The first Query service: where an unsigned form request goes, since only its `Action`
+    /// can say whether it may come unsigned.
+    first_query: Option<usize>,
 }
 
 /// Where a request goes.
@@ -69,10 +72,12 @@ impl Services {
                 by_query_name.entry(s.signing_name()).or_insert(i);
             }
         }
+        let first_query = list.iter().position(|s| s.query_namespace().is_some());
         Services {
             list,
             by_prefix,
             by_query_name,
+            first_query,
         }
     }
 
@@ -98,7 +103,10 @@ impl Services {
             && parts.method == Method::POST
             && parts.uri.path() == "/"
             && !protocol::has_target(&parts.headers)
-            && let Some(&i) = signing_name.and_then(|n| self.by_query_name.get(n))
+            && let Some(i) = match signing_name {
+                Some(n) => self.by_query_name.get(n).copied(),
+                None => self.first_query,
+            }
         {
             let service = &self.list[i];
             return Ok(Routed::Served(Route {

@@ -95,6 +95,9 @@ pub struct OperationInfo {
     pub data_event: bool,
     /// The service's own number for the operation, handed back to [`Service::call`].
     pub id: u16,
+    /// Called without a signature (STS `AssumeRoleWithWebIdentity`): the request itself carries
+    /// what proves the caller ([`Service::unsigned_caller`]).
+    pub unsigned: bool,
 }
 
 impl OperationInfo {
@@ -105,8 +108,18 @@ impl OperationInfo {
             read_only,
             data_event: false,
             id: 0,
+            unsigned: false,
         }
     }
+}
+
+/// Who an unsigned call is recorded against: the identity its own input claims.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The account the call is made in (`recipientAccountId`), one the emulator knows.
+    pub account: String,
+    /// Who the input says the caller is.
+    pub identity: UserIdentity,
 }
 
 /// Work a call leaves for after its record is in the spool (the Personalize journal): a call
@@ -206,6 +219,14 @@ pub trait Service: Send + Sync + 'static {
         _account: &str,
     ) -> Option<String> {
         None
+    }
+    /// For an [`OperationInfo::unsigned`] operation: who `input` says the caller is, or the
+    /// error to answer (without a record) when it names nobody the emulator knows.
+    fn unsigned_caller(&self, _operation: OperationInfo, _input: &Value) -> Result<Claimed, ServiceError> {
+        Err(ServiceError::client(
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        ))
     }
     /// How the record writes the service's member names (lower camel case for PascalCase wire
     /// names, as CloudTrail does).

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::identity::{Identities, Principal, Role};
-use crate::seams::{Answer, BoxFuture, CallContext, Fault, OperationInfo, Service, ServiceError};
+use crate::seams::{Answer, BoxFuture, CallContext, Claimed, Fault, OperationInfo, Service, ServiceError};
 
 /// `eventSource` of STS records.
 pub const EVENT_SOURCE: &str = "sts.amazonaws.com";
@@ -35,11 +35,21 @@ pub const OPERATIONS: &[(&str, bool)] = &[
 /// Operations that are listed but not served: their callers get a clear error.
 pub const NOT_SERVED: &[&str] = &[
     "AssumeRoleWithSAML",
-    "AssumeRoleWithWebIdentity",
     "AssumeRoot",
     "GetDelegatedAccessToken",
     "GetScopedCredentials",
     "GetWebIdentityToken",
+];
+
+/// Operations clients send without a signature: the token in the request proves the caller.
+const UNSIGNED: &[&str] = &["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"];
+
+/// Identity providers CloudTrail names by domain; any other is named by its IAM provider ARN.
+const WELL_KNOWN_PROVIDERS: &[&str] = &[
+    "accounts.google.com",
+    "graph.facebook.com",
+    "www.amazon.com",
+    "cognito-identity.amazonaws.com",
 ];
 
 /// Members of STS inputs that are integers on the wire model (the Query protocol sends every
@@ -163,7 +173,10 @@ impl StsApi {
     }
 
     fn info(name: &'static str, read_only: bool) -> OperationInfo {
-        OperationInfo::management(name, read_only)
+        OperationInfo {
+            unsigned: UNSIGNED.contains(&name),
+            ..OperationInfo::management(name, read_only)
+        }
     }
 
     /// The caller's principal (the server resolved it from the same key).
@@ -396,6 +409,79 @@ impl StsApi {
         Ok(Value::Object(out))
     }
 
+    fn assume_role_with_web_identity(
+        &self,
+        ctx: &CallContext<'_>,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let role_arn = required(input, "RoleArn")?;
+        let session = required(input, "RoleSessionName")?;
+        check_name(session, "roleSessionName", 2, 64)?;
+        let token = required(input, "WebIdentityToken")?;
+        let not_authorized = || access_denied("Not authorized to perform sts:AssumeRoleWithWebIdentity");
+        let role = self.identities.role(role_arn).ok_or_else(not_authorized)?;
+        let claims = web_token::Claims::parse(token)?;
+        let provider = self
+            .identities
+            .oidc_provider(&role.account, claims.issuer())
+            .ok_or_else(|| {
+                invalid_token(format!(
+                    "No OpenIDConnect provider found in your account for {}",
+                    claims.iss
+                ))
+            })?;
+        claims.verify(token, provider, ctx.now)?;
+        let provider_arn = provider_arn(&role.account, claims.issuer());
+        if !role
+            .trust
+            .iter()
+            .any(|t| *t == provider_arn || t == claims.issuer())
+        {
+            return Err(not_authorized());
+        }
+        let secs = duration(
+            input,
+            900,
+            i64::from(role.max_session_duration),
+            3600,
+            "MaxSessionDuration",
+        )?;
+        let now = ctx.now;
+        let key = identity::access_key_id(true, &mut rand::rng());
+        let mut identity = UserIdentity::assumed_role(
+            &role.account,
+            &role.path,
+            &role.name,
+            &role.role_id,
+            session,
+            &key,
+            &cloudtrail::timefmt::iso_seconds(now),
+            false,
+            None,
+        );
+        if let Some(ctx) = identity.session_context.as_mut() {
+            ctx.web_id_federation_data = Some(json!({
+                "federatedProvider": federated_provider(&role.account, claims.issuer()),
+                "attributes": {},
+            }));
+        }
+        let assumed = json!({"AssumedRoleId": identity.principal_id, "Arn": identity.arn});
+        let principal = self.new_principal(
+            &role.account,
+            identity,
+            role.deny.clone(),
+            now + time::Duration::seconds(secs),
+        );
+        let issued = self.identities.issue(principal, now);
+        Ok(json!({
+            "Credentials": credentials(&issued),
+            "SubjectFromWebIdentityToken": claims.sub,
+            "AssumedRoleUser": assumed,
+            "Provider": claims.iss,
+            "Audience": claims.aud,
+        }))
+    }
+
     fn get_access_key_info(&self, input: &Value) -> Result<Value, ServiceError> {
         let key = required(input, "AccessKeyId")?;
         if key.len() < 16 || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -422,6 +508,7 @@ impl StsApi {
             "GetSessionToken" => self.get_session_token(ctx, input),
             "GetFederationToken" => self.get_federation_token(ctx, input),
             "GetAccessKeyInfo" => self.get_access_key_info(input),
+            "AssumeRoleWithWebIdentity" => self.assume_role_with_web_identity(ctx, input),
             // No call here answers with an encoded authorization message, so none can be decoded.
             "DecodeAuthorizationMessage" => {
                 required(input, "EncodedMessage")?;
@@ -434,6 +521,129 @@ impl StsApi {
                 "InvalidAction",
                 format!("{other} is not served by this emulator (docs/compatibility.md)."),
             )),
+        }
+    }
+}
+
+fn invalid_token(message: impl Into<String>) -> ServiceError {
+    ServiceError::client("InvalidIdentityToken", message)
+}
+
+/// `arn:aws:iam::<account>:oidc-provider/<issuer>`.
+fn provider_arn(account: &str, issuer: &str) -> String {
+    format!("arn:aws:iam::{account}:oidc-provider/{issuer}")
+}
+
+/// How records name an identity provider: well-known ones by domain, others by ARN.
+fn federated_provider(account: &str, issuer: &str) -> String {
+    if WELL_KNOWN_PROVIDERS.contains(&issuer) {
+        issuer.to_owned()
+    } else {
+        provider_arn(account, issuer)
+    }
+}
+
+/// OIDC ID tokens (JWTs): their claims, read before and checked when the call runs.
+mod web_token {
+    use base64::Engine as _;
+    use serde_json::Value;
+    use time::OffsetDateTime;
+
+    use super::invalid_token;
+    use crate::identity::OidcProvider;
+    use crate::seams::ServiceError;
+
+    /// What a token says.
+    #[derive(Debug, Clone)]
+    pub(super) struct Claims {
+        /// `iss`, as written.
+        pub(super) iss: String,
+        /// `sub`.
+        pub(super) sub: String,
+        /// `aud` (the first, when it is a list).
+        pub(super) aud: String,
+        /// `exp`.
+        exp: Option<i64>,
+        /// `alg` of the header.
+        alg: String,
+    }
+
+    fn part(token: &str, i: usize) -> Option<&str> {
+        let mut parts = token.split('.');
+        let p = parts.nth(i)?;
+        (token.split('.').count() == 3).then_some(p)
+    }
+
+    fn decode_json(s: &str) -> Option<Value> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    impl Claims {
+        /// The claims of `token`, unchecked.
+        pub(super) fn parse(token: &str) -> Result<Claims, ServiceError> {
+            let bad = || invalid_token("Couldn't parse the web identity token: it is not a JWT.");
+            let header = part(token, 0).and_then(decode_json).ok_or_else(bad)?;
+            let body = part(token, 1).and_then(decode_json).ok_or_else(bad)?;
+            let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+            let aud = match body.get("aud") {
+                Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            };
+            Ok(Claims {
+                iss: text("iss").ok_or_else(bad)?,
+                sub: text("sub").ok_or_else(bad)?,
+                aud: aud.ok_or_else(bad)?,
+                exp: body.get("exp").and_then(Value::as_i64),
+                alg: header
+                    .get("alg")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+        }
+
+        /// The issuer without `https://`, as IAM providers are named.
+        pub(super) fn issuer(&self) -> &str {
+            self.iss.trim_start_matches("https://").trim_end_matches('/')
+        }
+
+        /// Checks the signature (HS256 with the provider's secret), the audience and expiry.
+        pub(super) fn verify(
+            &self,
+            token: &str,
+            provider: &OidcProvider,
+            now: OffsetDateTime,
+        ) -> Result<(), ServiceError> {
+            if self.alg != "HS256" {
+                return Err(invalid_token(format!(
+                    "The token is signed with {}; this emulator's providers check HS256 tokens only.",
+                    self.alg
+                )));
+            }
+            let (signed, signature) = token
+                .rsplit_once('.')
+                .ok_or_else(|| invalid_token("The token has no signature."))?;
+            let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(signature.trim_end_matches('='))
+                .map_err(|_| invalid_token("The token's signature is not base64url."))?;
+            if !sigv4::hmac_sha256_matches(provider.secret.as_bytes(), signed.as_bytes(), &signature) {
+                return Err(invalid_token("The web identity token's signature is not valid."));
+            }
+            if !provider.audiences.contains(&self.aud) {
+                return Err(invalid_token("Incorrect token audience"));
+            }
+            match self.exp {
+                Some(exp) if now.unix_timestamp() < exp => Ok(()),
+                Some(_) => Err(ServiceError::client(
+                    "ExpiredTokenException",
+                    "Token expired: the web identity token's exp is in the past.",
+                )),
+                None => Err(invalid_token("The web identity token has no exp claim.")),
+            }
         }
     }
 }
@@ -498,6 +708,34 @@ impl Service for StsApi {
         cloudtrail::rules::MemberCase::LowerCamel
     }
 
+    /// The web identity the token claims, in the account of the role it asks for (one the
+    /// emulator knows: a record's account becomes a log file path).
+    fn unsigned_caller(&self, operation: OperationInfo, input: &Value) -> Result<Claimed, ServiceError> {
+        let account = str_member(input, "RoleArn")
+            .and_then(|arn| arn.split(':').nth(4))
+            .filter(|a| self.identities.knows_account(a))
+            .ok_or_else(|| access_denied(format!("Not authorized to perform sts:{}", operation.name)))?;
+        if operation.name != "AssumeRoleWithWebIdentity" {
+            return Err(ServiceError::client(
+                "InvalidAction",
+                format!(
+                    "{} is not served by this emulator (docs/compatibility.md).",
+                    operation.name
+                ),
+            ));
+        }
+        let claims = web_token::Claims::parse(str_member(input, "WebIdentityToken").unwrap_or_default())?;
+        Ok(Claimed {
+            account: account.to_owned(),
+            identity: UserIdentity::web_identity_user(
+                account,
+                &federated_provider(account, claims.issuer()),
+                &claims.aud,
+                &claims.sub,
+            ),
+        })
+    }
+
     /// The record shows the operation's members, not the protocol's `Action` and `Version`;
     /// integers as numbers; never the one-time MFA code.
     fn redact(&self, _operation: OperationInfo, mut input: Value) -> Value {
@@ -506,6 +744,7 @@ impl Service for StsApi {
             o.shift_remove("Action");
             o.shift_remove("Version");
             o.shift_remove("TokenCode");
+            o.shift_remove("WebIdentityToken");
             for m in INTEGER_MEMBERS {
                 if let Some(n) = o
                     .get(*m)

@@ -21,6 +21,22 @@ pub struct AccountConfig {
     pub federated_users: Vec<FederatedUserConfig>,
     /// AWS service principals.
     pub services: Vec<ServiceConfig>,
+    /// OpenID Connect identity providers whose tokens `AssumeRoleWithWebIdentity` takes.
+    pub oidc_providers: Vec<OidcProviderConfig>,
+}
+
+/// `[[accounts.oidc_providers]]`: an IAM OIDC identity provider. Tokens are JWTs signed with
+/// HS256 and `hs256_secret`, since the emulator cannot fetch an issuer's public keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderConfig {
+    /// The issuer, without `https://` (`token.actions.githubusercontent.com`), as the IAM
+    /// provider's ARN ends and tokens' `iss` claims name it.
+    pub url: String,
+    /// The client ids (`aud` claims) it accepts.
+    pub audiences: Vec<String>,
+    /// The shared secret tokens are signed with.
+    pub hs256_secret: String,
 }
 
 impl AccountConfig {

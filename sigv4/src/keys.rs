@@ -21,6 +21,21 @@ pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// HMAC-SHA256 of `data` under `key`: the one HMAC of the workspace, also what HS256 web
+/// identity tokens are signed with.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    hmac(key, data)
+}
+
+/// Whether `tag` is the HMAC-SHA256 of `data` under `key`, compared in constant time.
+pub fn hmac_sha256_matches(key: &[u8], data: &[u8], tag: &[u8]) -> bool {
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(data);
+    mac.verify_slice(tag).is_ok()
+}
+
 /// `kSigning` for a secret and a scope (`date` is `YYYYMMDD`).
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let mut k_secret = Vec::with_capacity(4 + secret.len());

@@ -25,7 +25,7 @@ pub use canonical::{
     PathStyle, RequestParts, canonical_query, canonical_request, canonical_uri, sha256_hex, string_to_sign,
 };
 pub use error::{AuthError, MissingParts, S3Error, ScopeMismatch};
-pub use keys::{SigningKeyCache, signature, signing_key};
+pub use keys::{SigningKeyCache, hmac_sha256, hmac_sha256_matches, signature, signing_key};
 pub use parse::{Authorization, Scope, format_basic, parse_authorization, parse_basic};
 pub use sign::{Credentials, Signer};
 pub use verify::{Credential, Expected, Policy, Rejection, Verified, verify};

@@ -418,3 +418,187 @@ async fn services_not_served_here_answer_in_their_own_protocol_and_are_recorded(
     // A REST call names no operation we could read without its model, so it is not recorded.
     assert!(records.iter().all(|r| r["eventSource"] != "lambda.amazonaws.com"));
 }
+
+/// An HS256 JWT with `claims`, signed with `secret`.
+fn jwt(claims: &Value, secret: &str) -> String {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let signed = format!(
+        "{}.{}",
+        b64(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    let tag = sigv4::hmac_sha256(secret.as_bytes(), signed.as_bytes());
+    format!("{signed}.{}", b64(&tag))
+}
+
+const CI_ROLE: &str = "arn:aws:iam::123456789012:role/ci-deploy";
+const ISSUER: &str = "token.actions.githubusercontent.com";
+
+impl Harness {
+    /// An unsigned Query call, as clients send AssumeRoleWithWebIdentity.
+    async fn unsigned_query(&self, action: &str, params: &[(&str, &str)]) -> Response {
+        let mut body = format!("Action={action}&Version=2011-06-15");
+        for (k, v) in params {
+            body.push_str(&format!(
+                "&{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        self.send(Method::POST, "/", h, body).await
+    }
+}
+
+#[tokio::test]
+async fn web_identities_assume_roles_that_trust_their_provider() {
+    let h = Harness::start_with(|f| {
+        let provider: emulator::config::AccountConfig = toml::from_str(&format!(
+            r#"
+            id = "123456789012"
+            [[oidc_providers]]
+            url = "https://{ISSUER}"
+            audiences = ["sts.amazonaws.com"]
+            hs256_secret = "ci-secret"
+            [[roles]]
+            name = "ci-deploy"
+            trust = ["arn:aws:iam::123456789012:oidc-provider/{ISSUER}"]
+            "#
+        ))
+        .unwrap();
+        let account = &mut f.accounts[0];
+        account.oidc_providers = provider.oidc_providers;
+        account.roles.extend(provider.roles);
+    })
+    .await;
+    let exp = START.unix_timestamp() + 600;
+    let claims = json!({"iss": format!("https://{ISSUER}"), "sub": "repo:acme/recs:ref:refs/heads/main",
+                        "aud": "sts.amazonaws.com", "exp": exp});
+    let token = jwt(&claims, "ci-secret");
+    let ok = h
+        .unsigned_query(
+            "AssumeRoleWithWebIdentity",
+            &[
+                ("RoleArn", CI_ROLE),
+                ("RoleSessionName", "gha-1"),
+                ("WebIdentityToken", &token),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", text(&ok));
+    let body = text(&ok);
+    assert_eq!(
+        xml(&body, "SubjectFromWebIdentityToken"),
+        "repo:acme/recs:ref:refs/heads/main"
+    );
+    assert_eq!(xml(&body, "Audience"), "sts.amazonaws.com");
+    let session = Issued::from(&body);
+    let used = h
+        .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+        .await;
+    assert_eq!(used.status, 200);
+
+    let forged = h
+        .unsigned_query(
+            "AssumeRoleWithWebIdentity",
+            &[
+                ("RoleArn", CI_ROLE),
+                ("RoleSessionName", "gha-2"),
+                ("WebIdentityToken", &jwt(&claims, "guess")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (forged.status.as_u16(), xml(&text(&forged), "Code")),
+        (400, "InvalidIdentityToken")
+    );
+    let mut late = claims.clone();
+    late["exp"] = json!(START.unix_timestamp() - 1);
+    let expired = h
+        .unsigned_query(
+            "AssumeRoleWithWebIdentity",
+            &[
+                ("RoleArn", CI_ROLE),
+                ("RoleSessionName", "gha-3"),
+                ("WebIdentityToken", &jwt(&late, "ci-secret")),
+            ],
+        )
+        .await;
+    assert_eq!(xml(&text(&expired), "Code"), "ExpiredTokenException");
+    // A role the provider is not trusted by, and a role in an account nobody configured.
+    let untrusted = h
+        .unsigned_query(
+            "AssumeRoleWithWebIdentity",
+            &[
+                ("RoleArn", ROLE),
+                ("RoleSessionName", "gha-4"),
+                ("WebIdentityToken", &token),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (untrusted.status.as_u16(), xml(&text(&untrusted), "Code")),
+        (403, "AccessDenied")
+    );
+    let elsewhere = h
+        .unsigned_query(
+            "AssumeRoleWithWebIdentity",
+            &[
+                ("RoleArn", "arn:aws:iam::999999999999:role/x"),
+                ("RoleSessionName", "gha-5"),
+                ("WebIdentityToken", &token),
+            ],
+        )
+        .await;
+    assert_eq!(elsewhere.status, 403);
+    // Only the operations that may come unsigned may.
+    let anonymous = h.unsigned_query("GetCallerIdentity", &[]).await;
+    assert_eq!(
+        (anonymous.status.as_u16(), xml(&text(&anonymous), "Code")),
+        (403, "MissingAuthenticationToken")
+    );
+
+    let records = h.flushed_records().await;
+    let r = by_request_id(&records, &ok.request_id());
+    assert_eq!(
+        r["userIdentity"],
+        json!({"type": "WebIdentityUser",
+               "principalId": format!("arn:aws:iam::123456789012:oidc-provider/{ISSUER}:sts.amazonaws.com:repo:acme/recs:ref:refs/heads/main"),
+               "accountId": "123456789012",
+               "userName": "repo:acme/recs:ref:refs/heads/main",
+               "identityProvider": format!("arn:aws:iam::123456789012:oidc-provider/{ISSUER}")})
+    );
+    assert_eq!(r["awsRegion"], "us-east-1");
+    assert_eq!(
+        r["requestParameters"],
+        json!({"roleArn": CI_ROLE, "roleSessionName": "gha-1"})
+    );
+    assert_eq!(
+        r["responseElements"]["subjectFromWebIdentityToken"],
+        "repo:acme/recs:ref:refs/heads/main"
+    );
+    let u = &by_request_id(&records, &used.request_id())["userIdentity"];
+    assert_eq!(u["type"], "AssumedRole");
+    assert_eq!(
+        u["sessionContext"]["webIdFederationData"],
+        json!({"federatedProvider": format!("arn:aws:iam::123456789012:oidc-provider/{ISSUER}"), "attributes": {}})
+    );
+    assert_eq!(
+        by_request_id(&records, &forged.request_id())["errorCode"],
+        "InvalidIdentityToken"
+    );
+    assert_eq!(
+        by_request_id(&records, &untrusted.request_id())["errorCode"],
+        "AccessDenied"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["requestID"] != elsewhere.request_id().as_str())
+    );
+    assert!(records.iter().all(|r| r["recipientAccountId"] != "999999999999"));
+}
