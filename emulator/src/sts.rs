@@ -56,6 +56,18 @@ const WELL_KNOWN_PROVIDERS: &[&str] = &[
 /// value as text; records show these as numbers).
 const INTEGER_MEMBERS: &[&str] = &["DurationSeconds"];
 
+/// What a new role session is made of besides its role.
+struct RoleSession<'a> {
+    /// `RoleSessionName`.
+    name: &'a str,
+    /// Whether MFA was presented.
+    mfa: bool,
+    /// The source identity it carries.
+    source_identity: Option<&'a str>,
+    /// The identity provider of a web identity session, as records name it.
+    web_identity: Option<&'a str>,
+}
+
 /// STS over the emulator's identities.
 #[derive(Debug, Clone)]
 pub struct StsApi {
@@ -284,30 +296,13 @@ impl StsApi {
             (Some(had), _) => Some(had),
             (None, asked) => asked.map(str::to_owned),
         };
-        let now = ctx.now;
-        let key = identity::access_key_id(true, &mut rand::rng());
-        let identity = UserIdentity::assumed_role(
-            &role.account,
-            &role.path,
-            &role.name,
-            &role.role_id,
-            session,
-            &key,
-            &cloudtrail::timefmt::iso_seconds(now),
+        let session = RoleSession {
+            name: session,
             mfa,
-            source_identity.as_deref(),
-        );
-        let assumed = json!({
-            "AssumedRoleId": identity.principal_id,
-            "Arn": identity.arn,
-        });
-        let principal = self.new_principal(
-            &role.account,
-            identity,
-            role.deny.clone(),
-            now + time::Duration::seconds(secs),
-        );
-        let issued = self.identities.issue(principal, now);
+            source_identity: source_identity.as_deref(),
+            web_identity: None,
+        };
+        let (issued, assumed) = self.role_session(role, &session, ctx.now, secs);
         let mut out = Map::new();
         out.insert("Credentials".into(), credentials(&issued));
         out.insert("AssumedRoleUser".into(), assumed);
@@ -318,6 +313,39 @@ impl StsApi {
             out.insert("SourceIdentity".into(), json!(s));
         }
         Ok(Value::Object(out))
+    }
+
+    /// A new session of `role`, issued at `now` for `secs` seconds, with its `AssumedRoleUser`.
+    fn role_session(
+        &self,
+        role: &Role,
+        session: &RoleSession<'_>,
+        now: OffsetDateTime,
+        secs: i64,
+    ) -> (std::sync::Arc<Principal>, Value) {
+        let key = identity::access_key_id(true, &mut rand::rng());
+        let mut identity = UserIdentity::assumed_role(
+            &role.account,
+            &role.path,
+            &role.name,
+            &role.role_id,
+            session.name,
+            &key,
+            &cloudtrail::timefmt::iso_seconds(now),
+            session.mfa,
+            session.source_identity,
+        );
+        if let (Some(provider), Some(ctx)) = (session.web_identity, identity.session_context.as_mut()) {
+            ctx.web_id_federation_data = Some(json!({"federatedProvider": provider, "attributes": {}}));
+        }
+        let assumed = json!({"AssumedRoleId": identity.principal_id, "Arn": identity.arn});
+        let principal = self.new_principal(
+            &role.account,
+            identity,
+            role.deny.clone(),
+            now + time::Duration::seconds(secs),
+        );
+        (self.identities.issue(principal, now), assumed)
     }
 
     /// The caller for GetSessionToken and GetFederationToken: an IAM user or root with
@@ -446,33 +474,14 @@ impl StsApi {
             3600,
             "MaxSessionDuration",
         )?;
-        let now = ctx.now;
-        let key = identity::access_key_id(true, &mut rand::rng());
-        let mut identity = UserIdentity::assumed_role(
-            &role.account,
-            &role.path,
-            &role.name,
-            &role.role_id,
-            session,
-            &key,
-            &cloudtrail::timefmt::iso_seconds(now),
-            false,
-            None,
-        );
-        if let Some(ctx) = identity.session_context.as_mut() {
-            ctx.web_id_federation_data = Some(json!({
-                "federatedProvider": federated_provider(&role.account, claims.issuer()),
-                "attributes": {},
-            }));
-        }
-        let assumed = json!({"AssumedRoleId": identity.principal_id, "Arn": identity.arn});
-        let principal = self.new_principal(
-            &role.account,
-            identity,
-            role.deny.clone(),
-            now + time::Duration::seconds(secs),
-        );
-        let issued = self.identities.issue(principal, now);
+        let provider = federated_provider(&role.account, claims.issuer());
+        let session = RoleSession {
+            name: session,
+            mfa: false,
+            source_identity: None,
+            web_identity: Some(&provider),
+        };
+        let (issued, assumed) = self.role_session(role, &session, ctx.now, secs);
         Ok(json!({
             "Credentials": credentials(&issued),
             "SubjectFromWebIdentityToken": claims.sub,

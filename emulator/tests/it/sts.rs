@@ -48,16 +48,22 @@ impl Issued {
     }
 }
 
+/// A Query body: `Action`, `Version` and `params`, form-encoded.
+fn form_body(action: &str, params: &[(&str, &str)]) -> String {
+    let mut body = format!("Action={action}&Version=2011-06-15");
+    for (k, v) in params {
+        body.push_str(&format!(
+            "&{k}={}",
+            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+        ));
+    }
+    body
+}
+
 impl Harness {
     /// A signed Query call (`Action` and `Version` added).
     async fn query(&self, signer: &Signer, action: &str, params: &[(&str, &str)]) -> Response {
-        let mut body = format!("Action={action}&Version=2011-06-15");
-        for (k, v) in params {
-            body.push_str(&format!(
-                "&{k}={}",
-                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-            ));
-        }
+        let body = form_body(action, params);
         let mut h = HeaderMap::new();
         h.insert(
             "content-type",
@@ -438,13 +444,7 @@ const ISSUER: &str = "token.actions.githubusercontent.com";
 impl Harness {
     /// An unsigned Query call, as clients send AssumeRoleWithWebIdentity.
     async fn unsigned_query(&self, action: &str, params: &[(&str, &str)]) -> Response {
-        let mut body = format!("Action={action}&Version=2011-06-15");
-        for (k, v) in params {
-            body.push_str(&format!(
-                "&{k}={}",
-                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-            ));
-        }
+        let body = form_body(action, params);
         let mut h = HeaderMap::new();
         h.insert(
             "content-type",
