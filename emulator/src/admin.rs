@@ -162,9 +162,7 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
         "/_emulator/health" => health(app, request_id),
         "/_emulator/tls/certificate" => match &app.tls {
             Some(tls) => {
-                let mut resp = http::Response::new(http_body_util::Full::new(Bytes::from(
-                    tls.certificate_pem.clone(),
-                )));
+                let mut resp = http::Response::new(crate::seams::full_body(tls.certificate_pem.clone()));
                 resp.headers_mut().insert(
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static("application/x-pem-file"),

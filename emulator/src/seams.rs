@@ -267,7 +267,45 @@ pub struct S3Caller {
 }
 
 /// The response type every handler produces.
-pub type HttpResponse = http::Response<Full<Bytes>>;
+pub type HttpResponse = http::Response<ResponseBody>;
+
+/// A response body: whole (every API answer), or streamed from a channel (console exports,
+/// which must not be built in memory).
+pub type ResponseBody = http_body_util::Either<Full<Bytes>, StreamedBody>;
+
+/// A whole response body.
+pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
+    http_body_util::Either::Left(Full::new(bytes.into()))
+}
+
+/// A body whose chunks arrive on a channel; it ends when the sender is dropped.
+#[derive(Debug)]
+pub struct StreamedBody {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+}
+
+impl StreamedBody {
+    /// A body and the sender its chunks go into (at most `depth` chunks wait unsent, so a slow
+    /// reader slows the writer instead of growing memory).
+    pub fn channel(depth: usize) -> (tokio::sync::mpsc::Sender<Bytes>, ResponseBody) {
+        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+        (tx, http_body_util::Either::Right(StreamedBody { rx }))
+    }
+}
+
+impl hyper::body::Body for StreamedBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
 
 /// The S3 API over the data directory.
 pub trait S3Handler: Send + Sync + 'static {

@@ -15,7 +15,6 @@ pub use request::{check_content_type, has_target, host, is_form, read_body, sour
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use http_body_util::Full;
 use serde_json::Value;
 
 use crate::seams::HttpResponse;
@@ -121,7 +120,7 @@ impl ApiError {
         text(&mut body, &self.code);
         text(&mut body, "message");
         text(&mut body, &self.message);
-        let mut resp = http::Response::new(Full::new(Bytes::from(body)));
+        let mut resp = http::Response::new(crate::seams::full_body(body));
         *resp.status_mut() = self.status;
         let headers = resp.headers_mut();
         headers.insert(
@@ -138,7 +137,7 @@ impl ApiError {
 
 /// A JSON response with the request id header.
 pub fn json_response(protocol: Protocol, status: StatusCode, body: Bytes, request_id: &str) -> HttpResponse {
-    let mut resp = http::Response::new(Full::new(body));
+    let mut resp = http::Response::new(crate::seams::full_body(body));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
     headers.insert(

@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use http_body_util::Full;
 use serde_json::{Map, Value};
 
 use super::{ApiError, CallError};
@@ -218,7 +216,7 @@ pub fn ec2_error_response(error: &ApiError, request_id: &str) -> HttpResponse {
 
 /// An XML response with the request id header.
 pub fn xml_response(status: StatusCode, body: String, request_id: &str) -> HttpResponse {
-    let mut resp = http::Response::new(Full::new(Bytes::from(body)));
+    let mut resp = http::Response::new(crate::seams::full_body(body));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(XML));

@@ -22,7 +22,6 @@ use bytes::Bytes;
 use cloudtrail::store::{LocalDir, ObjectMeta, StoreError};
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode, Uri};
-use http_body_util::Full;
 use sha2::{Digest as _, Sha256};
 
 use crate::protocol::{CallError, http_date};
@@ -410,7 +409,7 @@ impl Inner {
         headers: Vec<(HeaderName, HeaderValue)>,
         body: Bytes,
     ) -> Result<HttpResponse, S3Error> {
-        let mut resp = http::Response::new(Full::new(body));
+        let mut resp = http::Response::new(crate::seams::full_body(body));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
         common_headers(h, call.request_id);
@@ -894,7 +893,7 @@ fn error_response(e: &S3Error, request_id: &str, head: bool) -> HttpResponse {
     // HEAD responses carry no body, so clients see only the status (S3 does the same).
     let body = if head { Bytes::new() } else { Bytes::from(out) };
     let len = body.len();
-    let mut resp = http::Response::new(Full::new(body));
+    let mut resp = http::Response::new(crate::seams::full_body(body));
     *resp.status_mut() = e.status;
     let h = resp.headers_mut();
     common_headers(h, request_id);

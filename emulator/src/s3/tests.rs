@@ -75,7 +75,7 @@ impl Rig {
     }
 }
 
-fn futures_lite_block(body: http_body_util::Full<bytes::Bytes>) -> Vec<u8> {
+fn futures_lite_block(body: crate::seams::ResponseBody) -> Vec<u8> {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     rt.block_on(async { body.collect().await.unwrap().to_bytes().to_vec() })
 }

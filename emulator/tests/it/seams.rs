@@ -4,7 +4,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use cloudtrail::Record;
 use emulator::config::FileConfig;
 use emulator::seams::{
@@ -69,7 +68,7 @@ impl S3Handler for FakeS3 {
                 .map(|c| format!("{}|{}", c.account, c.region))
                 .unwrap_or_default();
             let body = format!("{} {} {caller}", request.parts.method, request.parts.uri.path());
-            http::Response::new(http_body_util::Full::new(Bytes::from(body)))
+            http::Response::new(emulator::seams::full_body(body))
         })
     }
 }
