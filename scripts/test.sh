@@ -8,6 +8,9 @@ echo "==> free disk: $(df -Ph . | awk 'NR==2 {print $4}') in $(pwd)"
 
 echo "==> python clients (.venv: pinned awscli, boto3, moto server)"
 scripts/setup-python.sh
+echo "==> console tests (Debian's Chromium, Playwright from console-tests/package-lock.json)"
+scripts/setup-console.sh
+
 # Tests find the AWS CLI, boto3 and moto_server here.
 export PATH="$PWD/.venv/bin:$PATH"
 export EMULATOR_TEST_VENV="$PWD/.venv"

@@ -217,6 +217,11 @@ pub(crate) async fn handle(app: &App, parts: &Parts, request_id: &str) -> HttpRe
 }
 
 fn health(app: &App, request_id: &str) -> HttpResponse {
+    respond(StatusCode::OK, health_json(app), request_id)
+}
+
+/// What `/_emulator/health` answers (the console's health panel shows the same).
+pub(crate) fn health_json(app: &App) -> Value {
     let status = app.delivery.status();
     let trails: serde_json::Map<String, Value> = status
         .trails
@@ -235,27 +240,23 @@ fn health(app: &App, request_id: &str) -> HttpResponse {
         })
         .collect();
     let available = app.in_flight.available_permits();
-    respond(
-        StatusCode::OK,
-        json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptimeSeconds": app.started.elapsed().as_secs(),
-            "now": cloudtrail::timefmt::iso_seconds(app.clock.now()),
-            "inFlight": app.server.max_in_flight.saturating_sub(available),
-            "receivingBodies": app.receiving.load(std::sync::atomic::Ordering::Relaxed),
-            "delivery": {
-                "batchedRecords": status.batched_records,
-                "inFlightRecords": status.in_flight_records,
-                "pendingBytes": status.pending_bytes,
-                "spoolError": app.delivery.spool_error(),
-                "refusedChanges": app.refused_changes.load(std::sync::atomic::Ordering::Relaxed),
-                "unrecordedCalls": app.unrecorded.load(std::sync::atomic::Ordering::Relaxed),
-                "trails": trails,
-            },
-        }),
-        request_id,
-    )
+    json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptimeSeconds": app.started.elapsed().as_secs(),
+        "now": cloudtrail::timefmt::iso_seconds(app.clock.now()),
+        "inFlight": app.server.max_in_flight.saturating_sub(available),
+        "receivingBodies": app.receiving.load(std::sync::atomic::Ordering::Relaxed),
+        "delivery": {
+            "batchedRecords": status.batched_records,
+            "inFlightRecords": status.in_flight_records,
+            "pendingBytes": status.pending_bytes,
+            "spoolError": app.delivery.spool_error(),
+            "refusedChanges": app.refused_changes.load(std::sync::atomic::Ordering::Relaxed),
+            "unrecordedCalls": app.unrecorded.load(std::sync::atomic::Ordering::Relaxed),
+            "trails": trails,
+        },
+    })
 }
 
 #[cfg(test)]

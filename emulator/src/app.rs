@@ -51,6 +51,8 @@ pub(crate) struct App {
     pub(crate) admin: crate::admin::AdminGuard,
     /// TLS on the same port, when it is on.
     pub(crate) tls: Option<crate::tls::Tls>,
+    /// Event history, which the console reads.
+    pub(crate) history: Option<Arc<cloudtrail::history::History>>,
 }
 
 /// The Region unsigned calls are recorded in: they name none, and AWS's global endpoint is in
@@ -119,6 +121,9 @@ impl App {
         let path = parts.uri.path();
         if path == "/_emulator" || path.starts_with("/_emulator/") {
             return crate::admin::handle(&self, &parts, &request_id).await;
+        }
+        if path == "/console" || path.starts_with("/console/") {
+            return crate::console::handle(&self, &parts, peer, &request_id);
         }
         let scope = sigv4::peek_scope(&parts.uri, &parts.headers);
         if scope.as_ref().is_some_and(|s| s.service == "s3") {

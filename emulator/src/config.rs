@@ -239,6 +239,8 @@ pub struct ServerSection {
     /// The token that state-changing admin calls must carry when the server listens on a
     /// non-loopback address; a random one is made and logged at start-up when this is empty.
     pub admin_token: Option<String>,
+    /// Serve the console (`/console/`) to peers other than this machine.
+    pub console_open: bool,
     /// Serve TLS on the same port (a connection that opens with a TLS handshake).
     pub tls: bool,
     /// The TLS certificate chain (PEM); with `tls_key`. Absent: one made on first start under
@@ -268,6 +270,7 @@ impl Default for ServerSection {
             extra_regions: Vec::new(),
             admin_hosts: Vec::new(),
             admin_token: None,
+            console_open: false,
             tls: true,
             tls_certificate: None,
             tls_key: None,

@@ -305,6 +305,19 @@ impl Identities {
         self.users.get(arn)
     }
 
+    /// The configured accounts, sorted.
+    pub fn accounts(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .by_key
+            .values()
+            .map(|p| p.account.clone())
+            .chain(self.roles.values().map(|r| r.account.clone()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// Whether `account` is one of the configured accounts.
     pub fn knows_account(&self, account: &str) -> bool {
         self.by_key.values().any(|p| p.account == account)

@@ -20,6 +20,7 @@ pub(crate) mod app;
 pub mod cloudtrail_api;
 pub mod config;
 pub(crate) mod conn;
+pub(crate) mod console;
 pub mod identity;
 pub mod persist;
 pub mod personalize_api;

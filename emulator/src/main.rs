@@ -55,6 +55,9 @@ struct Args {
     /// [default: a random one, logged at start-up].
     #[arg(long, env = "EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Serve the console (/console/) to other machines too, not only to this one.
+    #[arg(long, env = "EMULATOR_OPEN_CONSOLE")]
+    open_console: bool,
     /// Serve plain HTTP only (no TLS on the port).
     #[arg(long, env = "EMULATOR_NO_TLS")]
     no_tls: bool,
@@ -120,6 +123,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(token) = args.admin_token {
         server.admin_token = Some(token);
+    }
+    if args.open_console {
+        server.console_open = true;
     }
     if args.no_tls {
         server.tls = false;

@@ -140,6 +140,7 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         started: Instant::now(),
         admin: crate::admin::AdminGuard::new(local, &server.admin_hosts, server.admin_token.as_deref()),
         tls,
+        history: Some(cloudtrail.history.clone()),
         server,
     }))
 }

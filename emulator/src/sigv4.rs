@@ -183,6 +183,15 @@ impl Regions {
         }
     }
 
+    /// Every Region a scope may name: AWS's, then the extra ones.
+    pub fn all(&self) -> Vec<String> {
+        AWS_REGIONS
+            .iter()
+            .map(|r| (*r).to_owned())
+            .chain(self.extra.iter().cloned())
+            .collect()
+    }
+
     /// Whether a scope may name `region`.
     pub fn contains(&self, region: &str) -> bool {
         AWS_REGIONS.contains(&region) || self.extra.iter().any(|r| r == region)

@@ -29,7 +29,7 @@ impl TimeSource for EmulatorTime {
 }
 
 /// An aws-sdk-cloudtrail client for the emulator, one attempt per call.
-fn cloudtrail(emu: &Emulator, creds: Creds, region: &str) -> aws_sdk_cloudtrail::Client {
+pub(crate) fn cloudtrail(emu: &Emulator, creds: Creds, region: &str) -> aws_sdk_cloudtrail::Client {
     cloudtrail_at(emu.endpoint(), emu.clock(), creds, region)
 }
 

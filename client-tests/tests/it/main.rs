@@ -11,6 +11,7 @@ mod boto3;
 mod cli;
 mod cloudtrail_api;
 mod conformance;
+mod console;
 mod errors;
 mod generator_live;
 mod generator_s3;

@@ -62,10 +62,11 @@ fn offenders(files: &[(String, String)], tells: &[&str]) -> Vec<String> {
 }
 
 /// The protocol layer: the AWS JSON and REST-JSON protocols, S3's REST-XML, SigV4, and the
-/// emulator's own admin and webhook protocols, and the connection's first bytes.
+/// emulator's own admin, console and webhook protocols, and the connection's first bytes.
 fn is_protocol(rel: &str) -> bool {
     rel.starts_with("protocol/")
         || rel.starts_with("s3/")
+        || rel.starts_with("console/")
         || ["sigv4.rs", "admin.rs", "webhook.rs", "conn.rs"].contains(&rel)
 }
 

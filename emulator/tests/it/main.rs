@@ -10,6 +10,7 @@ mod common;
 mod admin;
 mod auth;
 mod compatibility;
+mod console;
 mod faults;
 mod layers;
 mod limits;
