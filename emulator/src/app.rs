@@ -76,6 +76,8 @@ impl Drop for Receiving<'_> {
 struct Known<'a> {
     route: &'a Route,
     principal: Arc<Principal>,
+    /// The access key the request was signed with (none for an unsigned call).
+    access_key_id: Option<String>,
     region: String,
     source_ip: IpAddr,
     user_agent: Option<String>,
@@ -205,11 +207,12 @@ impl App {
         // An operation that may come unsigned, sent without a signature: its input names the
         // caller (a web identity token), which the service checks when it runs.
         let unsigned = route.op.unsigned && sigv4::peek_scope(&parts.uri, &parts.headers).is_none();
-        let (principal, region, auth_error) = if unsigned {
+        let (principal, access_key_id, region, auth_error) = if unsigned {
             let input = form.as_ref().and_then(|f| f.as_ref().ok());
             match input.map(|i| route.service.unsigned_caller(route.op, i)) {
                 Some(Ok(c)) => (
                     Arc::new(Principal::claimed(c.account, c.identity)),
+                    None,
                     UNSIGNED_REGION.to_owned(),
                     None,
                 ),
@@ -235,12 +238,12 @@ impl App {
                 now,
             );
             match verified {
-                Ok(v) => (v.principal, v.scope.region, None),
+                Ok(v) => (v.principal, Some(v.scope.access_key_id), v.scope.region, None),
                 Err(f) => {
                     let f = *f;
                     let e = CallError::Auth(f.error);
                     match (f.principal, f.scope) {
-                        (Some(p), Some(scope)) => (p, scope.region, Some(e)),
+                        (Some(p), Some(scope)) => (p, Some(scope.access_key_id), scope.region, Some(e)),
                         // Without a known identity there is nobody to record the call against.
                         _ => return e.to_api(protocol).response(protocol, request_id),
                     }
@@ -250,6 +253,7 @@ impl App {
         let known = Known {
             route,
             principal,
+            access_key_id,
             region,
             source_ip,
             user_agent,
@@ -323,6 +327,7 @@ impl App {
             account: &known.principal.account,
             region: &known.region,
             identity: &known.principal.identity,
+            access_key_id: known.access_key_id.as_deref(),
             now: self.clock.now(),
             request_id: known.request_id,
             source_ip: known.source_ip,

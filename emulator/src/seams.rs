@@ -25,6 +25,9 @@ pub struct CallContext<'a> {
     pub region: &'a str,
     /// The caller, as CloudTrail shows it.
     pub identity: &'a UserIdentity,
+    /// The access key the request was signed with (none for an unsigned call). AWS services'
+    /// identities show no key, so a service that needs the caller's credentials reads it here.
+    pub access_key_id: Option<&'a str>,
     /// The time of the call, from the injected clock.
     pub now: OffsetDateTime,
     /// The `x-amzn-RequestId` of the response (and `requestID` of the record).

@@ -193,9 +193,7 @@ impl StsApi {
 
     /// The caller's principal (the server resolved it from the same key).
     fn caller(&self, ctx: &CallContext<'_>) -> Result<std::sync::Arc<Principal>, ServiceError> {
-        ctx.identity
-            .access_key_id
-            .as_deref()
+        ctx.access_key_id
             .and_then(|k| self.identities.lookup(k))
             .ok_or_else(|| {
                 ServiceError::client(

@@ -182,7 +182,10 @@ async fn role_sessions_work_at_once_expire_when_they_say_and_are_recorded() {
 async fn trust_decides_who_may_assume_a_role_and_refusals_are_recorded() {
     let h = Harness::start_with(|f| {
         let role = &mut f.accounts[0].roles[0];
-        role.trust = Some(vec!["arn:aws:iam::123456789012:user/alice".into()]);
+        role.trust = Some(vec![
+            "arn:aws:iam::123456789012:user/alice".into(),
+            "personalize.amazonaws.com".into(),
+        ]);
         role.max_session_duration = 7200;
     })
     .await;
@@ -205,6 +208,15 @@ async fn trust_decides_who_may_assume_a_role_and_refusals_are_recorded() {
              resource: {ROLE}"
         )
     );
+    // A service principal the trust names (its records show no access key).
+    let by_service = h
+        .query(
+            &sts(SERVICE.0, SERVICE.1),
+            "AssumeRole",
+            &[("RoleArn", ROLE), ("RoleSessionName", "svc")],
+        )
+        .await;
+    assert_eq!(by_service.status, 200, "{}", text(&by_service));
     let unknown = h
         .query(
             &sts(ALICE.0, ALICE.1),
@@ -261,6 +273,9 @@ async fn trust_decides_who_may_assume_a_role_and_refusals_are_recorded() {
     assert_eq!(xml(&text(&forged), "Code"), "SignatureDoesNotMatch");
 
     let records = h.flushed_records().await;
+    let svc = by_request_id(&records, &by_service.request_id());
+    assert_eq!(svc["userIdentity"]["type"], "AWSService");
+    assert_eq!(svc["sourceIPAddress"], "personalize.amazonaws.com");
     let r = by_request_id(&records, &refused.request_id());
     assert_eq!(r["errorCode"], "AccessDenied");
     assert_eq!(r["userIdentity"]["userName"], "intern");
