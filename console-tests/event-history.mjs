@@ -187,6 +187,27 @@ try {
     check(`download ${format}`, download.suggestedFilename() === `event_history.${format}` && JSON.stringify(ids) === JSON.stringify(expected.all), { file: download.suggestedFilename(), got: ids.length });
   }
 
+  // Trails: the built-in trail with its status, and the log files it delivered today.
+  await page.click("#tab-trails");
+  await page.waitForSelector("#trails tbody tr");
+  const trailRow = await page.textContent("#trails tbody tr");
+  check("trails list", trailRow.includes("management-events") && trailRow.includes("Logging"), trailRow);
+  await page.selectOption("#browse-kind", "CloudTrail");
+  await page.click("#browse button[type=submit]");
+  await page.waitForSelector("#files tbody tr");
+  const files = await page.$$eval("#files tbody tr td:first-child", (tds) => tds.map((t) => t.textContent));
+  check("delivered log files listed", files.length >= 1 && files.every((k) => k.includes("/CloudTrail/us-east-1/") && k.endsWith(".json.gz")), files);
+  await page.click("#files tbody tr button");
+  await page.waitForSelector("#file:not([hidden])");
+  const fileSummary = await page.textContent("#file-summary");
+  const fileRecords = JSON.parse(await page.textContent("#file-body")).Records;
+  check("a log file's records", fileRecords.length > 0 && fileSummary === `${fileRecords.length} records`, fileSummary);
+  await shot(page, "trails");
+  const [object] = await Promise.all([page.waitForEvent("download"), page.click("#files tbody tr a")]);
+  check("a log file downloads", object.suggestedFilename() === files[0].split("/").pop(), object.suggestedFilename());
+  await page.click("#tab-history");
+  await waitForLoad(page);
+
   // Live view: a call made now shows up within a second or two.
   await page.check("#live");
   const made = await ask("make-a-call");

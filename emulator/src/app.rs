@@ -53,6 +53,10 @@ pub(crate) struct App {
     pub(crate) tls: Option<crate::tls::Tls>,
     /// Event history, which the console reads.
     pub(crate) history: Option<Arc<cloudtrail::history::History>>,
+    /// The trails and their status, which the console shows.
+    pub(crate) trails: Option<Arc<dyn crate::seams::TrailsView>>,
+    /// The digest signing keys, with which the console checks delivered digests.
+    pub(crate) keys: Option<Arc<cloudtrail::keys::KeyRing>>,
 }
 
 /// The Region unsigned calls are recorded in: they name none, and AWS's global endpoint is in

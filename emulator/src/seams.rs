@@ -316,6 +316,13 @@ pub trait S3Handler: Send + Sync + 'static {
     fn handle(&self, request: S3Request) -> BoxFuture<'_, HttpResponse>;
 }
 
+/// What the console's Trails view reads: each trail the account sees from a Region, as
+/// `DescribeTrails`, `GetTrailStatus` and `GetEventSelectors` answer for it.
+pub trait TrailsView: Send + Sync {
+    /// The trails, each `{trail, status, selectors, bucket, prefix, store}`.
+    fn overview(&self, account: &str, region: &str) -> Result<Vec<Value>, ServiceError>;
+}
+
 /// Sees every record the spool accepted (Event history keeps them).
 pub trait RecordTap: Send + Sync {
     /// Called once per record, on the request path: keep it cheap.

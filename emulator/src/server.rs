@@ -141,6 +141,8 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         admin: crate::admin::AdminGuard::new(local, &server.admin_hosts, server.admin_token.as_deref()),
         tls,
         history: Some(cloudtrail.history.clone()),
+        trails: Some(cloudtrail.api()),
+        keys: Some(cloudtrail.keys.clone()),
         server,
     }))
 }

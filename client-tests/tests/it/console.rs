@@ -132,6 +132,8 @@ async fn event_history_in_a_real_browser_matches_lookup_events() {
         assert!(!ids.is_empty(), "{name}={value}");
         filters.push(json!({"key": name, "value": value, "ids": ids}));
     }
+    // Delivered, so the Trails view has files to browse.
+    emu.flush().await;
     let out = tempfile::tempdir().unwrap();
     let expectations = out.path().join("expectations.json");
     std::fs::write(

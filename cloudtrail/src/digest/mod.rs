@@ -14,12 +14,14 @@
 //! - [`format`](mod@format): one digest: its JSON, the string to sign, the signature, the put.
 //! - `chains`: [`Digests`], the chains of the live emulator.
 //! - `journal`: the chains' snapshot and journal on disk.
+//! - `verify`: [`verify_digest`], a delivered digest checked as `validate-logs` checks it.
 //!
 //! The signing keys are [`crate::keys`]: a key ring of its own, which `ListPublicKeys` also serves.
 
 mod chains;
 pub mod format;
 mod journal;
+mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +41,7 @@ pub use format::{
     DIGEST_CONTENT_TYPE, DigestLogFile, HASH_ALGORITHM, PreviousDigest, SIGNATURE_ALGORITHM, SignedDigest,
     build_digest, put_digest, string_to_sign, write_digest,
 };
+pub use verify::{DigestCheck, verify_digest};
 
 /// Why a digest could not be made or written.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::keys::{DEFAULT_KEY_VALIDITY, KeyPair, KeyRing, TEST_KEY_PKCS1_DER, verify_pkcs1_der};
 use crate::logfile::{WrittenLog, gunzip};
-use crate::store::LocalDir;
+use crate::store::{LocalDir, ObjectStore as _};
 
 const ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events";
 
@@ -434,4 +434,80 @@ fn delete_trail_writes_final_digest_and_forgets() {
     assert_eq!(digests.delete_trail(ARN).unwrap().len(), 1);
     assert!(digests.status(ARN).is_none());
     assert!(digests.next_due().is_none());
+}
+
+#[test]
+fn delivered_digests_verify_and_tampering_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalDir::new(dir.path().join("data"));
+    let t0 = datetime!(2026-03-01 10:00:00 UTC);
+    let clock: crate::clock::SharedClock = ManualClock::new(t0);
+    let ring = KeyRing::open(dir.path().join("keys"), clock, DEFAULT_KEY_VALIDITY).unwrap();
+    let mut tgt = target();
+    tgt.bucket = "s3-bucket-name".into();
+    let key = ring.import(&tgt.region, TEST_KEY_PKCS1_DER, t0).unwrap();
+    let log_body = br#"{"Records":[]}"#;
+    let log_key = "AWSLogs/111122223333/CloudTrail/us-east-2/2026/03/01/x.json.gz";
+    store
+        .put(
+            &tgt.bucket,
+            log_key,
+            &crate::logfile::gzip(log_body, 6),
+            "application/json",
+            &Default::default(),
+        )
+        .unwrap();
+    let first = write_digest(&store, &tgt, t0, t0 + Duration::from_secs(3600), &[], None, &key).unwrap();
+    let log = DigestLogFile {
+        bucket: tgt.bucket.clone(),
+        key: log_key.into(),
+        sha256_hex: hex::encode(Sha256::digest(log_body)),
+        oldest_event: t0,
+        newest_event: t0,
+    };
+    let t1 = t0 + Duration::from_secs(3600);
+    let second = write_digest(
+        &store,
+        &tgt,
+        t1,
+        t1 + Duration::from_secs(3600),
+        &[log],
+        Some(&first.link()),
+        &key,
+    )
+    .unwrap();
+    let fetch = |b: &str, k: &str| store.get(b, k).ok().flatten().map(|(body, _)| body);
+    let (gz, meta) = store.get(&tgt.bucket, &second.key).unwrap().unwrap();
+    let check = verify_digest(
+        &gz,
+        meta.user.get("signature").map(String::as_str),
+        &tgt.region,
+        &ring,
+        &fetch,
+    );
+    assert!(check.valid(), "{check:?}");
+    assert_eq!(check.previous_valid, Some(true));
+    assert_eq!(check.log_files, vec![(log_key.to_owned(), Some(true))]);
+
+    // A changed log file, and a signature that is not the digest's.
+    store
+        .put(
+            &tgt.bucket,
+            log_key,
+            &crate::logfile::gzip(b"{}", 6),
+            "application/json",
+            &Default::default(),
+        )
+        .unwrap();
+    let check = verify_digest(
+        &gz,
+        meta.user.get("signature").map(String::as_str),
+        &tgt.region,
+        &ring,
+        &fetch,
+    );
+    assert_eq!(check.log_files, vec![(log_key.to_owned(), Some(false))]);
+    assert!(!check.valid());
+    let forged = verify_digest(&gz, Some(&first.signature_hex), &tgt.region, &ring, &fetch);
+    assert!(!forged.signature_valid && forged.signature_problem.is_some());
 }

@@ -809,6 +809,28 @@ impl CloudTrailApi {
     }
 }
 
+/// The console's Trails view reads the same code the API runs.
+impl crate::seams::TrailsView for CloudTrailApi {
+    fn overview(&self, account: &str, region: &str) -> Result<Vec<Value>, ServiceError> {
+        let caller = Caller { account, region };
+        let list = self.trails.describe(caller, None, true).map_err(trail_err)?;
+        list.iter()
+            .map(|t| {
+                let by_arn = json!({"Name": t.arn(), "TrailName": t.arn()});
+                let named = In::new(&by_arn);
+                Ok(json!({
+                    "trail": trail_json(t),
+                    "status": self.get_trail_status(caller, &named)?,
+                    "selectors": self.get_event_selectors(caller, &named)?,
+                    "bucket": t.bucket,
+                    "prefix": t.prefix,
+                    "store": t.store,
+                }))
+            })
+            .collect()
+    }
+}
+
 impl Service for CloudTrailApi {
     fn target_prefixes(&self) -> &'static [&'static str] {
         // The Smithy-based SDKs send the bare shape name.

@@ -652,6 +652,11 @@ impl CloudTrailParts {
         self.api.clone()
     }
 
+    /// The same service, typed (the console reads trails through it).
+    pub fn api(&self) -> Arc<CloudTrailApi> {
+        self.api.clone()
+    }
+
     /// Hands the started pipeline to the service (for `GetTrailStatus`).
     pub fn attach_delivery(&self, delivery: Delivery) {
         self.api.attach_delivery(delivery);

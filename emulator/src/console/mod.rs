@@ -256,6 +256,158 @@ fn export(app: &App, history: &std::sync::Arc<History>, parts: &Parts, request_i
     resp
 }
 
+/// The trails the account sees, with their status and selectors (`GetTrailStatus`,
+/// `GetEventSelectors`, from the CloudTrail API's own code).
+fn trails(app: &App, parts: &Parts, request_id: &str) -> HttpResponse {
+    let q = match query(app, &params(parts)) {
+        Ok(q) => q,
+        Err(m) => return problem(StatusCode::BAD_REQUEST, "InvalidParameter", m, request_id),
+    };
+    let Some(api) = app.trails.as_ref() else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the CloudTrail API is not served",
+            request_id,
+        );
+    };
+    match api.overview(&q.account, &q.region) {
+        Ok(list) => json_answer(StatusCode::OK, json!({"trails": list}), request_id),
+        Err(e) => problem(StatusCode::BAD_REQUEST, &e.code, e.message, request_id),
+    }
+}
+
+/// The data directory as a store: trails delivered to it are browsable; others (a trail sent to
+/// a remote store) are not there to list.
+fn data_dir(app: &App) -> cloudtrail::LocalDir {
+    cloudtrail::LocalDir::with_clock(&app.server.data_dir, app.clock.clone())
+}
+
+/// Objects of `bucket` under `prefix` (at most 1000, after `after`).
+fn files(app: &App, parts: &Parts, request_id: &str) -> HttpResponse {
+    let params = params(parts);
+    let (Some(bucket), prefix) = (
+        param(&params, "bucket"),
+        param(&params, "prefix").unwrap_or_default(),
+    ) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "bucket is required",
+            request_id,
+        );
+    };
+    match data_dir(app).list(bucket, prefix, param(&params, "after"), 1000) {
+        Ok(Some(objects)) => json_answer(
+            StatusCode::OK,
+            json!({
+                "bucket": bucket,
+                "prefix": prefix,
+                "objects": objects.iter().map(|(key, m)| json!({
+                    "key": key,
+                    "size": m.size,
+                    "lastModified": cloudtrail::timefmt::iso_seconds(m.last_modified),
+                })).collect::<Vec<_>>(),
+            }),
+            request_id,
+        ),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            "NoSuchBucket",
+            format!(
+                "no bucket {bucket} in the data directory (a trail delivering to another store is not browsable here)"
+            ),
+            request_id,
+        ),
+        Err(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            e.to_string(),
+            request_id,
+        ),
+    }
+}
+
+/// One object of the data directory: its bytes (`download`), or what it holds: a log file's
+/// records, a digest's document.
+fn object(app: &App, parts: &Parts, request_id: &str, download: bool) -> HttpResponse {
+    let params = params(parts);
+    let (Some(bucket), Some(key)) = (param(&params, "bucket"), param(&params, "key")) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "bucket and key are required",
+            request_id,
+        );
+    };
+    let store = data_dir(app);
+    let (found, meta) = match store.get(bucket, key) {
+        Ok(Some(got)) => got,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                format!("no object {key}"),
+                request_id,
+            );
+        }
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                e.to_string(),
+                request_id,
+            );
+        }
+    };
+    if download {
+        let name = key.rsplit('/').next().unwrap_or("object").replace('"', "");
+        let mut resp = with_headers(http::Response::new(full_body(found)), "application/octet-stream");
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            resp.headers_mut().insert(http::header::CONTENT_DISPOSITION, v);
+        }
+        return resp;
+    }
+    let text = if key.ends_with(".gz") {
+        match cloudtrail::logfile::gunzip(&found) {
+            Ok(t) => t,
+            Err(e) => return problem(StatusCode::BAD_REQUEST, "NotALogFile", e.to_string(), request_id),
+        }
+    } else {
+        found.clone()
+    };
+    // A digest is checked as validate-logs checks it, with the keys the emulator signs with.
+    let region = key.split('/').skip_while(|s| *s != "CloudTrail-Digest").nth(1);
+    let validation = match (region, app.keys.as_ref()) {
+        (Some(region), Some(keys)) => {
+            let fetch = |b: &str, k: &str| store.get(b, k).ok().flatten().map(|(body, _)| body);
+            let check = cloudtrail::digest::verify_digest(
+                &found,
+                meta.user.get("signature").map(String::as_str),
+                region,
+                keys,
+                &fetch,
+            );
+            json!({
+                "valid": check.valid(),
+                "signatureValid": check.signature_valid,
+                "signatureProblem": check.signature_problem,
+                "logFiles": check.log_files.iter().map(|(k, ok)| json!({"key": k, "valid": ok})).collect::<Vec<_>>(),
+                "previousValid": check.previous_valid,
+            })
+        }
+        _ => Value::Null,
+    };
+    match serde_json::from_slice::<Value>(&text) {
+        Ok(doc) => json_answer(
+            StatusCode::OK,
+            json!({"bucket": bucket, "key": key, "document": doc, "validation": validation}),
+            request_id,
+        ),
+        Err(e) => problem(StatusCode::BAD_REQUEST, "NotALogFile", e.to_string(), request_id),
+    }
+}
+
 fn meta(app: &App, request_id: &str) -> HttpResponse {
     json_answer(
         StatusCode::OK,
@@ -315,6 +467,10 @@ pub(crate) fn handle(app: &App, parts: &Parts, peer: SocketAddr, request_id: &st
         "/console/api/events" => events(app, history, parts, request_id),
         "/console/api/export" => export(app, history, parts, request_id),
         "/console/api/health" => json_answer(StatusCode::OK, crate::admin::health_json(app), request_id),
+        "/console/api/trails" => trails(app, parts, request_id),
+        "/console/api/files" => files(app, parts, request_id),
+        "/console/api/object" => object(app, parts, request_id, false),
+        "/console/api/download" => object(app, parts, request_id, true),
         other => problem(
             StatusCode::NOT_FOUND,
             "NotFound",

@@ -158,3 +158,92 @@ async fn the_console_answers_this_machine_only_and_only_reads() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_console_lists_a_trails_files_and_checks_its_digests() {
+    let h = Harness::start().await;
+    let r = h
+        .personalize(&alice(), "CreateDatasetGroup", r#"{"name":"audited"}"#)
+        .await;
+    assert_eq!(r.status, 200);
+    h.flush().await;
+    // StopLogging closes the trail's digest chain with a final digest, at once.
+    let ct = emulator::sigv4::Signer::new(ALICE.0, ALICE.1, "us-east-1", "cloudtrail");
+    let stop = h
+        .json(
+            &ct,
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StopLogging",
+            r#"{"Name":"management-events"}"#,
+        )
+        .await;
+    assert_eq!(stop.status, 200, "{}", body(&stop));
+    h.flush().await;
+
+    let get = |path: String| {
+        let h = &h;
+        async move { h.send(Method::GET, &path, HeaderMap::new(), Bytes::new()).await }
+    };
+    let trails = get("/console/api/trails".into()).await.json();
+    let t = &trails["trails"][0];
+    assert_eq!(t["trail"]["Name"], "management-events");
+    assert_eq!(t["status"]["IsLogging"], false);
+    let bucket = t["bucket"].as_str().unwrap().to_owned();
+    let day = h.clock_now().date();
+    let prefix = |kind: &str| {
+        format!(
+            "AWSLogs/123456789012/{kind}/us-east-1/{:04}/{:02}/{:02}/",
+            day.year(),
+            u8::from(day.month()),
+            day.day()
+        )
+    };
+    let enc =
+        |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let logs = get(format!(
+        "/console/api/files?bucket={bucket}&prefix={}",
+        enc(&prefix("CloudTrail"))
+    ))
+    .await
+    .json();
+    let log_key = logs["objects"][0]["key"].as_str().unwrap().to_owned();
+    let log = get(format!(
+        "/console/api/object?bucket={bucket}&key={}",
+        enc(&log_key)
+    ))
+    .await
+    .json();
+    assert!(!log["document"]["Records"].as_array().unwrap().is_empty());
+    assert_eq!(log["validation"], Value::Null);
+    let digests = get(format!(
+        "/console/api/files?bucket={bucket}&prefix={}",
+        enc(&prefix("CloudTrail-Digest"))
+    ))
+    .await
+    .json();
+    let digest_key = digests["objects"][0]["key"]
+        .as_str()
+        .expect("a digest")
+        .to_owned();
+    let digest = get(format!(
+        "/console/api/object?bucket={bucket}&key={}",
+        enc(&digest_key)
+    ))
+    .await
+    .json();
+    assert_eq!(digest["validation"]["valid"], true, "{digest}");
+    assert_eq!(digest["validation"]["signatureValid"], true);
+    let raw = get(format!(
+        "/console/api/download?bucket={bucket}&key={}",
+        enc(&digest_key)
+    ))
+    .await;
+    assert_eq!(raw.status, 200);
+    assert!(raw.body.starts_with(&[0x1f, 0x8b]), "gzip as stored");
+    // Nothing outside the data directory's buckets.
+    let escape = get(format!(
+        "/console/api/object?bucket=..&key={}",
+        enc("../../etc/passwd")
+    ))
+    .await;
+    assert_eq!(escape.status, 400);
+}

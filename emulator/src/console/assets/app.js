@@ -298,6 +298,102 @@ function renderPrefs() {
   }
 }
 
+// Trails: their status and selectors, and the files each delivered, day by day.
+let trails = [];
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text ?? "-";
+  return td;
+}
+
+async function loadTrails() {
+  const body = await api("api/trails", { account: $("account").value, region: $("region").value });
+  trails = body.trails;
+  const rows = $("trails").tBodies[0];
+  rows.replaceChildren();
+  $("browse-trail").replaceChildren();
+  for (const t of trails) {
+    const tr = document.createElement("tr");
+    const s = t.status;
+    const selectors = t.selectors.AdvancedEventSelectors?.length
+      ? `${t.selectors.AdvancedEventSelectors.length} advanced`
+      : `${(t.selectors.EventSelectors ?? []).length} basic`;
+    tr.append(
+      cell(t.trail.Name), cell(t.trail.HomeRegion), cell(String(t.trail.IsMultiRegionTrail)),
+      cell(s.IsLogging ? "Logging" : "Stopped"), cell(s.LatestDeliveryAttemptSucceeded || s.LatestDeliveryAttemptTime),
+      cell(s.LatestDeliveryError), cell(s.LatestDigestDeliveryTime ? new Date(s.LatestDigestDeliveryTime * 1000).toISOString() : null),
+      cell(selectors),
+    );
+    rows.append(tr);
+    $("browse-trail").append(new Option(t.trail.Name, t.trail.TrailARN));
+  }
+}
+
+async function listFiles() {
+  const t = trails.find((x) => x.trail.TrailARN === $("browse-trail").value);
+  if (!t) return;
+  const account = $("account").value;
+  const [y, m, d] = ($("browse-day").value || "").split("-");
+  const prefix = `${t.prefix ? t.prefix + "/" : ""}AWSLogs/${account}/${$("browse-kind").value}/${$("browse-region").value}/${y}/${m}/${d}/`;
+  const rows = $("files").tBodies[0];
+  rows.replaceChildren();
+  try {
+    const body = await api("api/files", { bucket: t.bucket, prefix });
+    for (const o of body.objects) {
+      const tr = document.createElement("tr");
+      tr.append(cell(o.key), cell(String(o.size)), cell(o.lastModified));
+      const actions = document.createElement("td");
+      const view = document.createElement("button");
+      view.type = "button";
+      view.textContent = "View";
+      view.addEventListener("click", () => showFile(t.bucket, o.key));
+      const dl = document.createElement("a");
+      dl.className = "button";
+      dl.textContent = "Download";
+      dl.href = `api/download?${new URLSearchParams({ bucket: t.bucket, key: o.key })}`;
+      actions.append(view, " ", dl);
+      tr.append(actions);
+      rows.append(tr);
+    }
+    $("browse-status").textContent = `${body.objects.length} files under ${prefix}`;
+  } catch (err) {
+    $("browse-status").textContent = err.message;
+  }
+}
+
+async function showFile(bucket, key) {
+  const body = await api("api/object", { bucket, key });
+  const summary = $("file-summary");
+  summary.replaceChildren();
+  const v = body.validation;
+  if (v) {
+    const verdict = document.createElement("span");
+    verdict.className = v.valid ? "valid" : "invalid";
+    verdict.textContent = v.valid ? "Valid digest" : "INVALID digest";
+    const detail = [
+      `signature ${v.signatureValid ? "valid" : "invalid" + (v.signatureProblem ? ` (${v.signatureProblem})` : "")}`,
+      `${v.logFiles.filter((l) => l.valid === true).length} of ${v.logFiles.length} log files match their hash`,
+      v.previousValid === null ? "starts the chain or its previous digest is not here" : `previous digest ${v.previousValid ? "matches" : "DOES NOT match"}`,
+    ].join("; ");
+    summary.append(verdict, document.createTextNode(`: ${detail}.`));
+  } else {
+    summary.textContent = `${(body.document.Records ?? []).length} records`;
+  }
+  $("file-title").textContent = key.split("/").pop();
+  $("file-body").textContent = JSON.stringify(body.document, null, 2);
+  $("file").hidden = false;
+}
+
+function showView(name) {
+  const trailsView = name === "trails";
+  $("trails-view").hidden = !trailsView;
+  $("history-view").hidden = trailsView;
+  $("tab-trails").setAttribute("aria-pressed", String(trailsView));
+  $("tab-history").setAttribute("aria-pressed", String(!trailsView));
+  if (trailsView) loadTrails().catch((err) => { $("browse-status").textContent = err.message; });
+}
+
 function toggle(buttonId, panelId) {
   const panel = $(panelId);
   panel.hidden = !panel.hidden;
@@ -308,7 +404,18 @@ async function start() {
   const meta = await api("api/meta");
   state.clockOffset = Date.parse(meta.now) - Date.now();
   for (const a of meta.accounts) $("account").append(new Option(a, a));
-  for (const r of meta.regions) $("region").append(new Option(r, r, r === meta.defaultRegion, r === meta.defaultRegion));
+  for (const r of meta.regions) {
+    $("region").append(new Option(r, r, r === meta.defaultRegion, r === meta.defaultRegion));
+    $("browse-region").append(new Option(r, r, r === meta.defaultRegion, r === meta.defaultRegion));
+  }
+  $("browse-day").value = meta.now.slice(0, 10);
+  $("tab-history").addEventListener("click", () => showView("history"));
+  $("tab-trails").addEventListener("click", () => showView("trails"));
+  $("browse").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    listFiles();
+  });
+  $("file-close").addEventListener("click", () => { $("file").hidden = true; });
   renderPrefs();
   renderHead();
   const reload = () => {
