@@ -134,7 +134,11 @@ impl History {
                 .map(|q| q.get(1..q.len().saturating_sub(1)).unwrap_or_default().to_vec())
         });
         // A min-heap of the best `want` keys seen so far (largest keys are the newest events).
+        // Candidates are kept by where their line is, and read again once the page is known:
+        // a day's lines are mostly in time order, so nearly every line of the newest day passes
+        // through the heap, and copying each one would cost more than the scan.
         let mut heap: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
+        let mut paths: Vec<std::path::PathBuf> = Vec::new();
         for day in days {
             let day_lo = day.midnight().assume_utc().unix_timestamp();
             let day_hi = day_lo + 86_399;
@@ -150,8 +154,11 @@ impl History {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io(e)),
             };
-            let mut reader = BufReader::new(f);
+            let file = paths.len();
+            paths.push(path);
+            let mut reader = BufReader::with_capacity(1 << 16, f);
             let mut line = Vec::new();
+            let mut at: u64 = 0;
             loop {
                 line.clear();
                 let n = reader.read_until(b'\n', &mut line).map_err(io)?;
@@ -162,6 +169,19 @@ impl History {
                     // Being appended right now: not there yet.
                     break;
                 }
+                let offset = at;
+                at += n as u64;
+                let place = Place { file, offset, len: n };
+                // Without an attribute only the key decides, and it is read without parsing.
+                if attr.is_none()
+                    && let Some(k) = fast_key(&line)
+                {
+                    if k.0 < lo || k.0 > hi || cursor.is_some_and(|c| k >= c) {
+                        continue;
+                    }
+                    offer(&mut heap, want, Hit { k, place });
+                    continue;
+                }
                 // Cheap reject before parsing: the attribute value, as JSON writes it, must
                 // appear in the header.
                 if let Some(needle) = &needle {
@@ -170,35 +190,23 @@ impl History {
                         continue;
                     }
                 }
-                let Some((h, body)) = split_line(&line) else {
+                let Some((h, _)) = split_line(&line) else {
                     continue;
                 };
                 let k = h.key();
                 if h.t < lo || h.t > hi || cursor.is_some_and(|c| k >= c) || !h.matches(attr) {
                     continue;
                 }
-                if heap.len() < want {
-                    heap.push(Reverse(Hit {
-                        k,
-                        h,
-                        body: body.to_vec(),
-                    }));
-                } else if heap.peek().is_some_and(|Reverse(min)| k > min.k) {
-                    heap.pop();
-                    heap.push(Reverse(Hit {
-                        k,
-                        h,
-                        body: body.to_vec(),
-                    }));
-                }
+                offer(&mut heap, want, Hit { k, place });
             }
         }
-        let mut items: Vec<Hit> = heap.into_iter().map(|Reverse(x)| x).collect();
-        items.sort_by_key(|b| Reverse(b.k));
-        let more = items.len() > max;
-        items.truncate(max);
+        let mut hits: Vec<Hit> = heap.into_iter().map(|Reverse(x)| x).collect();
+        hits.sort_by_key(|b| Reverse(b.k));
+        let more = hits.len() > max;
+        hits.truncate(max);
+        let items = read_back(&paths, &hits)?;
         let next_token = if more {
-            items.last().map(|hit| {
+            hits.last().map(|hit| {
                 let tok = Token {
                     h: hash.clone(),
                     t: hit.k.0,
@@ -212,7 +220,7 @@ impl History {
         };
         let events = items
             .into_iter()
-            .map(|Hit { h, body, .. }| LookupEvent {
+            .map(|(h, body)| LookupEvent {
                 event_id: h.id.into_owned(),
                 event_name: h.n.into_owned(),
                 read_only: h.ro.into_owned(),
@@ -232,11 +240,77 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Where a line is: which segment of the lookup, its offset and length.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    file: usize,
+    offset: u64,
+    len: usize,
+}
+
 /// A candidate event of a lookup, ordered by its (time, sequence) key only.
 struct Hit {
     k: (i64, u64),
-    h: Header<'static>,
-    body: Vec<u8>,
+    place: Place,
+}
+
+/// Keeps `hit` if it is among the `want` newest seen so far.
+fn offer(heap: &mut BinaryHeap<Reverse<Hit>>, want: usize, hit: Hit) {
+    if heap.len() < want {
+        heap.push(Reverse(hit));
+    } else if heap.peek().is_some_and(|Reverse(min)| hit.k > min.k) {
+        heap.pop();
+        heap.push(Reverse(hit));
+    }
+}
+
+/// The key of a line, read from the header's opening `{"t":<i64>,"s":<u64>` without parsing
+/// the rest; `None` when the line does not start that way (then it is parsed in full).
+pub(super) fn fast_key(line: &[u8]) -> Option<(i64, u64)> {
+    fn number(s: &[u8]) -> Option<(&[u8], &[u8])> {
+        let neg = usize::from(s.first() == Some(&b'-'));
+        let end = s.iter().skip(neg).position(|b| !b.is_ascii_digit())? + neg;
+        (end > neg).then(|| s.split_at(end))
+    }
+    let rest = line.strip_prefix(b"{\"t\":")?;
+    let (t, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b",\"s\":")?;
+    let (s, _) = number(rest)?;
+    Some((
+        std::str::from_utf8(t).ok()?.parse().ok()?,
+        std::str::from_utf8(s).ok()?.parse().ok()?,
+    ))
+}
+
+/// The header and record of each hit, read from where the scan found them (in `hits` order).
+/// A segment pruned in between loses its events from the page.
+fn read_back(
+    paths: &[std::path::PathBuf],
+    hits: &[Hit],
+) -> Result<Vec<(Header<'static>, Vec<u8>)>, HistoryError> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut open: std::collections::HashMap<usize, fs::File> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(hits.len());
+    for hit in hits {
+        let Some(path) = paths.get(hit.place.file) else {
+            continue;
+        };
+        let f = match open.entry(hit.place.file) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => match fs::File::open(path) {
+                Ok(f) => v.insert(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
+            },
+        };
+        let mut line = vec![0u8; hit.place.len];
+        f.seek(SeekFrom::Start(hit.place.offset)).map_err(io)?;
+        f.read_exact(&mut line).map_err(io)?;
+        if let Some((h, body)) = split_line(&line) {
+            out.push((h, body.to_vec()));
+        }
+    }
+    Ok(out)
 }
 
 impl PartialEq for Hit {

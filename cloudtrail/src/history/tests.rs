@@ -516,3 +516,26 @@ fn reconcile_brings_back_events_a_crash_kept_from_the_segment_once_each() {
     ids.dedup();
     assert_eq!(ids.len(), 4);
 }
+
+#[test]
+fn line_keys_are_read_without_parsing_the_header() {
+    assert_eq!(
+        super::query::fast_key(br#"{"t":1764720000,"s":42,"id":"x"}	{}"#),
+        Some((1_764_720_000, 42))
+    );
+    assert_eq!(super::query::fast_key(br#"{"t":-5,"s":0}	{}"#), Some((-5, 0)));
+    for odd in [
+        &br#"{"s":1,"t":2}"#[..],
+        br#"{"t":,"s":1}"#,
+        br#"{"t":1,"s":}"#,
+        b"",
+        br#"{"t":1}"#,
+    ] {
+        assert_eq!(
+            super::query::fast_key(odd),
+            None,
+            "{}",
+            String::from_utf8_lossy(odd)
+        );
+    }
+}
