@@ -156,6 +156,18 @@ try {
   await page.click("#clear");
   await waitForLoad(page);
 
+  // A resource's link lists every event that names it.
+  const withResource = expected.filters.find((f) => f.key === "ResourceName");
+  await page.selectOption("#attribute", "EventId");
+  await page.fill("#value", withResource.ids[0]);
+  await page.click("#apply");
+  await waitForLoad(page);
+  await page.click(`#rows tr[data-event-id='${withResource.ids[0]}']`);
+  await page.click("#detail .resource-link");
+  await waitForLoad(page);
+  const linked = await eventIds(page);
+  check("a resource link lists its events", (await page.inputValue("#attribute")) === "ResourceName" && JSON.stringify(linked) === JSON.stringify(withResource.ids), linked);
+
   // Two events side by side.
   await baseFilter(page);
   const boxes = await page.$$("#rows input[type=checkbox]");

@@ -195,11 +195,28 @@ function showDetail(e) {
   body.replaceChildren();
   for (const r of e.resources) {
     const tr = document.createElement("tr");
-    for (const v of [r.type, r.name]) {
-      const td = document.createElement("td");
-      td.textContent = v ?? "-";
-      tr.append(td);
+    const type = document.createElement("td");
+    type.textContent = r.type ?? "-";
+    const name = document.createElement("td");
+    if (r.name) {
+      // The resource's link: every event that names it.
+      const a = document.createElement("a");
+      a.href = "#";
+      a.className = "resource-link";
+      a.textContent = r.name;
+      a.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        $("attribute").value = "ResourceName";
+        $("value").value = r.name;
+        $("detail").hidden = true;
+        state.tokens = [null];
+        load(0);
+      });
+      name.append(a);
+    } else {
+      name.textContent = "-";
     }
+    tr.append(type, name);
     body.append(tr);
   }
   $("detail-title").textContent = `${e.eventName} · ${e.eventTime}`;
