@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A clean run needs about 2 GB; say what there is, so a full disk is plain from the log.
+# A clean run needs about 2.5 GB; say what there is, so a full disk is plain from the log.
 echo "==> free disk: $(df -Ph . | awk 'NR==2 {print $4}') in $(pwd)"
 
 echo "==> python clients (.venv: pinned awscli, boto3, moto server)"
