@@ -182,7 +182,10 @@ impl App {
             Err(e) => return e.to_api(protocol).response(protocol, request_id),
         };
         // A Query request names its operation in the body.
-        let (query_route, form) = if matches!(protocol, protocol::Protocol::Query(_)) {
+        let (query_route, form) = if matches!(
+            protocol,
+            protocol::Protocol::Query(_) | protocol::Protocol::Ec2(_)
+        ) {
             let form = protocol::query::decode_form(&body);
             let action = form.as_ref().ok().and_then(protocol::query::action);
             match Services::query_operation(route, action) {

@@ -21,6 +21,7 @@ pub mod cloudtrail_api;
 pub mod config;
 pub(crate) mod conn;
 pub(crate) mod console;
+pub mod ec2;
 pub mod identity;
 pub mod persist;
 pub mod personalize_api;

@@ -109,10 +109,15 @@ impl Services {
             }
         {
             let service = &self.list[i];
+            let protocol = if service.speaks_ec2() {
+                Protocol::Ec2(service.query_namespace())
+            } else {
+                Protocol::Query(service.query_namespace())
+            };
             return Ok(Routed::Served(Route {
                 service: service.clone(),
                 op: QUERY_PENDING,
-                protocol: Protocol::Query(service.query_namespace()),
+                protocol,
             }));
         }
         self.route(parts).map(Routed::Served)
@@ -202,7 +207,7 @@ fn unserved(parts: &Parts, name: &str, is_form: bool) -> Unserved {
     {
         (Protocol::Cbor, Some(op.to_owned()))
     } else if is_form && name == "ec2" {
-        (Protocol::Ec2, None)
+        (Protocol::Ec2(None), None)
     } else if is_form {
         (Protocol::Query(None), None)
     } else {

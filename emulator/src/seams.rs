@@ -183,6 +183,10 @@ pub trait Service: Send + Sync + 'static {
     fn query_namespace(&self) -> Option<&'static str> {
         None
     }
+    /// Whether its Query dialect is EC2's (lower-camel elements, `<item>` lists, EC2 errors).
+    fn speaks_ec2(&self) -> bool {
+        false
+    }
     /// The Query operation called `action`, or `None` for an unknown one.
     fn by_action(&self, _action: &str) -> Option<OperationInfo> {
         None

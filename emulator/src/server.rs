@@ -124,6 +124,9 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
     services.push(personalize.clone());
     services.push(cloudtrail.service());
     services.push(Arc::new(crate::sts::StsApi::new(identities.clone())));
+    services.push(Arc::new(crate::ec2::Ec2Api::new(
+        crate::sigv4::Regions::new(&server.extra_regions).all(),
+    )));
     Ok(Arc::new(App {
         clock: config.clock.clone(),
         identities,

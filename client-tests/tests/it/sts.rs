@@ -194,8 +194,9 @@ try:
 except ClientError as e:
     out["tooLong"] = e.response["Error"]["Code"]
 ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1")
+out["regions"] = [r["RegionName"] for r in ec2.describe_regions()["Regions"]]
 try:
-    ec2.describe_regions()
+    ec2.describe_instances()
 except ClientError as e:
     out["ec2"] = e.response["Error"]["Code"]
 iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
@@ -228,6 +229,22 @@ async fn boto3_and_the_cli_assume_roles_and_read_unserved_services_errors() {
     assert_eq!(out["expirationType"], "datetime");
     assert_eq!(out["tooLong"], "ValidationError");
     assert_eq!(out["ec2"], "InvalidAction");
+    // What scanners ask EC2 first: the Regions to look at.
+    let regions: Vec<&str> = out["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        regions.contains(&"us-east-1") && regions.contains(&"eu-west-1"),
+        "{regions:?}"
+    );
+    assert!(
+        !regions
+            .iter()
+            .any(|r| r.starts_with("cn-") || r.starts_with("us-gov-"))
+    );
     assert_eq!(out["iam"], "InvalidAction");
     let token = cli_token.success().json();
     let c = &token["Credentials"];
@@ -282,7 +299,7 @@ async fn boto3_and_the_cli_assume_roles_and_read_unserved_services_errors() {
         .unwrap();
     assert_eq!(
         (ec2["eventName"].as_str(), ec2["errorCode"].as_str()),
-        (Some("DescribeRegions"), Some("InvalidAction"))
+        (Some("DescribeRegions"), None)
     );
 }
 

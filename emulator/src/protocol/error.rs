@@ -126,7 +126,7 @@ impl CallError {
                 let (code, status) = super::query::query_error(&api.code, api.status);
                 ApiError::new(status, code.to_owned(), api.message)
             }
-            (Protocol::Ec2, _) => {
+            (Protocol::Ec2(_), _) => {
                 let code = match (&api.code[..], self) {
                     (_, CallError::Auth(_)) => "AuthFailure",
                     ("AccessDeniedException", _) => "UnauthorizedOperation",

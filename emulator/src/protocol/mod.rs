@@ -34,8 +34,9 @@ pub enum Protocol {
     /// Form-encoded `POST /` with an `Action`, answered in XML; the XML namespace of the
     /// service's responses, when it is served.
     Query(Option<&'static str>),
-    /// EC2's variant of Query, whose errors are `<Response><Errors>`.
-    Ec2,
+    /// EC2's variant of Query: lower-camel elements, lists of `<item>`, errors as
+    /// `<Response><Errors>`; the XML namespace when the service is served.
+    Ec2(Option<&'static str>),
     /// Smithy RPC v2 CBOR (`POST /service/S/operation/O`), for services we do not serve.
     Cbor,
 }
@@ -46,7 +47,7 @@ impl Protocol {
         match self {
             Protocol::AwsJson11 => AMZ_JSON_11,
             Protocol::RestJson => JSON,
-            Protocol::Query(_) | Protocol::Ec2 => query::XML,
+            Protocol::Query(_) | Protocol::Ec2(_) => query::XML,
             Protocol::Cbor => "application/cbor",
         }
     }
@@ -80,7 +81,7 @@ impl ApiError {
     pub fn response(&self, protocol: Protocol, request_id: &str) -> HttpResponse {
         match protocol {
             Protocol::Query(xmlns) => return query::error_response(self, xmlns, request_id),
-            Protocol::Ec2 => return query::ec2_error_response(self, request_id),
+            Protocol::Ec2(_) => return query::ec2_error_response(self, request_id),
             Protocol::Cbor => return self.cbor_response(request_id),
             Protocol::AwsJson11 | Protocol::RestJson => {}
         }
@@ -187,14 +188,20 @@ pub fn success(
     is_timestamp: &dyn Fn(&str) -> bool,
     request_id: &str,
 ) -> HttpResponse {
-    if let Protocol::Query(xmlns) = protocol {
-        return query::success(
-            action,
-            xmlns.unwrap_or_default(),
-            output,
-            is_timestamp,
-            request_id,
-        );
+    match protocol {
+        Protocol::Query(xmlns) => {
+            return query::success(
+                action,
+                xmlns.unwrap_or_default(),
+                output,
+                is_timestamp,
+                request_id,
+            );
+        }
+        Protocol::Ec2(xmlns) => {
+            return query::ec2_success(action, xmlns.unwrap_or_default(), output, request_id);
+        }
+        Protocol::AwsJson11 | Protocol::RestJson | Protocol::Cbor => {}
     }
     let body = match output {
         Value::Null => Bytes::from_static(b"{}"),

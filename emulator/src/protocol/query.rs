@@ -178,6 +178,44 @@ fn write_value(
     }
 }
 
+/// The successful response of an EC2 `action`: `<ActionResponse xmlns><requestId/>output
+/// </ActionResponse>`, members as named, lists as `<item>` elements.
+pub fn ec2_success(action: &str, xmlns: &str, output: &Value, request_id: &str) -> HttpResponse {
+    fn write(out: &mut String, name: &str, v: &Value) {
+        match v {
+            Value::Null => {}
+            Value::Object(o) => {
+                out.push_str(&format!("<{name}>"));
+                for (k, v) in o {
+                    write(out, k, v);
+                }
+                out.push_str(&format!("</{name}>"));
+            }
+            Value::Array(items) => {
+                out.push_str(&format!("<{name}>"));
+                for item in items {
+                    write(out, "item", item);
+                }
+                out.push_str(&format!("</{name}>"));
+            }
+            Value::Bool(b) => element(out, name, if *b { "true" } else { "false" }),
+            Value::Number(n) => element(out, name, &n.to_string()),
+            Value::String(s) => element(out, name, s),
+        }
+    }
+    let mut out = String::with_capacity(512);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!("<{action}Response xmlns=\"{}\">", escape(xmlns)));
+    element(&mut out, "requestId", request_id);
+    if let Value::Object(o) = output {
+        for (k, v) in o {
+            write(&mut out, k, v);
+        }
+    }
+    out.push_str(&format!("</{action}Response>"));
+    xml_response(StatusCode::OK, out, request_id)
+}
+
 /// `error` as a Query error document: `<ErrorResponse><Error><Type>Sender|Receiver</Type>
 /// <Code/><Message/></Error><RequestId/></ErrorResponse>`.
 pub fn error_response(error: &ApiError, xmlns: Option<&str>, request_id: &str) -> HttpResponse {

@@ -106,7 +106,7 @@ where
 /// it out.
 pub fn check_content_type(headers: &HeaderMap, body: &[u8], protocol: Protocol) -> Result<(), CallError> {
     let expected = match protocol {
-        Protocol::Query(_) | Protocol::Ec2 => super::query::FORM,
+        Protocol::Query(_) | Protocol::Ec2(_) => super::query::FORM,
         other => other.content_type(),
     };
     let unsupported = |received: String| Err(CallError::UnsupportedMediaType { received, expected });
@@ -131,7 +131,7 @@ pub fn check_content_type(headers: &HeaderMap, body: &[u8], protocol: Protocol) 
             "application/x-amz-json-1.1" | "application/x-amz-json-1.0" | "application/json"
         ),
         Protocol::RestJson => essence == "application/json",
-        Protocol::Query(_) | Protocol::Ec2 | Protocol::Cbor => essence == expected,
+        Protocol::Query(_) | Protocol::Ec2(_) | Protocol::Cbor => essence == expected,
     };
     if ok {
         Ok(())

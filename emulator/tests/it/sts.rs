@@ -368,7 +368,7 @@ async fn session_and_federation_tokens_carry_the_identities_aws_writes() {
 }
 
 #[tokio::test]
-async fn services_not_served_here_answer_in_their_own_protocol_and_are_recorded() {
+async fn services_not_served_here_answer_in_their_own_protocol_and_are_recorded_and_ec2_lists_regions() {
     let h = Harness::start().await;
     let form = |service: &str| {
         (Signer::new(ALICE.0, ALICE.1, "us-east-1", service), {
@@ -380,23 +380,44 @@ async fn services_not_served_here_answer_in_their_own_protocol_and_are_recorded(
             hm
         })
     };
+    // EC2 serves DescribeRegions only; its other actions answer EC2's own error.
     let (ec2, headers) = form("ec2");
     let regions = h
         .signed(
             &ec2,
             Method::POST,
             "/",
-            headers,
-            "Action=DescribeRegions&Version=2016-11-15",
+            headers.clone(),
+            "Action=DescribeRegions&Version=2016-11-15&RegionName.1=eu-west-1",
         )
         .await;
-    assert_eq!(regions.status, 400);
+    assert_eq!(regions.status, 200, "{}", text(&regions));
     let body = text(&regions);
     assert!(
-        body.contains("<Response><Errors><Error><Code>InvalidAction</Code>"),
+        body.contains(
+            "<DescribeRegionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"
+        ),
         "{body}"
     );
-    assert!(body.contains("not available here"), "{body}");
+    assert!(
+        body.contains("<regionInfo><item><regionName>eu-west-1</regionName><regionEndpoint>ec2.eu-west-1.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item></regionInfo>"),
+        "{body}"
+    );
+    let instances = h
+        .signed(
+            &ec2,
+            Method::POST,
+            "/",
+            headers,
+            "Action=DescribeInstances&Version=2016-11-15",
+        )
+        .await;
+    assert_eq!(instances.status, 400);
+    assert!(
+        text(&instances).contains("<Response><Errors><Error><Code>InvalidAction</Code>"),
+        "{}",
+        text(&instances)
+    );
     let (iam, headers) = form("iam");
     let summary = h
         .signed(
@@ -431,8 +452,16 @@ async fn services_not_served_here_answer_in_their_own_protocol_and_are_recorded(
     let r = by_request_id(&records, &regions.request_id());
     assert_eq!(r["eventSource"], "ec2.amazonaws.com");
     assert_eq!(r["eventName"], "DescribeRegions");
-    assert_eq!(r["errorCode"], "InvalidAction");
     assert_eq!(r["readOnly"], true);
+    assert!(r.get("errorCode").is_none());
+    assert_eq!(
+        r["requestParameters"],
+        json!({"regionSet": {"items": [{"regionName": "eu-west-1"}]}})
+    );
+    let r = by_request_id(&records, &summary.request_id());
+    assert_eq!(r["eventSource"], "iam.amazonaws.com");
+    assert_eq!(r["eventName"], "GetAccountSummary");
+    assert_eq!(r["errorCode"], "InvalidAction");
     let r = by_request_id(&records, &tables.request_id());
     assert_eq!(r["eventSource"], "dynamodb.amazonaws.com");
     assert_eq!(r["eventName"], "ListTables");
