@@ -306,7 +306,19 @@ pub(crate) fn lower_keys(user_meta: &BTreeMap<String, String>) -> BTreeMap<Strin
         .collect()
 }
 
-struct Job {
+/// What the client thread is asked to do.
+enum Job {
+    /// PutObject.
+    Put(Put),
+    /// HeadObject: whether the object is there (`None` when the store did not say).
+    Head {
+        bucket: String,
+        key: String,
+        reply: std_mpsc::SyncSender<Option<bool>>,
+    },
+}
+
+struct Put {
     bucket: String,
     key: String,
     body: Vec<u8>,
@@ -350,18 +362,33 @@ impl S3Store {
                         let client = client.clone();
                         let cfg = cfg.clone();
                         tokio::spawn(async move {
-                            let result = client
-                                .put_object()
-                                .bucket(&job.bucket)
-                                .key(&job.key)
-                                .body(ByteStream::from(job.body))
-                                .content_type(&job.content_type)
-                                .set_metadata(Some(job.meta))
-                                .send()
-                                .await
-                                .map(|out| out.e_tag().map(|e| e.trim_matches('"').to_owned()))
-                                .map_err(|e| classify(&e, "PutObject", &cfg, &job.bucket, &job.key));
-                            let _ = job.reply.send(result);
+                            match job {
+                                Job::Put(job) => {
+                                    let result = client
+                                        .put_object()
+                                        .bucket(&job.bucket)
+                                        .key(&job.key)
+                                        .body(ByteStream::from(job.body))
+                                        .content_type(&job.content_type)
+                                        .set_metadata(Some(job.meta))
+                                        .send()
+                                        .await
+                                        .map(|out| out.e_tag().map(|e| e.trim_matches('"').to_owned()))
+                                        .map_err(|e| classify(&e, "PutObject", &cfg, &job.bucket, &job.key));
+                                    let _ = job.reply.send(result);
+                                }
+                                Job::Head { bucket, key, reply } => {
+                                    let answer =
+                                        match client.head_object().bucket(&bucket).key(&key).send().await {
+                                            Ok(_) => Some(true),
+                                            // Only a definite "not found" says it is not there.
+                                            Err(e) => (e.raw_response().map(|r| r.status().as_u16())
+                                                == Some(404))
+                                            .then_some(false),
+                                        };
+                                    let _ = reply.send(answer);
+                                }
+                            }
                         });
                     }
                 });
@@ -388,14 +415,14 @@ impl ObjectStore for S3Store {
         let user = lower_keys(user_meta);
         let (reply, answer) = std_mpsc::sync_channel(1);
         self.jobs
-            .send(Job {
+            .send(Job::Put(Put {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
                 body: body.to_vec(),
                 content_type: content_type.to_owned(),
                 meta: user.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 reply,
-            })
+            }))
             .map_err(|_| fail("the S3 client thread has stopped".to_owned()))?;
         let etag = match answer.recv_timeout(self.timeout) {
             Ok(Ok(etag)) => etag.unwrap_or_default(),
@@ -409,6 +436,21 @@ impl ObjectStore for S3Store {
             size: body.len() as u64,
             etag,
         })
+    }
+
+    /// HeadObject: after a crash between a put and its acknowledgement, an object that is
+    /// there is not delivered again. `None` when the store does not answer in time or answers
+    /// anything but the object or a 404.
+    fn exists(&self, bucket: &str, key: &str) -> Option<bool> {
+        let (reply, answer) = std_mpsc::sync_channel(1);
+        self.jobs
+            .send(Job::Head {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                reply,
+            })
+            .ok()?;
+        answer.recv_timeout(self.timeout).ok().flatten()
     }
 }
 

@@ -345,3 +345,33 @@ async fn bad_stores_fail_cleanly_with_actionable_errors() {
     assert!(err.to_string().contains("aws s3 mb s3://gen-missing"), "{err}");
     assert!(!dir.path().join("gen-missing").exists(), "nothing generated");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_s3_store_tells_whether_a_put_got_there() {
+    use cloudtrail::store::ObjectStore as _;
+    let moto = Moto::start().await;
+    let cfg = store(moto.endpoint(), "testing", "testing");
+    let s3 = emulator::s3_store::client(&cfg);
+    s3.create_bucket().bucket("intents").send().await.unwrap();
+    let clock: cloudtrail::SharedClock = Arc::new(cloudtrail::SystemClock);
+    let checked = tokio::task::spawn_blocking(move || {
+        let store = emulator::s3_store::S3Store::start(&cfg, clock).unwrap();
+        store
+            .put(
+                "intents",
+                "AWSLogs/1/CloudTrail/us-east-1/x.json.gz",
+                b"x",
+                "application/json",
+                &BTreeMap::new(),
+            )
+            .unwrap();
+        (
+            store.exists("intents", "AWSLogs/1/CloudTrail/us-east-1/x.json.gz"),
+            store.exists("intents", "AWSLogs/1/CloudTrail/us-east-1/never.json.gz"),
+        )
+    })
+    .await
+    .unwrap();
+    // What a restart needs to know for a put cut off before its acknowledgement.
+    assert_eq!(checked, (Some(true), Some(false)));
+}
