@@ -17,13 +17,24 @@ const GLOBAL_SOURCES: &[&str] = &[
     "route53.amazonaws.com",
 ];
 
+/// Global services that also have Regional endpoints: a call to one of those is a Regional
+/// event, recorded in that Region. Only calls in us-east-1, the global endpoint's Region, are
+/// global service events.
+const REGIONAL_ENDPOINTS: &[&str] = &["sts.amazonaws.com"];
+
+/// Whether `record` is a global service event (one that `IncludeGlobalServiceEvents` governs).
+pub fn is_global_service_event(record: &Record) -> bool {
+    let source = record.event_source.as_str();
+    GLOBAL_SOURCES.contains(&source) && (!REGIONAL_ENDPOINTS.contains(&source) || record.aws_region == "us-east-1")
+}
+
 impl Trail {
     /// Whether the trail's selectors (and Region and account scope) take `record`.
     pub fn takes(&self, record: &Record, orgs: &[Organization]) -> bool {
         self.logging
             && (self.multi_region || record.aws_region == self.home_region)
             && self.covers_account(&record.recipient_account_id, orgs)
-            && (self.include_global_service_events || !GLOBAL_SOURCES.contains(&record.event_source.as_str()))
+            && (self.include_global_service_events || !is_global_service_event(record))
             && self.selectors.select(record)
     }
 

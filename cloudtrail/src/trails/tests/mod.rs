@@ -116,3 +116,30 @@ fn all_of(field_selectors: Vec<AdvancedFieldSelector>) -> AdvancedEventSelector 
         field_selectors,
     }
 }
+
+#[test]
+fn sts_calls_to_a_regional_endpoint_are_regional_events() {
+    let t = trails();
+    for region in ["us-east-1", "eu-west-1"] {
+        let no_global = TrailSpec {
+            include_global_service_events: Some(false),
+            ..spec("no-global")
+        };
+        t.create(caller(region), no_global).unwrap();
+        t.start_logging(caller(region), "no-global").unwrap();
+    }
+    let sts = |region: &str| {
+        let mut r = rec(ACCT, region, "AssumeRole", false);
+        r.event_source = "sts.amazonaws.com".into();
+        r
+    };
+    // The global endpoint's events (us-east-1) follow IncludeGlobalServiceEvents; a Regional
+    // endpoint's do not, as for any Regional service.
+    assert!(super::router::is_global_service_event(&sts("us-east-1")));
+    assert!(!super::router::is_global_service_event(&sts("eu-west-1")));
+    assert!(t.destinations(&sts("us-east-1")).is_empty());
+    assert_eq!(t.destinations(&sts("eu-west-1")).len(), 1);
+    let mut iam = rec(ACCT, "us-east-1", "CreateUser", false);
+    iam.event_source = "iam.amazonaws.com".into();
+    assert!(t.destinations(&iam).is_empty());
+}
