@@ -278,14 +278,16 @@ impl App {
             protocol::decode_body(&body)
         };
         let mut after_record = None;
+        let mut sharing = crate::seams::Sharing::default();
         let result = match auth_error {
             Some(e) => Err(e),
             None => {
-                self.authorized_call(&known, &parts, &body, &decoded, &mut after_record)
+                self.authorized_call(&known, &parts, &body, &decoded, &mut after_record, &mut sharing)
                     .await
             }
         };
-        self.finish(&known, decoded.ok(), result, after_record).await
+        self.finish(&known, decoded.ok(), result, after_record, &sharing)
+            .await
     }
 
     async fn authorized_call(
@@ -295,6 +297,7 @@ impl App {
         body: &Bytes,
         decoded: &Result<Value, CallError>,
         after_record: &mut Option<AfterRecord>,
+        sharing: &mut crate::seams::Sharing,
     ) -> Result<Value, CallError> {
         let route = known.route;
         let (service, op) = (&route.service, route.op);
@@ -342,6 +345,7 @@ impl App {
         };
         let answer = service.call(&ctx, op, input).await;
         *after_record = answer.after_record;
+        *sharing = answer.sharing;
         answer.result.map_err(CallError::Service)
     }
 
@@ -353,6 +357,7 @@ impl App {
         request: Option<Value>,
         result: Result<Value, CallError>,
         after_record: Option<AfterRecord>,
+        sharing: &crate::seams::Sharing,
     ) -> HttpResponse {
         let route = known.route;
         let (service, op, protocol) = (&route.service, route.op, route.protocol);
@@ -389,6 +394,7 @@ impl App {
             is_timestamp: &is_timestamp,
             member_case: service.member_case(),
             tls: known.tls.clone(),
+            sharing,
         };
         // Waiting for room in the delivery budget is backpressure, but a bounded one: a backlog
         // that does not drain must not hang every caller.
@@ -500,6 +506,7 @@ impl App {
                 is_timestamp: &|_| false,
                 member_case: cloudtrail::rules::MemberCase::AsSent,
                 tls,
+                sharing: &crate::seams::Sharing::default(),
             };
             match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
                 Ok(Ok(())) => {}

@@ -83,6 +83,7 @@ impl PersonalizeApi {
         Answer {
             result: result.map_err(|e| service_error(op, e)),
             after_record,
+            sharing: crate::seams::Sharing::default(),
         }
     }
 }

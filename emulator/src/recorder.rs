@@ -58,6 +58,8 @@ pub struct Call<'a> {
     pub member_case: rules::MemberCase,
     /// The TLS the call came over.
     pub tls: Option<cloudtrail::TlsDetails>,
+    /// Who else records the call.
+    pub sharing: &'a crate::seams::Sharing,
 }
 
 /// Builds records and hands them to delivery and the taps.
@@ -84,6 +86,37 @@ impl Recorder {
             taps,
             clock,
         }
+    }
+
+    /// The records of a call: the caller's, and one for each account that also records it (the
+    /// owner of a role in another account), which shows the caller as an `AWSAccount`. Records
+    /// of one call share a `sharedEventID`, as does the one record of a call an AWS service made
+    /// when the service asks for it.
+    pub fn build_all(&self, call: Call<'_>) -> Vec<Record> {
+        let sharing = call.sharing;
+        let mut record = self.build(call);
+        let shared = !sharing.also_recorded_in.is_empty() || sharing.shared_event_id;
+        if !shared {
+            return vec![record];
+        }
+        record.shared_event_id = Some(cloudtrail::random_uuid());
+        let mut all = Vec::with_capacity(1 + sharing.also_recorded_in.len());
+        for account in &sharing.also_recorded_in {
+            let mut other = record.clone();
+            other.event_id = cloudtrail::random_uuid();
+            other.recipient_account_id = account.clone();
+            let caller = &record.user_identity;
+            other.user_identity = cloudtrail::UserIdentity::aws_account(
+                caller.principal_id.as_deref().unwrap_or_default(),
+                caller
+                    .account_id
+                    .as_deref()
+                    .unwrap_or(&record.recipient_account_id),
+            );
+            all.push(other);
+        }
+        all.insert(0, record);
+        all
     }
 
     /// The record for a call (the time is the clock's now: the call has completed), by the
@@ -123,13 +156,14 @@ impl Recorder {
     /// taps: a call the spool refused is answered `InternalFailure`, so Event history must not
     /// hold it either. The record is serialised once, for the spool and the taps alike.
     pub async fn record(&self, call: Call<'_>) -> Result<(), DeliveryError> {
-        let record = self.build(call);
-        let json = Arc::new(record.to_json());
-        self.delivery
-            .submit_serialized(&record, Arc::clone(&json))
-            .await?;
-        for tap in &self.taps {
-            tap.record_json(&record, &json);
+        for record in self.build_all(call) {
+            let json = Arc::new(record.to_json());
+            self.delivery
+                .submit_serialized(&record, Arc::clone(&json))
+                .await?;
+            for tap in &self.taps {
+                tap.record_json(&record, &json);
+            }
         }
         Ok(())
     }
@@ -139,6 +173,11 @@ impl Recorder {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    static NO_SHARING: crate::seams::Sharing = crate::seams::Sharing {
+        also_recorded_in: Vec::new(),
+        shared_event_id: false,
+    };
 
     /// Counts the records it is shown.
     #[derive(Default)]
@@ -182,6 +221,7 @@ mod tests {
             is_timestamp: &|_| false,
             member_case: rules::MemberCase::AsSent,
             tls: None,
+            sharing: &NO_SHARING,
         }
     }
 

@@ -129,12 +129,25 @@ pub struct Claimed {
 /// lost before its record leaves no state behind it either.
 pub type AfterRecord = Box<dyn FnOnce() + Send>;
 
+/// Who else keeps a record of a call, and whether its records share an id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sharing {
+    /// Accounts that own what the call used (a role in another account) and get a record of
+    /// their own, showing the caller as an `AWSAccount`.
+    pub also_recorded_in: Vec<String>,
+    /// Whether the record carries a `sharedEventID` even when it is the only one (a call an
+    /// AWS service makes).
+    pub shared_event_id: bool,
+}
+
 /// What a service answers to one call.
 pub struct Answer {
     /// The output (epoch-second numbers for timestamps) or the error.
     pub result: Result<Value, ServiceError>,
     /// Run once the call's record was handed to the spool (whether or not it was accepted).
     pub after_record: Option<AfterRecord>,
+    /// Who else records the call.
+    pub sharing: Sharing,
 }
 
 impl From<Result<Value, ServiceError>> for Answer {
@@ -142,6 +155,7 @@ impl From<Result<Value, ServiceError>> for Answer {
         Answer {
             result,
             after_record: None,
+            sharing: Sharing::default(),
         }
     }
 }

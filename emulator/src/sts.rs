@@ -508,6 +508,20 @@ impl StsApi {
         Ok(json!({ "Account": account }))
     }
 
+    /// Who else records a call: a role in another account records its `AssumeRole` too, and a
+    /// service's `AssumeRole` carries a `sharedEventID`, as AWS writes them.
+    fn sharing(&self, ctx: &CallContext<'_>, name: &str, input: &Value) -> crate::seams::Sharing {
+        let role_account = (name == "AssumeRole")
+            .then(|| str_member(input, "RoleArn"))
+            .flatten()
+            .and_then(|arn| self.identities.role(arn))
+            .map(|r| r.account.clone());
+        crate::seams::Sharing {
+            also_recorded_in: role_account.into_iter().filter(|a| a != ctx.account).collect(),
+            shared_event_id: name == "AssumeRole" && ctx.identity.identity_type == IdentityType::AWSService,
+        }
+    }
+
     fn dispatch(&self, ctx: &CallContext<'_>, name: &str, input: &Value) -> Result<Value, ServiceError> {
         match name {
             "GetCallerIdentity" => self.get_caller_identity(ctx),
@@ -708,7 +722,9 @@ impl Service for StsApi {
         } else {
             self.dispatch(ctx, operation.name, input)
         };
-        Box::pin(std::future::ready(Answer::from(result)))
+        let mut answer = Answer::from(result);
+        answer.sharing = self.sharing(ctx, operation.name, input);
+        Box::pin(std::future::ready(answer))
     }
 
     fn member_case(&self) -> cloudtrail::rules::MemberCase {

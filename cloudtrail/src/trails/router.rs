@@ -25,7 +25,8 @@ const REGIONAL_ENDPOINTS: &[&str] = &["sts.amazonaws.com"];
 /// Whether `record` is a global service event (one that `IncludeGlobalServiceEvents` governs).
 pub(super) fn is_global_service_event(record: &Record) -> bool {
     let source = record.event_source.as_str();
-    GLOBAL_SOURCES.contains(&source) && (!REGIONAL_ENDPOINTS.contains(&source) || record.aws_region == "us-east-1")
+    GLOBAL_SOURCES.contains(&source)
+        && (!REGIONAL_ENDPOINTS.contains(&source) || record.aws_region == "us-east-1")
 }
 
 impl Trail {

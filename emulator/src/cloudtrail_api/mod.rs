@@ -635,6 +635,7 @@ impl CloudTrailApi {
         Answer {
             result: Ok(json!({})),
             after_record: Some(Box::new(stop)),
+            sharing: crate::seams::Sharing::default(),
         }
     }
 

@@ -275,6 +275,8 @@ async fn trust_decides_who_may_assume_a_role_and_refusals_are_recorded() {
     let records = h.flushed_records().await;
     let svc = by_request_id(&records, &by_service.request_id());
     assert_eq!(svc["userIdentity"]["type"], "AWSService");
+    // A service's AssumeRole carries a sharedEventID, as AWS writes it.
+    assert!(uuid::Uuid::parse_str(svc["sharedEventID"].as_str().unwrap()).is_ok());
     assert_eq!(svc["sourceIPAddress"], "personalize.amazonaws.com");
     let r = by_request_id(&records, &refused.request_id());
     assert_eq!(r["errorCode"], "AccessDenied");
@@ -645,4 +647,73 @@ async fn web_identities_assume_roles_that_trust_their_provider() {
             .all(|r| r["requestID"] != elsewhere.request_id().as_str())
     );
     assert!(records.iter().all(|r| r["recipientAccountId"] != "999999999999"));
+}
+
+#[tokio::test]
+async fn a_role_in_another_account_records_the_assume_role_too() {
+    let h = Harness::start_with(|f| {
+        let other: emulator::config::AccountConfig = toml::from_str(
+            r#"
+            id = "111122223333"
+            [[roles]]
+            name = "auditor"
+            trust = ["123456789012"]
+            "#,
+        )
+        .unwrap();
+        f.accounts.push(other);
+    })
+    .await;
+    let role = "arn:aws:iam::111122223333:role/auditor";
+    let r = h
+        .query(
+            &sts(ALICE.0, ALICE.1),
+            "AssumeRole",
+            &[("RoleArn", role), ("RoleSessionName", "audit")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let session = Issued::from(&text(&r));
+    let used = h
+        .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+        .await;
+    assert_eq!(used.status, 200);
+
+    // The caller's account: its trail's files. The role's account: its Event history.
+    let records = h.flushed_records().await;
+    let mine = by_request_id(&records, &r.request_id());
+    assert_eq!(mine["recipientAccountId"], "123456789012");
+    assert_eq!(mine["userIdentity"]["type"], "IAMUser");
+    let shared = mine["sharedEventID"].as_str().expect("a sharedEventID");
+    let get = h
+        .send(
+            Method::GET,
+            "/console/api/events?account=111122223333&key=EventName&value=AssumeRole",
+            HeaderMap::new(),
+            bytes::Bytes::new(),
+        )
+        .await;
+    let events = get.json();
+    let theirs = &events["events"][0]["record"];
+    assert_eq!(theirs["recipientAccountId"], "111122223333");
+    assert_eq!(theirs["sharedEventID"], shared);
+    assert_ne!(theirs["eventID"], mine["eventID"]);
+    assert_eq!(theirs["requestID"], mine["requestID"]);
+    assert_eq!(
+        theirs["userIdentity"],
+        json!({"type": "AWSAccount", "principalId": "AIDAJ45Q7YFFAREXAMPLE", "accountId": "123456789012"})
+    );
+    // The session is the role account's, and so are the records of its calls.
+    let get = h
+        .send(
+            Method::GET,
+            "/console/api/events?account=111122223333&key=EventName&value=ListDatasetGroups",
+            HeaderMap::new(),
+            bytes::Bytes::new(),
+        )
+        .await;
+    let events = get.json();
+    let u = &events["events"][0]["record"]["userIdentity"];
+    assert_eq!(u["arn"], "arn:aws:sts::111122223333:assumed-role/auditor/audit");
+    assert_eq!(events["events"][0]["requestId"], used.request_id().as_str());
 }
