@@ -127,6 +127,12 @@ impl KeyPair {
         self.signing.sign(message).to_vec()
     }
 
+    /// The public key's modulus and exponent, big-endian (a JWK's `n` and `e`).
+    pub fn public_components(&self) -> (Vec<u8>, Vec<u8>) {
+        use rsa::traits::PublicKeyParts as _;
+        (self.public.n().to_bytes_be(), self.public.e().to_bytes_be())
+    }
+
     /// Verifies a SHA256withRSA signature with this pair's public key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         Signature::try_from(signature).is_ok_and(|sig| {
@@ -152,6 +158,18 @@ impl KeyPair {
 pub fn verify_pkcs1_der(public_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
     use rsa::pkcs1::DecodeRsaPublicKey;
     let Ok(public) = RsaPublicKey::from_pkcs1_der(public_der) else {
+        return false;
+    };
+    let Ok(sig) = Signature::try_from(signature) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(public).verify(message, &sig).is_ok()
+}
+
+/// Verifies a SHA256withRSA (JWT `RS256`) `signature` over `message` with the public key whose
+/// modulus and exponent are `n` and `e` (big-endian, as a JWK carries them).
+pub fn verify_rsa_components(n: &[u8], e: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let Ok(public) = RsaPublicKey::new(rsa::BigUint::from_bytes_be(n), rsa::BigUint::from_bytes_be(e)) else {
         return false;
     };
     let Ok(sig) = Signature::try_from(signature) else {

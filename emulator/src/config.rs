@@ -153,6 +153,18 @@ impl FileConfig {
                     check_iso("expiration", e)?;
                 }
             }
+            for p in &account.oidc_providers {
+                if p.jwks.is_none() && p.hs256_secret.is_none() {
+                    return Err(ConfigError::Invalid(format!(
+                        "oidc provider {} of account {} needs jwks or hs256_secret to check its tokens with",
+                        p.url, account.id
+                    )));
+                }
+                if let Some(j) = &p.jwks {
+                    shared_config::accounts::parse_jwks(j)
+                        .map_err(|e| ConfigError::Invalid(format!("oidc provider {}: {e}", p.url)))?;
+                }
+            }
             for fed in &account.federated_users {
                 if let Some(c) = &fed.creation_date {
                     check_iso("creation_date", c)?;

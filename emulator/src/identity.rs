@@ -150,8 +150,10 @@ pub struct Identities {
 pub struct OidcProvider {
     /// The client ids it accepts.
     pub audiences: Vec<String>,
-    /// The HS256 secret its tokens are signed with.
-    pub secret: String,
+    /// The RSA keys RS256 tokens are checked with.
+    pub keys: Vec<shared_config::accounts::RsaJwk>,
+    /// The secret HS256 tokens are checked with.
+    pub secret: Option<String>,
 }
 
 /// A configured role, as STS needs it.
@@ -239,6 +241,12 @@ impl Identities {
                     (account.id.clone(), url),
                     OidcProvider {
                         audiences: p.audiences.clone(),
+                        // The configuration check refuses a JWKS that does not parse.
+                        keys: p
+                            .jwks
+                            .as_deref()
+                            .and_then(|j| shared_config::accounts::parse_jwks(j).ok())
+                            .unwrap_or_default(),
                         secret: p.hs256_secret.clone(),
                     },
                 );

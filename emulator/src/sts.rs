@@ -587,6 +587,8 @@ mod web_token {
         exp: Option<i64>,
         /// `alg` of the header.
         alg: String,
+        /// `kid` of the header.
+        kid: Option<String>,
     }
 
     fn part(token: &str, i: usize) -> Option<&str> {
@@ -624,6 +626,7 @@ mod web_token {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned(),
+                kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
             })
         }
 
@@ -639,19 +642,31 @@ mod web_token {
             provider: &OidcProvider,
             now: OffsetDateTime,
         ) -> Result<(), ServiceError> {
-            if self.alg != "HS256" {
-                return Err(invalid_token(format!(
-                    "The token is signed with {}; this emulator's providers check HS256 tokens only.",
-                    self.alg
-                )));
-            }
             let (signed, signature) = token
                 .rsplit_once('.')
                 .ok_or_else(|| invalid_token("The token has no signature."))?;
             let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(signature.trim_end_matches('='))
                 .map_err(|_| invalid_token("The token's signature is not base64url."))?;
-            if !sigv4::hmac_sha256_matches(provider.secret.as_bytes(), signed.as_bytes(), &signature) {
+            let valid = match self.alg.as_str() {
+                "RS256" => provider
+                    .keys
+                    .iter()
+                    .filter(|k| self.kid.is_none() || k.kid == self.kid)
+                    .any(|k| {
+                        cloudtrail::keys::verify_rsa_components(&k.n, &k.e, signed.as_bytes(), &signature)
+                    }),
+                "HS256" => provider
+                    .secret
+                    .as_ref()
+                    .is_some_and(|s| sigv4::hmac_sha256_matches(s.as_bytes(), signed.as_bytes(), &signature)),
+                other => {
+                    return Err(invalid_token(format!(
+                        "The token is signed with {other}; the emulator checks RS256 and HS256 tokens."
+                    )));
+                }
+            };
+            if !valid {
                 return Err(invalid_token("The web identity token's signature is not valid."));
             }
             if !provider.audiences.contains(&self.aud) {

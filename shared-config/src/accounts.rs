@@ -25,8 +25,9 @@ pub struct AccountConfig {
     pub oidc_providers: Vec<OidcProviderConfig>,
 }
 
-/// `[[accounts.oidc_providers]]`: an IAM OIDC identity provider. Tokens are JWTs signed with
-/// HS256 and `hs256_secret`, since the emulator cannot fetch an issuer's public keys.
+/// `[[accounts.oidc_providers]]`: an IAM OIDC identity provider. Its tokens are JWTs signed
+/// RS256 with a key of `jwks` (the issuer's published JSON Web Key Set, copied in: the emulator
+/// fetches nothing), or HS256 with `hs256_secret` (for tokens a test mints itself).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcProviderConfig {
@@ -35,8 +36,57 @@ pub struct OidcProviderConfig {
     pub url: String,
     /// The client ids (`aud` claims) it accepts.
     pub audiences: Vec<String>,
-    /// The shared secret tokens are signed with.
-    pub hs256_secret: String,
+    /// The issuer's JSON Web Key Set, as JSON text (`{"keys": [{"kty": "RSA", "kid", "n", "e"}]}`).
+    #[serde(default)]
+    pub jwks: Option<String>,
+    /// A shared secret HS256 tokens are signed with.
+    #[serde(default)]
+    pub hs256_secret: Option<String>,
+}
+
+/// One RSA key of a JWKS: its `kid`, and its modulus and exponent, big-endian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RsaJwk {
+    /// `kid`, when the key has one.
+    pub kid: Option<String>,
+    /// `n`, decoded.
+    pub n: Vec<u8>,
+    /// `e`, decoded.
+    pub e: Vec<u8>,
+}
+
+/// The RSA keys of a JWKS document, or why it is not one.
+pub fn parse_jwks(text: &str) -> Result<Vec<RsaJwk>, String> {
+    use base64::Engine as _;
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("jwks is not JSON: {e}"))?;
+    let keys = doc
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("jwks has no \"keys\" list")?;
+    let b64 = |k: &serde_json::Value, member: &str| {
+        let s = k.get(member).and_then(serde_json::Value::as_str)?;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .ok()
+    };
+    let rsa: Vec<RsaJwk> = keys
+        .iter()
+        .filter(|k| k.get("kty").and_then(serde_json::Value::as_str) == Some("RSA"))
+        .filter_map(|k| {
+            Some(RsaJwk {
+                kid: k
+                    .get("kid")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+                n: b64(k, "n")?,
+                e: b64(k, "e")?,
+            })
+        })
+        .collect();
+    if rsa.is_empty() {
+        return Err("jwks has no RSA key with n and e".into());
+    }
+    Ok(rsa)
 }
 
 impl AccountConfig {
@@ -218,4 +268,30 @@ pub struct ServiceConfig {
 
 fn slash() -> String {
     "/".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwks_give_their_rsa_keys() {
+        let keys = parse_jwks(
+            r#"{"keys": [{"kty": "RSA", "kid": "a", "n": "AQAB", "e": "AQAB"},
+                         {"kty": "EC", "kid": "b", "x": "1", "y": "2"},
+                         {"kty": "RSA", "n": "AQAB"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            keys,
+            vec![RsaJwk {
+                kid: Some("a".into()),
+                n: vec![1, 0, 1],
+                e: vec![1, 0, 1],
+            }]
+        );
+        assert!(parse_jwks("{}").is_err());
+        assert!(parse_jwks(r#"{"keys": [{"kty": "EC"}]}"#).is_err());
+        assert!(parse_jwks("not json").is_err());
+    }
 }

@@ -717,3 +717,67 @@ async fn a_role_in_another_account_records_the_assume_role_too() {
     assert_eq!(u["arn"], "arn:aws:sts::111122223333:assumed-role/auditor/audit");
     assert_eq!(events["events"][0]["requestId"], used.request_id().as_str());
 }
+
+#[tokio::test]
+async fn rs256_tokens_are_checked_with_the_issuers_published_keys() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let validity = (START, START + time::Duration::days(1));
+    let issuer_key = cloudtrail::keys::KeyPair::generate(validity.0, validity.1).unwrap();
+    let other_key = cloudtrail::keys::KeyPair::generate(validity.0, validity.1).unwrap();
+    let (n, e) = issuer_key.public_components();
+    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig", "n": b64(&n), "e": b64(&e)}]});
+    let h = Harness::start_with(move |f| {
+        let extra: emulator::config::AccountConfig = toml::from_str(&format!(
+            r#"
+            id = "123456789012"
+            [[oidc_providers]]
+            url = "https://{ISSUER}"
+            audiences = ["sts.amazonaws.com"]
+            jwks = '{jwks}'
+            [[roles]]
+            name = "ci-deploy"
+            trust = ["arn:aws:iam::123456789012:oidc-provider/{ISSUER}"]
+            "#
+        ))
+        .unwrap();
+        let account = &mut f.accounts[0];
+        account.oidc_providers = extra.oidc_providers;
+        account.roles.extend(extra.roles);
+    })
+    .await;
+    let claims = json!({"iss": format!("https://{ISSUER}"), "sub": "repo:acme/recs:ref:refs/heads/main",
+                        "aud": "sts.amazonaws.com", "exp": START.unix_timestamp() + 600});
+    let token = |key: &cloudtrail::keys::KeyPair, kid: &str| {
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
+        let signed = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        format!("{signed}.{}", b64(&key.sign(signed.as_bytes())))
+    };
+    let assume = |t: String| {
+        let h = &h;
+        async move {
+            h.unsigned_query(
+                "AssumeRoleWithWebIdentity",
+                &[
+                    ("RoleArn", CI_ROLE),
+                    ("RoleSessionName", "gha"),
+                    ("WebIdentityToken", &t),
+                ],
+            )
+            .await
+        }
+    };
+    let ok = assume(token(&issuer_key, "k1")).await;
+    assert_eq!(ok.status, 200, "{}", text(&ok));
+    for forged in [token(&other_key, "k1"), token(&issuer_key, "k2")] {
+        let r = assume(forged).await;
+        assert_eq!(
+            (r.status.as_u16(), xml(&text(&r), "Code")),
+            (400, "InvalidIdentityToken")
+        );
+    }
+}
