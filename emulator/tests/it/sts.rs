@@ -487,6 +487,27 @@ fn jwt(claims: &Value, secret: &str) -> String {
 const CI_ROLE: &str = "arn:aws:iam::123456789012:role/ci-deploy";
 const ISSUER: &str = "token.actions.githubusercontent.com";
 
+/// Adds the OIDC provider `ISSUER` (checking tokens as `key_line` says) and the role
+/// `ci-deploy` that trusts it to the demo account.
+fn with_ci_provider(f: &mut emulator::config::FileConfig, key_line: &str) {
+    let extra: emulator::config::AccountConfig = toml::from_str(&format!(
+        r#"
+        id = "123456789012"
+        [[oidc_providers]]
+        url = "https://{ISSUER}"
+        audiences = ["sts.amazonaws.com"]
+        {key_line}
+        [[roles]]
+        name = "ci-deploy"
+        trust = ["arn:aws:iam::123456789012:oidc-provider/{ISSUER}"]
+        "#
+    ))
+    .unwrap();
+    let account = &mut f.accounts[0];
+    account.oidc_providers = extra.oidc_providers;
+    account.roles.extend(extra.roles);
+}
+
 impl Harness {
     /// An unsigned Query call, as clients send AssumeRoleWithWebIdentity.
     async fn unsigned_query(&self, action: &str, params: &[(&str, &str)]) -> Response {
@@ -502,25 +523,7 @@ impl Harness {
 
 #[tokio::test]
 async fn web_identities_assume_roles_that_trust_their_provider() {
-    let h = Harness::start_with(|f| {
-        let provider: emulator::config::AccountConfig = toml::from_str(&format!(
-            r#"
-            id = "123456789012"
-            [[oidc_providers]]
-            url = "https://{ISSUER}"
-            audiences = ["sts.amazonaws.com"]
-            hs256_secret = "ci-secret"
-            [[roles]]
-            name = "ci-deploy"
-            trust = ["arn:aws:iam::123456789012:oidc-provider/{ISSUER}"]
-            "#
-        ))
-        .unwrap();
-        let account = &mut f.accounts[0];
-        account.oidc_providers = provider.oidc_providers;
-        account.roles.extend(provider.roles);
-    })
-    .await;
+    let h = Harness::start_with(|f| with_ci_provider(f, r#"hs256_secret = "ci-secret""#)).await;
     let exp = START.unix_timestamp() + 600;
     let claims = json!({"iss": format!("https://{ISSUER}"), "sub": "repo:acme/recs:ref:refs/heads/main",
                         "aud": "sts.amazonaws.com", "exp": exp});
@@ -727,25 +730,7 @@ async fn rs256_tokens_are_checked_with_the_issuers_published_keys() {
     let other_key = cloudtrail::keys::KeyPair::generate(validity.0, validity.1).unwrap();
     let (n, e) = issuer_key.public_components();
     let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig", "n": b64(&n), "e": b64(&e)}]});
-    let h = Harness::start_with(move |f| {
-        let extra: emulator::config::AccountConfig = toml::from_str(&format!(
-            r#"
-            id = "123456789012"
-            [[oidc_providers]]
-            url = "https://{ISSUER}"
-            audiences = ["sts.amazonaws.com"]
-            jwks = '{jwks}'
-            [[roles]]
-            name = "ci-deploy"
-            trust = ["arn:aws:iam::123456789012:oidc-provider/{ISSUER}"]
-            "#
-        ))
-        .unwrap();
-        let account = &mut f.accounts[0];
-        account.oidc_providers = extra.oidc_providers;
-        account.roles.extend(extra.roles);
-    })
-    .await;
+    let h = Harness::start_with(move |f| with_ci_provider(f, &format!("jwks = '{jwks}'"))).await;
     let claims = json!({"iss": format!("https://{ISSUER}"), "sub": "repo:acme/recs:ref:refs/heads/main",
                         "aud": "sts.amazonaws.com", "exp": START.unix_timestamp() + 600});
     let token = |key: &cloudtrail::keys::KeyPair, kid: &str| {
