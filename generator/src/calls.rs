@@ -17,6 +17,9 @@ pub struct Content {
     pub response: Option<Value>,
     /// `(errorCode, errorMessage)` when the call fails.
     pub error: Option<(String, String)>,
+    /// The event tracker a `PutEvents` names by its tracking id: the record lists it in
+    /// `resources`, as the emulator does.
+    pub tracker_arn: Option<String>,
 }
 
 /// Whether `code` is something `op` can answer.
@@ -134,6 +137,7 @@ fn item_id(rng: &mut Rng) -> String {
 pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Content {
     let (region, account) = (inv.region.as_str(), inv.account.as_str());
     let arn_of = |kind: Kind, id: &str| inventory::arn(region, account, kind, id);
+    let mut tracker_arn = None;
     let (body, response) = match op.verb {
         Verb::Describe => (
             obj(vec![(op.kind.arn_member(), json!(inv.pick_arn(op.kind, rng)))]),
@@ -290,11 +294,18 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
         Verb::Put => {
             match op.name {
                 "PutEvents" => {
+                    let i = rng.random_range(0..inv.tracking_ids.len().max(1));
                     let tracking = inv
                         .tracking_ids
-                        .get(rng.random_range(0..inv.tracking_ids.len().max(1)))
+                        .get(i)
                         .cloned()
                         .unwrap_or_else(|| rng::uuid(rng).to_string());
+                    // Tracking ids are kept in the order of the trackers they belong to.
+                    tracker_arn = inv
+                        .by_kind
+                        .get(&Kind::EventTracker)
+                        .and_then(|t| t.get(i))
+                        .map(|t| t.arn.clone());
                     (put_events(&tracking, rng, now_secs), None)
                 }
                 "PutUsers" => {
@@ -329,6 +340,7 @@ pub fn build(op: &OpSpec, inv: &Inventory, rng: &mut Rng, now_secs: i64) -> Cont
         body,
         response,
         error: None,
+        tracker_arn,
     }
 }
 

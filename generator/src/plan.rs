@@ -605,6 +605,7 @@ fn ok(body: Value, response: Option<Value>) -> Content {
         body,
         response,
         error: None,
+        tracker_arn: None,
     }
 }
 
@@ -823,7 +824,11 @@ fn ml_pipeline(inv: &Inventory, rng: &mut Rng, traffic: u32) -> Vec<WorkflowStep
         } else {
             // `sentAt` is stamped when the call is placed in time (offline) or sent (live).
             let body = calls::put_events(&tracking_id, s.rng, 0);
-            s.call("PutEvents", ok(body, None));
+            let content = Content {
+                tracker_arn: Some(tracker_arn.clone()),
+                ..ok(body, None)
+            };
+            s.call("PutEvents", content);
         }
     }
 

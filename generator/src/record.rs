@@ -30,10 +30,18 @@ pub fn to_record(
         Some((code, message)) => Outcome::Failure { code, message },
         None => Outcome::Rendered(event.content.response.as_ref()),
     };
-    // Data events name the campaign, recommender or dataset they touch.
+    // Data events name the campaign, recommender or dataset they touch, and PutEvents the
+    // event tracker its tracking id stands for.
     let resources = if op.data_event() {
         personalize::audit::data_event_resources(&event.content.body)
             .map(|(arn, ty)| Resource::arn(arn, account, ty))
+            .chain(
+                event
+                    .content
+                    .tracker_arn
+                    .iter()
+                    .map(|arn| Resource::arn(arn, account, personalize::audit::EVENT_TRACKER_TYPE)),
+            )
             .collect()
     } else {
         Vec::new()
@@ -66,7 +74,7 @@ pub fn to_record(
                 tls_version: "TLSv1.3".to_owned(),
                 cipher_suite: "TLS_AES_128_GCM_SHA256".to_owned(),
                 client_provided_host_header: host,
-                key_exchange: Some("x25519".to_owned()),
+                key_exchange: Some("X25519".to_owned()),
             }
         } else {
             TlsDetails {

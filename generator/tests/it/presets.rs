@@ -281,3 +281,21 @@ fn demo_follows_the_working_day_and_week() {
         "{agents:?}"
     );
 }
+
+#[test]
+fn put_events_records_name_their_event_tracker_as_the_emulator_does() {
+    // ml-pipeline sends PutEvents from its workflows and from its background mix.
+    for (scenario, per_day) in [("ml-pipeline", Some(2000))] {
+        let r = records(scenario, 1, per_day, 8);
+        let puts: Vec<&Value> = r.iter().filter(|e| e["eventName"] == "PutEvents").collect();
+        assert!(!puts.is_empty(), "{scenario}");
+        for p in puts {
+            let tracker = p["resources"]
+                .as_array()
+                .and_then(|rs| rs.iter().find(|x| x["type"] == "AWS::Personalize::EventTracker"))
+                .unwrap_or_else(|| panic!("{scenario}: {p}"));
+            assert!(s(&tracker["ARN"]).contains(":event-tracker/"), "{tracker}");
+            assert_eq!(tracker["accountId"], p["recipientAccountId"]);
+        }
+    }
+}
