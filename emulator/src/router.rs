@@ -21,6 +21,8 @@ pub(crate) struct Services {
     /// The first Query service: where an unsigned form request goes, since only its `Action`
     /// can say whether it may come unsigned.
     first_query: Option<usize>,
+    /// Every signing name some service here answers for.
+    signing_names: std::collections::HashSet<&'static str>,
 }
 
 /// Where a request goes.
@@ -73,17 +75,19 @@ impl Services {
             }
         }
         let first_query = list.iter().position(|s| s.query_namespace().is_some());
+        let signing_names = list.iter().map(|s| s.signing_name()).collect();
         Services {
             list,
             by_prefix,
             by_query_name,
             first_query,
+            signing_names,
         }
     }
 
     /// Whether some service here signs with `name`.
     fn serves(&self, name: &str) -> bool {
-        self.list.iter().any(|s| s.signing_name() == name)
+        self.signing_names.contains(name)
     }
 
     /// Routes a request whose credential scope names `signing_name` (when it has one): to a
