@@ -41,6 +41,14 @@ pub fn lower_camel(name: &str) -> String {
         .collect()
 }
 
+/// Whether an operation's name says it only reads: AWS's verbs for reads (`Get`, `Describe`,
+/// `List`, `Lookup`, `Search`, `Head`). For a service whose model the caller does not have.
+pub fn reads_by_name(operation: &str) -> bool {
+    ["Get", "Describe", "List", "Lookup", "Search", "Head"]
+        .iter()
+        .any(|verb| operation.starts_with(verb))
+}
+
 /// `v` with every object key in lower camel case ([`lower_camel`]), at every depth.
 pub fn lower_camel_members(v: Value) -> Value {
     match v {

@@ -349,6 +349,15 @@ impl App {
         answer.result.map_err(CallError::Service)
     }
 
+    /// Hands the call's records to the spool. Waiting for room in the delivery budget is
+    /// backpressure, but a bounded one: a backlog that does not drain must not hang every caller.
+    async fn record_bounded(&self, call: Call<'_>) -> Result<(), String> {
+        match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no room for the record within {RECORD_WAIT:?}")),
+        }
+    }
+
     /// Records the outcome, then builds the response. A record that cannot be spooled turns the
     /// answer into `InternalFailure`: nothing is acknowledged that is not recorded.
     async fn finish(
@@ -396,12 +405,7 @@ impl App {
             tls: known.tls.clone(),
             sharing,
         };
-        // Waiting for room in the delivery budget is backpressure, but a bounded one: a backlog
-        // that does not drain must not hang every caller.
-        let recorded = match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no room for the record within {RECORD_WAIT:?}")),
-        };
+        let recorded = self.record_bounded(call).await;
         // Run only once its record is in the spool (or could not be): a call lost in a crash
         // before its record leaves no state behind it either.
         if let Some(after) = after_record {
@@ -484,9 +488,7 @@ impl App {
         if let Some(name) = operation.as_deref() {
             let event_source = format!("{}.amazonaws.com", unserved.signing_name);
             let user_agent = protocol::user_agent(&parts.headers);
-            let read_only = ["Get", "Describe", "List", "Lookup", "Search", "Head"]
-                .iter()
-                .any(|p| name.starts_with(p));
+            let read_only = cloudtrail::rules::reads_by_name(name);
             let call = Call {
                 principal: &verified.principal,
                 event_source: &event_source,
@@ -508,11 +510,8 @@ impl App {
                 tls,
                 sharing: &crate::seams::Sharing::default(),
             };
-            match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
-                Ok(Ok(())) => {}
-                _ => {
-                    self.unrecorded.fetch_add(1, Ordering::Relaxed);
-                }
+            if self.record_bounded(call).await.is_err() {
+                self.unrecorded.fetch_add(1, Ordering::Relaxed);
             }
         }
         api.response(protocol, request_id)

@@ -46,7 +46,8 @@ impl Principal {
             .unwrap_or_else(|| format!("arn:aws:iam::{}:root", self.account))
     }
 
-    /// The caller of an unsigned call, as its own input names it: it holds no key.
+    /// A principal whose secret the emulator does not know: the caller of an unsigned call, as
+    /// its input names it, or a user made up for an unknown key.
     pub fn claimed(account: String, identity: UserIdentity) -> Principal {
         Principal {
             account,
@@ -387,17 +388,11 @@ impl Identities {
             .to_ascii_lowercase();
         let name = format!("emulator-generated-{suffix}");
         let principal_id = derived_id("AIDA", &format!("{account}/{access_key_id}"));
-        Some(Arc::new(Principal {
-            account: account.to_owned(),
-            identity: UserIdentity::iam_user(account, "/", &name, &principal_id, access_key_id),
-            secret: String::new(),
-            session_token: None,
-            expiration: None,
-            deny: Vec::new(),
-            generated: true,
-            renews_hourly: false,
-            signing_key: sigv4::SigningKeyCache::new(),
-        }))
+        // Its secret is unknown, as for a caller an unsigned call claims.
+        Some(Arc::new(Principal::claimed(
+            account.to_owned(),
+            UserIdentity::iam_user(account, "/", &name, &principal_id, access_key_id),
+        )))
     }
 
     /// How many keys are configured.

@@ -97,16 +97,20 @@ impl Services {
         parts: &Parts,
         signing_name: Option<&str>,
     ) -> Result<Routed, (Protocol, RouteError)> {
-        let is_form = protocol::is_form(&parts.headers);
         if let Some(name) = signing_name
             && !self.serves(name)
         {
-            return Ok(Routed::Unserved(unserved(parts, name, is_form)));
+            return Ok(Routed::Unserved(unserved(
+                parts,
+                name,
+                protocol::is_form(&parts.headers),
+            )));
         }
-        if is_form
-            && parts.method == Method::POST
+        // Read last: the JSON services' requests (a target, or a REST path) never need it.
+        if parts.method == Method::POST
             && parts.uri.path() == "/"
             && !protocol::has_target(&parts.headers)
+            && protocol::is_form(&parts.headers)
             && let Some(i) = match signing_name {
                 Some(n) => self.by_query_name.get(n).copied(),
                 None => self.first_query,

@@ -848,10 +848,10 @@ impl Service for CloudTrailApi {
 
     fn by_target(&self, name: &str) -> Option<OperationInfo> {
         let name = *ALL_OPERATIONS.iter().find(|o| **o == name)?;
-        let read_only = ["Get", "Describe", "List", "Lookup", "Search"]
-            .iter()
-            .any(|p| name.starts_with(p));
-        Some(OperationInfo::management(name, read_only))
+        Some(OperationInfo::management(
+            name,
+            cloudtrail::rules::reads_by_name(name),
+        ))
     }
 
     fn call<'a>(

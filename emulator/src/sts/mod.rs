@@ -90,16 +90,9 @@ fn required<'a>(input: &'a Value, name: &str) -> Result<&'a str, ServiceError> {
     str_member(input, name).ok_or_else(|| {
         validation(format!(
             "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
-            lower_first(name)
+            cloudtrail::rules::lower_camel(name)
         ))
     })
-}
-
-fn lower_first(name: &str) -> String {
-    let mut c = name.chars();
-    c.next()
-        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
-        .unwrap_or_default()
 }
 
 /// `DurationSeconds`, checked against `[min, max]`; `default` when absent.
@@ -538,12 +531,17 @@ impl StsApi {
                     "The message is not an encoded authorization message issued by this endpoint.",
                 ))
             }
-            other => Err(ServiceError::client(
-                "InvalidAction",
-                format!("{other} is not served by this emulator (docs/compatibility.md)."),
-            )),
+            other => Err(not_served(other)),
         }
     }
+}
+
+/// What an operation of the model that is not served answers (docs/compatibility.md).
+fn not_served(operation: &str) -> ServiceError {
+    ServiceError::client(
+        "InvalidAction",
+        format!("{operation} is not served by this emulator (docs/compatibility.md)."),
+    )
 }
 
 fn invalid_token(message: impl Into<String>) -> ServiceError {
@@ -609,18 +607,8 @@ impl Service for StsApi {
         operation: OperationInfo,
         input: &'a Value,
     ) -> BoxFuture<'a, Answer> {
-        let result = if NOT_SERVED.contains(&operation.name) {
-            Err(ServiceError::client(
-                "InvalidAction",
-                format!(
-                    "{} is not served by this emulator (docs/compatibility.md).",
-                    operation.name
-                ),
-            ))
-        } else {
-            self.dispatch(ctx, operation.name, input)
-        };
-        let mut answer = Answer::from(result);
+        // The operations in NOT_SERVED have no arm in `dispatch`, which answers them `not_served`.
+        let mut answer = Answer::from(self.dispatch(ctx, operation.name, input));
         answer.sharing = self.sharing(ctx, operation.name, input);
         Box::pin(std::future::ready(answer))
     }
@@ -637,13 +625,7 @@ impl Service for StsApi {
             .filter(|a| self.identities.knows_account(a))
             .ok_or_else(|| access_denied(format!("Not authorized to perform sts:{}", operation.name)))?;
         if operation.name != "AssumeRoleWithWebIdentity" {
-            return Err(ServiceError::client(
-                "InvalidAction",
-                format!(
-                    "{} is not served by this emulator (docs/compatibility.md).",
-                    operation.name
-                ),
-            ));
+            return Err(not_served(operation.name));
         }
         let claims = web_token::Claims::parse(str_member(input, "WebIdentityToken").unwrap_or_default())?;
         Ok(Claimed {
