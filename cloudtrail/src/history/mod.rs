@@ -1,18 +1,20 @@
 //! Event history (what `LookupEvents` reads): every management event per account and Region
 //! for 90 days, independent of trails, on disk so it survives a restart.
 //!
-//! Storage is one append-only segment file per (account, Region, UTC day of `eventTime`):
-//! `<dir>/<account>/<region>/<YYYY-MM-DD>.jsonl`. Each line is a small header (time, sequence
-//! number, the eight lookup attributes) and the record's JSON, separated by a tab (JSON never
-//! contains a raw tab). Memory holds only an index of segment names and sizes, bounded by
-//! days kept × (account, Region) pairs, and a query keeps at most `MaxResults + 1` events:
-//! it scans segments newest day first and stops as soon as a page is full.
+//! Storage is one append-only segment per (account, Region, UTC day of `eventTime`):
+//! `<dir>/<account>/<region>/<YYYY-MM-DD>.jsonl` holds a small header line per event (time,
+//! sequence number, the eight lookup attributes), and `<YYYY-MM-DD>.records` the records in
+//! raw deflate blocks that the header file names (see `segments`). Memory holds only an index
+//! of segment names and sizes, bounded by days kept × (account, Region) pairs, and a query
+//! keeps at most `MaxResults + 1` events: it scans segments newest day first and stops as soon
+//! as a page is full.
 //!
 //! `append` runs on the request path of every call, so it only formats the line (reusing the
 //! record JSON the spool already made, see [`History::append_json`]) and queues it in memory.
-//! A writer thread appends the queued lines with one `write` per segment, every
-//! [`FLUSH_EVERY`] or as soon as [`FLUSH_BYTES`] are queued; `LookupEvents` writes what is queued
-//! before it reads, so a lookup still sees every event recorded before it (AWS only promises
+//! A writer thread compresses the queued records and appends blocks and headers with one
+//! `write` per file, every [`FLUSH_EVERY`] or as soon as [`FLUSH_BYTES`] are queued;
+//! `LookupEvents` writes what is queued before it reads, so a lookup still sees every event
+//! recorded before it (AWS only promises
 //! events within about 5 minutes). The price: a process killed with SIGKILL loses the last
 //! fraction of a second of history (never of trail logs, which go through the spool); a
 //! graceful stop, which drops the `History`, writes everything.

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use time::{Date, Duration};
 
-use super::segments::{Header, safe_segment, seg_path, split_line};
+use super::segments::{
+    Block, Header, block_line, nth_record, records_path, safe_segment, seg_path, split_line,
+};
 use super::{
     ATTRIBUTE_KEYS, History, HistoryError, LookupEvent, LookupPage, LookupRequest, MAX_RESULTS,
     RETENTION_DAYS, io,
@@ -159,6 +161,9 @@ impl History {
             let mut reader = BufReader::with_capacity(1 << 16, f);
             let mut line = Vec::new();
             let mut at: u64 = 0;
+            // The block the header lines read now belong to, and the next one's index in it.
+            let mut block: Option<Block> = None;
+            let mut in_block: u32 = 0;
             loop {
                 line.clear();
                 let n = reader.read_until(b'\n', &mut line).map_err(io)?;
@@ -171,7 +176,24 @@ impl History {
                 }
                 let offset = at;
                 at += n as u64;
-                let place = Place { file, offset, len: n };
+                if let Some(b) = block_line(&line) {
+                    block = Some(b);
+                    in_block = 0;
+                    continue;
+                }
+                // A line of the older format holds its record after a tab.
+                let record = if line.contains(&b'\t') {
+                    None
+                } else {
+                    in_block += 1;
+                    block.map(|b| (b, in_block - 1))
+                };
+                let place = Place {
+                    file,
+                    offset,
+                    len: n,
+                    record,
+                };
                 // Without an attribute only the key decides, and it is read without parsing.
                 if attr.is_none()
                     && let Some(k) = fast_key(&line)
@@ -240,12 +262,14 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Where a line is: which segment of the lookup, its offset and length.
+/// Where a line is: which segment of the lookup, its offset and length, and for a header
+/// whose record is in a block, the block and the record's index in it.
 #[derive(Debug, Clone, Copy)]
 struct Place {
     file: usize,
     offset: u64,
     len: usize,
+    record: Option<(Block, u32)>,
 }
 
 /// A candidate event of a lookup, ordered by its (time, sequence) key only.
@@ -283,32 +307,83 @@ pub(super) fn fast_key(line: &[u8]) -> Option<(i64, u64)> {
 }
 
 /// The header and record of each hit, read from where the scan found them (in `hits` order).
-/// A segment pruned in between loses its events from the page.
+/// Each block is read and inflated once however many hits it holds. A segment pruned in
+/// between loses its events from the page.
 fn read_back(
     paths: &[std::path::PathBuf],
     hits: &[Hit],
 ) -> Result<Vec<(Header<'static>, Vec<u8>)>, HistoryError> {
+    use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut open: std::collections::HashMap<usize, fs::File> = std::collections::HashMap::new();
+    fn open_at(
+        open: &mut HashMap<std::path::PathBuf, fs::File>,
+        path: std::path::PathBuf,
+        offset: u64,
+    ) -> Result<Option<&mut fs::File>, HistoryError> {
+        let f = match open.entry(path) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => match fs::File::open(v.key()) {
+                Ok(f) => v.insert(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io(e)),
+            },
+        };
+        f.seek(SeekFrom::Start(offset)).map_err(io)?;
+        Ok(Some(f))
+    }
+    let mut open: HashMap<std::path::PathBuf, fs::File> = HashMap::new();
+    let mut inflated: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
+    let mut decompressor = libdeflater::Decompressor::new();
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
         let Some(path) = paths.get(hit.place.file) else {
             continue;
         };
-        let f = match open.entry(hit.place.file) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => match fs::File::open(path) {
-                Ok(f) => v.insert(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io(e)),
-            },
+        let Some(f) = open_at(&mut open, path.clone(), hit.place.offset)? else {
+            continue;
         };
         let mut line = vec![0u8; hit.place.len];
-        f.seek(SeekFrom::Start(hit.place.offset)).map_err(io)?;
         f.read_exact(&mut line).map_err(io)?;
-        if let Some((h, body)) = split_line(&line) {
-            out.push((h, body.to_vec()));
-        }
+        let Some((h, inline)) = split_line(&line) else {
+            continue;
+        };
+        let body = match (inline, hit.place.record) {
+            (Some(body), _) => body.to_vec(),
+            (None, Some((block, index))) => {
+                let raw = match inflated.entry((hit.place.file, block.b)) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(v) => {
+                        let Some(f) = open_at(&mut open, records_path(path), block.b)? else {
+                            continue;
+                        };
+                        // A block cut short or damaged (a crash the file system did not order)
+                        // loses its events from the page, not the lookup.
+                        let mut z = vec![0u8; block.z as usize];
+                        let mut raw = vec![0u8; block.n as usize];
+                        let n = f.read_exact(&mut z).map_err(|e| e.to_string()).and_then(|()| {
+                            decompressor
+                                .deflate_decompress(&z, &mut raw)
+                                .map_err(|e| e.to_string())
+                        });
+                        match n {
+                            Ok(n) => raw.truncate(n),
+                            Err(e) => {
+                                tracing::warn!(error = %e, path = %path.display(), "a damaged event history block");
+                                raw.clear();
+                            }
+                        }
+                        v.insert(raw)
+                    }
+                };
+                match nth_record(raw, index as usize) {
+                    Some(r) => r.to_vec(),
+                    None => continue,
+                }
+            }
+            (None, None) => continue,
+        };
+        out.push((h, body));
     }
     Ok(out)
 }

@@ -1,8 +1,14 @@
 //! Event history on disk: one append-only segment per (account, Region, UTC day of
-//! `eventTime`), `<dir>/<account>/<region>/<YYYY-MM-DD>.jsonl`. Each line is a small JSON
-//! header (time, sequence number, the eight lookup attributes), a tab, and the record's JSON
-//! (which never holds a raw tab). This module knows the line and file formats and rebuilds the
-//! in-memory index of segments at start-up.
+//! `eventTime`), `<dir>/<account>/<region>/<YYYY-MM-DD>.jsonl` for the headers and
+//! `<YYYY-MM-DD>.records` for the records. This module knows the line and file formats and
+//! rebuilds the in-memory index of segments at start-up.
+//!
+//! Each header line is a small JSON object (time, sequence number, the eight lookup
+//! attributes). The records are stored in raw deflate blocks of a few dozen records each,
+//! appended to the `.records` file; a block line (`{"b":offset,"z":compressed,"n":raw}`) in the
+//! header file names the block that the header lines after it belong to, in order. Lookups scan
+//! only the headers and inflate only the blocks that hold the page. Lines of the older format
+//! (header, tab, record JSON, which never holds a raw tab) are still read.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -173,11 +179,40 @@ pub(super) type Pair = (String, String);
 /// Every segment by (account, Region) and day.
 pub(super) type Index = BTreeMap<Pair, BTreeMap<Date, SegMeta>>;
 
-/// The file of (account, Region, day).
+/// The header file of (account, Region, day).
 pub(super) fn seg_path(dir: &Path, account: &str, region: &str, day: Date) -> PathBuf {
     dir.join(account)
         .join(region)
         .join(format!("{}.jsonl", timefmt::iso_date(day)))
+}
+
+/// The file of compressed record blocks beside a header file.
+pub(super) fn records_path(seg: &Path) -> PathBuf {
+    seg.with_extension("records")
+}
+
+/// A block line: where the records of the header lines that follow it are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Block {
+    /// Offset of the block in the `.records` file.
+    pub(super) b: u64,
+    /// Its compressed length.
+    pub(super) z: u32,
+    /// Its length inflated: the records, each followed by a newline.
+    pub(super) n: u32,
+}
+
+/// The block a line names, `None` for any other line.
+pub(super) fn block_line(line: &[u8]) -> Option<Block> {
+    if !line.starts_with(b"{\"b\":") {
+        return None;
+    }
+    serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(line)).ok()
+}
+
+/// The `index`th record of an inflated block.
+pub(super) fn nth_record(block: &[u8], index: usize) -> Option<&[u8]> {
+    block.split(|&b| b == b'\n').nth(index).filter(|r| !r.is_empty())
 }
 
 /// Account ids and Region names become path segments: accept only their real shapes.
@@ -193,13 +228,15 @@ fn parse_day(name: &str) -> Option<Date> {
     timefmt::parse_iso_date(name.strip_suffix(".jsonl")?)
 }
 
-/// A line's header and record JSON, `None` for a line that is not one.
-pub(super) fn split_line(line: &[u8]) -> Option<(Header<'static>, &[u8])> {
-    let tab = line.iter().position(|&b| b == b'\t')?;
-    let (h, rest) = line.split_at(tab);
+/// A line's header, and its record JSON when the line holds it (the older format); `None` for
+/// a line that is not a header.
+pub(super) fn split_line(line: &[u8]) -> Option<(Header<'static>, Option<&[u8]>)> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let (h, body) = match line.iter().position(|&b| b == b'\t') {
+        Some(tab) => (&line[..tab], line.get(tab + 1..)),
+        None => (line, None),
+    };
     let header: Header<'static> = serde_json::from_slice(h).ok()?;
-    let body = rest.get(1..)?;
-    let body = body.strip_suffix(b"\n").unwrap_or(body);
     Some((header, body))
 }
 
@@ -293,6 +330,7 @@ pub(super) fn scan(dir: &Path) -> Result<(Index, u64), HistoryError> {
                     bytes += 1;
                 }
                 max_seq = max_seq.max(last_seq(&path).map_err(io)?);
+                bytes += fs::metadata(records_path(&path)).map_or(0, |m| m.len());
                 index
                     .entry((account.clone(), region.clone()))
                     .or_default()

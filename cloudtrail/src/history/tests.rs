@@ -468,10 +468,11 @@ fn beyond_its_size_budget_history_drops_whole_days_oldest_first() {
         .collect();
     assert_eq!(names, ["Day1", "Day2"].map(String::from).into());
     assert!(h.total_bytes() <= per_day * 2 + per_day / 2);
+    // Two days left, each a header file and a records file.
     let files = fs::read_dir(h.shared.dir.join(ACCT).join("us-east-1"))
         .unwrap()
         .count();
-    assert_eq!(files, 2);
+    assert_eq!(files, 4);
     // However small the budget, today's events are kept.
     h.set_max_bytes(1);
     h.append(&rec(now + Duration::seconds(6), "Day2", false, "alice"))
@@ -538,4 +539,100 @@ fn line_keys_are_read_without_parsing_the_header() {
             String::from_utf8_lossy(odd)
         );
     }
+}
+
+#[test]
+fn records_are_stored_compressed_in_blocks_and_each_reads_back_whole() {
+    let (_d, clock, h) = setup();
+    let base = clock.now() - Duration::hours(2);
+    // Enough records for several blocks, written in more than one batch.
+    let mut raw = 0usize;
+    let mut want = std::collections::HashMap::new();
+    for i in 0..1500i64 {
+        let mut r = rec(
+            base + Duration::seconds(i),
+            &format!("Op{}", i % 7),
+            i % 2 == 0,
+            "alice",
+        );
+        r.request_parameters = Some(serde_json::json!({"tableName": format!("table-{i}"), "limit": i}));
+        raw += r.to_json().len();
+        want.insert(r.event_id.to_string(), r.to_json());
+        h.append(&r).unwrap();
+        if i == 700 {
+            h.flush().unwrap();
+        }
+    }
+    let got = all(&h, LookupRequest::default());
+    assert_eq!(got.len(), 1500);
+    for e in &got {
+        assert_eq!(e.cloud_trail_event.as_bytes(), want[&e.event_id].as_slice());
+    }
+    // Headers stay plain for the scan; the records take a fraction of their size.
+    let disk = h.bytes(ACCT, "us-east-1");
+    assert!(
+        disk * 2 < raw as u64,
+        "{disk} bytes on disk for {raw} bytes of records"
+    );
+    let seg = h.shared.dir.join(ACCT).join("us-east-1").join("2026-03-10.jsonl");
+    let on_disk =
+        fs::metadata(&seg).unwrap().len() + fs::metadata(seg.with_extension("records")).unwrap().len();
+    assert_eq!(disk, on_disk);
+    // A lookup by attribute reads its page from the blocks too.
+    let named = all(
+        &h,
+        LookupRequest {
+            attributes: vec![("EventName".into(), "Op3".into())],
+            ..Default::default()
+        },
+    );
+    assert_eq!(named.len(), 1500 / 7 + usize::from(1500 % 7 > 3));
+    assert!(
+        named
+            .iter()
+            .all(|e| e.cloud_trail_event.contains("\"eventName\":\"Op3\""))
+    );
+}
+
+#[test]
+fn segments_of_the_older_format_with_records_in_line_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let path = dir.path().join("h");
+    let old = rec(datetime!(2026-03-10 10:00:00 UTC), "Old", false, "alice");
+    let seg = path.join(ACCT).join("us-east-1");
+    fs::create_dir_all(&seg).unwrap();
+    let mut id = [0u8; 36];
+    let header = serde_json::to_string(&super::segments::Header::of(&old, &mut id, 7)).unwrap();
+    let json = String::from_utf8(old.to_json()).unwrap();
+    fs::write(seg.join("2026-03-10.jsonl"), format!("{header}\t{json}\n")).unwrap();
+    let h = History::open(&path, clock.clone()).unwrap();
+    let new = rec(datetime!(2026-03-10 11:00:00 UTC), "New", false, "alice");
+    h.append(&new).unwrap();
+    let got = all(&h, LookupRequest::default());
+    let names: Vec<&str> = got.iter().map(|e| e.event_name.as_str()).collect();
+    assert_eq!(names, ["New", "Old"]);
+    assert_eq!(got[1].cloud_trail_event, json);
+    assert_eq!(got[0].cloud_trail_event.as_bytes(), new.to_json().as_slice());
+}
+
+#[test]
+fn a_damaged_block_loses_its_events_from_the_page_not_the_lookup() {
+    let (_d, clock, h) = setup();
+    let first = rec(clock.now() - Duration::hours(1), "First", false, "alice");
+    h.append(&first).unwrap();
+    h.flush().unwrap();
+    let records = h
+        .shared
+        .dir
+        .join(ACCT)
+        .join("us-east-1")
+        .join("2026-03-10.records");
+    let len = fs::metadata(&records).unwrap().len();
+    fs::write(&records, vec![0xffu8; len as usize]).unwrap();
+    let second = rec(clock.now(), "Second", false, "alice");
+    h.append(&second).unwrap();
+    let got = all(&h, LookupRequest::default());
+    let names: Vec<&str> = got.iter().map(|e| e.event_name.as_str()).collect();
+    assert_eq!(names, ["Second"]);
 }
