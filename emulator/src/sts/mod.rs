@@ -5,32 +5,14 @@
 
 use cloudtrail::identity::{self, SessionIssuer};
 use cloudtrail::{IdentityType, Resource, UserIdentity};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::identity::{Identities, Principal, Role};
 use crate::seams::{Answer, BoxFuture, CallContext, Claimed, Fault, OperationInfo, Service, ServiceError};
 
-/// `eventSource` of STS records.
-pub const EVENT_SOURCE: &str = "sts.amazonaws.com";
-/// The XML namespace of STS responses (API version 2011-06-15).
-pub const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-/// The operations of the STS API (botocore's `sts` model), with whether each only reads.
-pub const OPERATIONS: &[(&str, bool)] = &[
-    ("AssumeRole", false),
-    ("AssumeRoleWithSAML", false),
-    ("AssumeRoleWithWebIdentity", false),
-    ("AssumeRoot", false),
-    ("DecodeAuthorizationMessage", true),
-    ("GetAccessKeyInfo", true),
-    ("GetCallerIdentity", true),
-    ("GetDelegatedAccessToken", false),
-    ("GetFederationToken", false),
-    ("GetScopedCredentials", false),
-    ("GetSessionToken", false),
-    ("GetWebIdentityToken", false),
-];
+use ::sts::str_member;
+pub use ::sts::{EVENT_SOURCE, OPERATIONS, XMLNS};
 
 /// Operations that are listed but not served: their callers get a clear error.
 pub const NOT_SERVED: &[&str] = &[
@@ -51,10 +33,6 @@ const WELL_KNOWN_PROVIDERS: &[&str] = &[
     "www.amazon.com",
     "cognito-identity.amazonaws.com",
 ];
-
-/// Members of STS inputs that are integers on the wire model (the Query protocol sends every
-/// value as text; records show these as numbers).
-const INTEGER_MEMBERS: &[&str] = &["DurationSeconds"];
 
 /// What a new role session is made of besides its role.
 struct RoleSession<'a> {
@@ -80,10 +58,6 @@ fn validation(message: impl Into<String>) -> ServiceError {
 
 fn access_denied(message: impl Into<String>) -> ServiceError {
     ServiceError::new(Fault::Denied, "AccessDenied", message)
-}
-
-fn str_member<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
-    input.get(name).and_then(Value::as_str)
 }
 
 fn required<'a>(input: &'a Value, name: &str) -> Result<&'a str, ServiceError> {
@@ -152,23 +126,14 @@ fn is_session(p: &Principal) -> bool {
     p.session_token.is_some()
 }
 
-/// `Credentials` of an output; `secret` is left out of the record.
+/// `Credentials` of an output.
 fn credentials(p: &Principal) -> Value {
-    json!({
-        "AccessKeyId": p.identity.access_key_id,
-        "SecretAccessKey": p.secret,
-        "SessionToken": p.session_token,
-        "Expiration": p.expiration.map(OffsetDateTime::unix_timestamp),
-    })
-}
-
-/// `PackedPolicySize`, a percentage of the packed limit, when a session policy or tags came.
-fn packed_policy_size(input: &Value) -> Option<u64> {
-    let policy = str_member(input, "Policy").map_or(0, str::len);
-    let tags = input.get("Tags").map_or(0, |t| t.to_string().len());
-    let arns = input.get("PolicyArns").map_or(0, |t| t.to_string().len());
-    let total = policy + tags + arns;
-    (total > 0).then(|| (total as u64 * 100).div_ceil(2048).max(1))
+    ::sts::credentials(
+        p.identity.access_key_id.as_deref().unwrap_or_default(),
+        &p.secret,
+        p.session_token.as_deref().unwrap_or_default(),
+        p.expiration.map_or(0, OffsetDateTime::unix_timestamp),
+    )
 }
 
 impl StsApi {
@@ -206,7 +171,7 @@ impl StsApi {
             (id.identity_type == IdentityType::Root).then(|| format!("arn:aws:iam::{}:root", ctx.account))
         });
         match (user_id, arn) {
-            (Some(user_id), Some(arn)) => Ok(json!({"UserId": user_id, "Account": ctx.account, "Arn": arn})),
+            (Some(user_id), Some(arn)) => Ok(::sts::caller_identity_output(&user_id, ctx.account, &arn)),
             _ => Err(access_denied(
                 "GetCallerIdentity is not available to service principals.",
             )),
@@ -294,16 +259,12 @@ impl StsApi {
             web_identity: None,
         };
         let (issued, assumed) = self.role_session(role, &session, ctx.now, secs);
-        let mut out = Map::new();
-        out.insert("Credentials".into(), credentials(&issued));
-        out.insert("AssumedRoleUser".into(), assumed);
-        if let Some(size) = packed_policy_size(input) {
-            out.insert("PackedPolicySize".into(), json!(size));
-        }
-        if let Some(s) = source_identity {
-            out.insert("SourceIdentity".into(), json!(s));
-        }
-        Ok(Value::Object(out))
+        Ok(::sts::assume_role_output(
+            credentials(&issued),
+            assumed,
+            input,
+            source_identity.as_deref(),
+        ))
     }
 
     /// A new session of `role`, issued at `now` for `secs` seconds, with its `AssumedRoleUser`.
@@ -329,7 +290,10 @@ impl StsApi {
         if let (Some(provider), Some(ctx)) = (session.web_identity, identity.session_context.as_mut()) {
             ctx.web_id_federation_data = Some(json!({"federatedProvider": provider, "attributes": {}}));
         }
-        let assumed = json!({"AssumedRoleId": identity.principal_id, "Arn": identity.arn});
+        let assumed = ::sts::assumed_role_user(
+            identity.principal_id.as_deref().unwrap_or_default(),
+            identity.arn.as_deref().unwrap_or_default(),
+        );
         let principal = self.new_principal(
             &role.account,
             identity,
@@ -408,10 +372,10 @@ impl StsApi {
             &cloudtrail::timefmt::iso_seconds(now),
             false,
         );
-        let user = json!({
-            "FederatedUserId": identity.principal_id,
-            "Arn": identity.arn,
-        });
+        let user = ::sts::federated_user(
+            identity.principal_id.as_deref().unwrap_or_default(),
+            identity.arn.as_deref().unwrap_or_default(),
+        );
         let principal = self.new_principal(
             &account,
             identity,
@@ -419,13 +383,7 @@ impl StsApi {
             now + time::Duration::seconds(secs),
         );
         let issued = self.identities.issue(principal, now);
-        let mut out = Map::new();
-        out.insert("Credentials".into(), credentials(&issued));
-        out.insert("FederatedUser".into(), user);
-        if let Some(size) = packed_policy_size(input) {
-            out.insert("PackedPolicySize".into(), json!(size));
-        }
-        Ok(Value::Object(out))
+        Ok(::sts::federation_token_output(credentials(&issued), user, input))
     }
 
     fn assume_role_with_web_identity(
@@ -511,7 +469,8 @@ impl StsApi {
             .map(|r| r.account.clone());
         crate::seams::Sharing {
             also_recorded_in: role_account.into_iter().filter(|a| a != ctx.account).collect(),
-            shared_event_id: name == "AssumeRole" && ctx.identity.identity_type == IdentityType::AWSService,
+            shared_event_id: ::sts::shared_with_service(name)
+                && ctx.identity.identity_type == IdentityType::AWSService,
         }
     }
 
@@ -639,34 +598,14 @@ impl Service for StsApi {
         })
     }
 
-    /// The record shows the operation's members, not the protocol's `Action` and `Version`;
-    /// integers as numbers; never the one-time MFA code.
-    fn redact(&self, _operation: OperationInfo, mut input: Value) -> Value {
-        if let Some(o) = input.as_object_mut() {
-            // Removing in place keeps the members in the order the client sent them.
-            o.shift_remove("Action");
-            o.shift_remove("Version");
-            o.shift_remove("TokenCode");
-            o.shift_remove("WebIdentityToken");
-            for m in INTEGER_MEMBERS {
-                if let Some(n) = o
-                    .get(*m)
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<i64>().ok())
-                {
-                    o.insert((*m).to_owned(), json!(n));
-                }
-            }
-        }
-        input
+    /// The record shows what `::sts::request_as_recorded` keeps.
+    fn redact(&self, _operation: OperationInfo, input: Value) -> Value {
+        ::sts::request_as_recorded(input)
     }
 
     /// CloudTrail never shows a secret access key.
     fn output_as_recorded(&self, _operation: OperationInfo, output: &Value) -> Option<Value> {
-        let mut v = output.clone();
-        let creds = v.get_mut("Credentials").and_then(Value::as_object_mut)?;
-        creds.shift_remove("SecretAccessKey");
-        Some(v)
+        ::sts::output_as_recorded(output)
     }
 
     fn resources(
@@ -676,14 +615,14 @@ impl Service for StsApi {
         _region: &str,
         _account: &str,
     ) -> Vec<Resource> {
-        match (operation.name, input.and_then(|i| str_member(i, "RoleArn"))) {
-            ("AssumeRole", Some(arn)) => self
-                .identities
-                .role(arn)
-                .map(|r| vec![Resource::arn(arn, &r.account, "AWS::IAM::Role")])
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        input
+            .and_then(|i| ::sts::role_resource(operation.name, i))
+            .and_then(|arn| {
+                self.identities
+                    .role(arn)
+                    .map(|r| vec![Resource::arn(arn, &r.account, ::sts::ROLE_TYPE)])
+            })
+            .unwrap_or_default()
     }
 
     fn denied_resource(
@@ -703,7 +642,7 @@ impl Service for StsApi {
     }
 
     fn is_timestamp_member(&self, name: &str) -> bool {
-        name == "Expiration"
+        ::sts::is_timestamp_member(name)
     }
 }
 
@@ -747,11 +686,5 @@ mod tests {
             })
             .collect();
         assert_eq!(rows, want);
-    }
-
-    #[test]
-    fn packed_policy_size_is_a_percentage() {
-        assert_eq!(packed_policy_size(&json!({})), None);
-        assert_eq!(packed_policy_size(&json!({"Policy": "x".repeat(1024)})), Some(50));
     }
 }

@@ -1,0 +1,209 @@
+//! AWS STS without HTTP or state: its operation list, the shapes of its outputs, and what its
+//! CloudTrail records show of a call. The emulator's STS service and the generator's STS
+//! records are both made from this crate, so the two cannot disagree.
+//!
+//! Records of STS name members in lower camel case (`roleArn`, `credentials.accessKeyId`); the
+//! functions here work on the wire's PascalCase names, and the record rules recase them.
+
+use serde_json::{Map, Value, json};
+
+/// `eventSource` of STS records.
+pub const EVENT_SOURCE: &str = "sts.amazonaws.com";
+/// The XML namespace of STS responses (API version 2011-06-15).
+pub const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// The operations of the STS API (botocore's `sts` model), with whether each only reads.
+pub const OPERATIONS: &[(&str, bool)] = &[
+    ("AssumeRole", false),
+    ("AssumeRoleWithSAML", false),
+    ("AssumeRoleWithWebIdentity", false),
+    ("AssumeRoot", false),
+    ("DecodeAuthorizationMessage", true),
+    ("GetAccessKeyInfo", true),
+    ("GetCallerIdentity", true),
+    ("GetDelegatedAccessToken", false),
+    ("GetFederationToken", false),
+    ("GetScopedCredentials", false),
+    ("GetSessionToken", false),
+    ("GetWebIdentityToken", false),
+];
+
+/// Members of STS inputs that are integers in the model (the Query protocol sends every value
+/// as text; records show these as numbers).
+pub const INTEGER_MEMBERS: &[&str] = &["DurationSeconds"];
+
+/// Members a record never shows: the protocol's own, a one-time MFA code, a bearer token.
+const NOT_RECORDED: &[&str] = &[
+    "Action",
+    "Version",
+    "TokenCode",
+    "WebIdentityToken",
+    "SAMLAssertion",
+];
+
+/// Whether `operation` only reads; `None` for a name STS does not have.
+pub fn read_only(operation: &str) -> Option<bool> {
+    OPERATIONS
+        .iter()
+        .find(|(n, _)| *n == operation)
+        .map(|(_, ro)| *ro)
+}
+
+/// A string member of an input.
+pub fn str_member<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
+    input.get(name).and_then(Value::as_str)
+}
+
+/// `Credentials` of an output, `expiration` in epoch seconds (records show it as a date).
+pub fn credentials(access_key_id: &str, secret: &str, session_token: &str, expiration: i64) -> Value {
+    json!({
+        "AccessKeyId": access_key_id,
+        "SecretAccessKey": secret,
+        "SessionToken": session_token,
+        "Expiration": expiration,
+    })
+}
+
+/// `AssumedRoleUser` of `AssumeRole` and `AssumeRoleWithWebIdentity`.
+pub fn assumed_role_user(assumed_role_id: &str, arn: &str) -> Value {
+    json!({"AssumedRoleId": assumed_role_id, "Arn": arn})
+}
+
+/// `FederatedUser` of `GetFederationToken`.
+pub fn federated_user(federated_user_id: &str, arn: &str) -> Value {
+    json!({"FederatedUserId": federated_user_id, "Arn": arn})
+}
+
+/// The output of `AssumeRole`.
+pub fn assume_role_output(
+    credentials: Value,
+    assumed_role_user: Value,
+    input: &Value,
+    source_identity: Option<&str>,
+) -> Value {
+    let mut out = Map::new();
+    out.insert("Credentials".into(), credentials);
+    out.insert("AssumedRoleUser".into(), assumed_role_user);
+    if let Some(size) = packed_policy_size(input) {
+        out.insert("PackedPolicySize".into(), json!(size));
+    }
+    if let Some(s) = source_identity {
+        out.insert("SourceIdentity".into(), json!(s));
+    }
+    Value::Object(out)
+}
+
+/// The output of `GetFederationToken`.
+pub fn federation_token_output(credentials: Value, federated_user: Value, input: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert("Credentials".into(), credentials);
+    out.insert("FederatedUser".into(), federated_user);
+    if let Some(size) = packed_policy_size(input) {
+        out.insert("PackedPolicySize".into(), json!(size));
+    }
+    Value::Object(out)
+}
+
+/// The output of `GetCallerIdentity`.
+pub fn caller_identity_output(user_id: &str, account: &str, arn: &str) -> Value {
+    json!({"UserId": user_id, "Account": account, "Arn": arn})
+}
+
+/// `PackedPolicySize`, a percentage of the packed limit, when a session policy or tags came.
+pub fn packed_policy_size(input: &Value) -> Option<u64> {
+    let policy = str_member(input, "Policy").map_or(0, str::len);
+    let tags = input.get("Tags").map_or(0, |t| t.to_string().len());
+    let arns = input.get("PolicyArns").map_or(0, |t| t.to_string().len());
+    let total = policy + tags + arns;
+    (total > 0).then(|| (total as u64 * 100).div_ceil(2048).max(1))
+}
+
+/// The request as the record shows it: the operation's members only (not the protocol's
+/// `Action` and `Version`), integers as numbers, never the one-time MFA code or a token.
+pub fn request_as_recorded(mut input: Value) -> Value {
+    if let Some(o) = input.as_object_mut() {
+        // Removing in place keeps the members in the order the client sent them.
+        for m in NOT_RECORDED {
+            o.shift_remove(*m);
+        }
+        for m in INTEGER_MEMBERS {
+            if let Some(n) = o
+                .get(*m)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                o.insert((*m).to_owned(), json!(n));
+            }
+        }
+    }
+    input
+}
+
+/// The output as the record shows it: never a secret access key. `None` when it shows the
+/// output as it is.
+pub fn output_as_recorded(output: &Value) -> Option<Value> {
+    let mut v = output.clone();
+    let creds = v.get_mut("Credentials").and_then(Value::as_object_mut)?;
+    creds.shift_remove("SecretAccessKey");
+    Some(v)
+}
+
+/// Whether a member of an output holds a timestamp (records show it as a date).
+pub fn is_timestamp_member(name: &str) -> bool {
+    name == "Expiration"
+}
+
+/// The role a call names as its record's resource (`AWS::IAM::Role`): `AssumeRole`'s.
+pub fn role_resource<'a>(operation: &str, input: &'a Value) -> Option<&'a str> {
+    (operation == "AssumeRole")
+        .then(|| str_member(input, "RoleArn"))
+        .flatten()
+}
+
+/// The type of [`role_resource`] in `resources[]`.
+pub const ROLE_TYPE: &str = "AWS::IAM::Role";
+
+/// Whether a call's records carry a `sharedEventID` when a service makes it: a service's
+/// `AssumeRole` is recorded in the account of the role and of the service's caller alike.
+pub fn shared_with_service(operation: &str) -> bool {
+    operation == "AssumeRole"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_model_operation_is_listed_once_in_order() {
+        let names: Vec<&str> = OPERATIONS.iter().map(|(n, _)| *n).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn packed_policy_size_is_a_percentage() {
+        assert_eq!(packed_policy_size(&json!({})), None);
+        assert_eq!(packed_policy_size(&json!({"Policy": "x".repeat(1024)})), Some(50));
+    }
+
+    #[test]
+    fn records_show_neither_secrets_nor_protocol_members() {
+        let input = json!({"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": "r",
+            "DurationSeconds": "900", "TokenCode": "123456"});
+        assert_eq!(
+            request_as_recorded(input),
+            json!({"RoleArn": "r", "DurationSeconds": 900})
+        );
+        let out = assume_role_output(
+            credentials("ASIA", "secret", "token", 1),
+            assumed_role_user("AROA:s", "arn"),
+            &json!({}),
+            None,
+        );
+        let shown = output_as_recorded(&out).unwrap();
+        assert!(shown["Credentials"].get("SecretAccessKey").is_none());
+        assert_eq!(shown["Credentials"]["AccessKeyId"], "ASIA");
+    }
+}
