@@ -72,6 +72,23 @@ pub fn recorded_error_code(code: &str) -> &str {
     }
 }
 
+/// `eventSource` of CloudTrail's own API.
+pub const CLOUDTRAIL_EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
+
+/// The request of a call to CloudTrail's own API as its record shows it, member names still as
+/// sent ([`MemberCase::LowerCamel`] recases them): `DescribeTrails` with the defaults the caller
+/// left out.
+pub fn cloudtrail_api_request(operation: &str, mut input: Value) -> Value {
+    if operation == "DescribeTrails"
+        && let Some(o) = input.as_object_mut()
+    {
+        o.entry("trailNameList")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        o.entry("includeShadowTrails").or_insert(Value::Bool(true));
+    }
+    input
+}
+
 /// How a call ended.
 #[derive(Clone, Copy)]
 pub enum Outcome<'a> {

@@ -85,6 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         level: 6,
         digests: None,
         progress: false,
+        labels: None,
+        shard: None,
     };
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
 

@@ -153,27 +153,31 @@ impl Agent {
 
     /// The `User-Agent` sent for `op`.
     pub fn render(&self, op: &OpSpec) -> String {
+        let sdk_api = match op.api() {
+            Api::ControlPlane => "personalize",
+            Api::Runtime => "personalizeruntime",
+            Api::Events => "personalizeevents",
+        };
+        self.render_call(&ops::cli_command(op), sdk_api, ops::host_prefix(op.api()))
+    }
+
+    /// The `User-Agent` sent for a call of any service: `cli_command` as the AWS CLI names it
+    /// (`sts.get-caller-identity`), `sdk_api` as the Rust SDK names the API (`sts`), `host` the
+    /// endpoint's host prefix (`sts`).
+    pub fn render_call(&self, cli_command: &str, sdk_api: &str, host: &str) -> String {
         match self.family {
-            AgentFamily::AwsCliV2 => format!("{} md/command#{}", self.head, ops::cli_command(op)),
+            AgentFamily::AwsCliV2 => format!("{} md/command#{cli_command}", self.head),
             AgentFamily::Kali if self.names_command => {
-                format!("{} command/{}", self.head, ops::cli_command(op))
+                format!("{} command/{cli_command}", self.head)
             }
-            AgentFamily::AwsSdkRust => {
-                let api = match op.api() {
-                    Api::ControlPlane => "personalize",
-                    Api::Runtime => "personalizeruntime",
-                    Api::Events => "personalizeevents",
-                };
-                format!(
-                    "{} ua/2.1 api/{api}/{} os/linux lang/rust/1.84.1 m/E",
-                    self.head, self.api_version
-                )
-            }
+            AgentFamily::AwsSdkRust => format!(
+                "{} ua/2.1 api/{sdk_api}/{} os/linux lang/rust/1.84.1 m/E",
+                self.head, self.api_version
+            ),
             AgentFamily::AwsSdkJs => {
-                let api = ops::host_prefix(op.api());
                 let v = self.head.trim_start_matches("aws-sdk-js/");
                 format!(
-                    "{} ua/2.1 os/linux#5.10.228-219.884.amzn2.x86_64 lang/js md/nodejs#20.18.1 api/{api}#{v} m/E",
+                    "{} ua/2.1 os/linux#5.10.228-219.884.amzn2.x86_64 lang/js md/nodejs#20.18.1 api/{host}#{v} m/E",
                     self.head
                 )
             }

@@ -11,16 +11,21 @@
 //! - [`ops`], [`calls`]: the operations and the request, response and error of each call.
 //! - [`plan`]: a scenario turned into a timeline per (account, Region, span), workflows included.
 //! - [`record`]: a call as a CloudTrail record.
+//! - [`plane`]: the identity and audit plane around Personalize (STS, sign-in, IAM, CloudTrail,
+//!   the trail's bucket), its calls and records.
+//! - [`labels`]: the answer key of malicious and notable events, and scoring alerts against it.
 //! - [`offline`]: log files and digests on every core.
 //! - [`live`], [`stats`]: calls signed with the `sigv4` crate at an open-loop rate, and the report.
 
 pub mod agents;
 pub mod calls;
 pub mod inventory;
+pub mod labels;
 pub mod live;
 pub mod offline;
 pub mod ops;
 pub mod plan;
+pub mod plane;
 pub mod population;
 pub mod record;
 pub mod rng;

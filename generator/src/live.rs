@@ -371,6 +371,8 @@ fn produce(
                 }
                 let ev = match item {
                     Item::Call(ev) => ev,
+                    // The plane's services are written offline; live mode sends Personalize.
+                    Item::Plane(_) => continue,
                     Item::Workflow(w) => {
                         let identity = assigned.get(w.principal).copied().unwrap_or(0);
                         let started = Produced::Workflow(Box::new(Started {

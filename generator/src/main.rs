@@ -82,6 +82,15 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Write the answer key here: one JSON line per malicious or notable event (eventID,
+        /// technique, ATT&CK ID, scenario step, actor). Benign events are not listed.
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        /// Write only shard K of N (0-based, e.g. 2/4): the shards split the accounts (or the
+        /// (account, Region) pairs when there are fewer accounts than shards), and together
+        /// write exactly the single run's files.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
         #[command(flatten)]
         s3: Box<S3Args>,
     },
@@ -129,6 +138,34 @@ enum Command {
         /// Print this preset's TOML.
         name: Option<String>,
     },
+    /// Score a detection run against an answer key: recall per technique, precision per
+    /// technique (for alerts that name one) and per rule (for alerts that name theirs).
+    Score {
+        /// The answer key `offline --labels` wrote.
+        #[arg(long, value_name = "FILE")]
+        labels: PathBuf,
+        /// The alerts: one eventID per line, a JSON array of IDs or objects, or JSON Lines of
+        /// objects with `eventID` and optionally `technique` and `rule`.
+        #[arg(long, value_name = "FILE")]
+        alerts: PathBuf,
+    },
+}
+
+/// `K/N` with K < N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 0/4")?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("{k:?} is not a shard index"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a shard count"))?;
+    if n == 0 || k >= n {
+        return Err(format!("shard {k}/{n}: K must be 0..N-1"));
+    }
+    Ok((k, n))
 }
 
 /// Upload to an S3-compatible store: same keys, bodies, content type and metadata as --out.
@@ -239,6 +276,14 @@ fn main() -> ExitCode {
 fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Score { labels, alerts } => {
+            let read =
+                |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+            let labels = generator::labels::parse_labels(&read(&labels)?).map_err(anyhow::Error::msg)?;
+            let alerts = generator::labels::parse_alerts(&read(&alerts)?).map_err(anyhow::Error::msg)?;
+            println!("{}", generator::labels::Score::new(&labels, &alerts));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Scenarios { name } => {
             match name {
                 None => {
@@ -271,6 +316,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
             digest_key,
             trail,
             quiet,
+            labels,
+            shard,
             s3,
         } => {
             let upload = s3.delivery()?;
@@ -324,6 +371,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 level,
                 digests,
                 progress: !quiet,
+                labels,
+                shard,
             };
             let stop = Arc::new(AtomicBool::new(false));
             spawn_ctrl_c(stop.clone());

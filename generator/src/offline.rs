@@ -22,7 +22,8 @@ use rand::RngExt;
 use s3_store::{S3StoreConfig, S3StoreError, S3Uploader, UploadOptions, UploadStats};
 use time::OffsetDateTime;
 
-use crate::plan::{self, Plan, Shard};
+use crate::labels::{self, LabelLine};
+use crate::plan::{self, Item, Plan, Shard};
 use crate::population::Population;
 use crate::record;
 use crate::scenario::Scenario;
@@ -126,6 +127,10 @@ pub struct OfflineOptions {
     pub digests: Option<DigestOptions>,
     /// Draw a progress bar on stderr (only shown on a terminal).
     pub progress: bool,
+    /// Where to write the answer key (JSON Lines), when wanted.
+    pub labels: Option<PathBuf>,
+    /// `(K, N)`: write only shard K of N (0-based), a deterministic share of the population.
+    pub shard: Option<(u32, u32)>,
 }
 
 /// What a run wrote.
@@ -143,6 +148,8 @@ pub struct Summary {
     pub gz_bytes: u64,
     /// Whether the stop flag ended the run early (every file written is complete).
     pub interrupted: bool,
+    /// Lines written to the answer key.
+    pub labels: u64,
 }
 
 struct Counters {
@@ -300,9 +307,19 @@ fn generate(
     }
     let population = Population::generate(&scenario, accounts, &regions, opts.seed);
     let days = plan::days(opts.start, opts.end);
+    if let Some((k, n)) = opts.shard
+        && (n == 0 || k >= n)
+    {
+        return Err(OfflineError::Invalid(format!(
+            "--shard {k}/{n}: K must be below N"
+        )));
+    }
     let mut shards = Vec::new();
     for a in 0..population.accounts.len() {
         for r in 0..regions.len() {
+            if !in_shard(opts.shard, a, r, population.accounts.len(), regions.len()) {
+                continue;
+            }
             for (s, e) in &days {
                 shards.push(Shard {
                     account: a,
@@ -333,6 +350,7 @@ fn generate(
     let next = AtomicUsize::new(0);
     let written: Mutex<Vec<WrittenLog>> = Mutex::new(Vec::new());
     let failure: Mutex<Option<OfflineError>> = Mutex::new(None);
+    let label_lines: Mutex<Vec<LabelLine>> = Mutex::new(Vec::new());
     let done = AtomicBool::new(false);
     let ctx = ShardCtx {
         scenario: &scenario,
@@ -341,6 +359,7 @@ fn generate(
         store,
         counters: &counters,
         stop,
+        labels: opts.labels.is_some().then_some(&label_lines),
     };
     let panicked = std::thread::scope(|scope| {
         let ticker = scope.spawn(|| {
@@ -399,7 +418,14 @@ fn generate(
         raw_bytes: counters.raw.load(Ordering::Relaxed),
         gz_bytes: counters.gz.load(Ordering::Relaxed),
         interrupted,
+        labels: 0,
     };
+    if let Some(path) = &opts.labels {
+        let lines = label_lines.into_inner().unwrap_or_else(|p| p.into_inner());
+        summary.labels = lines.len() as u64;
+        std::fs::write(path, labels::to_jsonl(lines))
+            .map_err(|e| OfflineError::Invalid(format!("writing the labels to {}: {e}", path.display())))?;
+    }
     if let (Some(d), false) = (&opts.digests, interrupted) {
         // A digest must never point at a log file that did not make it to the store.
         before_digests()?;
@@ -407,6 +433,25 @@ fn generate(
         summary.digests = write_digests(opts, d, &population, &regions, logs, store, threads)?;
     }
     Ok(summary)
+}
+
+/// Whether (account, Region) belongs to shard `K/N`. With at least N accounts the shards split
+/// the accounts; otherwise they split (account, Region) pairs. Either way each pair is whole in
+/// one shard, so its log files and digest chain are the single run's.
+pub fn in_shard(
+    shard: Option<(u32, u32)>,
+    account: usize,
+    region: usize,
+    accounts: usize,
+    regions: usize,
+) -> bool {
+    let Some((k, n)) = shard else { return true };
+    let (k, n) = (k as usize, n.max(1) as usize);
+    if accounts >= n {
+        account % n == k
+    } else {
+        (account * regions + region) % n == k
+    }
 }
 
 fn progress_bar(show: bool, estimate: u64) -> indicatif::ProgressBar {
@@ -431,6 +476,8 @@ struct ShardCtx<'a> {
     store: &'a dyn ObjectStore,
     counters: &'a Counters,
     stop: &'a AtomicBool,
+    /// The answer key being gathered, when asked for.
+    labels: Option<&'a Mutex<Vec<LabelLine>>>,
 }
 
 /// Records waiting for their delivery window: (event time, JSON).
@@ -466,18 +513,31 @@ impl ShardCtx<'_> {
                 .map(|d| d.trail_name.as_str())
                 .unwrap_or("generator")
         );
-        let mut plan = Plan::new(self.scenario, self.population, self.opts.seed, shard, false);
+        let trail_name = self
+            .opts
+            .digests
+            .as_ref()
+            .map(|d| d.trail_name.as_str())
+            .unwrap_or("generator");
+        let mut plan = Plan::new(self.scenario, self.population, self.opts.seed, shard, false)
+            .with_trail(trail_name, &self.opts.bucket);
+        let mut labelled: Vec<LabelLine> = Vec::new();
         let last_window = (shard.end_ms - 1).div_euclid(WINDOW_MS);
         let mut pending: Pending = BTreeMap::new();
         let mut identities: HashMap<(usize, i64), UserIdentity> = HashMap::new();
         let mut written = Vec::new();
         let salt = self.opts.seed ^ 0x5e55_1011;
-        while let Some(event) = plan.next_event() {
+        while let Some(item) = plan.next_item() {
+            let (time_ms, principal_index) = match &item {
+                Item::Call(e) => (e.time_ms, e.principal),
+                Item::Plane(e) => (e.time_ms, e.principal),
+                Item::Workflow(_) => continue,
+            };
             if self.stop.load(Ordering::Relaxed) {
                 // Stopping: what is written is complete; drop the rest of the shard.
                 return Ok(written.into_iter().flatten().collect());
             }
-            let window = event.time_ms.div_euclid(WINDOW_MS);
+            let window = time_ms.div_euclid(WINDOW_MS);
             // Every window before this one is complete: deliver it.
             while let Some((&w, _)) = pending.first_key_value() {
                 if w >= window {
@@ -488,20 +548,50 @@ impl ShardCtx<'_> {
                 };
                 written.push(self.deliver(&mut plan, &dest, &trail, w, records)?);
             }
-            let hour = event.time_ms.div_euclid(3_600_000);
-            let principal = self.population.principals.get(event.principal);
-            let identity = match principal {
-                Some(p) => identities
-                    .entry((event.principal, hour))
-                    .or_insert_with(|| {
-                        let start = OffsetDateTime::from_unix_timestamp(hour * 3600)
-                            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                        p.user_identity(&account, Some((start, salt ^ event.principal as u64)))
-                    })
-                    .clone(),
-                None => continue,
+            let hour = time_ms.div_euclid(3_600_000);
+            let Some(principal) = self.population.principals.get(principal_index) else {
+                continue;
             };
-            let rec = record::to_record(&event, identity, &account, &region, plan.rng());
+            let identity = identities
+                .entry((principal_index, hour))
+                .or_insert_with(|| {
+                    let start = OffsetDateTime::from_unix_timestamp(hour * 3600)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                    principal.user_identity(&account, Some((start, salt ^ principal_index as u64)))
+                })
+                .clone();
+            let (rec, label) = match item {
+                Item::Call(event) => (
+                    record::to_record(&event, identity, &account, &region, plan.rng()),
+                    event.label.map(|l| *l),
+                ),
+                Item::Plane(event) => (
+                    crate::plane::to_record(
+                        &event,
+                        identity,
+                        &account,
+                        &region,
+                        &self.opts.bucket,
+                        plan.rng(),
+                    ),
+                    event.label,
+                ),
+                Item::Workflow(_) => continue,
+            };
+            if let (Some(label), Some(_)) = (label, self.labels) {
+                labelled.push(LabelLine {
+                    event_id: rec.event_id.to_string(),
+                    event_time: cloudtrail::timefmt::iso_seconds(rec.event_time),
+                    event_name: rec.event_name.clone(),
+                    event_source: rec.event_source.clone(),
+                    account: rec.recipient_account_id.clone(),
+                    region: rec.aws_region.clone(),
+                    technique: label.technique,
+                    mitre: label.mitre,
+                    step: label.step,
+                    actor: principal.arn(&account),
+                });
+            }
             let x: f64 = plan.rng().random();
             let delay = if x < VERY_LATE_RATE {
                 2
@@ -518,6 +608,11 @@ impl ShardCtx<'_> {
         }
         while let Some((w, records)) = pending.pop_first() {
             written.push(self.deliver(&mut plan, &dest, &trail, w, records)?);
+        }
+        if let Some(all) = self.labels {
+            all.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .append(&mut labelled);
         }
         Ok(written.into_iter().flatten().collect())
     }

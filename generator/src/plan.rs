@@ -14,10 +14,13 @@ use time::OffsetDateTime;
 use crate::agents::Agent;
 use crate::calls::{self, Content};
 use crate::inventory::{self, Inventory};
+use crate::labels::Label;
 use crate::ops::{self, Kind, OpSpec};
+use crate::plane::attack::{self, AttackStep, StepCall};
+use crate::plane::{self, PlaneEvent, PlaneOp};
 use crate::population::{self, Population};
 use crate::rng::{self, Rng};
-use crate::scenario::{AddressMode, BehaviourKind, Scenario, WorkflowName};
+use crate::scenario::{AddressMode, AttackPath, BehaviourKind, IdentityKind, Scenario, WorkflowName};
 
 /// A span of one (account, Region) to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,8 @@ pub struct Event {
     pub source_ip: String,
     /// The caller's `User-Agent`.
     pub user_agent: String,
+    /// What the answer key says of it (boxed: nearly every call has none).
+    pub label: Option<Box<Label>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +78,23 @@ enum Task {
     Start {
         workflow: u32,
     },
+    /// A plane call of a `plane` behaviour.
+    Plane {
+        behaviour: u16,
+        op: u16,
+    },
+    /// A step of an attack path.
+    Attack {
+        attack: u32,
+        step: u32,
+    },
+}
+
+/// One instance of an attack path: its behaviour, its steps and the address it runs from.
+struct Attack {
+    behaviour: u16,
+    steps: Vec<AttackStep>,
+    address: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +120,12 @@ pub struct Plan<'a> {
     mixes: Vec<(Vec<usize>, Vec<f64>)>,
     /// Per behaviour: (error codes, weights).
     errors: Vec<(Vec<String>, Vec<f64>)>,
+    /// Per behaviour: (plane op indexes, weights).
+    plane_mixes: Vec<(Vec<usize>, Vec<f64>)>,
+    attacks: Vec<Attack>,
+    /// The account's trail and its bucket, as plane calls name them.
+    trail: String,
+    bucket: String,
     rng: Rng,
     live: bool,
     next: usize,
@@ -185,6 +213,10 @@ impl<'a> Plan<'a> {
             agents: HashMap::new(),
             mixes: Vec::new(),
             errors: Vec::new(),
+            plane_mixes: Vec::new(),
+            attacks: Vec::new(),
+            trail: "management-events".to_owned(),
+            bucket: format!("aws-cloudtrail-logs-{account}"),
             rng: content_rng,
             live,
             next: 0,
@@ -196,6 +228,12 @@ impl<'a> Plan<'a> {
                 .filter_map(|(name, w)| ops::index(name).map(|i| (i, *w)))
                 .unzip();
             plan.mixes.push((idx, w));
+            let (idx, w): (Vec<usize>, Vec<f64>) = b
+                .ops
+                .iter()
+                .filter_map(|(name, w)| plane::index(name).map(|i| (i, *w)))
+                .unzip();
+            plan.plane_mixes.push((idx, w));
             let (codes, w): (Vec<String>, Vec<f64>) = b
                 .errors
                 .iter()
@@ -284,6 +322,67 @@ impl<'a> Plan<'a> {
                             });
                             t += (b.interval_secs * 1000.0 * prng.random_range(0.5..1.5)) as i64;
                         }
+                    }
+                }
+                BehaviourKind::Plane => {
+                    let n = rng::round_random(&mut prng, b.per_day * mass);
+                    for _ in 0..n {
+                        let Some(op) = rng::weighted(&mut prng, &plan.plane_mixes[bi].1)
+                            .and_then(|i| plan.plane_mixes[bi].0.get(i).copied())
+                        else {
+                            continue;
+                        };
+                        let p = members[prng.random_range(0..members.len())];
+                        let time_ms = curve.sample(&mut prng, shard.end_ms);
+                        if !plane_fits(&plane::PLANE_OPS[op], shard.region, population.principals[p].kind) {
+                            continue;
+                        }
+                        plan.items.push(Planned {
+                            time_ms,
+                            principal: p as u32,
+                            task: Task::Plane {
+                                behaviour: bi16,
+                                op: op as u16,
+                            },
+                        });
+                    }
+                }
+                BehaviourKind::Attack => {
+                    let n = rng::round_random(&mut prng, b.per_day * mass);
+                    for _ in 0..n {
+                        let p = members[prng.random_range(0..members.len())];
+                        let steps = match b.path {
+                            Some(AttackPath::LeakedKey) | None => attack::leaked_key(&mut prng),
+                        };
+                        let address = plan.burst_addresses.len() as u32;
+                        plan.burst_addresses.push(population::unusual(&mut prng));
+                        // The intruder works in the first Region, where global events are
+                        // recorded too.
+                        if shard.region != 0 || live {
+                            continue;
+                        }
+                        let span = steps.last().map_or(0, |s| s.offset_ms);
+                        let start = curve
+                            .sample(&mut prng, shard.end_ms)
+                            .min(shard.end_ms - 1 - span)
+                            .max(shard.start_ms);
+                        let a = plan.attacks.len() as u32;
+                        for (i, s) in steps.iter().enumerate() {
+                            let time_ms = (start + s.offset_ms).min(shard.end_ms - 1);
+                            plan.items.push(Planned {
+                                time_ms,
+                                principal: p as u32,
+                                task: Task::Attack {
+                                    attack: a,
+                                    step: i as u32,
+                                },
+                            });
+                        }
+                        plan.attacks.push(Attack {
+                            behaviour: bi16,
+                            steps,
+                            address,
+                        });
                     }
                 }
                 BehaviourKind::Workflow => {
@@ -381,7 +480,7 @@ impl<'a> Plan<'a> {
         loop {
             match self.next_item()? {
                 Item::Call(e) => return Some(e),
-                Item::Workflow(_) => continue,
+                Item::Workflow(_) | Item::Plane(_) => continue,
             }
         }
     }
@@ -390,10 +489,154 @@ impl<'a> Plan<'a> {
     pub fn next_item(&mut self) -> Option<Item> {
         let p = *self.items.get(self.next)?;
         self.next += 1;
-        if let Task::Start { workflow } = p.task {
-            return self.workflow(p, workflow).map(Item::Workflow);
+        match p.task {
+            Task::Start { workflow } => self.workflow(p, workflow).map(Item::Workflow),
+            Task::Plane { behaviour, op } => {
+                self.plane_at(p, behaviour, op).map(|e| Item::Plane(Box::new(e)))
+            }
+            Task::Attack { attack, step } => self.attack_at(p, attack, step),
+            Task::Mix { .. } | Task::Step { .. } => self.call_at(p).map(Item::Call),
         }
-        self.call_at(p).map(Item::Call)
+    }
+
+    /// Names the account's trail and its bucket in plane calls (by default `management-events`
+    /// and `aws-cloudtrail-logs-<account>`).
+    pub fn with_trail(mut self, trail: &str, bucket: &str) -> Self {
+        trail.clone_into(&mut self.trail);
+        bucket.clone_into(&mut self.bucket);
+        self
+    }
+
+    /// The client `principal` uses in `behaviour`: the behaviour's override, or its own.
+    fn agent_for(&mut self, behaviour: u16, principal: u32) -> Option<Agent> {
+        let b = self.scenario.behaviours.get(behaviour as usize)?;
+        match b.user_agent {
+            Some(family) => {
+                let rng = &mut self.rng;
+                Some(
+                    self.agents
+                        .entry((behaviour, principal))
+                        .or_insert_with(|| Agent::new(family, rng))
+                        .clone(),
+                )
+            }
+            None => self
+                .population
+                .principals
+                .get(principal as usize)
+                .map(|p| p.agent.clone()),
+        }
+    }
+
+    fn home_address(&mut self, principal: u32) -> String {
+        self.population
+            .principals
+            .get(principal as usize)
+            .and_then(|p| {
+                p.addresses
+                    .get(self.rng.random_range(0..p.addresses.len().max(1)))
+            })
+            .cloned()
+            .unwrap_or_else(|| "203.0.113.10".to_owned())
+    }
+
+    /// A plane call: who, from where, with which client.
+    #[allow(clippy::too_many_arguments, reason = "the parts of one planned call")]
+    fn plane_call(
+        &mut self,
+        p: Planned,
+        behaviour: u16,
+        op: &'static PlaneOp,
+        source_ip: String,
+        user: Option<&str>,
+        hostile: bool,
+        fail: bool,
+        label: Option<Label>,
+    ) -> Option<PlaneEvent> {
+        let user_agent = if op.name == "ConsoleLogin" {
+            plane::browser(&mut self.rng).to_owned()
+        } else {
+            plane::user_agent(&self.agent_for(behaviour, p.principal)?, op)
+        };
+        let principal = self.population.principals.get(p.principal as usize)?;
+        let target = plane::Target {
+            account: &self.inventory.account,
+            region: &self.inventory.region,
+            trail: &self.trail,
+            bucket: &self.bucket,
+            user,
+            hostile,
+        };
+        let call = plane::build(
+            op,
+            principal,
+            &target,
+            p.time_ms.div_euclid(1000),
+            fail,
+            &mut self.rng,
+        );
+        Some(PlaneEvent {
+            time_ms: p.time_ms,
+            principal: p.principal as usize,
+            call,
+            source_ip,
+            user_agent,
+            label,
+        })
+    }
+
+    fn plane_at(&mut self, p: Planned, behaviour: u16, op: u16) -> Option<PlaneEvent> {
+        let op = plane::PLANE_OPS.get(op as usize)?;
+        let b = self.scenario.behaviours.get(behaviour as usize)?;
+        let fail = b.error_rate > 0.0 && self.rng.random_bool(b.error_rate);
+        let label = b.label.as_ref().map(|l| Label {
+            technique: l.technique.clone(),
+            mitre: l.mitre.clone(),
+            step: b.name.clone(),
+        });
+        let source_ip = match b.address {
+            AddressMode::Home => self.home_address(p.principal),
+            AddressMode::Unusual | AddressMode::Both => population::unusual(&mut self.rng),
+        };
+        self.plane_call(p, behaviour, op, source_ip, None, false, fail, label)
+    }
+
+    fn attack_at(&mut self, p: Planned, attack: u32, step: u32) -> Option<Item> {
+        let a = self.attacks.get(attack as usize)?;
+        let behaviour = a.behaviour;
+        let s = a.steps.get(step as usize)?.clone();
+        let source_ip = self
+            .burst_addresses
+            .get(a.address as usize)
+            .cloned()
+            .unwrap_or_default();
+        match s.call {
+            StepCall::Plane(op) => self
+                .plane_call(
+                    p,
+                    behaviour,
+                    op,
+                    source_ip,
+                    s.user,
+                    s.hostile,
+                    false,
+                    Some(s.label),
+                )
+                .map(|e| Item::Plane(Box::new(e))),
+            StepCall::Personalize(spec) => {
+                let content = calls::build(spec, &self.inventory, &mut self.rng, p.time_ms.div_euclid(1000));
+                let user_agent = self.agent_for(behaviour, p.principal)?.render(spec);
+                Some(Item::Call(Event {
+                    time_ms: p.time_ms,
+                    principal: p.principal as usize,
+                    op: spec,
+                    content,
+                    source_ip,
+                    user_agent,
+                    label: Some(Box::new(s.label)),
+                }))
+            }
+        }
     }
 
     fn workflow(&mut self, p: Planned, w: u32) -> Option<Workflow> {
@@ -458,7 +701,7 @@ impl<'a> Plan<'a> {
                 }
                 (spec, content, Addr::Home, None)
             }
-            Task::Start { .. } => return None,
+            Task::Start { .. } | Task::Plane { .. } | Task::Attack { .. } => return None,
         };
         let source_ip = match addr {
             Addr::Home => principal
@@ -483,6 +726,17 @@ impl<'a> Plan<'a> {
             }
             _ => principal.agent.render(op),
         };
+        let label = behaviour
+            .and_then(|b| self.scenario.behaviours.get(b as usize))
+            .and_then(|b| {
+                b.label.as_ref().map(|l| {
+                    Box::new(Label {
+                        technique: l.technique.clone(),
+                        mitre: l.mitre.clone(),
+                        step: b.name.clone(),
+                    })
+                })
+            });
         Some(Event {
             time_ms: p.time_ms,
             principal: p.principal as usize,
@@ -490,6 +744,7 @@ impl<'a> Plan<'a> {
             content,
             source_ip,
             user_agent,
+            label,
         })
     }
 
@@ -499,13 +754,19 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// One item of a live plan.
+/// One item of a plan.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "calls are nearly every item: boxing them would allocate once per call"
+)]
 pub enum Item {
     /// A call to send when its turn comes.
     Call(Event),
     /// A workflow instance that starts here and then runs closed-loop.
     Workflow(Workflow),
+    /// A call of the identity and audit plane (offline only).
+    Plane(Box<PlaneEvent>),
 }
 
 /// A workflow instance as live mode runs it: one principal, from one address, step after step.
@@ -888,6 +1149,14 @@ fn auto_training(inv: &Inventory, rng: &mut Rng) -> Vec<WorkflowStep> {
         ),
         poll: None,
     }]
+}
+
+/// Whether a plane call of `op` by a principal of `kind` belongs in the shard of Region index
+/// `region`: global services' calls only in the first Region, sign-ins only by people who sign
+/// in with a password (users and root).
+fn plane_fits(op: &PlaneOp, region: usize, kind: IdentityKind) -> bool {
+    (!op.service.global() || region == 0)
+        && (op.name != "ConsoleLogin" || matches!(kind, IdentityKind::IAMUser | IdentityKind::Root))
 }
 
 /// Splits `[start, end)` at UTC midnights.

@@ -230,6 +230,31 @@ pub enum BehaviourKind {
     Burst,
     /// A scripted workflow run from start to end.
     Workflow,
+    /// Calls of the identity and audit plane (STS, sign-in, IAM, CloudTrail, the trail's
+    /// bucket) drawn from a weighted mix, `per_day` of them, spread over the day.
+    Plane,
+    /// A whole attack path, `per_day` times, every step labelled in the answer key.
+    Attack,
+}
+
+/// The attack paths the generator plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttackPath {
+    /// A leaked IAM key: `GetCallerIdentity`, IAM and Personalize enumeration, persistence
+    /// (`CreateUser` and `CreateAccessKey`, or `CreateLoginProfile` and a console login),
+    /// `StopLogging`, then Personalize data theft (`CreateDatasetExportJob`) or mass deletion.
+    LeakedKey,
+}
+
+/// What the answer key says of a behaviour's calls.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSpec {
+    /// The technique's name.
+    pub technique: String,
+    /// Its MITRE ATT&CK ID.
+    pub mitre: String,
 }
 
 /// Where a behaviour's calls come from.
@@ -302,6 +327,13 @@ pub struct Behaviour {
     /// Overrides the identities' own user agents.
     #[serde(default)]
     pub user_agent: Option<AgentFamily>,
+    /// Attack: which path.
+    #[serde(default)]
+    pub path: Option<AttackPath>,
+    /// Labels every call of the behaviour in the answer key (attack paths label their steps
+    /// themselves).
+    #[serde(default)]
+    pub label: Option<LabelSpec>,
 }
 
 fn one_f() -> f64 {
@@ -459,7 +491,7 @@ impl Scenario {
             if !(b.live_time_scale.is_finite() && (0.0..=10.0).contains(&b.live_time_scale)) {
                 return Err(ctx("live_time_scale must be within 0..=10"));
             }
-            if b.error_rate > 0.0 && b.errors.is_empty() {
+            if b.error_rate > 0.0 && b.errors.is_empty() && b.kind != BehaviourKind::Plane {
                 return Err(ctx("error_rate is set but errors is empty"));
             }
             match b.kind {
@@ -479,6 +511,31 @@ impl Scenario {
                     }
                     if !(b.interval_secs.is_finite() && (0.0..=3600.0).contains(&b.interval_secs)) {
                         return Err(ctx("interval_secs must be within 0..=3600"));
+                    }
+                }
+                BehaviourKind::Plane => {
+                    if b.ops.is_empty() || !weights_ok(b.ops.values().copied()) {
+                        return Err(ctx("ops needs at least one positive weight"));
+                    }
+                    for op in b.ops.keys() {
+                        if crate::plane::get(op).is_none() {
+                            return Err(ctx(&format!("unknown plane operation {op:?}")));
+                        }
+                    }
+                }
+                BehaviourKind::Attack => {
+                    if b.path.is_none() {
+                        return Err(ctx("kind = \"attack\" needs path = ..."));
+                    }
+                    for t in &b.who {
+                        if p.identities
+                            .iter()
+                            .any(|i| &i.tag == t && i.kind != IdentityKind::IAMUser)
+                        {
+                            return Err(ctx(
+                                "an attack path starts from a leaked IAM user's key: who must tag IAM users",
+                            ));
+                        }
                     }
                 }
                 BehaviourKind::Workflow => {

@@ -55,6 +55,8 @@ fn options(out: PathBuf, bucket: &str, hours: i64, digests: bool) -> OfflineOpti
             trail_name: "gen-trail".to_owned(),
         }),
         progress: false,
+        labels: None,
+        shard: None,
     }
 }
 

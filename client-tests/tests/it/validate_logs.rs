@@ -439,6 +439,8 @@ async fn offline_generator_digests_validate_with_the_emulators_key() {
                 trail_name: "offline".to_owned(),
             }),
             progress: false,
+            labels: None,
+            shard: None,
         };
         let summary = generator::offline::run(&opts, &std::sync::atomic::AtomicBool::new(false)).unwrap();
         assert!(summary.files > 0 && summary.digests >= 3, "{summary:?}");

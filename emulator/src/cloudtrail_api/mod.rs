@@ -27,7 +27,7 @@ pub use setup::{CloudTrailParts, SetupError};
 /// The `X-Amz-Target` prefix of CloudTrail.
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
 /// The record's `eventSource`.
-pub const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
+pub const EVENT_SOURCE: &str = cloudtrail::rules::CLOUDTRAIL_EVENT_SOURCE;
 
 /// Every operation of the CloudTrail model (2013-11-01).
 pub const ALL_OPERATIONS: &[&str] = &[
@@ -877,14 +877,8 @@ impl Service for CloudTrailApi {
     }
 
     /// CloudTrail records `DescribeTrails` with the defaults the caller left out.
-    fn redact(&self, operation: OperationInfo, mut input: Value) -> Value {
-        if operation.name == "DescribeTrails"
-            && let Some(o) = input.as_object_mut()
-        {
-            o.entry("trailNameList").or_insert_with(|| json!([]));
-            o.entry("includeShadowTrails").or_insert(Value::Bool(true));
-        }
-        input
+    fn redact(&self, operation: OperationInfo, input: Value) -> Value {
+        cloudtrail::rules::cloudtrail_api_request(operation.name, input)
     }
 }
 

@@ -6,6 +6,7 @@
     reason = "a test that unwraps, helpers included, fails as a test should"
 )]
 
+mod labels;
 mod live;
 mod offline;
 mod presets;
@@ -37,6 +38,8 @@ pub fn options(out: &Path, scenario: &str, days: i64, seed: u64) -> OfflineOptio
         level: 6,
         digests: None,
         progress: false,
+        labels: None,
+        shard: None,
     }
 }
 

@@ -85,7 +85,48 @@ fn check_key(key: &str) -> (String, String, String) {
     (account.to_owned(), region.to_owned(), stamp.to_owned())
 }
 
+/// A record of the identity and audit plane: the envelope every record has, its own service's
+/// conventions checked in `labels.rs`.
+fn check_plane_record(r: &Value, account: &str, region: &str) {
+    let o = r.as_object().unwrap();
+    let rec: Record = serde_json::from_value(r.clone()).unwrap_or_else(|e| panic!("{e}: {r}"));
+    assert_eq!(rec.event_version, "1.11");
+    assert!(
+        o.contains_key("requestParameters") && o.contains_key("responseElements"),
+        "{r}"
+    );
+    let source = r["eventSource"].as_str().unwrap();
+    assert!(
+        [
+            "sts.amazonaws.com",
+            "signin.amazonaws.com",
+            "iam.amazonaws.com",
+            "cloudtrail.amazonaws.com",
+            "s3.amazonaws.com"
+        ]
+        .contains(&source),
+        "{r}"
+    );
+    if source == "signin.amazonaws.com" {
+        assert_eq!(r["eventType"], "AwsConsoleSignIn");
+        assert!(!o.contains_key("errorCode"));
+    } else {
+        assert_eq!(r["eventType"], "AwsApiCall");
+        assert_eq!(o.contains_key("errorCode"), o.contains_key("errorMessage"));
+    }
+    let global = matches!(source, "signin.amazonaws.com" | "iam.amazonaws.com");
+    assert_eq!(r["awsRegion"], if global { "us-east-1" } else { region }, "{r}");
+    assert_eq!(r["recipientAccountId"], account);
+    assert_eq!(r["eventCategory"], "Management");
+    assert_eq!(r["managementEvent"], true);
+    assert!(r["readOnly"].is_boolean());
+    assert!(!r["requestID"].as_str().unwrap().is_empty());
+}
+
 fn check_record(r: &Value, account: &str, region: &str, delivered: &str) {
+    if r["eventSource"] != "personalize.amazonaws.com" {
+        return check_plane_record(r, account, region);
+    }
     let o = r.as_object().unwrap();
     let rec: Record = serde_json::from_value(r.clone()).unwrap_or_else(|e| panic!("{e}: {r}"));
     assert_eq!(rec.event_version, "1.11");
