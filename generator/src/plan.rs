@@ -88,6 +88,11 @@ enum Task {
         attack: u32,
         step: u32,
     },
+    /// A read in the console session the principal's last sign-in opened (none if it failed).
+    Console {
+        behaviour: u16,
+        op: u16,
+    },
 }
 
 /// One instance of an attack path: its behaviour, its steps and the address it runs from.
@@ -123,6 +128,8 @@ pub struct Plan<'a> {
     /// Per behaviour: (plane op indexes, weights).
     plane_mixes: Vec<(Vec<usize>, Vec<f64>)>,
     attacks: Vec<Attack>,
+    /// The console session of each principal's last successful sign-in.
+    consoles: HashMap<u32, plane::ConsoleSession>,
     /// The account's trail and its bucket, as plane calls name them.
     trail: String,
     bucket: String,
@@ -215,6 +222,7 @@ impl<'a> Plan<'a> {
             errors: Vec::new(),
             plane_mixes: Vec::new(),
             attacks: Vec::new(),
+            consoles: HashMap::new(),
             trail: "management-events".to_owned(),
             bucket: format!("aws-cloudtrail-logs-{account}"),
             rng: content_rng,
@@ -345,6 +353,26 @@ impl<'a> Plan<'a> {
                                 op: op as u16,
                             },
                         });
+                        // A sign-in is followed by a few looks around the console.
+                        if plane::PLANE_OPS[op].name == "ConsoleLogin" {
+                            let mut t = time_ms;
+                            for _ in 0..prng.random_range(1..=4) {
+                                t += prng.random_range(5_000..300_000);
+                                let read =
+                                    plane::CONSOLE_READS[prng.random_range(0..plane::CONSOLE_READS.len())];
+                                let (Some(read), true) = (plane::index(read), t < shard.end_ms) else {
+                                    continue;
+                                };
+                                plan.items.push(Planned {
+                                    time_ms: t,
+                                    principal: p as u32,
+                                    task: Task::Console {
+                                        behaviour: bi16,
+                                        op: read as u16,
+                                    },
+                                });
+                            }
+                        }
                     }
                 }
                 BehaviourKind::Attack => {
@@ -487,9 +515,22 @@ impl<'a> Plan<'a> {
 
     /// Fills in the next item, in time order: a call, or (live mode) a workflow instance to run.
     pub fn next_item(&mut self) -> Option<Item> {
-        let p = *self.items.get(self.next)?;
-        self.next += 1;
+        // A planned call that turns out not to happen (a console read after a failed sign-in)
+        // gives way to the next.
+        loop {
+            let p = *self.items.get(self.next)?;
+            self.next += 1;
+            if let Some(item) = self.item_at(p) {
+                return Some(item);
+            }
+        }
+    }
+
+    fn item_at(&mut self, p: Planned) -> Option<Item> {
         match p.task {
+            Task::Console { behaviour, op } => self
+                .console_at(p, behaviour, op)
+                .map(|e| Item::Plane(Box::new(e))),
             Task::Start { workflow } => self.workflow(p, workflow).map(Item::Workflow),
             Task::Plane { behaviour, op } => {
                 self.plane_at(p, behaviour, op).map(|e| Item::Plane(Box::new(e)))
@@ -585,6 +626,25 @@ impl<'a> Plan<'a> {
         })
     }
 
+    fn console_at(&mut self, p: Planned, behaviour: u16, op: u16) -> Option<PlaneEvent> {
+        let op = plane::PLANE_OPS.get(op as usize)?;
+        let session = self.consoles.get(&p.principal)?.clone();
+        let mut event = self.plane_call(
+            p,
+            behaviour,
+            op,
+            session.source_ip.clone(),
+            None,
+            false,
+            false,
+            None,
+        )?;
+        let principal = self.population.principals.get(p.principal as usize)?;
+        session.apply(&mut event.call, principal, &self.inventory.account);
+        event.user_agent = session.user_agent;
+        Some(event)
+    }
+
     fn plane_at(&mut self, p: Planned, behaviour: u16, op: u16) -> Option<PlaneEvent> {
         let op = plane::PLANE_OPS.get(op as usize)?;
         let b = self.scenario.behaviours.get(behaviour as usize)?;
@@ -598,7 +658,33 @@ impl<'a> Plan<'a> {
             AddressMode::Home => self.home_address(p.principal),
             AddressMode::Unusual | AddressMode::Both => population::unusual(&mut self.rng),
         };
-        self.plane_call(p, behaviour, op, source_ip, None, false, fail, label)
+        let event = self.plane_call(p, behaviour, op, source_ip, None, false, fail, label)?;
+        if op.name == "ConsoleLogin" {
+            self.note_sign_in(&event);
+        }
+        Some(event)
+    }
+
+    /// Opens (or, after a failed sign-in, closes) the principal's console session.
+    fn note_sign_in(&mut self, event: &PlaneEvent) {
+        let principal = event.principal as u32;
+        if event.call.error.is_some() {
+            self.consoles.remove(&principal);
+            return;
+        }
+        let mfa = event
+            .call
+            .additional
+            .as_ref()
+            .is_some_and(|a| a["MFAUsed"] == "Yes");
+        let session = plane::ConsoleSession {
+            access_key_id: cloudtrail::identity::access_key_id(true, &mut self.rng),
+            since: event.time_ms.div_euclid(1000),
+            mfa,
+            source_ip: event.source_ip.clone(),
+            user_agent: event.user_agent.clone(),
+        };
+        self.consoles.insert(principal, session);
     }
 
     fn attack_at(&mut self, p: Planned, attack: u32, step: u32) -> Option<Item> {
@@ -701,7 +787,9 @@ impl<'a> Plan<'a> {
                 }
                 (spec, content, Addr::Home, None)
             }
-            Task::Start { .. } | Task::Plane { .. } | Task::Attack { .. } => return None,
+            Task::Start { .. } | Task::Plane { .. } | Task::Attack { .. } | Task::Console { .. } => {
+                return None;
+            }
         };
         let source_ip = match addr {
             Addr::Home => principal

@@ -208,6 +208,8 @@ pub struct PlaneCall {
     pub identity: Option<UserIdentity>,
     /// Whether the record carries a `sharedEventID` (a service acting on the account's behalf).
     pub shared_event: bool,
+    /// Made in the console with the session a sign-in gave (`sessionCredentialFromConsole`).
+    pub from_console: bool,
 }
 
 impl PlaneCall {
@@ -223,6 +225,7 @@ impl PlaneCall {
             event_type: None,
             identity: None,
             shared_event: false,
+            from_console: false,
         }
     }
 
@@ -274,6 +277,46 @@ pub struct PlaneEvent {
 }
 
 pub use signin::browser;
+
+/// What people look at in the console after signing in (the IAM and CloudTrail pages).
+pub const CONSOLE_READS: &[&str] = &[
+    "ListUsers",
+    "ListRoles",
+    "GetUser",
+    "DescribeTrails",
+    "GetTrailStatus",
+];
+
+/// A console session a sign-in gave: its `ASIA` key, when it began, whether MFA was used.
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    /// The session's access key.
+    pub access_key_id: String,
+    /// When it began, epoch seconds.
+    pub since: i64,
+    /// Whether the sign-in used MFA.
+    pub mfa: bool,
+    /// The address and browser it was signed in from.
+    pub source_ip: String,
+    /// The browser's `User-Agent`.
+    pub user_agent: String,
+}
+
+impl ConsoleSession {
+    /// Marks `call`, made by `caller` in `account`, as made in this console session: an IAM user
+    /// or root with a `sessionContext` and the session's `ASIA` key, as real console calls are.
+    pub fn apply(&self, call: &mut PlaneCall, caller: &Principal, account: &str) {
+        let created = OffsetDateTime::from_unix_timestamp(self.since)
+            .map(cloudtrail::timefmt::iso_seconds)
+            .unwrap_or_default();
+        let identity =
+            caller
+                .user_identity(account, None)
+                .with_session(&self.access_key_id, &created, self.mfa);
+        call.identity = Some(identity);
+        call.from_console = true;
+    }
+}
 
 /// The `User-Agent` `agent`'s client sends for a plane call.
 pub fn user_agent(agent: &crate::agents::Agent, op: &PlaneOp) -> String {
@@ -360,6 +403,9 @@ pub fn to_record(
     r.additional_event_data = call.additional.clone();
     if call.shared_event {
         r.shared_event_id = Some(rng::uuid(rng));
+    }
+    if call.from_console {
+        r.session_credential_from_console = Some("true".to_owned());
     }
     if !service_call {
         let host = service.host(region, bucket);

@@ -175,6 +175,28 @@ fn plane_records_have_their_services_shapes() {
     {
         assert_eq!(r["awsRegion"], "us-east-1");
     }
+    // Console sessions follow successful sign-ins: IAM users with an `ASIA` key and a session.
+    let console: Vec<&Value> = records
+        .values()
+        .filter(|r| r["sessionCredentialFromConsole"] == "true")
+        .collect();
+    assert!(!console.is_empty());
+    let login_ips: HashSet<&str> = logins
+        .iter()
+        .filter(|r| r["responseElements"]["ConsoleLogin"] == "Success")
+        .map(|r| r["sourceIPAddress"].as_str().unwrap())
+        .collect();
+    for r in console {
+        let id = &r["userIdentity"];
+        assert_eq!(id["type"], "IAMUser");
+        assert!(id["accessKeyId"].as_str().unwrap().starts_with("ASIA"));
+        let created = id["sessionContext"]["attributes"]["creationDate"]
+            .as_str()
+            .unwrap();
+        assert!(created <= r["eventTime"].as_str().unwrap());
+        assert!(login_ips.contains(r["sourceIPAddress"].as_str().unwrap()));
+        assert!(r["userAgent"].as_str().unwrap().starts_with("Mozilla/5.0"));
+    }
     assert!(!by_name("GetSessionToken").is_empty() && !by_name("AssumeRoleWithWebIdentity").is_empty());
     for r in by_name("GetSessionToken") {
         assert!(r["requestParameters"].get("tokenCode").is_none());
