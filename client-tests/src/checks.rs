@@ -141,7 +141,14 @@ pub fn invariants(r: &Value) -> Vec<String> {
             r["eventTime"]
         ));
     }
-    if r["eventSource"] != "personalize.amazonaws.com" {
+    let source = r["eventSource"].as_str().unwrap_or_default();
+    if ![
+        personalize::audit::EVENT_SOURCE,
+        sts::EVENT_SOURCE,
+        cloudtrail::rules::CLOUDTRAIL_EVENT_SOURCE,
+    ]
+    .contains(&source)
+    {
         p.push(format!("eventSource {}", r["eventSource"]));
     }
     let name = r["eventName"].as_str().unwrap_or_default();
@@ -159,8 +166,16 @@ pub fn invariants(r: &Value) -> Vec<String> {
         p.push(format!("eventType {}", r["eventType"]));
     }
     let operation = personalize::Operation::from_name(name);
-    if operation.is_none() {
-        p.push(format!("eventName {name} is not a Personalize operation"));
+    // STS and CloudTrail calls (the generator's identity and audit plane) read by their own rules.
+    let other_read_only = match source {
+        s if s == sts::EVENT_SOURCE => sts::read_only(name),
+        s if s == cloudtrail::rules::CLOUDTRAIL_EVENT_SOURCE => Some(cloudtrail::rules::reads_by_name(name)),
+        _ => None,
+    };
+    if operation.is_none() && other_read_only.is_none() {
+        p.push(format!(
+            "eventName {name} is not a Personalize, STS or CloudTrail operation"
+        ));
     }
     // Runtime and Events calls are data events.
     let data = operation.is_some_and(|o| o.api() != personalize::Api::ControlPlane);
@@ -181,7 +196,7 @@ pub fn invariants(r: &Value) -> Vec<String> {
             r["managementEvent"]
         ));
     }
-    let read_only = operation.is_some_and(personalize::Operation::read_only);
+    let read_only = operation.map_or(other_read_only == Some(true), personalize::Operation::read_only);
     if r["readOnly"] != read_only {
         p.push(format!(
             "readOnly {} for {name}, expected {read_only}",

@@ -56,6 +56,8 @@ fn options(endpoint: String, s: &Settings, setup: bool) -> Result<LiveOptions, B
         progress: false,
         setup,
         clock: std::sync::Arc::new(cloudtrail::SystemClock),
+        labels: None,
+        shard: None,
     })
 }
 

@@ -23,9 +23,13 @@ pub struct Label {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelLine {
-    /// The record's `eventID`.
+    /// The record's `eventID`; empty in live mode, where the server assigns it (the record is
+    /// then found by its `requestID`).
     #[serde(rename = "eventID")]
     pub event_id: String,
+    /// The record's `requestID`.
+    #[serde(rename = "requestID", default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Its `eventTime`.
     pub event_time: String,
     /// Its `eventName`.
@@ -99,7 +103,7 @@ pub fn parse_alerts(text: &str) -> Result<Vec<Alert>, String> {
                 .find_map(|n| o.get(*n).and_then(Value::as_str).map(str::to_owned))
         };
         Some(Alert {
-            event_id: field(&["eventID", "eventId", "event_id", "id"])?,
+            event_id: field(&["eventID", "eventId", "event_id", "id", "requestID", "requestId"])?,
             technique: field(&["technique", "mitre"]),
             rule: field(&["rule", "rule_name", "title"]),
         })
@@ -196,7 +200,16 @@ fn ratio(a: usize, b: usize) -> f64 {
 impl Score {
     /// Scores `alerts` against `labels`.
     pub fn new(labels: &[LabelLine], alerts: &[Alert]) -> Score {
-        let by_id: HashMap<&str, &LabelLine> = labels.iter().map(|l| (l.event_id.as_str(), l)).collect();
+        // A label is found by its eventID, or by its requestID (live mode's labels have only that).
+        let mut by_id: HashMap<&str, &LabelLine> = HashMap::new();
+        for l in labels {
+            if !l.event_id.is_empty() {
+                by_id.insert(&l.event_id, l);
+            }
+            if let Some(r) = l.request_id.as_deref() {
+                by_id.insert(r, l);
+            }
+        }
         let alerted: HashSet<&str> = alerts.iter().map(|a| a.event_id.as_str()).collect();
         let mut techniques: BTreeMap<&str, TechniqueScore> = BTreeMap::new();
         for l in labels {
@@ -209,7 +222,9 @@ impl Score {
                 claimed_right: 0,
             });
             t.labelled += 1;
-            if alerted.contains(l.event_id.as_str()) {
+            if alerted.contains(l.event_id.as_str())
+                || l.request_id.as_deref().is_some_and(|r| alerted.contains(r))
+            {
                 t.detected += 1;
             }
         }
@@ -327,6 +342,7 @@ mod tests {
     fn line(id: &str, mitre: &str) -> LabelLine {
         LabelLine {
             event_id: id.to_owned(),
+            request_id: None,
             event_time: "2026-01-05T10:00:00Z".to_owned(),
             event_name: "StopLogging".to_owned(),
             event_source: "cloudtrail.amazonaws.com".to_owned(),

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
 
-use crate::ops::{Api, OpSpec};
+use crate::labels::{Label, LabelLine};
 use crate::plan::{Item, Plan, Shard};
 use crate::population::{Population, Principal};
 use crate::rng;
@@ -35,6 +35,7 @@ use workflow::Started;
 
 mod coherence;
 pub mod setup;
+mod wire;
 mod workflow;
 
 /// Why live mode could not run.
@@ -150,6 +151,10 @@ pub struct LiveOptions {
     /// The time requests are signed with and events stamped with: the system clock, or the
     /// emulator's own clock when a test drives both.
     pub clock: SharedClock,
+    /// Where to write the answer key of the calls sent (by `requestID`), when wanted.
+    pub labels: Option<std::path::PathBuf>,
+    /// `(K, N)`: send only shard K of N of the (Region, principal) pairs' calls.
+    pub shard: Option<(u32, u32)>,
 }
 
 /// One identity live mode can sign as.
@@ -165,6 +170,11 @@ pub struct LiveIdentity {
     pub credentials: Credentials,
     /// Actions its deny rules refuse (`personalize:Delete*`), from the config file.
     pub deny: Vec<String>,
+    /// Its ARN (a service's principal), as the answer key names the actor.
+    pub arn: String,
+    /// For a role session, its role's ARN when anyone in the account may assume the role: the
+    /// role live `AssumeRole` calls ask for.
+    pub role_arn: Option<String>,
 }
 
 /// The emulator's built-in configuration, whose identities live mode uses by default.
@@ -195,6 +205,8 @@ pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<
                 name: "root".into(),
                 credentials: creds(&k.access_key_id, &k.secret_access_key, None),
                 deny: k.deny.clone(),
+                arn: format!("arn:aws:iam::{}:root", a.id),
+                role_arn: None,
             });
         }
         for u in &a.users {
@@ -205,6 +217,13 @@ pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<
                     name: u.name.clone(),
                     credentials: creds(&k.access_key_id, &k.secret_access_key, None),
                     deny: u.deny.clone(),
+                    arn: format!(
+                        "arn:aws:iam::{}:user{}{}",
+                        a.id,
+                        cloudtrail::identity::normalise_path(&u.path),
+                        u.name
+                    ),
+                    role_arn: None,
                 });
             }
         }
@@ -216,6 +235,19 @@ pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<
                     name: s.name.clone(),
                     credentials: creds(&s.access_key_id, &s.secret_access_key, Some(&s.session_token)),
                     deny: r.deny.iter().chain(&s.deny).cloned().collect(),
+                    arn: format!("arn:aws:sts::{}:assumed-role/{}/{}", a.id, r.name, s.name),
+                    role_arn: r
+                        .trust
+                        .as_ref()
+                        .is_none_or(|t| t.iter().any(|p| p == &a.id || p == "*"))
+                        .then(|| {
+                            format!(
+                                "arn:aws:iam::{}:role{}{}",
+                                a.id,
+                                cloudtrail::identity::normalise_path(&r.path),
+                                r.name
+                            )
+                        }),
                 });
             }
         }
@@ -226,6 +258,8 @@ pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<
                 name: f.name.clone(),
                 credentials: creds(&f.access_key_id, &f.secret_access_key, Some(&f.session_token)),
                 deny: f.deny.clone(),
+                arn: format!("arn:aws:sts::{}:federated-user/{}", a.id, f.name),
+                role_arn: None,
             });
         }
         for s in &a.services {
@@ -235,6 +269,8 @@ pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<
                 name: s.principal.clone(),
                 credentials: creds(&s.access_key_id, &s.secret_access_key, None),
                 deny: s.deny.clone(),
+                arn: s.principal.clone(),
+                role_arn: None,
             });
         }
     }
@@ -291,12 +327,14 @@ fn live_population(
 /// One call ready to sign and send.
 #[derive(Debug)]
 struct Prepared {
-    op: &'static OpSpec,
+    op: wire::Wire,
     identity: usize,
     region: String,
     body: Bytes,
     user_agent: String,
     source_ip: String,
+    /// What the answer key says of it.
+    label: Option<Box<Label>>,
 }
 
 struct Job {
@@ -314,6 +352,8 @@ struct WorkerStats {
     last_done: Option<Instant>,
     /// Errors a workflow meant to meet (the `Describe*` confirming a deletion).
     expected_errors: BTreeMap<String, u64>,
+    /// The answer key of the labelled calls answered.
+    labels: Vec<LabelLine>,
 }
 
 struct Shared {
@@ -347,7 +387,14 @@ fn produce(
     mut coherence: coherence::Coherence,
     tx: mpsc::Sender<Produced>,
     stop: Arc<AtomicBool>,
+    ids: Arc<Vec<LiveIdentity>>,
+    split: Option<(u32, u32)>,
 ) {
+    // The roles live `AssumeRole` calls ask for: those of the configured role sessions.
+    let mut roles: Vec<String> = ids.iter().filter_map(|i| i.role_arn.clone()).collect();
+    roles.dedup();
+    let mut next_role = 0usize;
+    let principals = population.principals.len().max(1);
     let regions = population.regions.len().max(1);
     let day_ms = 86_400_000i64;
     // A fixed Monday, so the weekday curve is the same every run.
@@ -369,10 +416,31 @@ fn produce(
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
+                // Shards split the (Region, principal) pairs; every shard plans everything, so
+                // each call is drawn the same way in whichever shard sends it.
+                let principal = match &item {
+                    Item::Call(e) => e.principal,
+                    Item::Plane(e) => e.principal,
+                    Item::Workflow(w) => w.principal,
+                };
+                if let Some((k, n)) = split
+                    && (r * principals + principal) % n as usize != k as usize
+                {
+                    continue;
+                }
                 let ev = match item {
                     Item::Call(ev) => ev,
-                    // The plane's services are written offline; live mode sends Personalize.
-                    Item::Plane(_) => continue,
+                    Item::Plane(ev) => {
+                        let identity = assigned.get(ev.principal).copied().unwrap_or(0);
+                        let role = roles.get(next_role % roles.len().max(1)).cloned();
+                        if let Some(call) = plane_call(*ev, identity, &ids, &region, role) {
+                            next_role += 1;
+                            if tx.blocking_send(Produced::Call(call, None)).is_err() {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
                     Item::Workflow(w) => {
                         let identity = assigned.get(w.principal).copied().unwrap_or(0);
                         let started = Produced::Workflow(Box::new(Started {
@@ -410,12 +478,13 @@ fn produce(
                 );
                 let body = serde_json::to_vec(&content.body).unwrap_or_else(|_| b"{}".to_vec());
                 let call = Prepared {
-                    op,
+                    op: wire::Wire::Personalize(op),
                     identity,
                     region: region.clone(),
                     body: Bytes::from(body),
                     user_agent: ev.user_agent,
                     source_ip: ev.source_ip,
+                    label: ev.label,
                 };
                 // A call now expected to fail (it names what the scenario deleted) is not served.
                 let item = if serve && planned.is_none() {
@@ -433,6 +502,80 @@ fn produce(
         if idle_days > 7 {
             return;
         }
+    }
+}
+
+/// A plane call as live mode sends it, signed as `identity`; `None` for one it does not send:
+/// a service the emulator does not serve, a planned failure (a client cannot make the server
+/// deny it), session tokens asked for with session credentials, and role sessions when no
+/// configured role may be assumed (`role` is the one to ask for).
+fn plane_call(
+    ev: crate::plane::PlaneEvent,
+    identity: usize,
+    ids: &[LiveIdentity],
+    region: &str,
+    role: Option<String>,
+) -> Option<Prepared> {
+    let op = ev.call.op;
+    if !wire::served(op) || ev.call.error.is_some() {
+        return None;
+    }
+    let id = ids.get(identity)?;
+    let long_term = matches!(id.kind, IdentityKind::IAMUser | IdentityKind::Root);
+    let mut request = ev.call.wire_request().cloned();
+    match op.name {
+        "GetSessionToken" | "GetFederationToken" if !long_term => return None,
+        "AssumeRole" => {
+            if id.kind == IdentityKind::Root {
+                return None;
+            }
+            let req = request.as_mut()?;
+            req["RoleArn"] = serde_json::Value::String(role?);
+            // Role chaining allows an hour at most, and so do the roles of the default config.
+            req["DurationSeconds"] = serde_json::json!(900);
+        }
+        _ => {}
+    }
+    Some(Prepared {
+        op: wire::Wire::Plane(op),
+        identity,
+        region: region.to_owned(),
+        body: wire::plane_body(op, request.as_ref()),
+        user_agent: ev.user_agent,
+        source_ip: ev.source_ip,
+        label: ev.label.map(Box::new),
+    })
+}
+
+/// The answer key's line for a labelled call the server answered: named by the `requestID` it
+/// answered with (the server assigns the eventID), stamped with the time it was answered.
+fn label_line(
+    call: &Prepared,
+    label: Label,
+    headers: &http::HeaderMap,
+    ids: &[LiveIdentity],
+    now: time::OffsetDateTime,
+) -> LabelLine {
+    let id = ids.get(call.identity);
+    let source = match call.op {
+        wire::Wire::Personalize(_) => crate::record::EVENT_SOURCE,
+        wire::Wire::Plane(op) => op.service.event_source(),
+    };
+    LabelLine {
+        event_id: String::new(),
+        request_id: headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        event_time: cloudtrail::timefmt::iso_seconds(now),
+        event_name: call.op.name().to_owned(),
+        event_source: source.to_owned(),
+        account: id.map(|i| i.account.clone()).unwrap_or_default(),
+        region: call.region.clone(),
+        technique: label.technique,
+        mitre: label.mitre,
+        step: label.step,
+        actor: id.map(|i| i.arn.clone()).unwrap_or_default(),
     }
 }
 
@@ -515,9 +658,10 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
             .map(|(r, region)| crate::inventory::Inventory::generate(seed, 0, &account, r, region))
             .collect();
         let coherence = coherence::Coherence::new(&inventories, &live_ids, &opts.identities, settle);
+        let (ids, split) = (Arc::new(opts.identities.clone()), opts.shard);
         std::thread::spawn(move || {
             produce(
-                scenario, population, assigned, seed, live_ids, coherence, ptx, stop,
+                scenario, population, assigned, seed, live_ids, coherence, ptx, stop, ids, split,
             )
         })
     };
@@ -640,6 +784,7 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
                 *total.by_operation.entry(k).or_default() += v;
             }
             total.transport_errors += s.transport_errors;
+            total.labels.extend(s.labels);
             total.last_done = total.last_done.max(s.last_done);
         }
     }
@@ -652,6 +797,10 @@ pub async fn run(opts: LiveOptions, shutdown: impl Future<Output = ()>) -> Resul
         eprintln!();
     }
     let _ = producer.join();
+    if let Some(path) = &opts.labels {
+        std::fs::write(path, crate::labels::to_jsonl(std::mem::take(&mut total.labels)))
+            .map_err(|e| LiveError::Invalid(format!("writing the labels to {}: {e}", path.display())))?;
+    }
     let elapsed = total
         .last_done
         .map(|t| t.saturating_duration_since(start).as_secs_f64())
@@ -722,10 +871,7 @@ async fn worker(
     authority: String,
 ) -> WorkerStats {
     let mut stats = WorkerStats::default();
-    let mut signers: Vec<Signer> = ids
-        .iter()
-        .map(|i| Signer::from_credentials(i.credentials.clone(), "us-east-1", "personalize"))
-        .collect();
+    let mut signers: Vec<Signer> = wire::signers(&ids);
     let mut conn: Option<Sender> = None;
     let host = authority.strip_suffix(":80").unwrap_or(&authority).to_owned();
     loop {
@@ -733,7 +879,7 @@ async fn worker(
             let mut rx = jobs.lock().await;
             rx.recv().await
         };
-        let Some(job) = job else { break };
+        let Some(mut job) = job else { break };
         if conn.as_ref().is_none_or(|c| c.is_closed()) {
             conn = connect(&authority).await;
         }
@@ -767,6 +913,15 @@ async fn worker(
         let done = Instant::now();
         match result {
             Ok((parts, bytes)) => {
+                if let Some(label) = job.call.label.take() {
+                    stats.labels.push(label_line(
+                        &job.call,
+                        *label,
+                        &parts.headers,
+                        &ids,
+                        shared.clock.now(),
+                    ));
+                }
                 let micros = done
                     .saturating_duration_since(job.intended)
                     .as_micros()
@@ -778,7 +933,10 @@ async fn worker(
                     let code = error_code(&parts.headers, &bytes);
                     *stats.by_error.entry(code).or_default() += 1;
                 } else {
-                    *stats.by_operation.entry(job.call.op.name.to_owned()).or_default() += 1;
+                    *stats
+                        .by_operation
+                        .entry(job.call.op.name().to_owned())
+                        .or_default() += 1;
                 }
                 stats.last_done = Some(done);
                 shared.completed.fetch_add(1, Ordering::Relaxed);
@@ -800,17 +958,10 @@ fn build_request(
     ids: &[LiveIdentity],
     now: time::OffsetDateTime,
 ) -> Option<http::Request<Full<Bytes>>> {
-    let signer = signers.get_mut(call.identity)?;
+    let signer = call.op.signer(signers, call.identity)?;
     let token = ids.get(call.identity)?.credentials.session_token.as_deref();
     let amz_date = cloudtrail::timefmt::compact_seconds(now);
-    let (path, content_type, target) = match call.op.api() {
-        Api::ControlPlane => (
-            "/",
-            "application/x-amz-json-1.1",
-            Some(format!("AmazonPersonalize.{}", call.op.name)),
-        ),
-        Api::Runtime | Api::Events => (call.op.path().unwrap_or("/"), "application/json", None),
-    };
+    let (path, content_type, target) = call.op.route();
     let mut headers: Vec<(&'static str, &str)> = vec![
         ("content-type", content_type),
         ("host", host),

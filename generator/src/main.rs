@@ -132,6 +132,14 @@ enum Command {
         /// Skip creating the dataset groups, schemas, datasets and filters everyday calls refer to.
         #[arg(long)]
         no_setup: bool,
+        /// Write the answer key of the labelled calls sent here (JSON Lines, by requestID: the
+        /// server assigns the eventID).
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        /// Send only shard K of N (0-based): the shards split the (Region, principal) pairs, each
+        /// at --rate.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
     },
     /// List the built-in scenarios, or print one as TOML.
     Scenarios {
@@ -420,6 +428,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
             regions,
             quiet,
             no_setup,
+            labels,
+            shard,
         } => {
             let scenario = Scenario::load(&scenario)?;
             let duration = live::parse_duration(&duration).map_err(anyhow::Error::msg)?;
@@ -444,6 +454,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 setup: !no_setup,
                 clock: std::sync::Arc::new(cloudtrail::SystemClock),
+                labels,
+                shard,
             };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = rt.block_on(live::run(opts, async {

@@ -581,6 +581,7 @@ impl ShardCtx<'_> {
             if let (Some(label), Some(_)) = (label, self.labels) {
                 labelled.push(LabelLine {
                     event_id: rec.event_id.to_string(),
+                    request_id: rec.request_id.clone(),
                     event_time: cloudtrail::timefmt::iso_seconds(rec.event_time),
                     event_name: rec.event_name.clone(),
                     event_source: rec.event_source.clone(),

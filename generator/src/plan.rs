@@ -386,7 +386,7 @@ impl<'a> Plan<'a> {
                         plan.burst_addresses.push(population::unusual(&mut prng));
                         // The intruder works in the first Region, where global events are
                         // recorded too.
-                        if shard.region != 0 || live {
+                        if shard.region != 0 {
                             continue;
                         }
                         let span = steps.last().map_or(0, |s| s.offset_ms);

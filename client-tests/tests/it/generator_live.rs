@@ -9,6 +9,26 @@ use generator::live::{Arrival, EMULATOR_DEFAULT_CONFIG, LiveOptions, parse_ident
 use generator::scenario::{Scenario, WorkflowName};
 use serde_json::Value;
 
+/// Live options against `emu` with its default identities and clock, setup on.
+fn live_options(emu: &Emulator, scenario: &str, rate: f64, secs: u64) -> LiveOptions {
+    LiveOptions {
+        endpoint: emu.endpoint().to_owned(),
+        scenario: Scenario::load(scenario).expect("a preset"),
+        rate,
+        duration: Duration::from_secs(secs),
+        concurrency: 8,
+        seed: 3,
+        arrival: Arrival::Constant,
+        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
+        regions: None,
+        progress: false,
+        setup: true,
+        clock: emu.clock().clone(),
+        labels: None,
+        shard: None,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generator_live_reports_exactly_what_is_recorded() {
     // A workflow-heavy preset and one full of everyday mistakes, side by side.
@@ -17,20 +37,8 @@ async fn generator_live_reports_exactly_what_is_recorded() {
 
 async fn live_run(scenario: &str) {
     let emu = Emulator::start().await;
-    let options = LiveOptions {
-        endpoint: emu.endpoint().to_owned(),
-        scenario: Scenario::load(scenario).expect("a preset"),
-        rate: 150.0,
-        duration: Duration::from_secs(2),
-        concurrency: 8,
-        seed: 7,
-        arrival: Arrival::Constant,
-        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
-        regions: None,
-        progress: false,
-        setup: true,
-        clock: emu.clock().clone(),
-    };
+    let mut options = live_options(&emu, scenario, 150.0, 2);
+    options.seed = 7;
     let report = run(options, std::future::pending::<()>())
         .await
         .expect("a live run");
@@ -127,20 +135,9 @@ async fn planned_only(name: &str) {
     {
         planned.insert("ResourceNotFoundException".to_owned());
     }
-    let options = LiveOptions {
-        endpoint: emu.endpoint().to_owned(),
-        scenario,
-        rate: 200.0,
-        duration: Duration::from_secs(2),
-        concurrency: 8,
-        seed: 5,
-        arrival: Arrival::Constant,
-        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
-        regions: None,
-        progress: false,
-        setup: true,
-        clock: emu.clock().clone(),
-    };
+    let mut options = live_options(&emu, "audit-noise", 200.0, 2);
+    options.scenario = scenario;
+    options.seed = 5;
     let report = run(options, std::future::pending::<()>())
         .await
         .expect("a live run");
@@ -201,20 +198,9 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
     for b in &mut scenario.behaviours {
         b.live_time_scale = scale;
     }
-    let options = LiveOptions {
-        endpoint: emu.endpoint().to_owned(),
-        scenario,
-        rate: 300.0,
-        duration: Duration::from_secs(3),
-        concurrency: 8,
-        seed: 11,
-        arrival: Arrival::Constant,
-        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
-        regions: None,
-        progress: false,
-        setup: true,
-        clock: emu.clock().clone(),
-    };
+    let mut options = live_options(&emu, "audit-noise", 300.0, 3);
+    options.scenario = scenario;
+    options.seed = 11;
     let report = run(options, std::future::pending::<()>())
         .await
         .expect("a live run");
@@ -324,20 +310,10 @@ async fn live_records_carry_the_scenarios_addresses_behind_a_trusted_proxy() {
         f.server.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
     }))
     .await;
-    let options = LiveOptions {
-        endpoint: emu.endpoint().to_owned(),
-        scenario: Scenario::load("audit-noise").expect("a preset"),
-        rate: 100.0,
-        duration: Duration::from_secs(1),
-        concurrency: 4,
-        seed: 11,
-        arrival: Arrival::Constant,
-        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
-        regions: None,
-        progress: false,
-        setup: false,
-        clock: emu.clock().clone(),
-    };
+    let mut options = live_options(&emu, "audit-noise", 100.0, 1);
+    options.concurrency = 4;
+    options.seed = 11;
+    options.setup = false;
     let report = run(options, std::future::pending::<()>())
         .await
         .expect("a live run");
@@ -356,4 +332,93 @@ async fn live_records_carry_the_scenarios_addresses_behind_a_trusted_proxy() {
             .all(|a| a.parse::<std::net::IpAddr>().is_ok_and(|ip| !ip.is_loopback())),
         "{addresses:?}"
     );
+}
+
+/// Live `suspicious`: the answer key names every labelled call by the requestID the emulator
+/// answered with, and each names a record of that operation; STS and CloudTrail calls of the
+/// plane are sent and recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_labels_name_the_records_of_the_calls_sent() {
+    let emu = Emulator::start().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let key = dir.path().join("labels.jsonl");
+    let mut options = live_options(&emu, "suspicious", 300.0, 3);
+    options.labels = Some(key.clone());
+    let report = run(options, std::future::pending::<()>())
+        .await
+        .expect("a live run");
+    assert_eq!(report.transport_errors, 0, "{}", report.text());
+    let labels = generator::labels::parse_labels(&std::fs::read_to_string(&key).expect("the answer key"))
+        .expect("an answer key");
+    assert!(!labels.is_empty(), "{}", report.text());
+    let delivered = emu.delivered().await;
+    checks::assert_invariants(&delivered.records);
+    let by_request: BTreeMap<&str, &Value> = delivered
+        .records
+        .iter()
+        .filter_map(|r| r["requestID"].as_str().map(|id| (id, r)))
+        .collect();
+    // A StopLogging the run sent stops the trail: what was answered after it is not delivered.
+    let stopped = delivered
+        .records
+        .iter()
+        .filter(|r| r["eventName"] == "StopLogging" && r.get("errorCode").is_none())
+        .filter_map(|r| r["eventTime"].as_str())
+        .min();
+    let mut found = 0;
+    for l in &labels {
+        assert!(l.event_id.is_empty(), "the server assigns eventIDs: {l:?}");
+        let rid = l.request_id.as_deref().expect("a requestID");
+        match by_request.get(rid) {
+            Some(r) => {
+                assert_eq!(r["eventName"], l.event_name.as_str());
+                assert_eq!(r["eventSource"], l.event_source.as_str());
+                found += 1;
+            }
+            None => assert!(
+                stopped.is_some_and(|t| t <= l.event_time.as_str()),
+                "labelled {l:?} has no record"
+            ),
+        }
+    }
+    assert!(found > 0);
+    // The plane's STS calls were sent and recorded.
+    let sts: BTreeSet<&str> = delivered
+        .records
+        .iter()
+        .filter(|r| r["eventSource"] == "sts.amazonaws.com")
+        .filter_map(|r| r["eventName"].as_str())
+        .collect();
+    assert!(
+        sts.contains("GetCallerIdentity") || sts.contains("AssumeRole"),
+        "{sts:?}"
+    );
+}
+
+/// Two live shards against one emulator split the calls: each sends its schedule, neither meets
+/// an error its scenario did not plan, and the records are the two runs' calls together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_shards_split_the_calls_between_them() {
+    let emu = Emulator::start().await;
+    let shard = |k| {
+        let mut o = live_options(&emu, "audit-noise", 100.0, 2);
+        o.shard = Some((k, 2));
+        o
+    };
+    let (a, b) = tokio::join!(
+        run(shard(0), std::future::pending::<()>()),
+        run(shard(1), std::future::pending::<()>())
+    );
+    let (a, b) = (a.expect("shard 0"), b.expect("shard 1"));
+    for r in [&a, &b] {
+        assert_eq!(r.completed, r.scheduled, "{}", r.text());
+        assert_eq!(r.transport_errors, 0, "{}", r.text());
+    }
+    let delivered = emu.delivered().await;
+    let timed = delivered
+        .records
+        .iter()
+        .filter(|r| r["userAgent"] != "generator-setup")
+        .count() as u64;
+    assert_eq!(timed, a.completed + b.completed);
 }

@@ -479,6 +479,8 @@ mod tests {
                 session_token: None,
             },
             deny: deny.iter().map(|s| (*s).to_owned()).collect(),
+            arn: "arn:aws:iam::123456789012:user/x".into(),
+            role_arn: None,
         }
     }
 

@@ -209,7 +209,8 @@ impl Client {
     async fn call(&mut self, op: &str, body: &Value) -> Result<(u16, String, Value), Stop> {
         let spec = ops::get(op).ok_or_else(|| Stop::Failed(format!("unknown operation {op}")))?;
         let call = Prepared {
-            op: spec,
+            op: super::wire::Wire::Personalize(spec),
+            label: None,
             identity: self.cx.who,
             region: self.region.clone(),
             body: Bytes::from(serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec())),
@@ -705,10 +706,7 @@ pub(super) async fn run(
                     cx: cx.clone(),
                     region: region.clone(),
                     conn: None,
-                    signers: ids
-                        .iter()
-                        .map(|i| Signer::from_credentials(i.credentials.clone(), "us-east-1", "personalize"))
-                        .collect(),
+                    signers: super::wire::signers(ids),
                 };
                 tasks.spawn(group(client, inv.clone(), g));
             }

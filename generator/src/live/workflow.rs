@@ -147,7 +147,7 @@ impl Runner {
         };
         // The workflows deploy a user-personalization campaign and a "recommended for you"
         // recommender: ranking, action and related-item requests do not fit them.
-        let fits = match call.op.name {
+        let fits = match call.op.name() {
             "GetPersonalizedRanking" | "GetActionRecommendations" => false,
             "GetRecommendations" => m.contains_key("userId"),
             _ => true,
@@ -291,11 +291,7 @@ impl Instance {
             identity,
             region,
         } = started;
-        self.signers = self
-            .ids
-            .iter()
-            .map(|i| Signer::from_credentials(i.credentials.clone(), "us-east-1", "personalize"))
-            .collect();
+        self.signers = super::wire::signers(&self.ids);
         // Planned identifiers -> the ones the server made.
         let mut learned: HashMap<String, String> = HashMap::new();
         let scale = workflow.time_scale;
@@ -467,7 +463,8 @@ impl Instance {
             calls::stamp_sent_at(&mut body, self.shared.clock.now().unix_timestamp());
         }
         let call = Prepared {
-            op: step.op,
+            op: super::wire::Wire::Personalize(step.op),
+            label: None,
             identity,
             region: region.to_owned(),
             body: Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())),
@@ -536,7 +533,7 @@ impl Instance {
             *self
                 .stats
                 .by_operation
-                .entry(call.op.name.to_owned())
+                .entry(call.op.name().to_owned())
                 .or_default() += 1;
             String::new()
         };

@@ -154,6 +154,13 @@ pub static PLANE_OPS: &[PlaneOp] = &[
     op("PutBucketLogging", PlaneService::S3, false),
 ];
 
+impl PlaneCall {
+    /// The request live mode sends.
+    pub fn wire_request(&self) -> Option<&Value> {
+        self.sent.as_ref().or(self.request.as_ref())
+    }
+}
+
 /// The index of a plane operation by name.
 pub fn index(name: &str) -> Option<usize> {
     PLANE_OPS.iter().position(|o| o.name == name)
@@ -188,8 +195,11 @@ pub struct Target<'a> {
 pub struct PlaneCall {
     /// The operation.
     pub op: &'static PlaneOp,
-    /// The request, `None` for none.
+    /// The request as its record shows it, `None` for none.
     pub request: Option<Value>,
+    /// The request as a client sends it (wire names, nothing removed), where it differs from
+    /// `request`: what live mode sends.
+    pub sent: Option<Value>,
     /// The output of a successful call (timestamps as epoch seconds), or the record's
     /// `responseElements` when `rendered`.
     pub output: Option<Value>,
@@ -217,6 +227,7 @@ impl PlaneCall {
         PlaneCall {
             op,
             request: None,
+            sent: None,
             output: None,
             rendered: false,
             error: None,

@@ -143,6 +143,7 @@ pub(super) fn build(
         }
         _ => Value::Object(Default::default()),
     };
+    call.sent = Some(input.clone());
     call.request = Some(::sts::request_as_recorded(input));
     call.output = call
         .output

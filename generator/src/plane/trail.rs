@@ -66,6 +66,7 @@ fn cloudtrail_api(op: &'static PlaneOp, caller: &Principal, target: &Target<'_>,
             &trail_arn,
         );
     }
+    call.sent = Some(input.clone());
     call.request = Some(rules::cloudtrail_api_request(op.name, input));
     call
 }

@@ -170,6 +170,8 @@ async fn live_calls_are_signed_and_counted_exactly() {
         progress: false,
         setup: false,
         clock: std::sync::Arc::new(cloudtrail::SystemClock),
+        labels: None,
+        shard: None,
     };
     let report = live::run(opts.clone(), std::future::pending()).await.unwrap();
     let seen_total = seen.lock().unwrap().total;
@@ -179,6 +181,8 @@ async fn live_calls_are_signed_and_counted_exactly() {
         LiveOptions {
             setup: true,
             clock: std::sync::Arc::new(cloudtrail::SystemClock),
+            labels: None,
+            shard: None,
             duration: Duration::from_millis(100),
             ..opts
         },
@@ -247,6 +251,8 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
         progress: false,
         setup: false,
         clock: std::sync::Arc::new(cloudtrail::SystemClock),
+        labels: None,
+        shard: None,
     };
     let report = live::run(opts, std::future::pending()).await.unwrap();
     assert_eq!(report.completed, 0);
@@ -264,6 +270,8 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
         progress: false,
         setup: false,
         clock: std::sync::Arc::new(cloudtrail::SystemClock),
+        labels: None,
+        shard: None,
     };
     assert!(live::run(bad, std::future::pending()).await.is_err());
 }

@@ -168,6 +168,8 @@ async fn live_workflows_wait_for_active_resources_and_use_server_identifiers() {
         progress: false,
         setup: false,
         clock: std::sync::Arc::new(cloudtrail::SystemClock),
+        labels: None,
+        shard: None,
     };
     let report = live::run(opts, std::future::pending()).await.unwrap();
     server.abort();
