@@ -31,6 +31,9 @@ pub enum IdentityType {
     /// Unknown to CloudTrail.
     #[default]
     Unknown,
+    /// No `type` at all: an AWS service acting on its own (`AwsServiceEvent` records show only
+    /// `accountId` and `invokedBy`).
+    Unstated,
 }
 
 impl IdentityType {
@@ -39,7 +42,16 @@ impl IdentityType {
         *self == IdentityType::Unknown
     }
 
-    /// The wire name.
+    /// Whether this is [`IdentityType::Unstated`] (no `type` member).
+    pub fn is_unstated(&self) -> bool {
+        *self == IdentityType::Unstated
+    }
+
+    fn unstated() -> Self {
+        IdentityType::Unstated
+    }
+
+    /// The wire name (empty for [`IdentityType::Unstated`], which has none).
     pub fn as_str(self) -> &'static str {
         match self {
             IdentityType::Root => "Root",
@@ -54,6 +66,7 @@ impl IdentityType {
             IdentityType::WebIdentityUser => "WebIdentityUser",
             IdentityType::Directory => "Directory",
             IdentityType::Unknown => "Unknown",
+            IdentityType::Unstated => "",
         }
     }
 }
@@ -63,8 +76,12 @@ impl IdentityType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity {
-    /// The identity type.
-    #[serde(rename = "type")]
+    /// The identity type; records of an AWS service acting on its own have none.
+    #[serde(
+        rename = "type",
+        default = "IdentityType::unstated",
+        skip_serializing_if = "IdentityType::is_unstated"
+    )]
     pub identity_type: IdentityType,
     /// `AIDA…`, `AROA…:<session>`, the account id for root, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -321,6 +338,17 @@ impl UserIdentity {
     pub fn aws_service(invoked_by: &str) -> Self {
         UserIdentity {
             identity_type: IdentityType::AWSService,
+            invoked_by: Some(invoked_by.to_owned()),
+            ..empty()
+        }
+    }
+
+    /// An AWS service acting on its own in `account` (an `AwsServiceEvent`): no type, only the
+    /// account and `invokedBy` (`AWS Internal`, or the service's principal).
+    pub fn service_event(account: &str, invoked_by: &str) -> Self {
+        UserIdentity {
+            identity_type: IdentityType::Unstated,
+            account_id: Some(account.to_owned()),
             invoked_by: Some(invoked_by.to_owned()),
             ..empty()
         }

@@ -40,6 +40,8 @@ pub enum PlaneService {
     CloudTrail,
     /// S3, on the trail's bucket.
     S3,
+    /// AWS KMS, the trail's key (its own rotations, `AwsServiceEvent`s).
+    Kms,
 }
 
 impl PlaneService {
@@ -51,6 +53,7 @@ impl PlaneService {
             PlaneService::Iam => "iam.amazonaws.com",
             PlaneService::CloudTrail => rules::CLOUDTRAIL_EVENT_SOURCE,
             PlaneService::S3 => "s3.amazonaws.com",
+            PlaneService::Kms => "kms.amazonaws.com",
         }
     }
 
@@ -63,7 +66,7 @@ impl PlaneService {
     fn member_case(self) -> MemberCase {
         match self {
             PlaneService::Sts | PlaneService::Iam | PlaneService::CloudTrail => MemberCase::LowerCamel,
-            PlaneService::SignIn | PlaneService::S3 => MemberCase::AsSent,
+            PlaneService::SignIn | PlaneService::S3 | PlaneService::Kms => MemberCase::AsSent,
         }
     }
 
@@ -84,6 +87,7 @@ impl PlaneService {
             PlaneService::Iam => "iam.amazonaws.com".to_owned(),
             PlaneService::CloudTrail => format!("cloudtrail.{region}.amazonaws.com"),
             PlaneService::S3 => format!("{bucket}.s3.{region}.amazonaws.com"),
+            PlaneService::Kms => format!("kms.{region}.amazonaws.com"),
         }
     }
 
@@ -95,6 +99,7 @@ impl PlaneService {
             PlaneService::Iam => ("iam", "iam"),
             PlaneService::CloudTrail => ("cloudtrail", "cloudtrail"),
             PlaneService::S3 => ("s3api", "s3"),
+            PlaneService::Kms => ("kms", "kms"),
         }
     }
 }
@@ -152,6 +157,7 @@ pub static PLANE_OPS: &[PlaneOp] = &[
     op("PutBucketPolicy", PlaneService::S3, false),
     op("DeleteBucketPolicy", PlaneService::S3, false),
     op("PutBucketLogging", PlaneService::S3, false),
+    op("RotateKey", PlaneService::Kms, false),
 ];
 
 impl PlaneCall {
@@ -211,6 +217,8 @@ pub struct PlaneCall {
     pub resources: Vec<Resource>,
     /// `additionalEventData`.
     pub additional: Option<Value>,
+    /// `serviceEventDetails` of an `AwsServiceEvent`.
+    pub service_event_details: Option<Value>,
     /// `eventType`, when not `AwsApiCall`.
     pub event_type: Option<EventType>,
     /// The caller's identity as this call records it, when it differs from the principal's
@@ -233,6 +241,7 @@ impl PlaneCall {
             error: None,
             resources: Vec::new(),
             additional: None,
+            service_event_details: None,
             event_type: None,
             identity: None,
             shared_event: false,
@@ -267,6 +276,7 @@ pub fn build(
         PlaneService::SignIn => signin::build(op, caller, target, fail, rng),
         PlaneService::Iam => iam::build(op, caller, target, now_secs, fail, rng),
         PlaneService::CloudTrail | PlaneService::S3 => trail::build(op, caller, target, fail, rng),
+        PlaneService::Kms => trail::rotate_key(op, target),
     }
 }
 
@@ -362,7 +372,10 @@ pub fn to_record(
     let time = OffsetDateTime::from_unix_timestamp(event.time_ms.div_euclid(1000))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let identity = call.identity.clone().unwrap_or(identity);
-    let service_call = identity.identity_type == cloudtrail::IdentityType::AWSService;
+    let service_call = matches!(
+        identity.identity_type,
+        cloudtrail::IdentityType::AWSService | cloudtrail::IdentityType::Unstated
+    );
     let region = if service.global() { "us-east-1" } else { region };
     let is_timestamp = |name: &str| service.is_timestamp(name);
     let outcome = match (&call.error, &call.output) {
@@ -411,6 +424,11 @@ pub fn to_record(
     if let Some(t) = call.event_type {
         r.event_type = t;
     }
+    if is_service_event(call) {
+        // A service acting on its own answers no request.
+        r.request_id = None;
+        r.service_event_details = call.service_event_details.clone();
+    }
     r.additional_event_data = call.additional.clone();
     if call.shared_event {
         r.shared_event_id = Some(rng::uuid(rng));
@@ -437,6 +455,10 @@ pub fn to_record(
         });
     }
     r
+}
+
+fn is_service_event(call: &PlaneCall) -> bool {
+    call.event_type == Some(EventType::AwsServiceEvent)
 }
 
 /// An IAM-style id: `prefix` and 17 upper-case letters and digits.

@@ -36,16 +36,18 @@ fn cloudtrail_api(op: &'static PlaneOp, caller: &Principal, target: &Target<'_>,
         "DescribeTrails" => json!({}),
         "GetTrailStatus" | "StopLogging" | "StartLogging" | "DeleteTrail" => json!({"Name": trail}),
         "UpdateTrail" => {
+            // An administrator restates the trail's settings; an intruder turns validation off.
+            let validation = !target.hostile;
             call.output = Some(json!({
                 "Name": trail,
                 "S3BucketName": target.bucket,
                 "IncludeGlobalServiceEvents": true,
-                "IsMultiRegionTrail": false,
+                "IsMultiRegionTrail": true,
                 "TrailARN": trail_arn,
-                "LogFileValidationEnabled": false,
+                "LogFileValidationEnabled": validation,
                 "IsOrganizationTrail": false,
             }));
-            json!({"Name": trail, "IsMultiRegionTrail": false, "EnableLogFileValidation": false})
+            json!({"Name": trail, "IsMultiRegionTrail": true, "EnableLogFileValidation": validation})
         }
         "PutEventSelectors" => {
             let selectors = json!([{
@@ -113,6 +115,33 @@ fn bucket(
         call.error = Some((Some("AccessDenied".to_owned()), "Access Denied".to_owned()));
     }
     call.request = Some(input);
+    call
+}
+
+/// KMS rotating the key the trail encrypts its log files with, on its own: an `AwsServiceEvent`
+/// as the KMS Developer Guide shows it (no request, no `requestID`, the key in `resources[]` and
+/// `serviceEventDetails`, `invokedBy` `AWS Internal`).
+pub(super) fn rotate_key(op: &'static PlaneOp, target: &Target<'_>) -> PlaneCall {
+    let (account, region) = (target.account, target.region);
+    let mut call = PlaneCall::new(op);
+    // One key per account and Region, the same in every event.
+    let mut key_rng = crate::rng::derive(
+        account.parse().unwrap_or(0),
+        &[
+            region.len() as u64,
+            u64::from(region.as_bytes().iter().map(|b| u32::from(*b)).sum::<u32>()),
+        ],
+    );
+    let key = crate::rng::uuid(&mut key_rng).to_string();
+    call.identity = Some(cloudtrail::UserIdentity::service_event(account, "AWS Internal"));
+    call.event_type = Some(cloudtrail::record::EventType::AwsServiceEvent);
+    call.resources = vec![Resource::arn(
+        &format!("arn:aws:kms:{region}:{account}:key/{key}"),
+        account,
+        "AWS::KMS::Key",
+    )];
+    call.service_event_details = Some(json!({"keyId": key}));
+    call.rendered = true;
     call
 }
 

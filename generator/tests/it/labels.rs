@@ -158,7 +158,18 @@ fn plane_records_have_their_services_shapes() {
         assert!(creds.get("secretAccessKey").is_none());
         assert!(creds["expiration"].as_str().unwrap().contains(", 2026 "));
         assert_eq!(r["resources"][0]["type"], "AWS::IAM::Role");
+        // A service's AssumeRole is recorded with a sharedEventID, a person's without.
+        assert_eq!(
+            r["userIdentity"]["type"] == "AWSService",
+            r["sharedEventID"].is_string(),
+            "{r}"
+        );
     }
+    assert!(
+        by_name("AssumeRole")
+            .iter()
+            .any(|r| r["userIdentity"]["type"] == "AWSService")
+    );
     let acls = by_name("GetBucketAcl");
     assert!(!acls.is_empty());
     for r in acls {
