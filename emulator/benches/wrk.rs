@@ -482,14 +482,24 @@ fn main() {
         let (key, secret) = bench_key(account);
         send(
             emu,
-            &raw_request(emu, (&key, &secret), region, "/", Some("AmazonPersonalize.ListDatasetGroups"), "{}"),
+            &raw_request(
+                emu,
+                (&key, &secret),
+                region,
+                "/",
+                Some("AmazonPersonalize.ListDatasetGroups"),
+                "{}",
+            ),
         );
     }
     let (status, _) = send(
         emu,
         &format!("POST /_emulator/flush HTTP/1.1\r\nhost: {emu}\r\ncontent-length: 0\r\n\r\n"),
     );
-    println!("warmed {} (account, Region) pairs; flush answered {status}", BENCH_ACCOUNTS * AWS_REGIONS.len());
+    println!(
+        "warmed {} (account, Region) pairs; flush answered {status}",
+        BENCH_ACCOUNTS * AWS_REGIONS.len()
+    );
     let tracking_id = if ops.contains(&Op::PutEvents) {
         event_tracker(emu)
     } else {

@@ -352,10 +352,10 @@ impl App {
     /// Hands the call's records to the spool. Waiting for room in the delivery budget is
     /// backpressure, but a bounded one: a backlog that does not drain must not hang every caller.
     async fn record_bounded(&self, call: Call<'_>) -> Result<(), String> {
-        match tokio::time::timeout(RECORD_WAIT, self.recorder.record(call)).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no room for the record within {RECORD_WAIT:?}")),
-        }
+        self.recorder
+            .record_within(call, Some(RECORD_WAIT))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Records the outcome, then builds the response. A record that cannot be spooled turns the

@@ -156,11 +156,29 @@ impl Recorder {
     /// taps: a call the spool refused is answered `InternalFailure`, so Event history must not
     /// hold it either. The record is serialised once, for the spool and the taps alike.
     pub async fn record(&self, call: Call<'_>) -> Result<(), DeliveryError> {
+        self.record_within(call, None).await
+    }
+
+    /// [`Recorder::record`], waiting at most `wait` for room in the delivery budget.
+    pub async fn record_within(
+        &self,
+        call: Call<'_>,
+        wait: Option<std::time::Duration>,
+    ) -> Result<(), DeliveryError> {
         for record in self.build_all(call) {
             let json = Arc::new(record.to_json());
-            self.delivery
-                .submit_serialized(&record, Arc::clone(&json))
-                .await?;
+            match wait {
+                Some(w) => {
+                    self.delivery
+                        .submit_serialized_within(&record, Arc::clone(&json), w)
+                        .await?
+                }
+                None => {
+                    self.delivery
+                        .submit_serialized(&record, Arc::clone(&json))
+                        .await?
+                }
+            }
             for tap in &self.taps {
                 tap.record_json(&record, &json);
             }

@@ -204,6 +204,9 @@ pub enum DeliveryError {
     /// The pipeline has shut down.
     #[error("the delivery pipeline is shut down")]
     Closed,
+    /// The memory budget stayed spent for as long as the submitter would wait.
+    #[error("no room for the record within {0:?}: the delivery backlog does not drain")]
+    NoRoom(std::time::Duration),
     /// The configuration is unusable.
     #[error("invalid delivery configuration: {0}")]
     Config(String),

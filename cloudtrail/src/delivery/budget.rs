@@ -24,21 +24,47 @@ impl Budget {
         }
     }
 
+    /// Takes `n` bytes if they fit now.
+    fn try_take(&self, n: usize) -> bool {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        // An empty pipeline always takes a record, however large.
+        if *used == 0 || *used + n <= self.max {
+            *used += n;
+            return true;
+        }
+        false
+    }
+
     /// Takes `n` bytes, waiting while they do not fit.
+    #[cfg(test)]
     pub(super) async fn acquire(&self, n: usize) {
-        loop {
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            {
-                let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-                // An empty pipeline always takes a record, however large.
-                if *used == 0 || *used + n <= self.max {
-                    *used += n;
+        self.acquire_within(n, None).await;
+    }
+
+    /// Takes `n` bytes, waiting while they do not fit, at most `wait` (none: for as long as it
+    /// takes). Whether they were taken. When they fit at once, as they nearly always do, no
+    /// waiter and no timer is set up.
+    pub(super) async fn acquire_within(&self, n: usize, wait: Option<std::time::Duration>) -> bool {
+        if self.try_take(n) {
+            return true;
+        }
+        let waiting = async {
+            loop {
+                let freed = self.freed.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                if self.try_take(n) {
                     return;
                 }
+                freed.await;
             }
-            freed.await;
+        };
+        match wait {
+            None => {
+                waiting.await;
+                true
+            }
+            Some(d) => tokio::time::timeout(d, waiting).await.is_ok(),
         }
     }
 

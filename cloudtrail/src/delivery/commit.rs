@@ -274,6 +274,7 @@ impl Inner {
         &self,
         record: &Record,
         json: Option<Arc<Vec<u8>>>,
+        wait: Option<std::time::Duration>,
     ) -> Result<(), DeliveryError> {
         let mut dests = self.router.route(record);
         if dests.is_empty() {
@@ -290,7 +291,9 @@ impl Inner {
         let json = json.unwrap_or_else(|| Arc::new(record.to_json()));
         let bytes = json.len() * dests.len();
         let budget = &self.shared.budget;
-        budget.acquire(bytes).await;
+        if !budget.acquire_within(bytes, wait).await {
+            return Err(DeliveryError::NoRoom(wait.unwrap_or_default()));
+        }
         let event_time = record.event_time.unix_timestamp();
         let spool_err = |source| DeliveryError::Spool {
             path: self.spool_dir.display().to_string(),

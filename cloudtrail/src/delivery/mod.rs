@@ -247,13 +247,25 @@ impl Delivery {
     /// Routes the record, appends it to the spool and returns once it is there (so it will be
     /// delivered even if the process dies now). Waits while the memory budget is used up.
     pub async fn submit(&self, record: Record) -> Result<(), DeliveryError> {
-        self.inner.submit(&record, None).await
+        self.inner.submit(&record, None, None).await
     }
 
     /// [`Delivery::submit`] with the record's JSON already made (`record.to_json()`), for
     /// callers that also need the bytes (Event history), so a record is serialised once.
     pub async fn submit_serialized(&self, record: &Record, json: Arc<Vec<u8>>) -> Result<(), DeliveryError> {
-        self.inner.submit(record, Some(json)).await
+        self.inner.submit(record, Some(json), None).await
+    }
+
+    /// [`Delivery::submit_serialized`], waiting for room in the memory budget at most `wait`
+    /// ([`DeliveryError::NoRoom`] after it): a backlog that does not drain must not hang the
+    /// request path. Only a spent budget waits, so the deadline costs nothing otherwise.
+    pub async fn submit_serialized_within(
+        &self,
+        record: &Record,
+        json: Arc<Vec<u8>>,
+        wait: std::time::Duration,
+    ) -> Result<(), DeliveryError> {
+        self.inner.submit(record, Some(json), Some(wait)).await
     }
 
     /// Writes every record accepted so far (late records included, as separate files) and
