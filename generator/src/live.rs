@@ -25,18 +25,23 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
 
 use crate::labels::{Label, LabelLine};
-use crate::plan::{Item, Plan, Shard};
-use crate::population::{Population, Principal};
+
 use crate::rng;
-use crate::scenario::{IdentityKind, Scenario};
+use crate::scenario::Scenario;
 use crate::stats::{Histogram, Latency, Report};
-use sigv4::{Credentials, Signer};
+use sigv4::Signer;
 use workflow::Started;
 
 mod coherence;
+mod identities;
+mod produce;
 pub mod setup;
 mod wire;
 mod workflow;
+
+use identities::live_population;
+pub use identities::{EMULATOR_DEFAULT_CONFIG, LiveIdentity, parse_identities, parse_identities_at};
+use produce::{label_line, produce};
 
 /// Why live mode could not run.
 #[derive(Debug, thiserror::Error)]
@@ -157,173 +162,6 @@ pub struct LiveOptions {
     pub shard: Option<(u32, u32)>,
 }
 
-/// One identity live mode can sign as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveIdentity {
-    /// Its type, matched against the scenario's identity groups.
-    pub kind: IdentityKind,
-    /// Its account.
-    pub account: String,
-    /// A name for reports.
-    pub name: String,
-    /// Its keys.
-    pub credentials: Credentials,
-    /// Actions its deny rules refuse (`personalize:Delete*`), from the config file.
-    pub deny: Vec<String>,
-    /// Its ARN (a service's principal), as the answer key names the actor.
-    pub arn: String,
-    /// For a role session, its role's ARN when anyone in the account may assume the role: the
-    /// role live `AssumeRole` calls ask for.
-    pub role_arn: Option<String>,
-}
-
-/// The emulator's built-in configuration, whose identities live mode uses by default.
-pub const EMULATOR_DEFAULT_CONFIG: &str = shared_config::DEFAULT_CONFIG_TOML;
-
-fn expired(expiration: &Option<String>, now: time::OffsetDateTime) -> bool {
-    expiration
-        .as_deref()
-        .and_then(cloudtrail::timefmt::parse_iso_seconds)
-        .is_some_and(|e| e <= now)
-}
-
-/// Reads the identities of an emulator config file (the same TOML, and the same accounts
-/// schema, the emulator takes). Sessions expired at `now` are left out.
-pub fn parse_identities_at(text: &str, now: time::OffsetDateTime) -> Result<Vec<LiveIdentity>, LiveError> {
-    let accounts = shared_config::parse_accounts(text).map_err(|e| LiveError::Identities(e.to_string()))?;
-    let mut out = Vec::new();
-    let creds = |a: &str, s: &str, t: Option<&str>| Credentials {
-        access_key_id: a.to_owned(),
-        secret_access_key: s.to_owned(),
-        session_token: t.map(str::to_owned),
-    };
-    for a in &accounts {
-        if let Some(k) = &a.root {
-            out.push(LiveIdentity {
-                kind: IdentityKind::Root,
-                account: a.id.clone(),
-                name: "root".into(),
-                credentials: creds(&k.access_key_id, &k.secret_access_key, None),
-                deny: k.deny.clone(),
-                arn: format!("arn:aws:iam::{}:root", a.id),
-                role_arn: None,
-            });
-        }
-        for u in &a.users {
-            for k in &u.keys {
-                out.push(LiveIdentity {
-                    kind: IdentityKind::IAMUser,
-                    account: a.id.clone(),
-                    name: u.name.clone(),
-                    credentials: creds(&k.access_key_id, &k.secret_access_key, None),
-                    deny: u.deny.clone(),
-                    arn: format!(
-                        "arn:aws:iam::{}:user{}{}",
-                        a.id,
-                        cloudtrail::identity::normalise_path(&u.path),
-                        u.name
-                    ),
-                    role_arn: None,
-                });
-            }
-        }
-        for r in &a.roles {
-            for s in r.sessions.iter().filter(|s| !expired(&s.expiration, now)) {
-                out.push(LiveIdentity {
-                    kind: IdentityKind::AssumedRole,
-                    account: a.id.clone(),
-                    name: s.name.clone(),
-                    credentials: creds(&s.access_key_id, &s.secret_access_key, Some(&s.session_token)),
-                    deny: r.deny.iter().chain(&s.deny).cloned().collect(),
-                    arn: format!("arn:aws:sts::{}:assumed-role/{}/{}", a.id, r.name, s.name),
-                    role_arn: r
-                        .trust
-                        .as_ref()
-                        .is_none_or(|t| t.iter().any(|p| p == &a.id || p == "*"))
-                        .then(|| {
-                            format!(
-                                "arn:aws:iam::{}:role{}{}",
-                                a.id,
-                                cloudtrail::identity::normalise_path(&r.path),
-                                r.name
-                            )
-                        }),
-                });
-            }
-        }
-        for f in a.federated_users.iter().filter(|f| !expired(&f.expiration, now)) {
-            out.push(LiveIdentity {
-                kind: IdentityKind::FederatedUser,
-                account: a.id.clone(),
-                name: f.name.clone(),
-                credentials: creds(&f.access_key_id, &f.secret_access_key, Some(&f.session_token)),
-                deny: f.deny.clone(),
-                arn: format!("arn:aws:sts::{}:federated-user/{}", a.id, f.name),
-                role_arn: None,
-            });
-        }
-        for s in &a.services {
-            out.push(LiveIdentity {
-                kind: IdentityKind::AWSService,
-                account: a.id.clone(),
-                name: s.principal.clone(),
-                credentials: creds(&s.access_key_id, &s.secret_access_key, None),
-                deny: s.deny.clone(),
-                arn: s.principal.clone(),
-                role_arn: None,
-            });
-        }
-    }
-    if out.is_empty() {
-        return Err(LiveError::Identities("no identity with keys in the file".into()));
-    }
-    Ok(out)
-}
-
-/// [`parse_identities_at`] now, by the system clock.
-pub fn parse_identities(text: &str) -> Result<Vec<LiveIdentity>, LiveError> {
-    parse_identities_at(text, cloudtrail::Clock::now(&cloudtrail::SystemClock))
-}
-
-/// The scenario's population in one account, each principal signing as a live identity of the
-/// same type (round-robin), or an IAM user when the file has none of that type.
-fn live_population(
-    scenario: &Scenario,
-    regions: &[String],
-    ids: &[LiveIdentity],
-    seed: u64,
-) -> (Population, Vec<usize>) {
-    let generated = Population::generate(scenario, 1, regions, seed);
-    let mut next: BTreeMap<u8, usize> = BTreeMap::new();
-    let mut assigned = Vec::new();
-    let kind_no = |k: IdentityKind| k as u8;
-    for p in &generated.principals {
-        let of_kind: Vec<usize> = (0..ids.len()).filter(|i| ids[*i].kind == p.kind).collect();
-        let pool = if of_kind.is_empty() {
-            let users: Vec<usize> = (0..ids.len())
-                .filter(|i| ids[*i].kind == IdentityKind::IAMUser)
-                .collect();
-            if users.is_empty() {
-                (0..ids.len()).collect()
-            } else {
-                users
-            }
-        } else {
-            of_kind
-        };
-        let n = next.entry(kind_no(p.kind)).or_insert(0);
-        assigned.push(pool.get(*n % pool.len().max(1)).copied().unwrap_or(0));
-        *n += 1;
-    }
-    let principals: Vec<Principal> = generated.principals.clone();
-    // ARNs in requests must name the caller's own account, or every call would miss.
-    let account = ids.first().map(|i| i.account.clone()).unwrap_or_default();
-    (
-        Population::from_parts(vec![account], regions.to_vec(), principals),
-        assigned,
-    )
-}
-
 /// One call ready to sign and send.
 #[derive(Debug)]
 struct Prepared {
@@ -371,212 +209,6 @@ enum Produced {
     Serve(Prepared),
     /// A workflow instance to start; it then asks for slots itself.
     Workflow(Box<Started>),
-}
-
-/// Produces the scenario's calls, in order, forever (day after day, Region after Region).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the producer thread takes ownership of each part; a struct would only name them twice"
-)]
-fn produce(
-    scenario: Scenario,
-    population: Population,
-    assigned: Vec<usize>,
-    seed: u64,
-    live_ids: std::collections::HashMap<String, String>,
-    mut coherence: coherence::Coherence,
-    tx: mpsc::Sender<Produced>,
-    stop: Arc<AtomicBool>,
-    ids: Arc<Vec<LiveIdentity>>,
-    split: Option<(u32, u32)>,
-) {
-    // The roles live `AssumeRole` calls ask for: those of the configured role sessions.
-    let mut roles: Vec<String> = ids.iter().filter_map(|i| i.role_arn.clone()).collect();
-    roles.dedup();
-    let mut next_role = 0usize;
-    let principals = population.principals.len().max(1);
-    let regions = population.regions.len().max(1);
-    let day_ms = 86_400_000i64;
-    // A fixed Monday, so the weekday curve is the same every run.
-    let base = 1_767_571_200_000i64;
-    let mut idle_days = 0;
-    for d in 0i64.. {
-        let mut any = false;
-        for r in 0..regions {
-            let shard = Shard {
-                account: 0,
-                region: r,
-                start_ms: base + d * day_ms,
-                end_ms: base + (d + 1) * day_ms,
-            };
-            let mut plan = Plan::new(&scenario, &population, seed, shard, true);
-            let region = population.regions.get(r).cloned().unwrap_or_default();
-            while let Some(item) = plan.next_item() {
-                any = true;
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                // Shards split the (Region, principal) pairs; every shard plans everything, so
-                // each call is drawn the same way in whichever shard sends it.
-                let principal = match &item {
-                    Item::Call(e) => e.principal,
-                    Item::Plane(e) => e.principal,
-                    Item::Workflow(w) => w.principal,
-                };
-                if let Some((k, n)) = split
-                    && (r * principals + principal) % n as usize != k as usize
-                {
-                    continue;
-                }
-                let ev = match item {
-                    Item::Call(ev) => ev,
-                    Item::Plane(ev) => {
-                        let identity = assigned.get(ev.principal).copied().unwrap_or(0);
-                        let role = roles.get(next_role % roles.len().max(1)).cloned();
-                        if let Some(call) = plane_call(*ev, identity, &ids, &region, role) {
-                            next_role += 1;
-                            if tx.blocking_send(Produced::Call(call, None)).is_err() {
-                                return;
-                            }
-                        }
-                        continue;
-                    }
-                    Item::Workflow(w) => {
-                        let identity = assigned.get(w.principal).copied().unwrap_or(0);
-                        let started = Produced::Workflow(Box::new(Started {
-                            workflow: w,
-                            identity,
-                            region: region.clone(),
-                        }));
-                        if tx.blocking_send(started).is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                // A read or event that is not a planned mistake may be pointed at what a running
-                // workflow made (see `workflow::Runner::adapt`).
-                let serve = (ev.op.read_only() || ev.op.name == "PutEvents") && ev.content.error.is_none();
-                let planned =
-                    ev.content.error.as_ref().and_then(|(code, _)| {
-                        crate::scenario::ERROR_CODES.iter().find(|c| **c == code).copied()
-                    });
-                let mut content = ev.content;
-                // The inventory's server-made identifiers (versions, trackers) as the setup found them.
-                if !live_ids.is_empty() {
-                    workflow::substitute(&mut content.body, &live_ids);
-                }
-                let mut identity = assigned.get(ev.principal).copied().unwrap_or(0);
-                let mut op = ev.op;
-                let planned = coherence.adjust(
-                    &mut op,
-                    r,
-                    &mut content.body,
-                    content.response.as_ref(),
-                    &mut identity,
-                    planned,
-                );
-                let body = serde_json::to_vec(&content.body).unwrap_or_else(|_| b"{}".to_vec());
-                let call = Prepared {
-                    op: wire::Wire::Personalize(op),
-                    identity,
-                    region: region.clone(),
-                    body: Bytes::from(body),
-                    user_agent: ev.user_agent,
-                    source_ip: ev.source_ip,
-                    label: ev.label,
-                };
-                // A call now expected to fail (it names what the scenario deleted) is not served.
-                let item = if serve && planned.is_none() {
-                    Produced::Serve(call)
-                } else {
-                    Produced::Call(call, planned)
-                };
-                if tx.blocking_send(item).is_err() {
-                    return;
-                }
-            }
-        }
-        // A scenario whose every behaviour is quiet on some days still ends: give up after a week of nothing.
-        idle_days = if any { 0 } else { idle_days + 1 };
-        if idle_days > 7 {
-            return;
-        }
-    }
-}
-
-/// A plane call as live mode sends it, signed as `identity`; `None` for one it does not send:
-/// a service the emulator does not serve, a planned failure (a client cannot make the server
-/// deny it), session tokens asked for with session credentials, and role sessions when no
-/// configured role may be assumed (`role` is the one to ask for).
-fn plane_call(
-    ev: crate::plane::PlaneEvent,
-    identity: usize,
-    ids: &[LiveIdentity],
-    region: &str,
-    role: Option<String>,
-) -> Option<Prepared> {
-    let op = ev.call.op;
-    if !wire::served(op) || ev.call.error.is_some() {
-        return None;
-    }
-    let id = ids.get(identity)?;
-    let long_term = matches!(id.kind, IdentityKind::IAMUser | IdentityKind::Root);
-    let mut request = ev.call.wire_request().cloned();
-    match op.name {
-        "GetSessionToken" | "GetFederationToken" if !long_term => return None,
-        "AssumeRole" => {
-            if id.kind == IdentityKind::Root {
-                return None;
-            }
-            let req = request.as_mut()?;
-            req["RoleArn"] = serde_json::Value::String(role?);
-            // Role chaining allows an hour at most, and so do the roles of the default config.
-            req["DurationSeconds"] = serde_json::json!(900);
-        }
-        _ => {}
-    }
-    Some(Prepared {
-        op: wire::Wire::Plane(op),
-        identity,
-        region: region.to_owned(),
-        body: wire::plane_body(op, request.as_ref()),
-        user_agent: ev.user_agent,
-        source_ip: ev.source_ip,
-        label: ev.label.map(Box::new),
-    })
-}
-
-/// The answer key's line for a labelled call the server answered: named by the `requestID` it
-/// answered with (the server assigns the eventID), stamped with the time it was answered.
-fn label_line(
-    call: &Prepared,
-    label: Label,
-    headers: &http::HeaderMap,
-    ids: &[LiveIdentity],
-    now: time::OffsetDateTime,
-) -> LabelLine {
-    let id = ids.get(call.identity);
-    let source = match call.op {
-        wire::Wire::Personalize(_) => crate::record::EVENT_SOURCE,
-        wire::Wire::Plane(op) => op.service.event_source(),
-    };
-    LabelLine {
-        event_id: String::new(),
-        request_id: headers
-            .get("x-amzn-requestid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        event_time: cloudtrail::timefmt::iso_seconds(now),
-        event_name: call.op.name().to_owned(),
-        event_source: source.to_owned(),
-        account: id.map(|i| i.account.clone()).unwrap_or_default(),
-        region: call.region.clone(),
-        technique: label.technique,
-        mitre: label.mitre,
-        step: label.step,
-        actor: id.map(|i| i.arn.clone()).unwrap_or_default(),
-    }
 }
 
 /// What the setup phase did (see `live/setup.rs`).
@@ -1035,6 +667,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::IdentityKind;
 
     #[test]
     fn schedules_hold_the_rate() {
