@@ -240,8 +240,8 @@ pub struct ServerSection {
     /// How long shutdown waits for in-flight calls before closing them.
     #[serde(deserialize_with = "de_duration")]
     pub shutdown_deadline: Duration,
-    /// Keep Personalize state in memory only (lost at every restart) instead of in the data
-    /// directory.
+    /// Keep Personalize state and the credentials STS issued in memory only (lost at every
+    /// restart) instead of in the data directory.
     pub ephemeral: bool,
     /// Regions a credential scope may name besides AWS's own (a Region newer than this build).
     pub extra_regions: Vec<String>,

@@ -216,11 +216,12 @@ pub struct User {
 /// How many issued credentials are kept at most; beyond it the ones that expire first go.
 const MAX_ISSUED: usize = 100_000;
 
-/// Temporary credentials STS issued, by access key id. They live in memory: a restart ends them,
-/// as if every one had been revoked.
+/// Temporary credentials STS issued, by access key id, and the file that keeps them across a
+/// restart (none: they end with the process, as with `--ephemeral`).
 #[derive(Debug, Default)]
 struct Issued {
     by_key: RwLock<HashMap<String, Arc<Principal>>>,
+    store: std::sync::OnceLock<crate::sts::store::CredentialStore>,
 }
 
 impl Identities {
@@ -333,9 +334,31 @@ impl Identities {
             || self.roles.values().any(|r| r.account == account)
     }
 
-    /// Makes temporary credentials usable at once. At most [`MAX_ISSUED`] are kept: when full,
+    /// Keeps issued credentials in `store` from now on, and makes usable again the ones it held
+    /// (`loaded`) that were still valid.
+    pub fn keep_issued_in(
+        &self,
+        store: crate::sts::store::CredentialStore,
+        loaded: Vec<Principal>,
+        now: OffsetDateTime,
+    ) {
+        for p in loaded {
+            self.insert_issued(p, now);
+        }
+        let _ = self.issued.store.set(store);
+    }
+
+    /// Makes temporary credentials usable at once (and keeps them in the store, when there is
+    /// one). At most [`MAX_ISSUED`] are kept: when full,
     /// expired ones are dropped first, then the ones closest to expiring.
     pub fn issue(&self, principal: Principal, now: OffsetDateTime) -> Arc<Principal> {
+        if let Some(store) = self.issued.store.get() {
+            store.append(&principal);
+        }
+        self.insert_issued(principal, now)
+    }
+
+    fn insert_issued(&self, principal: Principal, now: OffsetDateTime) -> Arc<Principal> {
         let principal = Arc::new(principal);
         let key = principal.identity.access_key_id.clone().unwrap_or_default();
         let mut map = self

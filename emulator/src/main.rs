@@ -49,8 +49,8 @@ struct Args {
     /// A URL that receives every delivery notification (repeatable; comma-separated in the env).
     #[arg(long = "webhook", env = "EMULATOR_WEBHOOKS", value_delimiter = ',')]
     webhooks: Vec<String>,
-    /// Keep Personalize state in memory only, as before persistence: it is lost at every
-    /// restart (log files, trails and Event history are kept either way).
+    /// Keep Personalize state and the credentials STS issued in memory only: they are lost at
+    /// every restart (log files, trails and Event history are kept either way).
     #[arg(long, env = "EMULATOR_EPHEMERAL")]
     ephemeral: bool,
     /// A Region that credential scopes may name besides AWS's own, for one newer than this

@@ -53,6 +53,14 @@ pub enum ServerError {
     /// TLS could not be set up.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The credentials STS issued before a restart cannot be read.
+    #[error("issued credentials {path}: {source}")]
+    Credentials {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The data directory cannot be created.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -120,6 +128,16 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         None
     };
     let identities = Identities::from_config(&config.file);
+    if !server.ephemeral {
+        // Credentials STS issued before a restart keep working until they expire.
+        let path = crate::sts::store::path_in(&server.data_dir);
+        let (store, loaded) = crate::sts::store::CredentialStore::open(path.clone(), config.clock.now())
+            .map_err(|source| ServerError::Credentials {
+                path: path.display().to_string(),
+                source,
+            })?;
+        identities.keep_issued_in(store, loaded, config.clock.now());
+    }
     let mut services = config.extensions.services.clone();
     services.push(personalize.clone());
     services.push(cloudtrail.service());

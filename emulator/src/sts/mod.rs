@@ -8,6 +8,8 @@ use cloudtrail::{IdentityType, Resource, UserIdentity};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+pub mod store;
+
 use crate::identity::{Identities, Principal, Role};
 use crate::seams::{Answer, BoxFuture, CallContext, Claimed, Fault, OperationInfo, Service, ServiceError};
 

@@ -61,6 +61,20 @@ fn form_body(action: &str, params: &[(&str, &str)]) -> String {
 }
 
 impl Harness {
+    /// `AssumeRole` of the demo role, as `signer`, for `secs` seconds.
+    async fn assume(&self, signer: &Signer, session: &str, secs: &str) -> Response {
+        self.query(
+            signer,
+            "AssumeRole",
+            &[
+                ("RoleArn", ROLE),
+                ("RoleSessionName", session),
+                ("DurationSeconds", secs),
+            ],
+        )
+        .await
+    }
+
     /// A signed Query call (`Action` and `Version` added).
     async fn query(&self, signer: &Signer, action: &str, params: &[(&str, &str)]) -> Response {
         let body = form_body(action, params);
@@ -230,17 +244,7 @@ async fn trust_decides_who_may_assume_a_role_and_refusals_are_recorded() {
     assert_eq!(xml(&text(&unknown), "Code"), "AccessDenied");
     // The role allows two hours, but a session assuming a role again gets at most one.
     let alice = sts(ALICE.0, ALICE.1);
-    let long = h
-        .query(
-            &alice,
-            "AssumeRole",
-            &[
-                ("RoleArn", ROLE),
-                ("RoleSessionName", "long"),
-                ("DurationSeconds", "7200"),
-            ],
-        )
-        .await;
+    let long = h.assume(&alice, "long", "7200").await;
     assert_eq!(long.status, 200, "{}", text(&long));
     let too_long = h
         .query(
@@ -764,5 +768,58 @@ async fn rs256_tokens_are_checked_with_the_issuers_published_keys() {
             (r.status.as_u16(), xml(&text(&r), "Code")),
             (400, "InvalidIdentityToken")
         );
+    }
+}
+
+#[tokio::test]
+async fn issued_credentials_work_across_a_restart_until_they_expire_and_not_when_ephemeral() {
+    let default = || {
+        let mut f = emulator::config::FileConfig::embedded_default();
+        f.personalize.time_scale = 0.0;
+        f
+    };
+    for ephemeral in [false, true] {
+        let file = || {
+            let mut f = default();
+            f.server.ephemeral = ephemeral;
+            f
+        };
+        let mut h = Harness::start_config(tempfile::tempdir().unwrap(), file(), Default::default()).await;
+        let alice = sts(ALICE.0, ALICE.1);
+        let assumed = h.assume(&alice, "nightly", "900").await;
+        assert_eq!(assumed.status, 200, "{}", text(&assumed));
+        let session = Issued::from(&text(&assumed));
+        let stored = h.data_dir().join(".sts").join("credentials.jsonl");
+        assert_eq!(stored.exists(), !ephemeral);
+        h.stop().await.unwrap();
+        let dir = std::mem::replace(&mut h.dir, tempfile::tempdir().unwrap());
+        let restarted = Harness::start_config(dir, file(), Default::default()).await;
+        let list = restarted
+            .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+            .await;
+        if ephemeral {
+            assert_eq!(list.error_type(), "UnrecognizedClientException");
+            continue;
+        }
+        assert_eq!(list.status, 200, "{:?}", list.body);
+        let me = restarted
+            .query(&session.signer("sts"), "GetCallerIdentity", &[])
+            .await;
+        assert_eq!(xml(&text(&me), "UserId"), "AROAIOSFODNN7EXAMPLE1:nightly");
+        // The file is the owner's alone, and it still ends when it said.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(restarted.data_dir().join(".sts/credentials.jsonl"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        restarted.clock.advance(Duration::from_secs(901));
+        let late = restarted
+            .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+            .await;
+        assert_eq!(late.error_type(), "ExpiredTokenException");
     }
 }
