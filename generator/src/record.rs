@@ -69,21 +69,26 @@ pub fn to_record(
     r.event_id = rng::uuid(rng);
     if !service_call {
         let host = format!("{}.{region}.amazonaws.com", crate::ops::host_prefix(op.api()));
-        r.tls_details = Some(if rng.random_bool(0.85) {
-            TlsDetails {
-                tls_version: "TLSv1.3".to_owned(),
-                cipher_suite: "TLS_AES_128_GCM_SHA256".to_owned(),
-                client_provided_host_header: host,
-                key_exchange: Some("X25519".to_owned()),
-            }
-        } else {
-            TlsDetails {
-                tls_version: "TLSv1.2".to_owned(),
-                cipher_suite: "ECDHE-RSA-AES128-GCM-SHA256".to_owned(),
-                client_provided_host_header: host,
-                key_exchange: None,
-            }
-        });
+        r.tls_details = Some(tls_details(host, rng));
     }
     r
+}
+
+/// The TLS a client used to reach `host`: mostly TLS 1.3 with X25519, some TLS 1.2.
+pub fn tls_details(host: String, rng: &mut Rng) -> TlsDetails {
+    if rng.random_bool(0.85) {
+        TlsDetails {
+            tls_version: "TLSv1.3".to_owned(),
+            cipher_suite: "TLS_AES_128_GCM_SHA256".to_owned(),
+            client_provided_host_header: host,
+            key_exchange: Some("X25519".to_owned()),
+        }
+    } else {
+        TlsDetails {
+            tls_version: "TLSv1.2".to_owned(),
+            cipher_suite: "ECDHE-RSA-AES128-GCM-SHA256".to_owned(),
+            client_provided_host_header: host,
+            key_exchange: None,
+        }
+    }
 }

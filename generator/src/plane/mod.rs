@@ -17,9 +17,8 @@ mod sts;
 mod trail;
 
 use cloudtrail::UserIdentity;
-use cloudtrail::record::{EventType, Record, Resource, TlsDetails};
+use cloudtrail::record::{EventType, Record, Resource};
 use cloudtrail::rules::{self, ApiCall, MemberCase, Outcome};
-use rand::RngExt;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -437,26 +436,12 @@ pub fn to_record(
         r.session_credential_from_console = Some("true".to_owned());
     }
     if !service_call {
-        let host = service.host(region, bucket);
-        r.tls_details = Some(if rng.random_bool(0.85) {
-            TlsDetails {
-                tls_version: "TLSv1.3".to_owned(),
-                cipher_suite: "TLS_AES_128_GCM_SHA256".to_owned(),
-                client_provided_host_header: host,
-                key_exchange: Some("X25519".to_owned()),
-            }
-        } else {
-            TlsDetails {
-                tls_version: "TLSv1.2".to_owned(),
-                cipher_suite: "ECDHE-RSA-AES128-GCM-SHA256".to_owned(),
-                client_provided_host_header: host,
-                key_exchange: None,
-            }
-        });
+        r.tls_details = Some(crate::record::tls_details(service.host(region, bucket), rng));
     }
     r
 }
 
+/// Whether `call` is an AWS service acting on its own (no request, no `requestID`).
 fn is_service_event(call: &PlaneCall) -> bool {
     call.event_type == Some(EventType::AwsServiceEvent)
 }

@@ -125,13 +125,8 @@ pub(super) fn rotate_key(op: &'static PlaneOp, target: &Target<'_>) -> PlaneCall
     let (account, region) = (target.account, target.region);
     let mut call = PlaneCall::new(op);
     // One key per account and Region, the same in every event.
-    let mut key_rng = crate::rng::derive(
-        account.parse().unwrap_or(0),
-        &[
-            region.len() as u64,
-            u64::from(region.as_bytes().iter().map(|b| u32::from(*b)).sum::<u32>()),
-        ],
-    );
+    let path: Vec<u64> = region.bytes().map(u64::from).collect();
+    let mut key_rng = crate::rng::derive(account.parse().unwrap_or(0), &path);
     let key = crate::rng::uuid(&mut key_rng).to_string();
     call.identity = Some(cloudtrail::UserIdentity::service_event(account, "AWS Internal"));
     call.event_type = Some(cloudtrail::record::EventType::AwsServiceEvent);
