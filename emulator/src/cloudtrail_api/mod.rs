@@ -4,18 +4,22 @@
 //! `UnsupportedOperationException`. The server authenticates and records every call (with
 //! `eventSource` `cloudtrail.amazonaws.com`); this module only computes answers.
 
+mod input;
 pub mod setup;
+mod shapes;
+
+use input::{In, required, tags, trail_name};
+use shapes::{digest_trail, epoch, epoch_of, iso, selectors_json, trail_json, trail_response};
 
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use cloudtrail::delivery::Delivery;
-use cloudtrail::digest::{DigestTrail, Digests};
+use cloudtrail::digest::Digests;
 use cloudtrail::history::{History, HistoryError, LookupRequest, LookupThrottle};
 use cloudtrail::keys::KeyRing;
 use cloudtrail::trails::{
-    AdvancedEventSelector, Caller, EventSelector, Selectors, Tag, Trail, TrailError, TrailSpec, TrailUpdate,
-    Trails,
+    AdvancedEventSelector, Caller, EventSelector, Trail, TrailError, TrailSpec, TrailUpdate, Trails,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -179,215 +183,6 @@ fn history_err(e: HistoryError) -> ServiceError {
         Fault::Client
     };
     ServiceError::new(fault, e.code(), e.to_string())
-}
-
-fn serialization(member: &str, want: &str) -> ServiceError {
-    ServiceError::client(
-        "SerializationException",
-        format!("Member {member} must be a {want}."),
-    )
-}
-
-/// Typed access to the members of a request object.
-struct In<'a>(&'a Map<String, Value>);
-
-impl<'a> In<'a> {
-    fn new(v: &'a Value) -> Self {
-        static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
-        In(v.as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new)))
-    }
-
-    fn raw(&self, k: &str) -> Option<&'a Value> {
-        self.0.get(k).filter(|v| !v.is_null())
-    }
-
-    fn str(&self, k: &str) -> Result<Option<&'a str>, ServiceError> {
-        match self.raw(k) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(serialization(k, "string")),
-        }
-    }
-
-    fn bool(&self, k: &str) -> Result<Option<bool>, ServiceError> {
-        match self.raw(k) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(serialization(k, "boolean")),
-        }
-    }
-
-    fn int(&self, k: &str) -> Result<Option<i64>, ServiceError> {
-        match self.raw(k) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| serialization(k, "integer")),
-            Some(_) => Err(serialization(k, "integer")),
-        }
-    }
-
-    fn list(&self, k: &str) -> Result<Option<&'a Vec<Value>>, ServiceError> {
-        match self.raw(k) {
-            None => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a)),
-            Some(_) => Err(serialization(k, "list")),
-        }
-    }
-
-    fn strings(&self, k: &str) -> Result<Option<Vec<String>>, ServiceError> {
-        self.list(k)?
-            .map(|l| {
-                l.iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| serialization(k, "list of strings"))
-                    })
-                    .collect()
-            })
-            .transpose()
-    }
-
-    /// A timestamp: epoch seconds (what the SDKs send) or an ISO 8601 string.
-    fn time(&self, k: &str) -> Result<Option<OffsetDateTime>, ServiceError> {
-        let bad = || serialization(k, "timestamp");
-        match self.raw(k) {
-            None => Ok(None),
-            Some(Value::Number(n)) => {
-                let secs = n.as_f64().ok_or_else(bad)?;
-                let nanos = (secs * 1e9).round();
-                if !nanos.is_finite() || nanos.abs() > 2.5e20 {
-                    return Err(bad());
-                }
-                OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
-                    .map(Some)
-                    .map_err(|_| bad())
-            }
-            Some(Value::String(s)) => {
-                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                    .map(Some)
-                    .map_err(|_| bad())
-            }
-            Some(_) => Err(bad()),
-        }
-    }
-
-    fn typed<T: serde::de::DeserializeOwned>(&self, k: &str, want: &str) -> Result<Option<T>, ServiceError> {
-        self.raw(k)
-            .map(|v| {
-                serde_json::from_value(v.clone()).map_err(|e| {
-                    ServiceError::client(
-                        "SerializationException",
-                        format!("Member {k} is not a valid {want}: {e}"),
-                    )
-                })
-            })
-            .transpose()
-    }
-}
-
-fn required(v: Option<&str>, err: impl FnOnce() -> TrailError) -> Result<&str, ServiceError> {
-    v.filter(|s| !s.is_empty()).ok_or_else(|| trail_err(err()))
-}
-
-fn trail_name(input: &In<'_>, member: &str) -> Result<String, ServiceError> {
-    required(input.str(member)?, || {
-        TrailError::InvalidTrailName(format!(
-            "{member} is required: the trail name or ARN cannot be blank."
-        ))
-    })
-    .map(str::to_owned)
-}
-
-fn tags(input: &In<'_>, member: &str) -> Result<Vec<Tag>, ServiceError> {
-    Ok(input
-        .typed::<Vec<Tag>>(member, "list of tags")?
-        .unwrap_or_default())
-}
-
-fn epoch(secs: i64) -> Value {
-    json!(secs)
-}
-
-fn epoch_of(t: OffsetDateTime) -> Value {
-    json!(t.unix_timestamp())
-}
-
-fn iso(t: OffsetDateTime) -> String {
-    cloudtrail::timefmt::iso_seconds(t)
-}
-
-fn topic_name(t: &Trail) -> Option<String> {
-    t.sns_topic_name.as_deref().map(|s| {
-        if s.starts_with("arn:") {
-            s.rsplit(':').next().unwrap_or(s).to_owned()
-        } else {
-            s.to_owned()
-        }
-    })
-}
-
-/// The `Trail` structure (GetTrail, DescribeTrails).
-fn trail_json(t: &Trail) -> Value {
-    let mut m = Map::new();
-    m.insert("Name".into(), json!(t.name));
-    m.insert("S3BucketName".into(), json!(t.bucket));
-    if let Some(p) = &t.prefix {
-        m.insert("S3KeyPrefix".into(), json!(p));
-    }
-    if let Some(n) = topic_name(t) {
-        m.insert("SnsTopicName".into(), json!(n));
-    }
-    if let Some(a) = t.sns_topic_arn() {
-        m.insert("SnsTopicARN".into(), json!(a));
-    }
-    m.insert(
-        "IncludeGlobalServiceEvents".into(),
-        json!(t.include_global_service_events),
-    );
-    m.insert("IsMultiRegionTrail".into(), json!(t.multi_region));
-    m.insert("HomeRegion".into(), json!(t.home_region));
-    m.insert("TrailARN".into(), json!(t.arn()));
-    m.insert("LogFileValidationEnabled".into(), json!(t.log_file_validation));
-    if let Some(g) = &t.cloud_watch_logs_log_group_arn {
-        m.insert("CloudWatchLogsLogGroupArn".into(), json!(g));
-    }
-    if let Some(r) = &t.cloud_watch_logs_role_arn {
-        m.insert("CloudWatchLogsRoleArn".into(), json!(r));
-    }
-    if let Some(k) = &t.kms_key_id {
-        m.insert("KmsKeyId".into(), json!(k));
-    }
-    m.insert("HasCustomEventSelectors".into(), json!(t.has_custom_selectors));
-    m.insert("HasInsightSelectors".into(), json!(false));
-    m.insert("IsOrganizationTrail".into(), json!(t.organization.is_some()));
-    Value::Object(m)
-}
-
-/// The CreateTrail / UpdateTrail response: the trail without HomeRegion and selector flags.
-fn trail_response(t: &Trail) -> Value {
-    let mut v = trail_json(t);
-    if let Some(m) = v.as_object_mut() {
-        m.remove("HomeRegion");
-        m.remove("HasCustomEventSelectors");
-        m.remove("HasInsightSelectors");
-    }
-    v
-}
-
-fn selectors_json(t: &Trail) -> Value {
-    match &t.selectors {
-        Selectors::Basic(b) => json!({ "TrailARN": t.arn(), "EventSelectors": b }),
-        Selectors::Advanced(a) => json!({ "TrailARN": t.arn(), "AdvancedEventSelectors": a }),
-    }
-}
-
-fn digest_trail(t: &Trail) -> DigestTrail {
-    DigestTrail {
-        arn: t.arn(),
-        bucket: t.bucket.clone(),
-        prefix: t.prefix.clone(),
-        org_id: t.organization.clone(),
-    }
 }
 
 impl CloudTrailApi {
