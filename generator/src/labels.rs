@@ -285,7 +285,7 @@ impl fmt::Display for Score {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<11} {:<52} {:>8} {:>8} {:>7} {:>9}",
+            "{:<11} {:<64} {:>8} {:>8} {:>7} {:>9}",
             "technique", "name", "labelled", "detected", "recall", "precision"
         )?;
         for t in &self.techniques {
@@ -294,7 +294,7 @@ impl fmt::Display for Score {
                 .map_or_else(|| "-".to_owned(), |p| format!("{p:.3}"));
             writeln!(
                 f,
-                "{:<11} {:<52} {:>8} {:>8} {:>7.3} {:>9}",
+                "{:<11} {:<64.64} {:>8} {:>8} {:>7.3} {:>9}",
                 t.mitre,
                 t.technique,
                 t.labelled,

@@ -159,6 +159,12 @@ enum Command {
     },
 }
 
+/// Writes to stdout; a reader that went away (`| head`) ends the output, not the program.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// `K/N` with K < N.
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 0/4")?;
@@ -289,7 +295,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
             let labels = generator::labels::parse_labels(&read(&labels)?).map_err(anyhow::Error::msg)?;
             let alerts = generator::labels::parse_alerts(&read(&alerts)?).map_err(anyhow::Error::msg)?;
-            println!("{}", generator::labels::Score::new(&labels, &alerts));
+            out(&format!("{}\n", generator::labels::Score::new(&labels, &alerts)));
             Ok(ExitCode::SUCCESS)
         }
         Command::Scenarios { name } => {
@@ -297,11 +303,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 None => {
                     for (n, text) in PRESETS {
                         let s = Scenario::parse(n, text)?;
-                        println!("{n:<12} {}", s.description);
+                        out(&format!("{n:<12} {}\n", s.description));
                     }
                 }
                 Some(n) => match PRESETS.iter().find(|(p, _)| *p == n) {
-                    Some((_, text)) => print!("{text}"),
+                    Some((_, text)) => out(text),
                     None => bail!("no preset named {n:?}"),
                 },
             }
@@ -462,9 +468,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 let _ = tokio::signal::ctrl_c().await;
             }))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
             } else {
-                print!("{}", report.text());
+                out(&report.text());
             }
             Ok(if report.interrupted {
                 ExitCode::from(130)
