@@ -159,13 +159,6 @@ pub static PLANE_OPS: &[PlaneOp] = &[
     op("RotateKey", PlaneService::Kms, false),
 ];
 
-impl PlaneCall {
-    /// The request live mode sends.
-    pub fn wire_request(&self) -> Option<&Value> {
-        self.sent.as_ref().or(self.request.as_ref())
-    }
-}
-
 /// The index of a plane operation by name.
 pub fn index(name: &str) -> Option<usize> {
     PLANE_OPS.iter().position(|o| o.name == name)
@@ -230,6 +223,11 @@ pub struct PlaneCall {
 }
 
 impl PlaneCall {
+    /// The request live mode sends.
+    pub fn wire_request(&self) -> Option<&Value> {
+        self.sent.as_ref().or(self.request.as_ref())
+    }
+
     fn new(op: &'static PlaneOp) -> PlaneCall {
         PlaneCall {
             op,
