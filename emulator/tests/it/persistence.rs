@@ -1,9 +1,13 @@
-//! Personalize state in the data directory: it survives a clean restart (snapshot) and a crash
-//! (the journal, replayed), and `--ephemeral` keeps the old in-memory behaviour.
+//! State in the data directory: Personalize's survives a clean restart (snapshot) and a crash
+//! (the journal, replayed), STS's issued credentials survive a restart until they expire, and
+//! `--ephemeral` keeps both in memory.
 
 use emulator::config::FileConfig;
 
+use std::time::Duration;
+
 use crate::common::*;
+use crate::sts::{Issued, sts, text, xml};
 
 fn names(r: &Response) -> Vec<String> {
     let mut v: Vec<String> = r.json()["datasetGroups"]
@@ -98,4 +102,52 @@ async fn ephemeral_state_is_forgotten() {
     let restarted = Harness::start_config(dir, ephemeral, Default::default()).await;
     let listed = restarted.personalize(&alice(), "ListDatasetGroups", "{}").await;
     assert!(names(&listed).is_empty());
+}
+
+#[tokio::test]
+async fn issued_credentials_work_across_a_restart_until_they_expire_and_not_when_ephemeral() {
+    for ephemeral in [false, true] {
+        let config = || {
+            let mut f = file();
+            f.server.ephemeral = ephemeral;
+            f
+        };
+        let mut h = Harness::start_config(tempfile::tempdir().unwrap(), config(), Default::default()).await;
+        let alice = sts(ALICE.0, ALICE.1);
+        let assumed = h.assume(&alice, "nightly", "900").await;
+        assert_eq!(assumed.status, 200, "{}", text(&assumed));
+        let session = Issued::from(&text(&assumed));
+        let stored = h.data_dir().join(".sts").join("credentials.jsonl");
+        assert_eq!(stored.exists(), !ephemeral);
+        h.stop().await.unwrap();
+        let dir = std::mem::replace(&mut h.dir, tempfile::tempdir().unwrap());
+        let restarted = Harness::start_config(dir, config(), Default::default()).await;
+        let list = restarted
+            .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+            .await;
+        if ephemeral {
+            assert_eq!(list.error_type(), "UnrecognizedClientException");
+            continue;
+        }
+        assert_eq!(list.status, 200, "{:?}", list.body);
+        let me = restarted
+            .query(&session.signer("sts"), "GetCallerIdentity", &[])
+            .await;
+        assert_eq!(xml(&text(&me), "UserId"), "AROAIOSFODNN7EXAMPLE1:nightly");
+        // The file is the owner's alone, and it still ends when it said.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(restarted.data_dir().join(".sts/credentials.jsonl"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        restarted.clock.advance(Duration::from_secs(901));
+        let late = restarted
+            .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
+            .await;
+        assert_eq!(late.error_type(), "ExpiredTokenException");
+    }
 }

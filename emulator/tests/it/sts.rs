@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/PersonalizeAdmin";
+pub(crate) const ROLE: &str = "arn:aws:iam::123456789012:role/PersonalizeAdmin";
 
-fn sts(key: &str, secret: &str) -> Signer {
+pub(crate) fn sts(key: &str, secret: &str) -> Signer {
     Signer::new(key, secret, "us-east-1", "sts")
 }
 
 /// The text of the first `<tag>` in an XML body.
-fn xml<'a>(body: &'a str, tag: &str) -> &'a str {
+pub(crate) fn xml<'a>(body: &'a str, tag: &str) -> &'a str {
     let open = format!("<{tag}>");
     let start = body
         .find(&open)
@@ -28,14 +28,14 @@ fn xml<'a>(body: &'a str, tag: &str) -> &'a str {
 }
 
 /// Temporary credentials from an STS response.
-struct Issued {
+pub(crate) struct Issued {
     key: String,
     secret: String,
     token: String,
 }
 
 impl Issued {
-    fn from(body: &str) -> Issued {
+    pub(crate) fn from(body: &str) -> Issued {
         Issued {
             key: xml(body, "AccessKeyId").to_owned(),
             secret: xml(body, "SecretAccessKey").to_owned(),
@@ -43,7 +43,7 @@ impl Issued {
         }
     }
 
-    fn signer(&self, service: &str) -> Signer {
+    pub(crate) fn signer(&self, service: &str) -> Signer {
         Signer::new(&self.key, &self.secret, "us-east-1", service).with_session_token(&self.token)
     }
 }
@@ -62,7 +62,7 @@ fn form_body(action: &str, params: &[(&str, &str)]) -> String {
 
 impl Harness {
     /// `AssumeRole` of the demo role, as `signer`, for `secs` seconds.
-    async fn assume(&self, signer: &Signer, session: &str, secs: &str) -> Response {
+    pub(crate) async fn assume(&self, signer: &Signer, session: &str, secs: &str) -> Response {
         self.query(
             signer,
             "AssumeRole",
@@ -76,7 +76,7 @@ impl Harness {
     }
 
     /// A signed Query call (`Action` and `Version` added).
-    async fn query(&self, signer: &Signer, action: &str, params: &[(&str, &str)]) -> Response {
+    pub(crate) async fn query(&self, signer: &Signer, action: &str, params: &[(&str, &str)]) -> Response {
         let body = form_body(action, params);
         let mut h = HeaderMap::new();
         h.insert(
@@ -89,7 +89,7 @@ impl Harness {
     }
 }
 
-fn text(r: &Response) -> String {
+pub(crate) fn text(r: &Response) -> String {
     String::from_utf8(r.body.to_vec()).unwrap()
 }
 
@@ -768,58 +768,5 @@ async fn rs256_tokens_are_checked_with_the_issuers_published_keys() {
             (r.status.as_u16(), xml(&text(&r), "Code")),
             (400, "InvalidIdentityToken")
         );
-    }
-}
-
-#[tokio::test]
-async fn issued_credentials_work_across_a_restart_until_they_expire_and_not_when_ephemeral() {
-    let default = || {
-        let mut f = emulator::config::FileConfig::embedded_default();
-        f.personalize.time_scale = 0.0;
-        f
-    };
-    for ephemeral in [false, true] {
-        let file = || {
-            let mut f = default();
-            f.server.ephemeral = ephemeral;
-            f
-        };
-        let mut h = Harness::start_config(tempfile::tempdir().unwrap(), file(), Default::default()).await;
-        let alice = sts(ALICE.0, ALICE.1);
-        let assumed = h.assume(&alice, "nightly", "900").await;
-        assert_eq!(assumed.status, 200, "{}", text(&assumed));
-        let session = Issued::from(&text(&assumed));
-        let stored = h.data_dir().join(".sts").join("credentials.jsonl");
-        assert_eq!(stored.exists(), !ephemeral);
-        h.stop().await.unwrap();
-        let dir = std::mem::replace(&mut h.dir, tempfile::tempdir().unwrap());
-        let restarted = Harness::start_config(dir, file(), Default::default()).await;
-        let list = restarted
-            .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
-            .await;
-        if ephemeral {
-            assert_eq!(list.error_type(), "UnrecognizedClientException");
-            continue;
-        }
-        assert_eq!(list.status, 200, "{:?}", list.body);
-        let me = restarted
-            .query(&session.signer("sts"), "GetCallerIdentity", &[])
-            .await;
-        assert_eq!(xml(&text(&me), "UserId"), "AROAIOSFODNN7EXAMPLE1:nightly");
-        // The file is the owner's alone, and it still ends when it said.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(restarted.data_dir().join(".sts/credentials.jsonl"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o077, 0, "{mode:o}");
-        }
-        restarted.clock.advance(Duration::from_secs(901));
-        let late = restarted
-            .personalize(&session.signer("personalize"), "ListDatasetGroups", "{}")
-            .await;
-        assert_eq!(late.error_type(), "ExpiredTokenException");
     }
 }
