@@ -21,6 +21,10 @@ use super::{
     RETENTION_DAYS, io,
 };
 
+/// The most a block can hold: about 64 KiB of records and the last record that crossed it,
+/// which a request's size bounds well below this.
+const MAX_BLOCK_BYTES: u32 = 64 << 20;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Token {
     h: String,
@@ -358,10 +362,17 @@ fn read_back(
                             continue;
                         };
                         // A block cut short or damaged (a crash the file system did not order)
-                        // loses its events from the page, not the lookup.
-                        let mut z = vec![0u8; block.z as usize];
-                        let mut raw = vec![0u8; block.n as usize];
-                        let n = f.read_exact(&mut z).map_err(|e| e.to_string()).and_then(|()| {
+                        // loses its events from the page, not the lookup; so does a block line
+                        // naming sizes no block has (it would cost that much memory).
+                        let sane = block.z <= MAX_BLOCK_BYTES && block.n <= MAX_BLOCK_BYTES;
+                        let mut z = vec![0u8; if sane { block.z as usize } else { 0 }];
+                        let mut raw = vec![0u8; if sane { block.n as usize } else { 0 }];
+                        let read = if sane {
+                            f.read_exact(&mut z).map_err(|e| e.to_string())
+                        } else {
+                            Err(format!("a block line names {} bytes", block.n.max(block.z)))
+                        };
+                        let n = read.and_then(|()| {
                             decompressor
                                 .deflate_decompress(&z, &mut raw)
                                 .map_err(|e| e.to_string())

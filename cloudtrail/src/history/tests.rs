@@ -636,3 +636,29 @@ fn a_damaged_block_loses_its_events_from_the_page_not_the_lookup() {
     let names: Vec<&str> = got.iter().map(|e| e.event_name.as_str()).collect();
     assert_eq!(names, ["Second"]);
 }
+
+#[test]
+fn a_block_line_naming_absurd_sizes_is_a_damaged_block_not_an_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-03-10 12:00:00 UTC));
+    let path = dir.path().join("h");
+    let seg = path.join(ACCT).join("us-east-1");
+    fs::create_dir_all(&seg).unwrap();
+    let r = rec(datetime!(2026-03-10 10:00:00 UTC), "Forged", false, "alice");
+    let mut id = [0u8; 36];
+    let header = serde_json::to_string(&super::segments::Header::of(&r, &mut id, 1)).unwrap();
+    fs::write(
+        seg.join("2026-03-10.jsonl"),
+        format!("{{\"b\":0,\"z\":4000000000,\"n\":4000000000}}\n{header}\n"),
+    )
+    .unwrap();
+    fs::write(seg.join("2026-03-10.records"), b"not deflate").unwrap();
+    let h = History::open(&path, clock.clone()).unwrap();
+    let ok = rec(datetime!(2026-03-10 11:00:00 UTC), "Real", false, "alice");
+    h.append(&ok).unwrap();
+    let names: Vec<String> = all(&h, LookupRequest::default())
+        .into_iter()
+        .map(|e| e.event_name)
+        .collect();
+    assert_eq!(names, ["Real"]);
+}
