@@ -416,13 +416,7 @@ fn requests(op: Op, addr: SocketAddr, slice: usize, pool: usize, tracking_id: &s
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--baseline-server") {
-        let port = args
-            .get(i + 1)
-            .and_then(|p| p.parse().ok())
-            .expect("--baseline-server PORT");
-        serve_baseline(port);
+    if run_as_baseline() {
         return;
     }
     let o = opts();
@@ -431,32 +425,8 @@ fn main() {
         std::process::exit(1);
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("bench-identities.toml");
-    std::fs::write(&config, identity_file()).expect("identity file");
-    let (base_port, emu_port) = (free_port(), free_port());
-    let baseline = Command::new(std::env::current_exe().expect("current exe"))
-        .args(["--baseline-server", &base_port.to_string()])
-        .spawn()
-        .expect("spawn baseline");
-    let emulator_bin =
-        std::env::var("EMULATOR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_emulator").to_owned());
-    let emulator = Command::new(&emulator_bin)
-        .args(["--bind", &format!("127.0.0.1:{emu_port}"), "--no-tls"])
-        .arg("--data-dir")
-        .arg(dir.path().join("trail-data"))
-        .arg("--config")
-        .arg(&config)
-        .args(["--flush-interval", "1s"])
-        .env("EMULATOR_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn emulator");
-    let (emu_pid, base_pid) = (emulator.id(), baseline.id());
-    let _children = Children(vec![baseline, emulator]);
-    let base = SocketAddr::from(([127, 0, 0, 1], base_port));
-    let emu = SocketAddr::from(([127, 0, 0, 1], emu_port));
-    wait_ready(base);
-    wait_ready(emu);
+    let servers = start_servers(dir.path(), &["--no-tls"]);
+    let (base, base_pid, emu, emu_pid) = (servers.base, servers.base_pid, servers.emu, servers.emu_pid);
     println!(
         "wrk benchmark: wrk -t1 -c{} over {} slices of {} s per side (ABBA), {} cores; emulator pid {emu_pid}, baseline pid {base_pid}",
         o.connections,

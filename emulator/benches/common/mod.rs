@@ -4,7 +4,8 @@
 #![allow(dead_code, reason = "each bench uses its own part of these")]
 
 use std::net::SocketAddr;
-use std::process::Child;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -174,4 +175,65 @@ impl Drop for Children {
             let _ = c.wait();
         }
     }
+}
+
+/// Serves as the baseline when this bench was started with `--baseline-server PORT` (the bench
+/// re-runs itself for that), and says whether it did.
+pub(crate) fn run_as_baseline() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(i) = args.iter().position(|a| a == "--baseline-server") else {
+        return false;
+    };
+    let port = args
+        .get(i + 1)
+        .and_then(|p| p.parse().ok())
+        .expect("--baseline-server PORT");
+    serve_baseline(port);
+    true
+}
+
+/// The two servers a load bench compares, each a child process on a free port and ready.
+pub(crate) struct Servers {
+    pub(crate) base: SocketAddr,
+    pub(crate) base_pid: u32,
+    pub(crate) emu: SocketAddr,
+    pub(crate) emu_pid: u32,
+    _children: Children,
+}
+
+/// Starts the baseline (this bench, re-run) and the emulator (`EMULATOR_BIN`, to compare
+/// another build against the same baseline, or this build's) with the bench accounts'
+/// identity file, 1 s flushes and the `extra` flags, keeping its files under `dir`.
+pub(crate) fn start_servers(dir: &Path, extra: &[&str]) -> Servers {
+    let config = dir.join("bench-identities.toml");
+    std::fs::write(&config, identity_file()).expect("write the identity file");
+    let (base_port, emu_port) = (free_port(), free_port());
+    let baseline = Command::new(std::env::current_exe().expect("current exe"))
+        .args(["--baseline-server", &base_port.to_string()])
+        .spawn()
+        .expect("spawn baseline");
+    let emulator_bin =
+        std::env::var("EMULATOR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_emulator").to_owned());
+    let emulator = Command::new(&emulator_bin)
+        .args(["--bind", &format!("127.0.0.1:{emu_port}")])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(dir.join("trail-data"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--flush-interval", "1s"])
+        .env("EMULATOR_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn emulator");
+    let servers = Servers {
+        base: SocketAddr::from(([127, 0, 0, 1], base_port)),
+        base_pid: baseline.id(),
+        emu: SocketAddr::from(([127, 0, 0, 1], emu_port)),
+        emu_pid: emulator.id(),
+        _children: Children(vec![baseline, emulator]),
+    };
+    wait_ready(servers.base);
+    wait_ready(servers.emu);
+    servers
 }

@@ -23,7 +23,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -484,54 +483,26 @@ fn cores() -> usize {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--baseline-server") {
-        let port = args
-            .get(i + 1)
-            .and_then(|p| p.parse().ok())
-            .expect("--baseline-server PORT");
-        serve_baseline(port);
+    if run_as_baseline() {
         return;
     }
     let o = options();
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let config_path = data_dir.path().join("bench-identities.toml");
-    std::fs::write(&config_path, identity_file()).expect("write the identity file");
-    let (base_port, emu_port) = (free_port(), free_port());
-    let baseline = Command::new(std::env::current_exe().expect("current exe"))
-        .args(["--baseline-server", &base_port.to_string()])
-        .spawn()
-        .expect("spawn baseline");
-    // EMULATOR_BIN compares another build of the emulator against the same baseline.
-    let emulator_bin =
-        std::env::var("EMULATOR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_emulator").to_owned());
-    let emulator = Command::new(&emulator_bin)
-        .args(["--bind", &format!("127.0.0.1:{emu_port}")])
-        .arg("--data-dir")
-        .arg(data_dir.path().join("trail-data"))
-        .arg("--config")
-        .arg(&config_path)
-        .args(["--flush-interval", "1s"])
-        .env("EMULATOR_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn emulator");
-    let emulator_pid = emulator.id();
-    let baseline_pid = baseline.id();
-    println!("emulator pid {emulator_pid}, baseline pid {baseline_pid}");
-    let _children = Children(vec![baseline, emulator]);
+    let servers = start_servers(data_dir.path(), &[]);
+    println!(
+        "emulator pid {}, baseline pid {}",
+        servers.emu_pid, servers.base_pid
+    );
     let base = Target {
         name: "baseline",
-        addr: SocketAddr::from(([127, 0, 0, 1], base_port)),
-        pid: baseline_pid,
+        addr: servers.base,
+        pid: servers.base_pid,
     };
     let emu = Target {
         name: "emulator",
-        addr: SocketAddr::from(([127, 0, 0, 1], emu_port)),
-        pid: emulator_pid,
+        addr: servers.emu,
+        pid: servers.emu_pid,
     };
-    wait_ready(base.addr);
-    wait_ready(emu.addr);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -566,7 +537,7 @@ fn main() {
 
             let b = drive(base.addr, Op::ListDatasetGroups, open_conns, o.phase_secs, Some(o.rate)).await;
             print_row(&format!("open loop {} req/s ListDatasetGroups", o.rate), base.name, &b);
-            let sampler = Sampler::start(emulator_pid, Instant::now());
+            let sampler = Sampler::start(servers.emu_pid, Instant::now());
             let e = drive(emu.addr, Op::ListDatasetGroups, open_conns, o.duration, Some(o.rate)).await;
             EMULATOR_CALLS.fetch_add(e.requests, Ordering::Relaxed);
             let samples = sampler.finish();
@@ -580,7 +551,7 @@ fn main() {
                 b.percentile(0.99),
                 met(p99 < 2.0 && e.error_count() == 0)
             ));
-            let (rss, peak) = rss_kib(emulator_pid);
+            let (rss, peak) = rss_kib(servers.emu_pid);
             verdicts.push(format!(
                 "emulator resident memory after the {} s run: {:.1} MiB (peak {:.1} MiB; target < 100 MB = 95.4 MiB): {}",
                 o.duration,
