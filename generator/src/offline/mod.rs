@@ -509,21 +509,16 @@ impl ShardCtx<'_> {
             account: account.clone(),
             region: region.clone(),
         };
-        let trail = format!(
-            "arn:aws:cloudtrail:{}:{account}:trail/{}",
-            self.population.regions.first().cloned().unwrap_or_default(),
-            self.opts
-                .digests
-                .as_ref()
-                .map(|d| d.trail_name.as_str())
-                .unwrap_or("generator")
-        );
         let trail_name = self
             .opts
             .digests
             .as_ref()
             .map(|d| d.trail_name.as_str())
             .unwrap_or("generator");
+        let trail = format!(
+            "arn:aws:cloudtrail:{}:{account}:trail/{trail_name}",
+            self.population.regions.first().cloned().unwrap_or_default(),
+        );
         let mut plan = Plan::new(self.scenario, self.population, self.opts.seed, shard, false)
             .with_trail(trail_name, &self.opts.bucket);
         let mut labelled: Vec<LabelLine> = Vec::new();
