@@ -159,7 +159,7 @@ impl Recorder {
         self.record_within(call, None).await
     }
 
-    /// [`Recorder::record`], waiting at most `wait` for room in the delivery budget.
+    /// [`Recorder::record`], waiting at most `wait` (when given) for room in the delivery budget.
     pub async fn record_within(
         &self,
         call: Call<'_>,
@@ -167,18 +167,9 @@ impl Recorder {
     ) -> Result<(), DeliveryError> {
         for record in self.build_all(call) {
             let json = Arc::new(record.to_json());
-            match wait {
-                Some(w) => {
-                    self.delivery
-                        .submit_serialized_within(&record, Arc::clone(&json), w)
-                        .await?
-                }
-                None => {
-                    self.delivery
-                        .submit_serialized(&record, Arc::clone(&json))
-                        .await?
-                }
-            }
+            self.delivery
+                .submit_serialized_within(&record, Arc::clone(&json), wait)
+                .await?;
             for tap in &self.taps {
                 tap.record_json(&record, &json);
             }

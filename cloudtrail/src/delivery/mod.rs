@@ -257,15 +257,15 @@ impl Delivery {
     }
 
     /// [`Delivery::submit_serialized`], waiting for room in the memory budget at most `wait`
-    /// ([`DeliveryError::NoRoom`] after it): a backlog that does not drain must not hang the
-    /// request path. Only a spent budget waits, so the deadline costs nothing otherwise.
+    /// when given ([`DeliveryError::NoRoom`] after it): a backlog that does not drain must not
+    /// hang the request path. Only a spent budget waits, so the deadline costs nothing otherwise.
     pub async fn submit_serialized_within(
         &self,
         record: &Record,
         json: Arc<Vec<u8>>,
-        wait: std::time::Duration,
+        wait: Option<std::time::Duration>,
     ) -> Result<(), DeliveryError> {
-        self.inner.submit(record, Some(json), Some(wait)).await
+        self.inner.submit(record, Some(json), wait).await
     }
 
     /// Writes every record accepted so far (late records included, as separate files) and
