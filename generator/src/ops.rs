@@ -282,11 +282,16 @@ pub fn get(name: &str) -> Option<&'static OpSpec> {
 
 /// `md/command#personalize.list-dataset-groups`: the AWS CLI's command name for an operation.
 pub fn cli_command(op: &OpSpec) -> String {
-    let service = host_prefix(op.api());
-    let mut s = String::with_capacity(service.len() + op.name.len() + 8);
+    command_name(host_prefix(op.api()), op.name)
+}
+
+/// `<cli service>.<operation in kebab case>`, as the AWS CLI names a command in its user agent
+/// (`personalize.list-dataset-groups`).
+pub fn command_name(service: &str, operation: &str) -> String {
+    let mut s = String::with_capacity(service.len() + operation.len() + 8);
     s.push_str(service);
     s.push('.');
-    for (i, c) in op.name.chars().enumerate() {
+    for (i, c) in operation.chars().enumerate() {
         if c.is_ascii_uppercase() {
             if i > 0 {
                 s.push('-');

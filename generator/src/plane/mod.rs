@@ -339,20 +339,7 @@ impl ConsoleSession {
 /// The `User-Agent` `agent`'s client sends for a plane call.
 pub fn user_agent(agent: &crate::agents::Agent, op: &PlaneOp) -> String {
     let (cli, sdk) = op.service.cli();
-    let mut command = String::with_capacity(cli.len() + op.name.len() + 8);
-    command.push_str(cli);
-    command.push('.');
-    for (i, c) in op.name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                command.push('-');
-            }
-            command.push(c.to_ascii_lowercase());
-        } else {
-            command.push(c);
-        }
-    }
-    agent.render_call(&command, sdk, cli)
+    agent.render_call(&crate::ops::command_name(cli, op.name), sdk, cli)
 }
 
 /// The record of `event`, made by `identity` in (`account`, `region`); ids come from `rng`.
