@@ -375,12 +375,12 @@ impl UserIdentity {
         }
     }
 
-    /// A SAML user (AssumeRoleWithSAML).
-    pub fn saml_user(account: &str, name_qualifier: &str, subject: &str) -> Self {
+    /// A SAML user (AssumeRoleWithSAML). Like a web identity user it has no `accountId`: the
+    /// CloudTrail User Guide's examples and real records name no account for either.
+    pub fn saml_user(name_qualifier: &str, subject: &str) -> Self {
         UserIdentity {
             identity_type: IdentityType::SAMLUser,
             principal_id: Some(format!("{name_qualifier}:{subject}")),
-            account_id: Some(account.to_owned()),
             user_name: Some(subject.to_owned()),
             identity_provider: Some(name_qualifier.to_owned()),
             ..empty()
@@ -388,11 +388,10 @@ impl UserIdentity {
     }
 
     /// A web identity user (AssumeRoleWithWebIdentity).
-    pub fn web_identity_user(account: &str, issuer: &str, app_id: &str, user_id: &str) -> Self {
+    pub fn web_identity_user(issuer: &str, app_id: &str, user_id: &str) -> Self {
         UserIdentity {
             identity_type: IdentityType::WebIdentityUser,
             principal_id: Some(format!("{issuer}:{app_id}:{user_id}")),
-            account_id: Some(account.to_owned()),
             user_name: Some(user_id.to_owned()),
             identity_provider: Some(issuer.to_owned()),
             ..empty()

@@ -19,7 +19,9 @@ pub enum MemberCase {
     AsSent,
     /// Lower camel case, as CloudTrail writes the members of services whose wire names are
     /// PascalCase (CloudTrail's own API, STS): `TrailARN` is `trailARN`, `KMSKeyId` is `kmsKeyId`.
-    LowerCamel,
+    /// The members named here (as sent) hold maps whose keys are data, not member names, and
+    /// keep them as they are (STS's `PrincipalTags`: `{"CostCenter": "987654"}`).
+    LowerCamel(&'static [&'static str]),
 }
 
 /// A member name as CloudTrail writes it for a PascalCase service: the leading run of capitals
@@ -49,15 +51,23 @@ pub fn reads_by_name(operation: &str) -> bool {
         .any(|verb| operation.starts_with(verb))
 }
 
-/// `v` with every object key in lower camel case ([`lower_camel`]), at every depth.
-pub fn lower_camel_members(v: Value) -> Value {
+/// `v` with every object key in lower camel case ([`lower_camel`]), at every depth, except the
+/// keys of the maps held by members named in `data_maps`.
+pub fn lower_camel_members(v: Value, data_maps: &[&str]) -> Value {
     match v {
         Value::Object(o) => Value::Object(
             o.into_iter()
-                .map(|(k, v)| (lower_camel(&k), lower_camel_members(v)))
+                .map(|(k, v)| {
+                    let v = if data_maps.contains(&k.as_str()) {
+                        v
+                    } else {
+                        lower_camel_members(v, data_maps)
+                    };
+                    (lower_camel(&k), v)
+                })
                 .collect(),
         ),
-        Value::Array(a) => Value::Array(a.into_iter().map(lower_camel_members).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| lower_camel_members(v, data_maps)).collect()),
         other => other,
     }
 }
@@ -192,7 +202,7 @@ pub fn api_call(call: ApiCall<'_>) -> Record {
     r.user_agent = user_agent;
     let cased = |v: Value| match call.member_case {
         MemberCase::AsSent => v,
-        MemberCase::LowerCamel => lower_camel_members(v),
+        MemberCase::LowerCamel(maps) => lower_camel_members(v, maps),
     };
     r.request_parameters = call
         .request
@@ -310,7 +320,7 @@ mod tests {
             false,
         );
         c.request = Some(json!({"Name": "t", "MaxResults": 5}));
-        c.member_case = MemberCase::LowerCamel;
+        c.member_case = MemberCase::LowerCamel(&[]);
         let r = api_call(c);
         assert_eq!(r.request_parameters, Some(json!({"name": "t", "maxResults": 5})));
         assert_eq!(

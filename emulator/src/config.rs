@@ -12,8 +12,8 @@ use serde::{Deserialize, Deserializer};
 use crate::seams::Extensions;
 
 pub use shared_config::accounts::{
-    AccountConfig, FederatedUserConfig, KeyConfig, RoleConfig, RootConfig, ServiceConfig, SessionConfig,
-    UserConfig,
+    AccountConfig, FederatedUserConfig, KeyConfig, RoleConfig, RootConfig, SamlProviderConfig, ServiceConfig,
+    SessionConfig, UserConfig,
 };
 /// The configuration used when no `--config` file is given.
 pub use shared_config::{DEFAULT_CONFIG_TOML, parse_duration};
@@ -163,6 +163,33 @@ impl FileConfig {
                 if let Some(j) = &p.jwks {
                     shared_config::accounts::parse_jwks(j)
                         .map_err(|e| ConfigError::Invalid(format!("oidc provider {}: {e}", p.url)))?;
+                }
+            }
+            for p in &account.saml_providers {
+                let text = match (&p.metadata, &p.certificate) {
+                    (Some(t), None) | (None, Some(t)) => t,
+                    _ => {
+                        return Err(ConfigError::Invalid(format!(
+                            "saml provider {} of account {} needs exactly one of metadata or certificate",
+                            p.name, account.id
+                        )));
+                    }
+                };
+                let problem = match crate::sts::saml::certificates(text) {
+                    None => Some(
+                        "no certificate found (PEM, base64 DER, or an IdP metadata document with a signing \
+                         X509Certificate)",
+                    ),
+                    Some(c) if !c.iter().all(|d| crate::sts::saml::is_certificate(d)) => {
+                        Some("a certificate is not a valid X.509 certificate")
+                    }
+                    Some(_) => None,
+                };
+                if let Some(problem) = problem {
+                    return Err(ConfigError::Invalid(format!(
+                        "saml provider {} of account {}: {problem}",
+                        p.name, account.id
+                    )));
                 }
             }
             for fed in &account.federated_users {
@@ -440,6 +467,17 @@ keys = [{ access_key_id = "AKIAX", secret_access_key = "t" }]
         for bad in ["..", "", "UPPER-1", "a/b-1", "-xx-1", "xx--1", "nodash"] {
             let text = format!("[server]\nextra_regions = [{bad:?}]\n");
             assert!(FileConfig::parse(&text).is_err(), "{bad:?}");
+        }
+        for provider in [
+            "name = \"p\"",
+            "name = \"p\"\ncertificate = \"not base64!\"",
+            "name = \"p\"\ncertificate = \"AAAA\"",
+            "name = \"p\"\ncertificate = \"AAAA\"\nmetadata = \"<m/>\"",
+        ] {
+            let text =
+                format!("[[accounts]]\nid = \"111111111111\"\n[[accounts.saml_providers]]\n{provider}\n");
+            let e = FileConfig::parse(&text).unwrap_err().to_string();
+            assert!(e.contains("saml provider p of account 111111111111"), "{e}");
         }
         let ok = FileConfig::parse("[server]\nextra_regions = [\"xx-newregion-1\"]\n").unwrap();
         assert_eq!(ok.server.extra_regions, ["xx-newregion-1"]);

@@ -144,6 +144,21 @@ pub struct Identities {
     users: Arc<HashMap<String, User>>,
     /// OIDC identity providers, by account and issuer (without `https://`).
     oidc: Arc<HashMap<(String, String), OidcProvider>>,
+    /// SAML identity providers, by ARN.
+    saml: Arc<HashMap<String, SamlProvider>>,
+}
+
+/// A configured SAML identity provider.
+#[derive(Debug, Clone)]
+pub struct SamlProvider {
+    /// Its account.
+    pub account: String,
+    /// Its name.
+    pub name: String,
+    /// The DER certificates its responses may be signed with.
+    pub certificates: Vec<Vec<u8>>,
+    /// The issuer its metadata names, which assertions must name; `None`: not checked.
+    pub issuer: Option<String>,
 }
 
 /// A configured OIDC identity provider.
@@ -231,8 +246,29 @@ impl Identities {
         let mut roles = HashMap::new();
         let mut users = HashMap::new();
         let mut oidc = HashMap::new();
+        let mut saml = HashMap::new();
         for account in &file.accounts {
             add_account(&mut by_key, account);
+            for p in &account.saml_providers {
+                let text = p
+                    .metadata
+                    .as_deref()
+                    .or(p.certificate.as_deref())
+                    .unwrap_or_default();
+                saml.insert(
+                    format!("arn:aws:iam::{}:saml-provider/{}", account.id, p.name),
+                    SamlProvider {
+                        account: account.id.clone(),
+                        name: p.name.clone(),
+                        // The configuration check refuses a provider without a certificate.
+                        certificates: crate::sts::saml::certificates(text).unwrap_or_default(),
+                        issuer: p
+                            .metadata
+                            .as_deref()
+                            .and_then(crate::sts::saml::metadata_entity_id),
+                    },
+                );
+            }
             for p in &account.oidc_providers {
                 let url = p
                     .url
@@ -297,7 +333,13 @@ impl Identities {
             roles: Arc::new(roles),
             users: Arc::new(users),
             oidc: Arc::new(oidc),
+            saml: Arc::new(saml),
         }
+    }
+
+    /// The SAML provider whose ARN is `arn`.
+    pub fn saml_provider(&self, arn: &str) -> Option<&SamlProvider> {
+        self.saml.get(arn)
     }
 
     /// The OIDC provider of `account` whose issuer is `url` (without `https://`).

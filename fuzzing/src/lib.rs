@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rest_json", rest_json),
     ("s3_request", s3_request),
     ("filter_expression", filter_expression),
+    ("saml_response", saml_response),
 ];
 
 /// The clock every target uses: the date the corpus requests were signed for.
@@ -222,4 +223,30 @@ pub fn filter_expression(data: &[u8]) {
         "filterExpression": expression,
     });
     let _ = p.call(&ctx, Operation::CreateFilter, &input);
+}
+
+/// A SAML response as an unauthenticated `AssumeRoleWithSAML` caller sends it (the input is
+/// the XML; the target base64-encodes it as clients do): the XML parser, the assertion's
+/// reading, exclusive canonicalisation and the signature check against the test provider's
+/// certificate.
+pub fn saml_response(data: &[u8]) {
+    use base64::Engine as _;
+    use emulator::sts::saml;
+    static CERTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let certs = CERTS.get_or_init(|| {
+        saml::certificates(include_str!("../../emulator/src/sts/saml/testdata/idp-cert.pem"))
+            .unwrap_or_default()
+    });
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(root) = saml::xml::parse(text)
+    {
+        let _ = saml::c14n::canonicalize(&root, None, &["#default".to_owned(), "saml".to_owned()]);
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    if let Ok(response) = saml::Response::parse(&encoded) {
+        let _ = response.verify(certs);
+        if let Ok(assertion) = response.assertion() {
+            let _ = assertion.check(now());
+        }
+    }
 }

@@ -23,6 +23,25 @@ pub struct AccountConfig {
     pub services: Vec<ServiceConfig>,
     /// OpenID Connect identity providers whose tokens `AssumeRoleWithWebIdentity` takes.
     pub oidc_providers: Vec<OidcProviderConfig>,
+    /// SAML 2.0 identity providers whose responses `AssumeRoleWithSAML` takes.
+    pub saml_providers: Vec<SamlProviderConfig>,
+}
+
+/// `[[accounts.saml_providers]]`: an IAM SAML identity provider. Its responses must be signed
+/// with the key of a certificate in `metadata` (the IdP's metadata document, as uploaded to
+/// IAM) or `certificate` (PEM, or the base64 of the metadata's `X509Certificate`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlProviderConfig {
+    /// The provider's name, as its ARN ends (`arn:aws:iam::<account>:saml-provider/<name>`).
+    pub name: String,
+    /// The IdP's metadata XML: its signing certificates, and its `entityID`, which assertions
+    /// must name as their `Issuer`.
+    #[serde(default)]
+    pub metadata: Option<String>,
+    /// The IdP's signing certificate, when no metadata is given (the issuer is then not checked).
+    #[serde(default)]
+    pub certificate: Option<String>,
 }
 
 /// `[[accounts.oidc_providers]]`: an IAM OIDC identity provider. Its tokens are JWTs signed

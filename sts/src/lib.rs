@@ -32,6 +32,10 @@ pub const OPERATIONS: &[(&str, bool)] = &[
 /// as text; records show these as numbers).
 pub const INTEGER_MEMBERS: &[&str] = &["DurationSeconds"];
 
+/// Members of STS records whose values are maps with data keys (tag keys), which keep their
+/// case when the record rules recase member names.
+pub const DATA_MAPS: &[&str] = &["PrincipalTags"];
+
 /// Members a record never shows: the protocol's own, a one-time MFA code, a bearer token.
 const NOT_RECORDED: &[&str] = &[
     "Action",
@@ -153,15 +157,145 @@ pub fn is_timestamp_member(name: &str) -> bool {
     name == "Expiration"
 }
 
-/// The role a call names as its record's resource (`AWS::IAM::Role`): `AssumeRole`'s.
+/// The role a call names as its record's resource (`AWS::IAM::Role`): that of the three calls
+/// that assume one.
 pub fn role_resource<'a>(operation: &str, input: &'a Value) -> Option<&'a str> {
-    (operation == "AssumeRole")
-        .then(|| str_member(input, "RoleArn"))
-        .flatten()
+    matches!(
+        operation,
+        "AssumeRole" | "AssumeRoleWithSAML" | "AssumeRoleWithWebIdentity"
+    )
+    .then(|| str_member(input, "RoleArn"))
+    .flatten()
 }
 
 /// The type of [`role_resource`] in `resources[]`.
 pub const ROLE_TYPE: &str = "AWS::IAM::Role";
+/// The type of an `AssumeRoleWithSAML`'s identity provider (`PrincipalArn`) in `resources[]`.
+pub const SAML_PROVIDER_TYPE: &str = "AWS::IAM::SAMLProvider";
+
+/// What an `AssumeRoleWithSAML` record shows of the assertion, which it never shows whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SamlRequestFacts {
+    /// The assertion's `ID`.
+    pub assertion_id: String,
+    /// Its `RoleSessionName` attribute.
+    pub role_session_name: Option<String>,
+    /// Its `PrincipalTag:<key>` attributes, in document order.
+    pub principal_tags: Vec<(String, String)>,
+    /// Its `TransitiveTagKeys` values.
+    pub transitive_tag_keys: Vec<String>,
+    /// Its `SourceIdentity` attribute.
+    pub source_identity: Option<String>,
+}
+
+/// The request of an `AssumeRoleWithSAML` as its record shows it: the assertion by its ID and
+/// what it says of the session, then `DurationSeconds` (3600 when the caller left it out, as
+/// the session lasts), `RoleArn`, `PrincipalArn` and any session policy. Without `facts` (an
+/// assertion that does not parse) the request is shown without the assertion.
+pub fn saml_request_as_recorded(input: Value, facts: Option<&SamlRequestFacts>) -> Value {
+    let mut shown = request_as_recorded(input);
+    let Some(o) = shown.as_object_mut() else {
+        return shown;
+    };
+    let mut out = Map::new();
+    if let Some(f) = facts {
+        // CloudTrail spells this member so; the record rules leave a lower-case start alone.
+        out.insert("sAMLAssertionID".into(), json!(f.assertion_id));
+        if let Some(n) = &f.role_session_name {
+            out.insert("RoleSessionName".into(), json!(n));
+        }
+        if !f.principal_tags.is_empty() {
+            let tags: Map<String, Value> = f
+                .principal_tags
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            out.insert("PrincipalTags".into(), Value::Object(tags));
+        }
+        if !f.transitive_tag_keys.is_empty() {
+            out.insert("TransitiveTagKeys".into(), json!(f.transitive_tag_keys));
+        }
+        if let Some(s) = &f.source_identity {
+            out.insert("SourceIdentity".into(), json!(s));
+        }
+    }
+    let duration = o.shift_remove("DurationSeconds").unwrap_or(json!(3600));
+    out.insert("DurationSeconds".into(), duration);
+    for m in ["RoleArn", "PrincipalArn"] {
+        if let Some(v) = o.shift_remove(m) {
+            out.insert(m.into(), v);
+        }
+    }
+    out.extend(std::mem::take(o));
+    Value::Object(out)
+}
+
+/// `NameQualifier` of an `AssumeRoleWithSAML`: Base64(SHA-1(issuer, account, `/`, provider
+/// name)), as the STS API Reference defines it. Records name the `SAMLUser` by it.
+pub fn name_qualifier(issuer: &str, account: &str, provider_name: &str) -> String {
+    use base64::Engine as _;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    ctx.update(issuer.as_bytes());
+    ctx.update(account.as_bytes());
+    ctx.update(b"/");
+    ctx.update(provider_name.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(ctx.finish())
+}
+
+/// `SubjectType` of an `AssumeRoleWithSAML`: the `NameID` format without the SAML name-id
+/// prefix (`transient`, `persistent`, `unspecified`), any other format as it is.
+pub fn subject_type(format: Option<&str>) -> String {
+    let Some(f) = format else {
+        return "unspecified".to_owned();
+    };
+    [
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:",
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:",
+    ]
+    .iter()
+    .find_map(|p| f.strip_prefix(p))
+    .unwrap_or(f)
+    .to_owned()
+}
+
+/// What an `AssumeRoleWithSAML` answers besides the session itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SamlAnswer {
+    /// The `NameID`.
+    pub subject: String,
+    /// [`subject_type`].
+    pub subject_type: String,
+    /// The assertion's `Issuer`.
+    pub issuer: String,
+    /// The `Recipient` of its `SubjectConfirmationData`.
+    pub audience: String,
+    /// [`name_qualifier`].
+    pub name_qualifier: String,
+    /// Its `SourceIdentity` attribute.
+    pub source_identity: Option<String>,
+}
+
+/// The output of `AssumeRoleWithSAML`.
+pub fn assume_role_with_saml_output(
+    credentials: Value,
+    assumed_role_user: Value,
+    input: &Value,
+    answer: &SamlAnswer,
+) -> Value {
+    let mut shown = assume_role_output(credentials, assumed_role_user, input, None);
+    let Some(out) = shown.as_object_mut() else {
+        return shown;
+    };
+    out.insert("Subject".into(), json!(answer.subject));
+    out.insert("SubjectType".into(), json!(answer.subject_type));
+    out.insert("Issuer".into(), json!(answer.issuer));
+    out.insert("Audience".into(), json!(answer.audience));
+    out.insert("NameQualifier".into(), json!(answer.name_qualifier));
+    if let Some(s) = &answer.source_identity {
+        out.insert("SourceIdentity".into(), json!(s));
+    }
+    shown
+}
 
 /// Whether a call's records carry a `sharedEventID` when a service makes it: a service's
 /// `AssumeRole` is recorded in the account of the role and of the service's caller alike.
@@ -180,6 +314,42 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn saml_records_name_the_assertion_by_its_id() {
+        let input = json!({"Action": "AssumeRoleWithSAML", "Version": "2011-06-15",
+            "RoleArn": "arn:aws:iam::1:role/r", "PrincipalArn": "arn:aws:iam::1:saml-provider/p",
+            "SAMLAssertion": "PHNhbWw+"});
+        let facts = SamlRequestFacts {
+            assertion_id: "_a1".into(),
+            role_session_name: Some("alice@example.com".into()),
+            principal_tags: vec![("CostCenter".into(), "987654".into())],
+            ..SamlRequestFacts::default()
+        };
+        let shown = saml_request_as_recorded(input, Some(&facts));
+        assert_eq!(
+            serde_json::to_string(&shown).unwrap(),
+            r#"{"sAMLAssertionID":"_a1","RoleSessionName":"alice@example.com","PrincipalTags":{"CostCenter":"987654"},"DurationSeconds":3600,"RoleArn":"arn:aws:iam::1:role/r","PrincipalArn":"arn:aws:iam::1:saml-provider/p"}"#
+        );
+    }
+
+    #[test]
+    fn name_qualifiers_and_subject_types_follow_the_api_reference() {
+        // SHA-1 of "https://example.com/saml" "123456789012" "/MySAMLIdP", base64.
+        assert_eq!(
+            name_qualifier("https://example.com/saml", "123456789012", "MySAMLIdP"),
+            "1uAJanUnBc2XeUkHURMht+xam2c="
+        );
+        assert_eq!(
+            subject_type(Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient")),
+            "transient"
+        );
+        assert_eq!(
+            subject_type(Some("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified")),
+            "unspecified"
+        );
+        assert_eq!(subject_type(Some("urn:example:custom")), "urn:example:custom");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod console;
 mod errors;
 mod generator_live;
 mod generator_s3;
+mod saml;
 mod sts;
 mod validate_logs;
 mod workflow;

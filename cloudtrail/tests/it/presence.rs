@@ -89,12 +89,12 @@ fn identities() -> Vec<(UserIdentity, Vec<&'static str>)> {
             vec!["type", "accountId", "credentialId", "onBehalfOf"],
         ),
         (
-            UserIdentity::saml_user(ACCOUNT, "Q1234", "alice@example.com"),
-            vec!["type", "principalId", "accountId", "userName", "identityProvider"],
+            UserIdentity::saml_user("Q1234", "alice@example.com"),
+            vec!["type", "principalId", "userName", "identityProvider"],
         ),
         (
-            UserIdentity::web_identity_user(ACCOUNT, "accounts.google.com", "app", "u-1"),
-            vec!["type", "principalId", "accountId", "userName", "identityProvider"],
+            UserIdentity::web_identity_user("accounts.google.com", "app", "u-1"),
+            vec!["type", "principalId", "userName", "identityProvider"],
         ),
     ]
 }

@@ -668,7 +668,7 @@ impl Service for CloudTrailApi {
     }
 
     fn member_case(&self) -> cloudtrail::rules::MemberCase {
-        cloudtrail::rules::MemberCase::LowerCamel
+        cloudtrail::rules::MemberCase::LowerCamel(&[])
     }
 
     /// CloudTrail records `DescribeTrails` with the defaults the caller left out.

@@ -8,6 +8,7 @@ use cloudtrail::{IdentityType, Resource, UserIdentity};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+pub mod saml;
 pub mod store;
 
 use crate::identity::{Identities, Principal, Role};
@@ -18,7 +19,6 @@ pub use ::sts::{EVENT_SOURCE, OPERATIONS, XMLNS};
 
 /// Operations that are listed but not served: their callers get a clear error.
 pub const NOT_SERVED: &[&str] = &[
-    "AssumeRoleWithSAML",
     "AssumeRoot",
     "GetDelegatedAccessToken",
     "GetScopedCredentials",
@@ -91,6 +91,17 @@ fn duration(input: &Value, min: i64, max: i64, default: i64, what: &str) -> Resu
         )));
     }
     Ok(secs)
+}
+
+/// `DurationSeconds` of a federated session of `role`: 900 to its maximum, default 3600.
+fn role_duration(input: &Value, role: &Role) -> Result<i64, ServiceError> {
+    duration(
+        input,
+        900,
+        i64::from(role.max_session_duration),
+        3600,
+        "MaxSessionDuration",
+    )
 }
 
 /// A name STS accepts for a session or federated user: `[\w+=,.@-]`, `min..=max` characters.
@@ -418,13 +429,7 @@ impl StsApi {
         {
             return Err(not_authorized());
         }
-        let secs = duration(
-            input,
-            900,
-            i64::from(role.max_session_duration),
-            3600,
-            "MaxSessionDuration",
-        )?;
+        let secs = role_duration(input, role)?;
         let provider = federated_provider(&role.account, claims.issuer());
         let session = RoleSession {
             name: session,
@@ -440,6 +445,93 @@ impl StsApi {
             "Provider": claims.iss,
             "Audience": claims.aud,
         }))
+    }
+
+    fn assume_role_with_saml(&self, ctx: &CallContext<'_>, input: &Value) -> Result<Value, ServiceError> {
+        let role_arn = required(input, "RoleArn")?;
+        let provider_arn = required(input, "PrincipalArn")?;
+        let encoded = required(input, "SAMLAssertion")?;
+        if encoded.len() < 4 || encoded.len() > saml::MAX_ASSERTION {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have \
+                 length between 4 and {}",
+                saml::MAX_ASSERTION
+            )));
+        }
+        let not_authorized = || access_denied("Not authorized to perform sts:AssumeRoleWithSAML");
+        let provider = self.identities.saml_provider(provider_arn).ok_or_else(|| {
+            discovery_error(
+                "Specified provider doesn't exist",
+                "AuthSamlManifestNotFoundException",
+            )
+        })?;
+        let response = saml::Response::parse(encoded).map_err(saml_error)?;
+        response.verify(&provider.certificates).map_err(saml_error)?;
+        let assertion = response.assertion().map_err(saml_error)?;
+        if provider.issuer.as_ref().is_some_and(|i| *i != assertion.issuer) {
+            return Err(discovery_error(
+                "Failed to assume role: Issuer not present in specified provider",
+                "AuthSamlInvalidSamlResponseException",
+            ));
+        }
+        if !response.succeeded() {
+            return Err(invalid_token("The SAML response's StatusCode is not Success"));
+        }
+        assertion.check(ctx.now).map_err(saml_error)?;
+        if !assertion
+            .roles
+            .iter()
+            .any(|(r, p)| r == role_arn && p == provider_arn)
+        {
+            return Err(invalid_token(
+                "SAML Assertion doesn't contain the requested Role and Metadata in the attributes",
+            ));
+        }
+        let subject = assertion.subject.clone().ok_or_else(not_authorized)?;
+        let session = assertion
+            .facts
+            .role_session_name
+            .as_deref()
+            .ok_or_else(|| invalid_token("RoleSessionName is required in AuthnResponse"))?;
+        if check_name(session, "roleSessionName", 2, 64).is_err() {
+            return Err(invalid_token(
+                "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}",
+            ));
+        }
+        let role = self.identities.role(role_arn).ok_or_else(not_authorized)?;
+        if !role.trust.iter().any(|t| t == provider_arn) {
+            return Err(not_authorized());
+        }
+        let source_identity = assertion.facts.source_identity.as_deref();
+        if let Some(s) = source_identity {
+            check_name(s, "sourceIdentity", 2, 64)?;
+        }
+        let mut secs = role_duration(input, role)?;
+        // No session outlives the identity provider's own session.
+        if let Some(until) = assertion.session_until {
+            secs = secs.min((until - ctx.now).whole_seconds()).max(1);
+        }
+        let session = RoleSession {
+            name: session,
+            mfa: false,
+            source_identity,
+            web_identity: None,
+        };
+        let (issued, assumed) = self.role_session(role, &session, ctx.now, secs);
+        let answer = ::sts::SamlAnswer {
+            subject_type: ::sts::subject_type(assertion.subject_format.as_deref()),
+            name_qualifier: ::sts::name_qualifier(&assertion.issuer, &provider.account, &provider.name),
+            subject,
+            issuer: assertion.issuer.clone(),
+            audience: assertion.recipient.clone().unwrap_or_default(),
+            source_identity: source_identity.map(str::to_owned),
+        };
+        Ok(::sts::assume_role_with_saml_output(
+            credentials(&issued),
+            assumed,
+            input,
+            &answer,
+        ))
     }
 
     fn get_access_key_info(&self, input: &Value) -> Result<Value, ServiceError> {
@@ -484,6 +576,7 @@ impl StsApi {
             "GetFederationToken" => self.get_federation_token(ctx, input),
             "GetAccessKeyInfo" => self.get_access_key_info(input),
             "AssumeRoleWithWebIdentity" => self.assume_role_with_web_identity(ctx, input),
+            "AssumeRoleWithSAML" => self.assume_role_with_saml(ctx, input),
             // No call here answers with an encoded authorization message, so none can be decoded.
             "DecodeAuthorizationMessage" => {
                 required(input, "EncodedMessage")?;
@@ -507,6 +600,35 @@ fn not_served(operation: &str) -> ServiceError {
 
 fn invalid_token(message: impl Into<String>) -> ServiceError {
     ServiceError::client("InvalidIdentityToken", message)
+}
+
+/// An `InvalidIdentityToken` as STS relays it from its SAML back end, which names itself, its
+/// own error code and a request id of its own.
+fn discovery_error(message: &str, code: &str) -> ServiceError {
+    invalid_token(format!(
+        "{message} (Service: AWSOpenIdDiscoveryService; Status Code: 400; Error Code: {code}; Request ID: {})",
+        cloudtrail::record::random_uuid()
+    ))
+}
+
+/// What STS answers for a SAML response it refuses.
+fn saml_error(e: saml::SamlError) -> ServiceError {
+    match e {
+        saml::SamlError::Malformed(m) if m == "Invalid base64 SAMLResponse" => {
+            discovery_error(&m, "AuthSamlInvalidSamlResponseException")
+        }
+        saml::SamlError::Malformed(m) => invalid_token(format!("Invalid SAML response: {m}")),
+        // AWS's message is the first sentence; the reason helps whoever set up the provider.
+        saml::SamlError::Signature(m) => invalid_token(format!("Response signature invalid ({m})")),
+        saml::SamlError::Invalid(m) => invalid_token(m),
+        saml::SamlError::Expired(m) => ServiceError::client("ExpiredTokenException", m),
+    }
+}
+
+/// The record's view of a SAML request: what the assertion says, read without checking it.
+fn saml_facts(input: &Value) -> Option<::sts::SamlRequestFacts> {
+    let response = saml::Response::parse(str_member(input, "SAMLAssertion")?).ok()?;
+    response.assertion().ok().map(|a| a.facts)
 }
 
 /// `arn:aws:iam::<account>:oidc-provider/<issuer>`.
@@ -575,16 +697,33 @@ impl Service for StsApi {
     }
 
     fn member_case(&self) -> cloudtrail::rules::MemberCase {
-        cloudtrail::rules::MemberCase::LowerCamel
+        cloudtrail::rules::MemberCase::LowerCamel(::sts::DATA_MAPS)
     }
 
-    /// The web identity the token claims, in the account of the role it asks for (one the
-    /// emulator knows: a record's account becomes a log file path).
+    /// The web identity the token claims, or the SAML user the response names, in the account
+    /// of the role it asks for (one the emulator knows: a record's account becomes a log file
+    /// path).
     fn unsigned_caller(&self, operation: OperationInfo, input: &Value) -> Result<Claimed, ServiceError> {
         let account = str_member(input, "RoleArn")
             .and_then(|arn| arn.split(':').nth(4))
             .filter(|a| self.identities.knows_account(a))
             .ok_or_else(|| access_denied(format!("Not authorized to perform sts:{}", operation.name)))?;
+        if operation.name == "AssumeRoleWithSAML" {
+            let response = saml::Response::parse(str_member(input, "SAMLAssertion").unwrap_or_default())
+                .map_err(saml_error)?;
+            let assertion = response.assertion().map_err(saml_error)?;
+            let provider = str_member(input, "PrincipalArn")
+                .and_then(|arn| arn.rsplit_once(":saml-provider/"))
+                .map_or("", |(_, name)| name);
+            let qualifier = ::sts::name_qualifier(&assertion.issuer, account, provider);
+            return Ok(Claimed {
+                account: account.to_owned(),
+                identity: UserIdentity::saml_user(
+                    &qualifier,
+                    assertion.subject.as_deref().unwrap_or_default(),
+                ),
+            });
+        }
         if operation.name != "AssumeRoleWithWebIdentity" {
             return Err(not_served(operation.name));
         }
@@ -592,7 +731,6 @@ impl Service for StsApi {
         Ok(Claimed {
             account: account.to_owned(),
             identity: UserIdentity::web_identity_user(
-                account,
                 &federated_provider(account, claims.issuer()),
                 &claims.aud,
                 &claims.sub,
@@ -601,7 +739,11 @@ impl Service for StsApi {
     }
 
     /// The record shows what `::sts::request_as_recorded` keeps.
-    fn redact(&self, _operation: OperationInfo, input: Value) -> Value {
+    fn redact(&self, operation: OperationInfo, input: Value) -> Value {
+        if operation.name == "AssumeRoleWithSAML" {
+            let facts = saml_facts(&input);
+            return ::sts::saml_request_as_recorded(input, facts.as_ref());
+        }
         ::sts::request_as_recorded(input)
     }
 
@@ -617,14 +759,24 @@ impl Service for StsApi {
         _region: &str,
         _account: &str,
     ) -> Vec<Resource> {
-        input
+        let mut out: Vec<Resource> = input
             .and_then(|i| ::sts::role_resource(operation.name, i))
             .and_then(|arn| {
                 self.identities
                     .role(arn)
-                    .map(|r| vec![Resource::arn(arn, &r.account, ::sts::ROLE_TYPE)])
+                    .map(|r| Resource::arn(arn, &r.account, ::sts::ROLE_TYPE))
             })
-            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if operation.name == "AssumeRoleWithSAML"
+            && let Some(p) = input
+                .and_then(|i| str_member(i, "PrincipalArn"))
+                .and_then(|arn| self.identities.saml_provider(arn))
+        {
+            let arn = format!("arn:aws:iam::{}:saml-provider/{}", p.account, p.name);
+            out.push(Resource::arn(&arn, &p.account, ::sts::SAML_PROVIDER_TYPE));
+        }
+        out
     }
 
     fn denied_resource(

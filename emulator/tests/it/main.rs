@@ -17,6 +17,7 @@ mod limits;
 mod persistence;
 mod protocol;
 mod recording;
+mod saml;
 mod seams;
 mod signing;
 mod sts;

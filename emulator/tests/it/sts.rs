@@ -514,7 +514,7 @@ fn with_ci_provider(f: &mut emulator::config::FileConfig, key_line: &str) {
 
 impl Harness {
     /// An unsigned Query call, as clients send AssumeRoleWithWebIdentity.
-    async fn unsigned_query(&self, action: &str, params: &[(&str, &str)]) -> Response {
+    pub(crate) async fn unsigned_query(&self, action: &str, params: &[(&str, &str)]) -> Response {
         let body = form_body(action, params);
         let mut h = HeaderMap::new();
         h.insert(
@@ -621,7 +621,6 @@ async fn web_identities_assume_roles_that_trust_their_provider() {
         r["userIdentity"],
         json!({"type": "WebIdentityUser",
                "principalId": format!("arn:aws:iam::123456789012:oidc-provider/{ISSUER}:sts.amazonaws.com:repo:acme/recs:ref:refs/heads/main"),
-               "accountId": "123456789012",
                "userName": "repo:acme/recs:ref:refs/heads/main",
                "identityProvider": format!("arn:aws:iam::123456789012:oidc-provider/{ISSUER}")})
     );

@@ -72,10 +72,11 @@ impl Wire {
 }
 
 /// Whether live mode can send `op`: the emulator serves STS and CloudTrail (not sign-in, IAM or
-/// the bucket's S3 API), and web identities need a token the emulator's provider would accept.
+/// the bucket's S3 API), and web and SAML identities need a token or a signed response the
+/// emulator's provider would accept.
 pub(super) fn served(op: &PlaneOp) -> bool {
     matches!(op.service, PlaneService::Sts | PlaneService::CloudTrail)
-        && op.name != "AssumeRoleWithWebIdentity"
+        && !matches!(op.name, "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML")
 }
 
 /// One signer per identity and signing name, indexed as [`Wire::signer`] reads them.

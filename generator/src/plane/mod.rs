@@ -64,7 +64,8 @@ impl PlaneService {
     /// How its records write member names. S3 records are built with their recorded names.
     fn member_case(self) -> MemberCase {
         match self {
-            PlaneService::Sts | PlaneService::Iam | PlaneService::CloudTrail => MemberCase::LowerCamel,
+            PlaneService::Sts => MemberCase::LowerCamel(::sts::DATA_MAPS),
+            PlaneService::Iam | PlaneService::CloudTrail => MemberCase::LowerCamel(&[]),
             PlaneService::SignIn | PlaneService::S3 | PlaneService::Kms => MemberCase::AsSent,
         }
     }
@@ -129,6 +130,7 @@ pub static PLANE_OPS: &[PlaneOp] = &[
     op("GetSessionToken", PlaneService::Sts, false),
     op("GetFederationToken", PlaneService::Sts, false),
     op("AssumeRoleWithWebIdentity", PlaneService::Sts, false),
+    op("AssumeRoleWithSAML", PlaneService::Sts, false),
     op("ConsoleLogin", PlaneService::SignIn, false),
     op("ListUsers", PlaneService::Iam, true),
     op("ListRoles", PlaneService::Iam, true),

@@ -24,6 +24,13 @@ const ROLES: &[&str] = &[
 /// The web identity provider of `AssumeRoleWithWebIdentity` calls: a CI system's OIDC issuer.
 const OIDC_ISSUER: &str = "token.actions.githubusercontent.com";
 
+/// The workforce identity provider of `AssumeRoleWithSAML` calls, as IAM names it and as its
+/// assertions name themselves (an Okta-style issuer).
+const SAML_PROVIDER: &str = "CorporateIdP";
+const SAML_ISSUER: &str = "http://www.okta.com/exk1example2abcd3e4f5";
+/// The roles workforce users federate into.
+const SAML_ROLES: &[&str] = &["PersonalizeDeveloper", "ReadOnlyAccess"];
+
 pub(super) fn build(
     op: &'static PlaneOp,
     caller: &Principal,
@@ -114,7 +121,6 @@ pub(super) fn build(
             let sub = "repo:example-org/recommendations:ref:refs/heads/main";
             let provider = format!("arn:aws:iam::{account}:oidc-provider/{OIDC_ISSUER}");
             call.identity = Some(UserIdentity::web_identity_user(
-                account,
                 &provider,
                 "sts.amazonaws.com",
                 sub,
@@ -141,8 +147,69 @@ pub(super) fn build(
             }
             input
         }
+        "AssumeRoleWithSAML" => {
+            let role = SAML_ROLES[rng.random_range(0..SAML_ROLES.len())];
+            let role_arn = format!("arn:aws:iam::{account}:role/{role}");
+            let provider_arn = format!("arn:aws:iam::{account}:saml-provider/{SAML_PROVIDER}");
+            let subject = format!("{}@example.com", caller.name);
+            let qualifier = ::sts::name_qualifier(SAML_ISSUER, account, SAML_PROVIDER);
+            call.identity = Some(UserIdentity::saml_user(&qualifier, &subject));
+            let secs = [3600i64, 3600, 28_800, 43_200][rng.random_range(0..4)];
+            let input = json!({"RoleArn": role_arn, "PrincipalArn": provider_arn,
+                "SAMLAssertion": "PHNhbWxwOlJlc3BvbnNlLz4=", "DurationSeconds": secs});
+            let facts = ::sts::SamlRequestFacts {
+                assertion_id: format!("id{}", rng.random_range(10u128.pow(25)..10u128.pow(26))),
+                role_session_name: Some(subject.clone()),
+                ..::sts::SamlRequestFacts::default()
+            };
+            call.resources = vec![
+                Resource::arn(&role_arn, account, ::sts::ROLE_TYPE),
+                Resource::arn(&provider_arn, account, ::sts::SAML_PROVIDER_TYPE),
+            ];
+            if fail {
+                call.error = Some((
+                    Some("AccessDenied".to_owned()),
+                    "Not authorized to perform sts:AssumeRoleWithSAML".to_owned(),
+                ));
+            } else {
+                let role_id = iam_id("AROA", rng);
+                let user = ::sts::assumed_role_user(
+                    &format!("{role_id}:{subject}"),
+                    &format!("arn:aws:sts::{account}:assumed-role/{role}/{subject}"),
+                );
+                let answer = ::sts::SamlAnswer {
+                    subject: subject.clone(),
+                    subject_type: ::sts::subject_type(Some(
+                        "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+                    )),
+                    issuer: SAML_ISSUER.to_owned(),
+                    audience: "https://signin.aws.amazon.com/saml".to_owned(),
+                    name_qualifier: qualifier,
+                    source_identity: None,
+                };
+                call.output = Some(::sts::assume_role_with_saml_output(
+                    creds(rng, secs),
+                    user,
+                    &input,
+                    &answer,
+                ));
+            }
+            call.sent = Some(input.clone());
+            call.request = Some(::sts::saml_request_as_recorded(input, Some(&facts)));
+            call.output = call
+                .output
+                .as_ref()
+                .and_then(::sts::output_as_recorded)
+                .or(call.output);
+            return call;
+        }
         _ => Value::Object(Default::default()),
     };
+    if call.resources.is_empty()
+        && let Some(arn) = ::sts::role_resource(op.name, &input)
+    {
+        call.resources = vec![Resource::arn(arn, account, ::sts::ROLE_TYPE)];
+    }
     call.sent = Some(input.clone());
     call.request = Some(::sts::request_as_recorded(input));
     call.output = call
