@@ -154,6 +154,16 @@ pub struct RawRecord<'a> {
     pub event_time: OffsetDateTime,
 }
 
+/// How [`write_raw`] writes a log file.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOptions {
+    /// The gzip level (libdeflate 0-12).
+    pub level: i32,
+    /// Whether to hash the uncompressed file for a digest ([`WrittenLog::sha256_hex`] is empty
+    /// when not: a run without digests never needs it).
+    pub hash: bool,
+}
+
 /// Compresses and puts one log file from already-serialised records, in the order given.
 pub fn write_raw(
     store: &dyn ObjectStore,
@@ -162,13 +172,18 @@ pub fn write_raw(
     records: &[RawRecord<'_>],
     delivered_at: OffsetDateTime,
     unique: &str,
-    level: i32,
+    options: LogOptions,
 ) -> Result<WrittenLog, StoreError> {
     let key = log_key(dest, delivered_at, unique);
     // Borrow the thread's buffers only while we use them, so nothing here can re-enter a borrow.
     let (mut body, mut gz) = BUFFERS.with_borrow_mut(std::mem::take);
     encode_raw_into(records.iter().map(|r| r.json), &mut body);
-    let sha256_hex = hex::encode(Sha256::digest(&body));
+    let level = options.level;
+    let sha256_hex = if options.hash {
+        hex::encode(Sha256::digest(&body))
+    } else {
+        String::new()
+    };
     gzip_into(&body, level, &mut gz);
     let put = store.put(&dest.bucket, &key, &gz, LOG_CONTENT_TYPE, &BTreeMap::new());
     let compressed_bytes = gz.len();
@@ -211,7 +226,15 @@ pub fn write_log(
             event_time: r.event_time,
         })
         .collect();
-    write_raw(store, trail, dest, &raw, delivered_at, unique, level)
+    write_raw(
+        store,
+        trail,
+        dest,
+        &raw,
+        delivered_at,
+        unique,
+        LogOptions { level, hash: true },
+    )
 }
 
 #[cfg(test)]

@@ -220,7 +220,11 @@ pub struct LocalDir {
     root: PathBuf,
     clock: SharedClock,
     fsync: bool,
+    /// Whether puts hash what they write (see [`LocalDir::hashing_puts`]).
+    hash_puts: bool,
     tmp_seq: AtomicU64,
+    /// The process id, in staging names (read once: it is a system call).
+    pid: u32,
     /// `"<bucket>/<key>"` -> MD5 of objects without a metadata file.
     etags: Mutex<HashMap<String, CachedEtag>>,
 }
@@ -320,7 +324,9 @@ impl LocalDir {
             root: root.into(),
             clock,
             fsync: false,
+            hash_puts: true,
             tmp_seq: AtomicU64::new(0),
+            pid: std::process::id(),
             etags: Mutex::new(HashMap::new()),
         }
     }
@@ -328,6 +334,15 @@ impl LocalDir {
     /// Also `fsync` every object before it becomes visible (survives power loss, costs throughput).
     pub fn with_fsync(mut self, fsync: bool) -> Self {
         self.fsync = fsync;
+        self
+    }
+
+    /// Whether a put computes the object's ETag (the MD5 of its body) and remembers it for
+    /// `head` and `list` (the default). A store that only writes, such as an offline generator
+    /// run, can leave it out: its puts then answer an empty `etag`, and `head` and `list`
+    /// compute the ETag from the file when they are asked.
+    pub fn hashing_puts(mut self, hash: bool) -> Self {
+        self.hash_puts = hash;
         self
     }
 
@@ -370,7 +385,7 @@ impl LocalDir {
     fn stage(&self, bytes: &[u8], mtime: Option<SystemTime>) -> Result<Staged, StoreError> {
         let tmp_dir = self.root.join(TMP_DIR);
         let n = self.tmp_seq.fetch_add(1, Ordering::Relaxed);
-        let tmp = tmp_dir.join(format!("{}-{n}.tmp", std::process::id()));
+        let tmp = tmp_dir.join(format!("{}-{n}.tmp", self.pid));
         // The folder is only created when the create says it is missing: no mkdir per write.
         let f = match fs::File::create(&tmp) {
             Ok(f) => f,
@@ -688,8 +703,8 @@ impl ObjectStore for LocalDir {
         let (content_type, user_meta) = (object.content_type, object.user_meta);
         Self::check(bucket, key)?;
         let last_modified = truncate_millis(self.clock.now());
-        let md5: [u8; 16] = md5::Md5::digest(body).into();
-        let meta = ObjectMeta {
+        let md5: Option<[u8; 16]> = self.hash_puts.then(|| md5::Md5::digest(body).into());
+        let mut meta = ObjectMeta {
             content_type: content_type.to_owned(),
             user: user_meta
                 .iter()
@@ -697,7 +712,7 @@ impl ObjectStore for LocalDir {
                 .collect(),
             last_modified,
             size: body.len() as u64,
-            etag: hex::encode(md5),
+            etag: md5.map(hex::encode).unwrap_or_default(),
         };
         let mtime = to_system_time(last_modified);
         let staged = self.stage(body, mtime)?;
@@ -718,12 +733,17 @@ impl ObjectStore for LocalDir {
             }
             let file = self.publish(staged, &object)?;
             // The stamp of our own inode, after the rename changed its change time.
-            match file.map(|f| f.metadata().and_then(|m| Stamp::of(&m))) {
-                Some(Ok(stamp)) if stamp.size == meta.size => self.remember(ck, stamp, md5),
+            let stamp = || file.map(|f| f.metadata().and_then(|m| Stamp::of(&m)));
+            match md5.map(|md5| (md5, stamp())) {
+                Some((md5, Some(Ok(stamp)))) if stamp.size == meta.size => self.remember(ck, stamp, md5),
                 _ => self.forget(&ck),
             }
         } else {
             // Metadata first: whoever sees the object also finds its metadata.
+            // A metadata file always holds the ETag, hashing puts or not.
+            if meta.etag.is_empty() {
+                meta.etag = hex::encode(md5::Md5::digest(body));
+            }
             let meta_json = serde_json::to_vec(&meta).unwrap_or_default();
             let staged_meta = self.stage(&meta_json, mtime)?;
             self.publish(staged_meta, &meta_path)?;

@@ -141,7 +141,10 @@ impl FileJob {
                 &raw,
                 delivered_at,
                 &unique,
-                writer.level,
+                crate::logfile::LogOptions {
+                    level: writer.level,
+                    hash: true,
+                },
             )
         }));
         drop(raw);

@@ -458,3 +458,23 @@ fn measure_puts() {
         );
     }
 }
+
+#[test]
+fn a_store_that_does_not_hash_its_puts_still_answers_etags() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = LocalDir::new(dir.path()).hashing_puts(false);
+    let none = BTreeMap::new();
+    let user = BTreeMap::from([("signature".to_owned(), "abc".to_owned())]);
+    let plain = s
+        .put("my-bucket", "a.json.gz", b"one", "application/x-gzip", &none)
+        .unwrap();
+    assert_eq!(plain.etag, "");
+    let with_meta = s
+        .put("my-bucket", "b.json.gz", b"two", "text/plain", &user)
+        .unwrap();
+    assert_eq!(with_meta.etag, hex::encode(md5::Md5::digest(b"two")));
+    for (key, body) in [("a.json.gz", b"one"), ("b.json.gz", b"two")] {
+        let head = s.head("my-bucket", key).unwrap().unwrap();
+        assert_eq!(head.etag, hex::encode(md5::Md5::digest(body)), "{key}");
+    }
+}

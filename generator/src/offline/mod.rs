@@ -172,7 +172,8 @@ pub fn run(opts: &OfflineOptions, stop: &AtomicBool) -> Result<Summary, OfflineE
             opts.bucket
         )));
     }
-    let store = LocalDir::new(&opts.out);
+    // Nothing reads back what a run writes: its puts need not hash the files for ETags.
+    let store = LocalDir::new(&opts.out).hashing_puts(false);
     store.create_bucket(&opts.bucket)?;
     run_with_store(opts, &store, stop)
 }
@@ -234,7 +235,7 @@ pub fn run_delivering(
         None => None,
     };
     let local = if delivery.local {
-        let d = LocalDir::new(&opts.out);
+        let d = LocalDir::new(&opts.out).hashing_puts(false);
         d.create_bucket(&opts.bucket)?;
         Some(d)
     } else {
@@ -356,7 +357,6 @@ fn generate(
     let written: Mutex<Vec<WrittenLog>> = Mutex::new(Vec::new());
     let failure: Mutex<Option<OfflineError>> = Mutex::new(None);
     let label_lines: Mutex<Vec<LabelLine>> = Mutex::new(Vec::new());
-    let done = AtomicBool::new(false);
     let ctx = ShardCtx {
         scenario: &scenario,
         population: &population,
@@ -367,10 +367,15 @@ fn generate(
         labels: opts.labels.is_some().then_some(&label_lines),
     };
     let panicked = std::thread::scope(|scope| {
-        let ticker = scope.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
+        // The progress bar's ticker sleeps on a channel nobody sends on: dropping the sender
+        // when the workers are done wakes it at once, so the run never waits out a tick.
+        let (finished, tick) = std::sync::mpsc::channel::<()>();
+        let (bar, counters) = (&bar, &counters);
+        let ticker = scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                tick.recv_timeout(Duration::from_millis(100))
+            {
                 bar.set_position(counters.events.load(Ordering::Relaxed));
-                std::thread::sleep(Duration::from_millis(100));
             }
         });
         let workers: Vec<_> = (0..threads)
@@ -403,7 +408,7 @@ fn generate(
             .into_iter()
             .map(|w| w.join().is_err())
             .fold(false, |a, b| a | b);
-        done.store(true, Ordering::Relaxed);
+        drop(finished);
         let _ = ticker.join();
         panicked
     });
@@ -650,7 +655,10 @@ impl ShardCtx<'_> {
             &raw,
             delivered_at,
             &unique,
-            self.opts.level,
+            logfile::LogOptions {
+                level: self.opts.level,
+                hash: self.opts.digests.is_some(),
+            },
         )?;
         let raw_len: usize = records.iter().map(|r| r.1.len() + 1).sum::<usize>() + 13;
         self.counters
