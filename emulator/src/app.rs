@@ -20,7 +20,7 @@ use crate::personalize_api::PersonalizeApi;
 use crate::protocol::{self, CallError};
 use crate::recorder::{Call, Outcome, Recorder};
 use crate::router::{Route, Routed, Services, Unserved};
-use crate::seams::{AfterRecord, CallContext, HttpResponse, S3Caller, S3Handler, S3Request};
+use crate::seams::{AfterRecord, CallContext, HttpResponse, RawCaller, RawRequest, RawService};
 use crate::sigv4::{self, PathStyle, RequestView};
 
 /// Shared state of a running server.
@@ -34,7 +34,8 @@ pub(crate) struct App {
     pub(crate) personalize: Arc<PersonalizeApi>,
     /// Every service, and how requests reach them.
     pub(crate) services: Services,
-    pub(crate) s3: Option<Arc<dyn S3Handler>>,
+    /// Services that answer whole requests, by signing name.
+    pub(crate) raw: std::collections::HashMap<&'static str, Arc<dyn RawService>>,
     pub(crate) recorder: Recorder,
     pub(crate) delivery: Delivery,
     /// Authenticated calls being processed; when none is left, new ones answer
@@ -132,8 +133,8 @@ impl App {
             return crate::console::handle(&self, &parts, peer, &request_id);
         }
         let scope = sigv4::peek_scope(&parts.uri, &parts.headers);
-        if scope.as_ref().is_some_and(|s| s.service == "s3") {
-            return self.handle_s3(parts, body, request_id).await;
+        if let Some(raw) = scope.as_ref().and_then(|s| self.raw.get(s.service.as_str())) {
+            return self.handle_raw(raw.as_ref(), parts, body, request_id).await;
         }
         let signing_name = scope.as_ref().map(|s| s.service.as_str());
         match self.services.route_signed(&parts, signing_name) {
@@ -470,7 +471,12 @@ impl App {
             &self.identities,
             &self.regions,
             &unserved.signing_name,
-            PathStyle::Normalized,
+            // The S3 family signs paths as sent, as the S3 API here does.
+            if unserved.signing_name.starts_with("s3") {
+                PathStyle::S3
+            } else {
+                PathStyle::Normalized
+            },
             self.clock.now(),
         );
         let verified = match verified {
@@ -517,9 +523,15 @@ impl App {
         api.response(protocol, request_id)
     }
 
-    async fn handle_s3(&self, parts: Parts, body: Incoming, request_id: String) -> HttpResponse {
+    async fn handle_raw(
+        &self,
+        raw: &dyn RawService,
+        parts: Parts,
+        body: Incoming,
+        request_id: String,
+    ) -> HttpResponse {
         let resource = parts.uri.path().to_owned();
-        let refuse = |e: CallError| crate::s3::call_error_response(&e, &resource, &request_id);
+        let refuse = |e: CallError| raw.refuse(&e, &resource, &request_id);
         let body = match self.receive(&parts, body).await {
             Ok(b) => b,
             Err(e) => return refuse(e),
@@ -534,8 +546,8 @@ impl App {
             &view,
             &self.identities,
             &self.regions,
-            "s3",
-            PathStyle::S3,
+            raw.signing_name(),
+            raw.path_style(),
             self.clock.now(),
         ) {
             Ok(v) => v,
@@ -544,20 +556,17 @@ impl App {
         let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
             return refuse(CallError::Throttled);
         };
-        let Some(s3) = &self.s3 else {
-            return crate::s3::not_served_response(&resource, &request_id);
-        };
-        let request = S3Request {
+        let request = RawRequest {
             parts,
             body,
-            caller: Some(S3Caller {
+            caller: Some(RawCaller {
                 account: verified.principal.account.clone(),
                 identity: verified.principal.identity.clone(),
                 region: verified.scope.region,
             }),
             request_id,
         };
-        s3.handle(request).await
+        raw.handle(request).await
     }
 }
 

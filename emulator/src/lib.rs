@@ -2,7 +2,7 @@
 //!
 //! One port serves every [`seams::Service`]: the Personalize control plane (AWS JSON 1.1) with
 //! Runtime and Events (REST-JSON) ([`personalize_api`]), the CloudTrail API ([`cloudtrail_api`]),
-//! STS over the Query protocol ([`sts`]), and any a caller plugs in; S3 through [`seams::S3Handler`]; and admin endpoints under
+//! STS over the Query protocol ([`sts`]), and any a caller plugs in; S3 through [`seams::RawService`]; and admin endpoints under
 //! `/_emulator/`. Every call that can be tied to an identity becomes a CloudTrail record, built
 //! by the [`recorder`] after the response is known and spooled before the response is sent.
 //! `docs/protocol.md` describes the wire behaviour and every choice AWS does not document;

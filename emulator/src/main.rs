@@ -157,7 +157,8 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("binding {bind}"))?;
         let mut config = emulator::Config::new(file);
         // The read-only S3 API over the data directory, for `aws s3` and `validate-logs`.
-        config.extensions.s3 = Some(std::sync::Arc::new(emulator::s3::S3Api::from_config(&config)));
+        let s3 = std::sync::Arc::new(emulator::s3::S3Api::from_config(&config));
+        config.extensions.raw.push(s3);
         emulator::run(listener, config, shutdown).await?;
         Ok(())
     })

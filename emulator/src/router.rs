@@ -55,8 +55,8 @@ pub(crate) struct Unserved {
     pub(crate) rest_xml: bool,
 }
 
-/// REST-XML services besides S3: their errors are XML.
-const REST_XML: &[&str] = &["s3-control", "s3-outposts", "cloudfront", "route53"];
+/// REST-XML services: their errors are XML (S3's too, when no S3 API is plugged in).
+const REST_XML: &[&str] = &["s3", "s3-control", "s3-outposts", "cloudfront", "route53"];
 
 /// The placeholder operation of a Query route until the body names one.
 pub(crate) const QUERY_PENDING: OperationInfo = OperationInfo::management("", false);

@@ -1,6 +1,7 @@
-//! The seams services plug into: [`Service`] (Personalize, the CloudTrail API, STS, a test's own), the
-//! S3 API over the data directory ([`S3Handler`], REST-XML), and taps that see every record the
-//! spool accepted (Event history).
+//! The seams services plug into: [`Service`] (Personalize, the CloudTrail API, STS, a test's own),
+//! [`RawService`] for a service that answers whole requests and records nothing (the S3 API over
+//! the data directory, REST-XML), and taps that see every record the spool accepted (Event
+//! history). Both kinds of service plug in by their signing name; the server names neither.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -262,23 +263,23 @@ pub trait Service: Send + Sync + 'static {
     fn reset(&self) {}
 }
 
-/// A request routed to the S3 API (credential scope service `s3`). The server has already
-/// verified its signature; `caller` is `None` only for anonymous requests.
+/// A request routed to a [`RawService`] by its credential scope's service. The server has
+/// already verified its signature; `caller` is `None` only for anonymous requests.
 #[derive(Debug)]
-pub struct S3Request {
+pub struct RawRequest {
     /// The request head as received.
     pub parts: http::request::Parts,
     /// The whole body (bounded by the body limit).
     pub body: Bytes,
     /// Who signed the request, and the region they signed for.
-    pub caller: Option<S3Caller>,
+    pub caller: Option<RawCaller>,
     /// The `x-amz-request-id` to answer with.
     pub request_id: String,
 }
 
-/// The verified signer of an S3 request.
+/// The verified signer of a [`RawRequest`].
 #[derive(Debug, Clone)]
-pub struct S3Caller {
+pub struct RawCaller {
     /// The caller's account.
     pub account: String,
     /// The caller, as CloudTrail shows it.
@@ -328,10 +329,21 @@ impl hyper::body::Body for StreamedBody {
     }
 }
 
-/// The S3 API over the data directory.
-pub trait S3Handler: Send + Sync + 'static {
-    /// Answers one request (errors as S3 XML).
-    fn handle(&self, request: S3Request) -> BoxFuture<'_, HttpResponse>;
+/// A service that answers whole requests in its own protocol and records nothing: the S3 API
+/// over the data directory, so `aws s3` and `aws cloudtrail validate-logs` read what was
+/// delivered (reads of a trail's own bucket are data events nobody here has asked a trail to
+/// log). It plugs in by its signing name, as a [`Service`] does: the server checks the
+/// signature with the path rules it names and the body limit, and asks it to word the refusals.
+pub trait RawService: Send + Sync + 'static {
+    /// The credential scope's service name that routes requests here (`s3`).
+    fn signing_name(&self) -> &'static str;
+    /// How its requests' paths are canonicalised for SigV4 (S3 keeps them as sent).
+    fn path_style(&self) -> crate::sigv4::PathStyle;
+    /// The answer to a request the server refused before it reached the service (a bad
+    /// signature, a body too large or too slow, too many calls at once), in its protocol.
+    fn refuse(&self, error: &crate::protocol::CallError, resource: &str, request_id: &str) -> HttpResponse;
+    /// Answers one request.
+    fn handle(&self, request: RawRequest) -> BoxFuture<'_, HttpResponse>;
 }
 
 /// What the console's Trails view reads: each trail the account sees from a Region, as
@@ -360,9 +372,10 @@ pub trait RecordTap: Send + Sync {
 pub struct Extensions {
     /// Extra services.
     pub services: Vec<Arc<dyn Service>>,
-    /// The S3 API (the binary plugs in [`crate::s3::S3Api`]); without one, S3 requests answer
-    /// S3's `NotImplemented`.
-    pub s3: Option<Arc<dyn S3Handler>>,
+    /// Services that answer whole requests (the binary plugs in [`crate::s3::S3Api`]); a
+    /// request signed for a service that is neither here nor a [`Service`] gets that service's
+    /// own "not served" answer (S3: `NotImplemented`).
+    pub raw: Vec<Arc<dyn RawService>>,
     /// Record taps.
     pub taps: Vec<Arc<dyn RecordTap>>,
 }
@@ -374,7 +387,10 @@ impl std::fmt::Debug for Extensions {
                 "services",
                 &self.services.iter().map(|s| s.signing_name()).collect::<Vec<_>>(),
             )
-            .field("s3", &self.s3.is_some())
+            .field(
+                "raw",
+                &self.raw.iter().map(|s| s.signing_name()).collect::<Vec<_>>(),
+            )
             .field("taps", &self.taps.len())
             .finish()
     }

@@ -151,7 +151,12 @@ async fn assemble(config: Config, local: SocketAddr) -> Result<Arc<App>, ServerE
         regions: crate::sigv4::Regions::new(&server.extra_regions),
         personalize,
         services: Services::new(services),
-        s3: config.extensions.s3.clone(),
+        raw: config
+            .extensions
+            .raw
+            .iter()
+            .map(|r| (r.signing_name(), r.clone()))
+            .collect(),
         recorder,
         delivery,
         in_flight: Arc::new(Semaphore::new(server.max_in_flight.max(1))),

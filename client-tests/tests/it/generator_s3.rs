@@ -299,7 +299,8 @@ async fn bad_stores_fail_cleanly_with_actionable_errors() {
     // The emulator with its S3 API (as the binary plugs it in): an unknown key is refused, and
     // so is any write with a good one.
     let emu = Emulator::start_with(Options::default().config(|c| {
-        c.extensions.s3 = Some(Arc::new(emulator::s3::S3Api::from_config(c)));
+        let s3 = Arc::new(emulator::s3::S3Api::from_config(c));
+        c.extensions.raw.push(s3);
     }))
     .await;
     std::fs::create_dir_all(emu.data_dir().join("gen-emulator")).unwrap();

@@ -184,8 +184,9 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
     let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let clock = ManualClock::new(start);
     let mut config = Config::new(config(&data)).with_clock(clock.clone());
-    if config.extensions.s3.is_none() {
-        config.extensions.s3 = Some(Arc::new(emulator::s3::S3Api::from_config(&config)));
+    if config.extensions.raw.is_empty() {
+        let s3 = Arc::new(emulator::s3::S3Api::from_config(&config));
+        config.extensions.raw.push(s3);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -385,8 +386,9 @@ async fn offline_generator_digests_validate_with_the_emulators_key() {
     let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let clock = ManualClock::new(start);
     let mut config = Config::new(config(&data)).with_clock(clock.clone());
-    if config.extensions.s3.is_none() {
-        config.extensions.s3 = Some(Arc::new(emulator::s3::S3Api::from_config(&config)));
+    if config.extensions.raw.is_empty() {
+        let s3 = Arc::new(emulator::s3::S3Api::from_config(&config));
+        config.extensions.raw.push(s3);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -15,8 +15,8 @@ mod list;
 mod response;
 pub(crate) mod xml;
 
+pub(crate) use response::call_error_response;
 use response::{RangeSpec, common_headers, error_response, header_value, parse_range};
-pub(crate) use response::{call_error_response, not_served_response};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -29,7 +29,7 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use sha2::{Digest as _, Sha256};
 
 use crate::protocol::{CallError, http_date};
-use crate::seams::{BoxFuture, HttpResponse, S3Handler, S3Request};
+use crate::seams::{BoxFuture, HttpResponse, RawRequest, RawService};
 use list::{ListParams, list_keys};
 use xml::{DECL, NS, element, escape, iso_millis, percent_decode, url_encode};
 
@@ -230,8 +230,20 @@ impl S3Api {
     }
 }
 
-impl S3Handler for S3Api {
-    fn handle(&self, request: S3Request) -> BoxFuture<'_, HttpResponse> {
+impl RawService for S3Api {
+    fn signing_name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn path_style(&self) -> crate::sigv4::PathStyle {
+        crate::sigv4::PathStyle::S3
+    }
+
+    fn refuse(&self, error: &crate::protocol::CallError, resource: &str, request_id: &str) -> HttpResponse {
+        call_error_response(error, resource, request_id)
+    }
+
+    fn handle(&self, request: RawRequest) -> BoxFuture<'_, HttpResponse> {
         let api = self.clone();
         Box::pin(async move {
             let request_id = request.request_id.clone();

@@ -115,16 +115,6 @@ pub(crate) fn call_error_response(e: &CallError, resource: &str, request_id: &st
     error_response(&s3.with("Resource", resource), request_id, false)
 }
 
-/// The answer to an S3 request when no S3 API is plugged in.
-pub(crate) fn not_served_response(resource: &str, request_id: &str) -> HttpResponse {
-    let e = S3Error::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "NotImplemented",
-        "The S3 API over the data directory is not available in this build of the emulator.",
-    );
-    error_response(&e.with("Resource", resource), request_id, false)
-}
-
 pub(super) fn error_response(e: &S3Error, request_id: &str, head: bool) -> HttpResponse {
     let mut out = String::from(DECL);
     out.push_str("<Error>");

@@ -130,6 +130,9 @@ fn the_request_path_names_no_service() {
             "sts::",
             "StsApi",
             "\"sts\"",
+            "S3Api",
+            "s3::S3",
+            "== \"s3\"",
         ],
     );
     // The one exception: the app holds Personalize's journal for compaction at shutdown.

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use cloudtrail::Record;
 use emulator::config::FileConfig;
 use emulator::seams::{
-    Answer, BoxFuture, CallContext, Extensions, HttpResponse, OperationInfo, RecordTap, S3Handler, S3Request,
-    Service, ServiceError,
+    Answer, BoxFuture, CallContext, Extensions, HttpResponse, OperationInfo, RawRequest, RawService,
+    RecordTap, Service, ServiceError,
 };
 use emulator::sigv4::Signer;
 use http::{HeaderMap, Method};
@@ -60,8 +60,34 @@ impl Service for Echo {
 
 struct FakeS3;
 
-impl S3Handler for FakeS3 {
-    fn handle(&self, request: S3Request) -> BoxFuture<'_, HttpResponse> {
+impl RawService for FakeS3 {
+    fn signing_name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn path_style(&self) -> emulator::sigv4::PathStyle {
+        emulator::sigv4::PathStyle::S3
+    }
+
+    /// Refusals in the shape of S3's errors, from the server's own reason.
+    fn refuse(
+        &self,
+        error: &emulator::protocol::CallError,
+        _resource: &str,
+        _request_id: &str,
+    ) -> HttpResponse {
+        let (status, code) = match error {
+            emulator::protocol::CallError::Auth(a) => (a.s3().status, a.s3().code),
+            _ => (http::StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+        };
+        let mut r = http::Response::new(emulator::seams::full_body(format!(
+            "<Error><Code>{code}</Code></Error>"
+        )));
+        *r.status_mut() = status;
+        r
+    }
+
+    fn handle(&self, request: RawRequest) -> BoxFuture<'_, HttpResponse> {
         Box::pin(async move {
             let caller = request
                 .caller
@@ -90,7 +116,7 @@ async fn harness(tap: Arc<Tap>) -> Harness {
         .push("cloudtrail:StopLogging".to_owned());
     let extensions = Extensions {
         services: vec![Arc::new(Echo)],
-        s3: Some(Arc::new(FakeS3)),
+        raw: vec![Arc::new(FakeS3)],
         taps: vec![tap],
     };
     Harness::start_config(dir, file, extensions).await

@@ -300,7 +300,7 @@ async fn with_s3_and_a_log_file() -> (Harness, String) {
     file.server.data_dir = dir.path().to_owned();
     let s3 = emulator::s3::S3Api::from_config(&emulator::Config::new(file.clone()));
     let extensions = emulator::seams::Extensions {
-        s3: Some(Arc::new(s3)),
+        raw: vec![Arc::new(s3)],
         ..Default::default()
     };
     let h = Harness::start_config(dir, file, extensions).await;
