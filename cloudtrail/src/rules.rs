@@ -158,8 +158,13 @@ pub struct ApiCall<'a> {
     pub request: Option<Value>,
     /// How it ended.
     pub outcome: Outcome<'a>,
-    /// Whether the operation only reads.
+    /// Whether the operation only reads (`readOnly`).
     pub read_only: bool,
+    /// Whether it changes state (creates, deletes, issues credentials): only such a call's
+    /// output is recorded, as `responseElements`. For every service but STS this is
+    /// `!read_only`; CloudTrail writes STS's credential-issuing calls as read-only, yet shows
+    /// what they issued.
+    pub changes_state: bool,
     /// A data event rather than a management event.
     pub data_event: bool,
     /// The `requestID`.
@@ -177,8 +182,8 @@ pub struct ApiCall<'a> {
 ///   address and agent;
 /// - `userAgent` is cut to [`MAX_USER_AGENT`] bytes;
 /// - an empty request is `requestParameters: null`;
-/// - read-only calls have no `responseElements`, nor do empty outputs; timestamps in them are
-///   Java dates;
+/// - calls that change no state have no `responseElements`, nor do empty outputs; timestamps in
+///   them are Java dates;
 /// - failed calls carry `errorCode` (as CloudTrail names it, [`recorded_error_code`]) and
 ///   `errorMessage`;
 /// - member names follow the service's [`MemberCase`];
@@ -209,10 +214,10 @@ pub fn api_call(call: ApiCall<'_>) -> Record {
         .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
         .map(cased);
     match call.outcome {
-        Outcome::Output { output, is_timestamp } if !call.read_only => {
+        Outcome::Output { output, is_timestamp } if call.changes_state => {
             r.response_elements = response_elements(output, is_timestamp).map(cased);
         }
-        Outcome::Rendered(v) if !call.read_only => r.response_elements = v.cloned().map(cased),
+        Outcome::Rendered(v) if call.changes_state => r.response_elements = v.cloned().map(cased),
         Outcome::Output { .. } | Outcome::Rendered(_) => {}
         Outcome::Failure { code, message } => {
             r.error_code = Some(recorded_error_code(code).to_owned());
@@ -287,6 +292,7 @@ mod tests {
             request: Some(json!({})),
             outcome,
             read_only,
+            changes_state: !read_only,
             data_event: false,
             request_id: "r".into(),
             resources: Vec::new(),

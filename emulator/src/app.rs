@@ -327,7 +327,7 @@ impl App {
         let input = decoded.as_ref().map_err(Clone::clone)?;
         // A call that changes state runs only if its record can be kept: otherwise it would
         // take effect with no record of it anywhere.
-        if !op.read_only
+        if op.changes_state
             && let Err(refusal) = self.delivery.admit().await
         {
             self.refused_changes.fetch_add(1, Ordering::Relaxed);
@@ -398,6 +398,7 @@ impl App {
             request,
             outcome,
             read_only: op.read_only,
+            changes_state: op.changes_state,
             data_event: op.data_event,
             request_id: known.request_id,
             resources,
@@ -415,7 +416,7 @@ impl App {
         if let Err(e) = recorded {
             // Only a call that changed state must not be acknowledged without its record; one
             // that only read, or failed, is answered as it would have been (and counted).
-            if result.is_ok() && !op.read_only {
+            if result.is_ok() && op.changes_state {
                 tracing::error!(error = %e, "cannot spool a record; answering InternalFailure");
                 return CallError::Unrecorded
                     .to_api(protocol)
@@ -508,6 +509,8 @@ impl App {
                     message: &api.message,
                 },
                 read_only,
+                // A call refused as not served changed nothing.
+                changes_state: false,
                 data_event: false,
                 request_id,
                 resources: Vec::new(),

@@ -48,6 +48,7 @@ impl PersonalizeApi {
         OperationInfo {
             name: op.name(),
             read_only: op.read_only(),
+            changes_state: !op.read_only(),
             data_event: op.api() != Api::ControlPlane,
             id: op.index(),
             unsigned: false,

@@ -46,6 +46,8 @@ pub struct Call<'a> {
     pub outcome: Outcome<'a>,
     /// Whether the operation only reads.
     pub read_only: bool,
+    /// Whether it changes state (its output is recorded).
+    pub changes_state: bool,
     /// Data event (Runtime, Events) rather than management event.
     pub data_event: bool,
     /// The `x-amzn-RequestId` sent back.
@@ -144,6 +146,7 @@ impl Recorder {
             request: call.request,
             outcome,
             read_only: call.read_only,
+            changes_state: call.changes_state,
             data_event: call.data_event,
             request_id: call.request_id.to_owned(),
             resources: call.resources,
@@ -224,6 +227,7 @@ mod tests {
             request: None,
             outcome: Outcome::Success(out),
             read_only: false,
+            changes_state: true,
             data_event: false,
             request_id: "00000000-0000-0000-0000-000000000000",
             resources: vec![],

@@ -93,8 +93,12 @@ impl ServiceError {
 pub struct OperationInfo {
     /// The operation name (`eventName`).
     pub name: &'static str,
-    /// Whether it only reads (`readOnly`; `responseElements` is null for these).
+    /// Whether it only reads (`readOnly`).
     pub read_only: bool,
+    /// Whether it changes state: it runs only if its record can be kept, and its output is
+    /// recorded (`responseElements`). `!read_only` but for STS's credential-issuing calls,
+    /// which CloudTrail writes as read-only.
+    pub changes_state: bool,
     /// A data event rather than a management event.
     pub data_event: bool,
     /// The service's own number for the operation, handed back to [`Service::call`].
@@ -110,6 +114,7 @@ impl OperationInfo {
         OperationInfo {
             name,
             read_only,
+            changes_state: !read_only,
             data_event: false,
             id: 0,
             unsigned: false,

@@ -59,6 +59,7 @@ pub fn to_record(
         request: calls::request_parameters(op, &event.content.body),
         outcome,
         read_only: op.read_only(),
+        changes_state: !op.read_only(),
         data_event: op.data_event(),
         request_id,
         resources,

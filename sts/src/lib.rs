@@ -13,20 +13,39 @@ pub const EVENT_SOURCE: &str = "sts.amazonaws.com";
 pub const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// The operations of the STS API (botocore's `sts` model), with whether each only reads.
+/// CloudTrail records every STS call as read-only: real `AssumeRole` records (a person's, a
+/// service's, across accounts) and `AssumeRoleWithWebIdentity` ones carry `"readOnly": true`,
+/// since issuing credentials changes no resource; the rest follow them.
 pub const OPERATIONS: &[(&str, bool)] = &[
-    ("AssumeRole", false),
-    ("AssumeRoleWithSAML", false),
-    ("AssumeRoleWithWebIdentity", false),
-    ("AssumeRoot", false),
+    ("AssumeRole", true),
+    ("AssumeRoleWithSAML", true),
+    ("AssumeRoleWithWebIdentity", true),
+    ("AssumeRoot", true),
     ("DecodeAuthorizationMessage", true),
     ("GetAccessKeyInfo", true),
     ("GetCallerIdentity", true),
-    ("GetDelegatedAccessToken", false),
-    ("GetFederationToken", false),
-    ("GetScopedCredentials", false),
-    ("GetSessionToken", false),
-    ("GetWebIdentityToken", false),
+    ("GetDelegatedAccessToken", true),
+    ("GetFederationToken", true),
+    ("GetScopedCredentials", true),
+    ("GetSessionToken", true),
+    ("GetWebIdentityToken", true),
 ];
+
+/// Whether `operation` issues credentials: it changes state (the credentials outlive the call),
+/// and its record shows what it issued, though CloudTrail writes it as read-only.
+pub fn issues_credentials(operation: &str) -> bool {
+    matches!(
+        operation,
+        "AssumeRole"
+            | "AssumeRoleWithSAML"
+            | "AssumeRoleWithWebIdentity"
+            | "AssumeRoot"
+            | "GetFederationToken"
+            | "GetSessionToken"
+            | "GetDelegatedAccessToken"
+            | "GetScopedCredentials"
+    )
+}
 
 /// Members of STS inputs that are integers in the model (the Query protocol sends every value
 /// as text; records show these as numbers).

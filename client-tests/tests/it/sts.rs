@@ -113,7 +113,7 @@ async fn aws_sdk_rust_assumes_a_role_gets_tokens_and_calls_personalize_with_them
 
     let r = record(records, &request_id(&assumed));
     assert_sts_record(r, "AssumeRole");
-    assert_eq!(r["readOnly"], false);
+    assert_eq!(r["readOnly"], true, "CloudTrail records STS calls as read-only");
     assert_eq!(
         r["requestParameters"],
         json!({"roleArn": ROLE, "roleSessionName": "sdk-session", "durationSeconds": 1800, "sourceIdentity": "alice"})

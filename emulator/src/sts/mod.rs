@@ -153,6 +153,7 @@ impl StsApi {
     fn info(name: &'static str, read_only: bool) -> OperationInfo {
         OperationInfo {
             unsigned: UNSIGNED.contains(&name),
+            changes_state: ::sts::issues_credentials(name),
             ..OperationInfo::management(name, read_only)
         }
     }

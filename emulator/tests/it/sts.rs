@@ -154,7 +154,7 @@ async fn role_sessions_work_at_once_expire_when_they_say_and_are_recorded() {
     let r = by_request_id(&records, &assumed.request_id());
     assert_eq!(r["eventSource"], "sts.amazonaws.com");
     assert_eq!(r["eventName"], "AssumeRole");
-    assert_eq!(r["readOnly"], false);
+    assert_eq!(r["readOnly"], true, "CloudTrail records STS calls as read-only");
     assert_eq!(
         r["requestParameters"],
         json!({"roleArn": ROLE, "roleSessionName": "build-42", "durationSeconds": 900,

@@ -126,11 +126,11 @@ const fn op(name: &'static str, service: PlaneService, read_only: bool) -> Plane
 /// Every operation the plane makes.
 pub static PLANE_OPS: &[PlaneOp] = &[
     op("GetCallerIdentity", PlaneService::Sts, true),
-    op("AssumeRole", PlaneService::Sts, false),
-    op("GetSessionToken", PlaneService::Sts, false),
-    op("GetFederationToken", PlaneService::Sts, false),
-    op("AssumeRoleWithWebIdentity", PlaneService::Sts, false),
-    op("AssumeRoleWithSAML", PlaneService::Sts, false),
+    op("AssumeRole", PlaneService::Sts, true),
+    op("GetSessionToken", PlaneService::Sts, true),
+    op("GetFederationToken", PlaneService::Sts, true),
+    op("AssumeRoleWithWebIdentity", PlaneService::Sts, true),
+    op("AssumeRoleWithSAML", PlaneService::Sts, true),
     op("ConsoleLogin", PlaneService::SignIn, false),
     op("ListUsers", PlaneService::Iam, true),
     op("ListRoles", PlaneService::Iam, true),
@@ -392,6 +392,10 @@ pub fn to_record(
         request: call.request.clone(),
         outcome,
         read_only: call.op.read_only,
+        changes_state: match service {
+            PlaneService::Sts => ::sts::issues_credentials(call.op.name),
+            _ => !call.op.read_only,
+        },
         data_event: false,
         request_id,
         resources: call.resources.clone(),

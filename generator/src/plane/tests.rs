@@ -44,6 +44,10 @@ fn every_operation_records_by_every_caller_without_secrets() {
                     }
                 );
                 assert_eq!(r.read_only, Some(op.read_only));
+                if op.service == PlaneService::Sts {
+                    // One definition: the sts crate's, which the emulator's STS records with.
+                    assert_eq!(Some(op.read_only), ::sts::read_only(op.name), "{}", op.name);
+                }
                 for secret in [
                     "secretAccessKey",
                     "SecretAccessKey",
