@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_smithy_async::time::TimeSource;
 use bytes::Bytes;
-use cloudtrail::{Clock, ManualClock};
+use cloudtrail::ManualClock;
 use emulator::config::FileConfig;
 use emulator::sigv4::Signer;
 use http::{HeaderMap, Method, StatusCode};
@@ -123,6 +123,10 @@ pub struct Options {
     pub edit_file: Option<FileEdit>,
     /// Edits to the runtime configuration (extensions such as the CloudTrail API).
     pub edit_config: Option<ConfigEdit>,
+    /// Run on the system clock instead of a manual one: for clients that wait in real time
+    /// (the live generator), so nothing has to move the clock for them. Such an emulator
+    /// cannot be advanced.
+    pub real_time: bool,
 }
 
 impl Default for Options {
@@ -133,6 +137,7 @@ impl Default for Options {
             start: None,
             edit_file: None,
             edit_config: None,
+            real_time: false,
         }
     }
 }
@@ -150,6 +155,12 @@ impl Options {
         self
     }
 
+    /// Runs the emulator on the system clock ([`Options::real_time`]).
+    pub fn real_time(mut self) -> Self {
+        self.real_time = true;
+        self
+    }
+
     /// Edits the runtime configuration before start.
     pub fn config(mut self, edit: impl FnOnce(&mut emulator::Config) + Send + 'static) -> Self {
         self.edit_config = Some(Box::new(edit));
@@ -161,7 +172,10 @@ impl Options {
 pub struct Emulator {
     addr: SocketAddr,
     endpoint: String,
-    clock: Arc<ManualClock>,
+    /// The clock the server runs on.
+    clock: cloudtrail::SharedClock,
+    /// The same clock when it is a manual one (not for [`Options::real_time`]).
+    manual: Option<Arc<ManualClock>>,
     dir: tempfile::TempDir,
     http: aws_sdk_personalize::config::SharedHttpClient,
     shutdown: Option<oneshot::Sender<()>>,
@@ -229,11 +243,11 @@ impl Default for ClientOptions {
     }
 }
 
-/// The SDK's time source: the emulator's manual clock (plus an offset), so clients sign with
-/// the time the server believes in even after a test advances it.
+/// The SDK's time source: the emulator's clock (plus an offset), so clients sign with the time
+/// the server believes in even after a test advances it.
 #[derive(Debug, Clone)]
 struct EmulatorTime {
-    clock: Arc<ManualClock>,
+    clock: cloudtrail::SharedClock,
     offset: i64,
 }
 
@@ -292,7 +306,11 @@ impl Emulator {
             let now = OffsetDateTime::now_utc();
             now.replace_nanosecond(0).unwrap_or(now)
         });
-        let clock = ManualClock::new(start);
+        let manual = (!options.real_time).then(|| ManualClock::new(start));
+        let clock: cloudtrail::SharedClock = match &manual {
+            Some(m) => m.clone(),
+            None => Arc::new(cloudtrail::SystemClock),
+        };
         let mut config = emulator::Config::new(file).with_clock(clock.clone());
         if let Some(edit) = options.edit_config {
             edit(&mut config);
@@ -309,6 +327,7 @@ impl Emulator {
             addr,
             endpoint: format!("http://{addr}"),
             clock,
+            manual,
             dir,
             http: aws_smithy_http_client::Builder::new().build_http(),
             shutdown: Some(tx),
@@ -349,9 +368,17 @@ impl Emulator {
         self.dir.path()
     }
 
-    /// The emulator's clock.
+    /// The emulator's manual clock. Panics for an emulator on the system clock
+    /// ([`Options::real_time`]), which nothing can move.
     pub fn clock(&self) -> &Arc<ManualClock> {
-        &self.clock
+        self.manual
+            .as_ref()
+            .expect("an emulator started with Options::real_time has no manual clock")
+    }
+
+    /// The clock the emulator runs on, manual or not.
+    pub fn shared_clock(&self) -> cloudtrail::SharedClock {
+        self.clock.clone()
     }
 
     /// The emulator's current time.
@@ -361,7 +388,7 @@ impl Emulator {
 
     /// Moves the emulator's clock (and every SDK client's) forward.
     pub fn advance(&self, by: Duration) {
-        self.clock.advance(by);
+        self.clock().advance(by);
     }
 
     /// Signals shutdown and waits for the server to drain and flush.

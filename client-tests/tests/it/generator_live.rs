@@ -23,7 +23,7 @@ fn live_options(emu: &Emulator, scenario: &str, rate: f64, secs: u64) -> LiveOpt
         regions: None,
         progress: false,
         setup: true,
-        clock: emu.clock().clone(),
+        clock: emu.shared_clock(),
         labels: None,
         shard: None,
     }
@@ -109,11 +109,10 @@ async fn generator_live_meets_only_planned_errors() {
 }
 
 async fn planned_only(name: &str) {
-    // Lifecycles take 0.02% of their real-world time, and the emulator's clock follows real
-    // time, so the setup really waits for trainings and deployments.
+    // Lifecycles take 0.02% of their real-world time, and the emulator runs on the system
+    // clock, so the setup really waits for trainings and deployments.
     let scale = 0.0002;
-    let emu = Emulator::start_with(Options::default().time_scale(scale)).await;
-    let ticker = follow_real_time(&emu);
+    let emu = Emulator::start_with(Options::default().time_scale(scale).real_time()).await;
     let mut scenario = Scenario::load(name).expect("a preset");
     for b in &mut scenario.behaviours {
         b.live_time_scale = scale;
@@ -141,7 +140,6 @@ async fn planned_only(name: &str) {
     let report = run(options, std::future::pending::<()>())
         .await
         .expect("a live run");
-    ticker.abort();
     assert_eq!(report.transport_errors, 0, "{}", report.text());
     assert!(report.setup_present > 10, "{}", report.text());
     for code in report.planned_errors.keys() {
@@ -188,10 +186,9 @@ async fn planned_only(name: &str) {
 async fn generator_live_ml_pipeline_completes_its_workflow() {
     // Lifecycles take 0.02% of their real-world time: a training of 20 minutes takes 0.24 s.
     let scale = 0.0002;
-    let emu = Emulator::start_with(Options::default().time_scale(scale)).await;
-    // The emulator's injected clock follows real time here, so resources really are pending
-    // while the generator polls them.
-    let ticker = follow_real_time(&emu);
+    // The emulator runs on the system clock here, so resources really are pending while the
+    // generator polls them.
+    let emu = Emulator::start_with(Options::default().time_scale(scale).real_time()).await;
     let mut scenario = Scenario::load("ml-pipeline").expect("a preset");
     // A short compressed day so the first workflow starts early in the run.
     scenario.events_per_day = 60;
@@ -204,7 +201,6 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
     let report = run(options, std::future::pending::<()>())
         .await
         .expect("a live run");
-    ticker.abort();
     assert_eq!(report.transport_errors, 0, "{}", report.text());
     assert_eq!(report.completed, report.scheduled, "{}", report.text());
 
@@ -286,22 +282,6 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
         report.completed,
         pipeline.len()
     );
-}
-
-/// Moves the emulator's injected clock forward in step with real time, every 5 ms: live mode is
-/// real-time, so resources must really be pending while the generator polls them.
-fn follow_real_time(emu: &Emulator) -> tokio::task::JoinHandle<()> {
-    let clock = emu.clock().clone();
-    tokio::spawn(async move {
-        let mut last = tokio::time::Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(5));
-        loop {
-            tick.tick().await;
-            let now = tokio::time::Instant::now();
-            clock.advance(now - last);
-            last = now;
-        }
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
