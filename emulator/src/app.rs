@@ -472,12 +472,7 @@ impl App {
             &self.identities,
             &self.regions,
             &unserved.signing_name,
-            // The S3 family signs paths as sent, as the S3 API here does.
-            if unserved.signing_name.starts_with("s3") {
-                PathStyle::S3
-            } else {
-                PathStyle::Normalized
-            },
+            unserved.path_style,
             self.clock.now(),
         );
         let verified = match verified {

@@ -53,6 +53,8 @@ pub(crate) struct Unserved {
     pub(crate) operation: Option<String>,
     /// A REST-XML service (answered as S3 answers).
     pub(crate) rest_xml: bool,
+    /// How its requests' paths are canonicalised for SigV4: the S3 family signs them as sent.
+    pub(crate) path_style: crate::sigv4::PathStyle,
 }
 
 /// REST-XML services: their errors are XML (S3's too, when no S3 API is plugged in).
@@ -226,5 +228,10 @@ fn unserved(parts: &Parts, name: &str, is_form: bool) -> Unserved {
         protocol,
         operation,
         rest_xml: protocol == Protocol::RestJson && REST_XML.contains(&name),
+        path_style: if name.starts_with("s3") {
+            crate::sigv4::PathStyle::S3
+        } else {
+            crate::sigv4::PathStyle::Normalized
+        },
     }
 }
