@@ -51,6 +51,8 @@ pub(super) fn build(
             expiration(secs),
         )
     };
+    // What an `AssumeRoleWithSAML` record shows of its assertion.
+    let mut saml = None;
     let input = match op.name {
         "GetCallerIdentity" => {
             if fail {
@@ -194,14 +196,8 @@ pub(super) fn build(
                     &answer,
                 ));
             }
-            call.sent = Some(input.clone());
-            call.request = Some(::sts::saml_request_as_recorded(input, Some(&facts)));
-            call.output = call
-                .output
-                .as_ref()
-                .and_then(::sts::output_as_recorded)
-                .or(call.output);
-            return call;
+            saml = Some(facts);
+            input
         }
         _ => Value::Object(Default::default()),
     };
@@ -211,7 +207,10 @@ pub(super) fn build(
         call.resources = vec![Resource::arn(arn, account, ::sts::ROLE_TYPE)];
     }
     call.sent = Some(input.clone());
-    call.request = Some(::sts::request_as_recorded(input));
+    call.request = Some(match &saml {
+        Some(facts) => ::sts::saml_request_as_recorded(input, Some(facts)),
+        None => ::sts::request_as_recorded(input),
+    });
     call.output = call
         .output
         .as_ref()
