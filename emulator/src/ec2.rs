@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::seams::{Answer, BoxFuture, CallContext, OperationInfo, Service, ServiceError};
+use crate::seams::{Answer, CallContext, OperationInfo, Reply, Service, ServiceError};
 
 /// `eventSource` of EC2 records.
 pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
@@ -105,12 +105,7 @@ impl Service for Ec2Api {
         (action == "DescribeRegions").then(|| OperationInfo::management("DescribeRegions", true))
     }
 
-    fn call<'a>(
-        &'a self,
-        _ctx: &'a CallContext<'a>,
-        _operation: OperationInfo,
-        input: &'a Value,
-    ) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, _ctx: &'a CallContext<'a>, _op: OperationInfo, input: &'a Value) -> Reply<'a> {
         Box::pin(std::future::ready(Answer::from(self.describe_regions(input))))
     }
 

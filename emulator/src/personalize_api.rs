@@ -9,7 +9,7 @@ use personalize::{Api, ErrorKind, Operation, Personalize};
 use serde_json::Value;
 
 use crate::persist::{FileJournal, PersistError};
-use crate::seams::{Answer, BoxFuture, CallContext, Fault, OperationInfo, Service, ServiceError};
+use crate::seams::{Answer, CallContext, Fault, OperationInfo, Reply, Service, ServiceError};
 
 /// The Personalize control plane's `X-Amz-Target` prefix.
 pub const TARGET_PREFIX: &str = "AmazonPersonalize";
@@ -125,12 +125,7 @@ impl Service for PersonalizeApi {
         Operation::from_rest_path(path).map(Self::info)
     }
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a CallContext<'a>,
-        operation: OperationInfo,
-        input: &'a Value,
-    ) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, ctx: &'a CallContext<'a>, operation: OperationInfo, input: &'a Value) -> Reply<'a> {
         // The state machine does no I/O and holds its store's lock briefly: run it in the task.
         let answer = self.run(ctx, operation, input);
         Box::pin(std::future::ready(answer))
@@ -148,12 +143,12 @@ impl Service for PersonalizeApi {
     /// names, when it exists.
     fn resources(
         &self,
-        operation: OperationInfo,
+        op: OperationInfo,
         input: Option<&Value>,
         region: &str,
         account: &str,
     ) -> Vec<Resource> {
-        if !operation.data_event {
+        if !op.data_event {
             return Vec::new();
         }
         let mut found = data_resources(input, account);

@@ -17,6 +17,9 @@ use time::OffsetDateTime;
 /// A boxed future, so the traits below stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What [`JsonService::call`] answers with.
+pub type Reply<'a> = BoxFuture<'a, Answer>;
+
 /// Everything a service needs to know about a call besides its input.
 #[derive(Debug, Clone, Copy)]
 pub struct CallContext<'a> {
@@ -212,12 +215,7 @@ pub trait Service: Send + Sync + 'static {
         None
     }
     /// Runs an operation.
-    fn call<'a>(
-        &'a self,
-        ctx: &'a CallContext<'a>,
-        operation: OperationInfo,
-        input: &'a Value,
-    ) -> BoxFuture<'a, Answer>;
+    fn call<'a>(&'a self, ctx: &'a CallContext<'a>, operation: OperationInfo, input: &'a Value) -> Reply<'a>;
     /// The request as the record shows it: members the model marks sensitive hidden.
     fn redact(&self, _operation: OperationInfo, input: Value) -> Value {
         input
@@ -230,7 +228,7 @@ pub trait Service: Send + Sync + 'static {
     /// `resources[]` of the record (data events name the resource they touch).
     fn resources(
         &self,
-        _operation: OperationInfo,
+        _op: OperationInfo,
         _input: Option<&Value>,
         _region: &str,
         _account: &str,

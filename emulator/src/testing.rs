@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::seams::{Answer, BoxFuture, CallContext, OperationInfo, Service, ServiceError};
+use crate::seams::{Answer, CallContext, OperationInfo, Reply, Service, ServiceError};
 
 /// The gate's `X-Amz-Target` prefix; its one operation is `Hold`.
 pub const GATE_TARGET_PREFIX: &str = "EmulatorTest_Gate";
@@ -55,12 +55,7 @@ impl Service for Gate {
     fn by_target(&self, name: &str) -> Option<OperationInfo> {
         (name == "Hold").then_some(OperationInfo::management("Hold", true))
     }
-    fn call<'a>(
-        &'a self,
-        _ctx: &'a CallContext<'a>,
-        _operation: OperationInfo,
-        _input: &'a Value,
-    ) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, _ctx: &'a CallContext<'a>, _op: OperationInfo, _input: &'a Value) -> Reply<'a> {
         Box::pin(async move {
             self.entered.fetch_add(1, Ordering::SeqCst);
             match self.open.acquire().await {

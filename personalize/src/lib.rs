@@ -21,6 +21,7 @@ pub(crate) mod data;
 pub mod error;
 pub(crate) mod models;
 pub mod operation;
+pub(crate) mod resource;
 pub mod sensitive;
 
 use std::collections::HashMap;
@@ -258,9 +259,10 @@ impl Personalize {
             data::advance(store, &cx);
             store.next_change = models::next_change(store, &cx).and(data::next_change(store, &cx));
         }
-        let out = match op.family() {
-            Family::Data => data::handle(store, &cx, op, input),
-            Family::Models => models::handle(store, &cx, op, input),
+        let out = match resource::read(store, &cx, op, &common::Members::new(input)) {
+            Some(answer) => answer,
+            None if op.family() == Family::Data => data::handle(store, &cx, op, input),
+            None => models::handle(store, &cx, op, input),
         };
         if !op.read_only() {
             store.next_change = common::NextChange::Unknown;

@@ -24,7 +24,7 @@ use cloudtrail::trails::{
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::seams::{Answer, BoxFuture, CallContext, Fault, OperationInfo, Service, ServiceError};
+use crate::seams::{Answer, CallContext, Fault, OperationInfo, Reply, Service, ServiceError};
 
 pub use setup::{CloudTrailParts, SetupError};
 
@@ -649,12 +649,7 @@ impl Service for CloudTrailApi {
         ))
     }
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a CallContext<'a>,
-        operation: OperationInfo,
-        input: &'a Value,
-    ) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, ctx: &'a CallContext<'a>, operation: OperationInfo, input: &'a Value) -> Reply<'a> {
         // Trail changes write one small file; the work is short enough for the request task.
         let answer = match operation.name {
             "StopLogging" => self.stop_logging(ctx, input),

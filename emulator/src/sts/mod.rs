@@ -15,7 +15,7 @@ pub mod store;
 use federation::{federated_provider, saml_error, saml_facts};
 
 use crate::identity::{Identities, Principal, Role};
-use crate::seams::{Answer, BoxFuture, CallContext, Claimed, Fault, OperationInfo, Service, ServiceError};
+use crate::seams::{Answer, CallContext, Claimed, Fault, OperationInfo, Reply, Service, ServiceError};
 
 use ::sts::str_member;
 pub use ::sts::{EVENT_SOURCE, OPERATIONS, XMLNS};
@@ -502,12 +502,7 @@ impl Service for StsApi {
             .map(|&(n, read_only)| Self::info(n, read_only))
     }
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a CallContext<'a>,
-        operation: OperationInfo,
-        input: &'a Value,
-    ) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, ctx: &'a CallContext<'a>, operation: OperationInfo, input: &'a Value) -> Reply<'a> {
         // The operations in NOT_SERVED have no arm in `dispatch`, which answers them `not_served`.
         let mut answer = Answer::from(self.dispatch(ctx, operation.name, input));
         answer.sharing = self.sharing(ctx, operation.name, input);
@@ -572,13 +567,13 @@ impl Service for StsApi {
 
     fn resources(
         &self,
-        operation: OperationInfo,
+        op: OperationInfo,
         input: Option<&Value>,
         _region: &str,
         _account: &str,
     ) -> Vec<Resource> {
         let mut out: Vec<Resource> = input
-            .and_then(|i| ::sts::role_resource(operation.name, i))
+            .and_then(|i| ::sts::role_resource(op.name, i))
             .and_then(|arn| {
                 self.identities
                     .role(arn)
@@ -586,7 +581,7 @@ impl Service for StsApi {
             })
             .into_iter()
             .collect();
-        if operation.name == "AssumeRoleWithSAML"
+        if op.name == "AssumeRoleWithSAML"
             && let Some(p) = input
                 .and_then(|i| str_member(i, "PrincipalArn"))
                 .and_then(|arn| self.identities.saml_provider(arn))

@@ -8,7 +8,7 @@ use cloudtrail::Record;
 use emulator::config::FileConfig;
 use emulator::seams::{
     Answer, BoxFuture, CallContext, Extensions, HttpResponse, OperationInfo, RawRequest, RawService,
-    RecordTap, Service, ServiceError,
+    RecordTap, Reply, Service, ServiceError,
 };
 use emulator::sigv4::Signer;
 use http::{HeaderMap, Method};
@@ -35,12 +35,7 @@ impl Service for Echo {
             _ => None,
         }
     }
-    fn call<'a>(
-        &'a self,
-        ctx: &'a CallContext<'a>,
-        operation: OperationInfo,
-        input: &'a Value,
-    ) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, ctx: &'a CallContext<'a>, operation: OperationInfo, input: &'a Value) -> Reply<'a> {
         Box::pin(async move {
             Answer::from(match input.get("Name").and_then(Value::as_str) {
                 Some(name) => Ok(

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::schema::{Field, Schema};
-use super::{Meta, already_exists, durations, list_page, not_active, not_found, ts};
+use super::{Meta, already_exists, durations, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
@@ -87,7 +87,7 @@ impl Dataset {
         self.schema_arn == schema_arn || self.update.as_ref().is_some_and(|u| u.schema_arn == schema_arn)
     }
 
-    fn full(&self, store: &Store, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, store: &Store, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("name".into(), json!(self.meta.name));
         o.insert("datasetArn".into(), json!(self.meta.arn));
@@ -125,7 +125,7 @@ impl Dataset {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "datasetArn": self.meta.arn,
@@ -300,7 +300,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     check_domain(schema, group.domain.as_deref())?;
     check_schema_for_type(schema, ty, group.domain.as_deref())?;
     let lc = Lifecycle::create(cx.ctx.now, durations::DATASET);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.datasets.insert(
         arn.clone(),
         Dataset {
@@ -313,29 +313,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     );
     super::register_tags(store, &arn, tags);
     Ok(json!({ "datasetArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("datasetArn")?;
-    let d = store.data.datasets.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "dataset": d.full(store, cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .data
-        .datasets
-        .values()
-        .filter(|d| dsg.is_none_or(|g| d.dataset_group_arn == g))
-        .map(|d| (d.meta.sort_key(), d));
-    list_page(
-        rows,
-        |d| d.summary(cx),
-        "datasets",
-        &format!("ListDatasets|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 pub(super) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Meta, already_exists, durations, list_page, not_found, ts};
+use super::{Meta, already_exists, durations, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_kms_key_arn, check_name, check_role_arn};
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ impl DatasetGroup {
         &self.meta.name
     }
 
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("name".into(), json!(self.meta.name));
         o.insert("datasetGroupArn".into(), json!(self.meta.arn));
@@ -51,7 +51,7 @@ impl DatasetGroup {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("name".into(), json!(self.meta.name));
         o.insert("datasetGroupArn".into(), json!(self.meta.arn));
@@ -96,7 +96,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         )));
     }
     let create = Lifecycle::create(cx.ctx.now, durations::DATASET_GROUP);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, create);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, create);
     store.data.dataset_groups.insert(
         arn.clone(),
         DatasetGroup {
@@ -113,17 +113,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         out.insert("domain".into(), json!(d));
     }
     Ok(Value::Object(out))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("datasetGroupArn")?;
-    let g = store.data.dataset_groups.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "datasetGroup": g.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let rows = store.data.dataset_groups.values().map(|g| (g.meta.sort_key(), g));
-    list_page(rows, |g| g.summary(cx), "datasetGroups", "ListDatasetGroups", m)
 }
 
 pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
@@ -165,10 +154,7 @@ pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         g.meta.delete = Some(Lifecycle {
             started: cx.ctx.now,
             steps: vec![
-                (
-                    "DELETE PENDING",
-                    durations::DELETE_PENDING + durations::DELETE_IN_PROGRESS,
-                ),
+                ("DELETE PENDING", crate::resource::DELETE_TOTAL),
                 ("DELETED", 0.0),
             ],
         });

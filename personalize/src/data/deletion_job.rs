@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::import_job::data_location;
-use super::{Meta, already_exists, durations, list_page, not_found, synth, ts};
+use super::{Meta, already_exists, durations, synth, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_name, check_role_arn};
 use crate::error::Result;
@@ -29,7 +29,7 @@ pub(crate) struct DeletionJob {
 }
 
 impl DeletionJob {
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("jobName".into(), json!(self.meta.name));
         o.insert("dataDeletionJobArn".into(), json!(self.meta.arn));
@@ -45,7 +45,7 @@ impl DeletionJob {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "dataDeletionJobArn": self.meta.arn,
             "datasetGroupArn": self.dataset_group_arn,
@@ -78,7 +78,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
             ("COMPLETED", 0.0),
         ],
     };
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.deletion_jobs.insert(
         arn.clone(),
         DeletionJob {
@@ -91,29 +91,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     );
     super::register_tags(store, &arn, tags);
     Ok(json!({ "dataDeletionJobArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("dataDeletionJobArn")?;
-    let j = store.data.deletion_jobs.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "dataDeletionJob": j.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .data
-        .deletion_jobs
-        .values()
-        .filter(|j| dsg.is_none_or(|g| j.dataset_group_arn == g))
-        .map(|j| (j.meta.sort_key(), j));
-    list_page(
-        rows,
-        |j| j.summary(cx),
-        "dataDeletionJobs",
-        &format!("ListDataDeletionJobs|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 /// Deletes the users of every job that has completed since the last call.

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Meta, durations, hex_id, list_page, not_found, ts, uuid};
+use super::{Meta, durations, hex_id, not_found, ts, uuid};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ pub(crate) struct EventTracker {
 }
 
 impl EventTracker {
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "eventTrackerArn": self.meta.arn,
@@ -37,7 +37,7 @@ impl EventTracker {
         })
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "eventTrackerArn": self.meta.arn,
@@ -84,7 +84,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     }
     let tracking_id = uuid(cx, seq, "tracking");
     let lc = Lifecycle::create(cx.ctx.now, durations::EVENT_TRACKER);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.event_trackers.insert(
         arn.clone(),
         EventTracker {
@@ -96,29 +96,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     );
     super::register_tags(store, &arn, tags);
     Ok(json!({ "eventTrackerArn": arn, "trackingId": tracking_id }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("eventTrackerArn")?;
-    let t = store.data.event_trackers.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "eventTracker": t.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .data
-        .event_trackers
-        .values()
-        .filter(|t| dsg.is_none_or(|g| t.dataset_group_arn == g))
-        .map(|t| (t.meta.sort_key(), t));
-    list_page(
-        rows,
-        |t| t.summary(cx),
-        "eventTrackers",
-        &format!("ListEventTrackers|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 pub(super) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::import_job::{MAX_RUNNING_JOBS, running_jobs, too_many_running};
-use super::{Meta, already_exists, durations, list_page, not_active, not_found, ts};
+use super::{Meta, already_exists, durations, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_data_config};
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ pub(crate) struct ExportJob {
 }
 
 impl ExportJob {
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("jobName".into(), json!(self.meta.name));
         o.insert("datasetExportJobArn".into(), json!(self.meta.arn));
@@ -40,7 +40,7 @@ impl ExportJob {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "datasetExportJobArn": self.meta.arn,
             "jobName": self.meta.name,
@@ -93,7 +93,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         return Err(too_many_running());
     }
     let lc = Lifecycle::create(cx.ctx.now, durations::IMPORT);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.export_jobs.insert(
         arn.clone(),
         ExportJob {
@@ -106,27 +106,4 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     );
     super::register_tags(store, &arn, tags);
     Ok(json!({ "datasetExportJobArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("datasetExportJobArn")?;
-    let j = store.data.export_jobs.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "datasetExportJob": j.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let ds = m.opt_arn("datasetArn")?;
-    let rows = store
-        .data
-        .export_jobs
-        .values()
-        .filter(|j| ds.is_none_or(|d| j.dataset_arn == d))
-        .map(|j| (j.meta.sort_key(), j));
-    list_page(
-        rows,
-        |j| j.summary(cx),
-        "datasetExportJobs",
-        &format!("ListDatasetExportJobs|{}", ds.unwrap_or("")),
-        m,
-    )
 }

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Meta, already_exists, durations, list_page, not_active, not_found, synth, ts};
+use super::{Meta, already_exists, durations, not_active, not_found, synth, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_location};
 use crate::error::{Error, Result};
@@ -72,7 +72,7 @@ pub(crate) fn too_many_running() -> Error {
 }
 
 impl ImportJob {
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("jobName".into(), json!(self.meta.name));
         o.insert("datasetImportJobArn".into(), json!(self.meta.arn));
@@ -91,7 +91,7 @@ impl ImportJob {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "datasetImportJobArn": self.meta.arn,
             "jobName": self.meta.name,
@@ -132,7 +132,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         return Err(too_many_running());
     }
     let lc = Lifecycle::create(cx.ctx.now, durations::IMPORT);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.import_jobs.insert(
         arn.clone(),
         ImportJob {
@@ -147,29 +147,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     );
     super::register_tags(store, &arn, tags);
     Ok(json!({ "datasetImportJobArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("datasetImportJobArn")?;
-    let j = store.data.import_jobs.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "datasetImportJob": j.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let ds = m.opt_arn("datasetArn")?;
-    let rows = store
-        .data
-        .import_jobs
-        .values()
-        .filter(|j| ds.is_none_or(|d| j.dataset_arn == d))
-        .map(|j| (j.meta.sort_key(), j));
-    list_page(
-        rows,
-        |j| j.summary(cx),
-        "datasetImportJobs",
-        &format!("ListDatasetImportJobs|{}", ds.unwrap_or("")),
-        m,
-    )
 }
 
 /// Loads the rows of every job that has reached `ACTIVE` since the last call, oldest first.

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DatasetType, Meta, already_exists, durations, list_page, not_active, not_found, ts};
+use super::{DatasetType, Meta, already_exists, durations, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{
     Cx, Lifecycle, Members, check_len, check_name, check_role_arn, check_s3_data_config, paginate,
@@ -44,7 +44,7 @@ pub(crate) struct MetricAttribution {
 }
 
 impl MetricAttribution {
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "metricAttributionArn": self.meta.arn,
@@ -56,7 +56,7 @@ impl MetricAttribution {
         })
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "metricAttributionArn": self.meta.arn,
@@ -212,7 +212,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         )));
     }
     let lc = Lifecycle::create(cx.ctx.now, durations::FILTER);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.metric_attributions.insert(
         arn.clone(),
         MetricAttribution {
@@ -223,33 +223,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         },
     );
     Ok(json!({ "metricAttributionArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("metricAttributionArn")?;
-    let a = store
-        .data
-        .metric_attributions
-        .get(arn)
-        .ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "metricAttribution": a.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .data
-        .metric_attributions
-        .values()
-        .filter(|a| dsg.is_none_or(|g| a.dataset_group_arn == g))
-        .map(|a| (a.meta.sort_key(), a));
-    list_page(
-        rows,
-        |a| a.summary(cx),
-        "metricAttributions",
-        &format!("ListMetricAttributions|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 pub(super) fn list_metrics(store: &Store, m: &Members<'_>) -> Result<Value> {

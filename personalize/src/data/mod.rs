@@ -59,10 +59,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::common::{Cx, Lifecycle, Members, NextChange, epoch, list_page};
+use crate::common::{Cx, Members, NextChange, epoch};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{Operation, Store};
 
+pub(crate) use crate::resource::Meta;
 pub(crate) use dataset::{Dataset, DatasetType, dataset_schema};
 pub(crate) use dataset_group::DatasetGroup;
 pub(crate) use deletion_job::DeletionJob;
@@ -73,7 +74,7 @@ pub(crate) use export_job::ExportJob;
 pub(crate) use filter::{Filter, FilterRequest, PreparedFilter, Target as FilterTarget};
 pub(crate) use import_job::ImportJob;
 pub(crate) use metric_attribution::MetricAttribution;
-pub(crate) use schema::Schema;
+pub(crate) use schema::{Schema, full as schema_full, summary as schema_summary};
 pub(crate) use tags::{Tag, check_tags, forget_tags, register_tags};
 
 /// Simulated real-world durations in seconds (scaled by `Config::time_scale`).
@@ -92,101 +93,6 @@ pub(crate) mod durations {
     pub(crate) const IMPORT: f64 = 300.0;
     /// `IN_PROGRESS` of a data deletion job.
     pub(crate) const DELETION: f64 = 600.0;
-    /// `DELETE PENDING`.
-    pub(crate) const DELETE_PENDING: f64 = 5.0;
-    /// `DELETE IN_PROGRESS`.
-    pub(crate) const DELETE_IN_PROGRESS: f64 = 10.0;
-}
-
-/// What every data-side resource records about itself.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Meta {
-    /// The resource ARN.
-    pub(crate) arn: String,
-    /// The name (`name` or `jobName`).
-    pub(crate) name: String,
-    /// Creation order within the store; breaks ties between equal creation times.
-    pub(crate) seq: u64,
-    /// The creation time.
-    pub(crate) created: OffsetDateTime,
-    /// The create lifecycle.
-    pub(crate) create: Lifecycle,
-    /// The delete lifecycle, once a delete was asked for.
-    pub(crate) delete: Option<Lifecycle>,
-    /// The last update made by an Update call, if any.
-    pub(crate) updated: Option<OffsetDateTime>,
-}
-
-impl Meta {
-    fn new(store: &mut State, cx: &Cx<'_>, arn: String, name: &str, create: Lifecycle) -> Meta {
-        Meta {
-            arn,
-            name: name.to_string(),
-            seq: store.next_seq(),
-            created: cx.ctx.now,
-            create,
-            delete: None,
-            updated: None,
-        }
-    }
-
-    /// The status at the call time.
-    pub(crate) fn status(&self, cx: &Cx<'_>) -> &'static str {
-        match &self.delete {
-            Some(d) => d.status(cx.ctx.now, cx.config),
-            None => self.create.status(cx.ctx.now, cx.config),
-        }
-    }
-
-    /// Whether the resource is `ACTIVE` (or the create lifecycle's terminal status).
-    pub(crate) fn is_active(&self, cx: &Cx<'_>) -> bool {
-        self.delete.is_none() && self.create.finished_at(cx.config) <= cx.ctx.now
-    }
-
-    /// Whether a delete was asked for (the resource is `DELETE PENDING` or later).
-    pub(crate) fn deleting(&self) -> bool {
-        self.delete.is_some()
-    }
-
-    /// `lastUpdatedDateTime`: when the current status began, or the last update.
-    pub(crate) fn last_updated(&self, cx: &Cx<'_>) -> OffsetDateTime {
-        let t = match &self.delete {
-            Some(d) => d.status_since(cx.ctx.now, cx.config),
-            None => self.create.status_since(cx.ctx.now, cx.config),
-        };
-        match self.updated {
-            Some(u) if u > t => u,
-            _ => t,
-        }
-    }
-
-    fn gone(&self, cx: &Cx<'_>) -> bool {
-        self.delete
-            .as_ref()
-            .is_some_and(|d| d.finished_at(cx.config) <= cx.ctx.now)
-    }
-
-    fn start_delete(&mut self, cx: &Cx<'_>) {
-        self.delete = Some(delete_lifecycle(cx.ctx.now));
-    }
-
-    /// Creation time (as Unix nanoseconds, which order exactly as the instants do but compare
-    /// faster) then creation order: what lists sort by.
-    fn sort_key(&self) -> (i128, u64) {
-        (self.created.unix_timestamp_nanos(), self.seq)
-    }
-}
-
-/// `DELETE PENDING`, `DELETE IN_PROGRESS`, then gone.
-fn delete_lifecycle(started: OffsetDateTime) -> Lifecycle {
-    Lifecycle {
-        started,
-        steps: vec![
-            ("DELETE PENDING", durations::DELETE_PENDING),
-            ("DELETE IN_PROGRESS", durations::DELETE_IN_PROGRESS),
-            ("DELETED", 0.0),
-        ],
-    }
 }
 
 /// State of the data side within one (account, region).
@@ -208,13 +114,6 @@ pub(crate) struct State {
     pub(crate) tags: BTreeMap<String, Vec<Tag>>,
     /// Users, items, actions and interactions, by dataset group ARN.
     pub(crate) records: BTreeMap<String, Records>,
-}
-
-impl State {
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
 }
 
 /// A deterministic hex id of `len` characters for a new resource (event tracker ids, UUIDs).
@@ -349,7 +248,7 @@ pub(crate) fn next_change(store: &Store, cx: &Cx<'_>) -> NextChange {
                 .map(|j| &j.meta),
         );
     for meta in jobs {
-        next = next.with(meta.create.finished_at(cx.config), now);
+        next = next.with(meta.phase.finished_at(cx.config), now);
     }
     let deletes = st
         .datasets
@@ -369,38 +268,20 @@ pub(crate) fn handle(store: &mut Store, cx: &Cx<'_>, op: Operation, input: &Valu
     let m = Members::new(input);
     match op {
         Operation::CreateDatasetGroup => dataset_group::create(store, cx, &m),
-        Operation::DescribeDatasetGroup => dataset_group::describe(store, cx, &m),
-        Operation::ListDatasetGroups => dataset_group::list(store, cx, &m),
         Operation::DeleteDatasetGroup => dataset_group::delete(store, cx, &m),
         Operation::CreateSchema => schema::create(store, cx, &m),
-        Operation::DescribeSchema => schema::describe(store, &m),
-        Operation::ListSchemas => schema::list(store, &m),
         Operation::DeleteSchema => schema::delete(store, cx, &m),
         Operation::CreateDataset => dataset::create(store, cx, &m),
-        Operation::DescribeDataset => dataset::describe(store, cx, &m),
-        Operation::ListDatasets => dataset::list(store, cx, &m),
         Operation::UpdateDataset => dataset::update(store, cx, &m),
         Operation::DeleteDataset => dataset::delete(store, cx, &m),
         Operation::CreateDatasetImportJob => import_job::create(store, cx, &m),
-        Operation::DescribeDatasetImportJob => import_job::describe(store, cx, &m),
-        Operation::ListDatasetImportJobs => import_job::list(store, cx, &m),
         Operation::CreateDatasetExportJob => export_job::create(store, cx, &m),
-        Operation::DescribeDatasetExportJob => export_job::describe(store, cx, &m),
-        Operation::ListDatasetExportJobs => export_job::list(store, cx, &m),
         Operation::CreateDataDeletionJob => deletion_job::create(store, cx, &m),
-        Operation::DescribeDataDeletionJob => deletion_job::describe(store, cx, &m),
-        Operation::ListDataDeletionJobs => deletion_job::list(store, cx, &m),
         Operation::CreateEventTracker => event_tracker::create(store, cx, &m),
-        Operation::DescribeEventTracker => event_tracker::describe(store, cx, &m),
-        Operation::ListEventTrackers => event_tracker::list(store, cx, &m),
         Operation::DeleteEventTracker => event_tracker::delete(store, cx, &m),
         Operation::CreateFilter => filter::create(store, cx, &m),
-        Operation::DescribeFilter => filter::describe(store, cx, &m),
-        Operation::ListFilters => filter::list(store, cx, &m),
         Operation::DeleteFilter => filter::delete(store, &m),
         Operation::CreateMetricAttribution => metric_attribution::create(store, cx, &m),
-        Operation::DescribeMetricAttribution => metric_attribution::describe(store, cx, &m),
-        Operation::ListMetricAttributions => metric_attribution::list(store, cx, &m),
         Operation::ListMetricAttributionMetrics => metric_attribution::list_metrics(store, &m),
         Operation::UpdateMetricAttribution => metric_attribution::update(store, cx, &m),
         Operation::DeleteMetricAttribution => metric_attribution::delete(store, &m),

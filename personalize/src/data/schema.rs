@@ -10,7 +10,7 @@
 use serde_json::{Map, Value, json};
 
 use super::dataset_group::DOMAINS;
-use super::{Meta, already_exists, list_page, not_found, ts};
+use super::{Meta, already_exists, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_len, check_name};
 use crate::error::{Error, Result};
@@ -332,7 +332,7 @@ fn check_types(name: &str, names: &[&str], union: bool) -> Result<Vec<String>> {
     Ok(types)
 }
 
-fn full(s: &Schema) -> Value {
+pub(crate) fn full(s: &Schema) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(s.meta.name));
     o.insert("schemaArn".into(), json!(s.meta.arn));
@@ -345,7 +345,7 @@ fn full(s: &Schema) -> Value {
     Value::Object(o)
 }
 
-fn summary(s: &Schema) -> Value {
+pub(crate) fn summary(s: &Schema) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(s.meta.name));
     o.insert("schemaArn".into(), json!(s.meta.arn));
@@ -380,7 +380,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         started: cx.ctx.now,
         steps: vec![("ACTIVE", 0.0)],
     };
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.schemas.insert(
         arn.clone(),
         Schema {
@@ -391,17 +391,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         },
     );
     Ok(json!({ "schemaArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("schemaArn")?;
-    let s = store.data.schemas.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "schema": full(s) }))
-}
-
-pub(super) fn list(store: &Store, m: &Members<'_>) -> Result<Value> {
-    let rows = store.data.schemas.values().map(|s| (s.meta.sort_key(), s));
-    list_page(rows, summary, "schemas", "ListSchemas", m)
 }
 
 pub(super) fn delete(store: &mut Store, _cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {

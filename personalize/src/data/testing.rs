@@ -19,7 +19,7 @@ pub(crate) fn dummy_meta(name: &str) -> Meta {
         name: name.to_string(),
         seq: 0,
         created: T0,
-        create: Lifecycle {
+        phase: Lifecycle {
             started: T0,
             steps: vec![("ACTIVE", 0.0)],
         },

@@ -5,11 +5,11 @@ use serde_json::{Map, Value, json};
 
 use super::catalog::RecipeType;
 use super::{
-    Meta, already_exists, check_inference_config, durations, in_flight, limits, list_page, not_active,
-    not_found, opt_struct, put_opt, ts,
+    Meta, already_exists, check_inference_config, durations, in_flight, limits, not_active, not_found,
+    opt_struct, put_opt, ts,
 };
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_name, check_role_arn};
+use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn};
 use crate::error::{Error, Result};
 
 /// Which of the two batch job kinds.
@@ -69,7 +69,7 @@ pub(crate) struct BatchJob {
 pub(crate) type BatchInferenceJob = BatchJob;
 
 impl BatchJob {
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("jobName".into(), json!(self.meta.name));
         o.insert(self.kind.arn_member().into(), json!(self.meta.arn));
@@ -90,7 +90,7 @@ impl BatchJob {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert(self.kind.arn_member().into(), json!(self.meta.arn));
         o.insert("jobName".into(), json!(self.meta.name));
@@ -229,7 +229,7 @@ pub(crate) fn create_job(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>, kind: 
         )));
     }
     let meta = Meta::new(
-        &mut store.models,
+        &mut store.models.seq,
         cx,
         arn.clone(),
         name,
@@ -260,49 +260,9 @@ pub(crate) fn create_job(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>, kind: 
     Ok(json!({ kind.arn_member(): arn }))
 }
 
-/// Describes a batch job of `kind` under `key`.
-pub(crate) fn describe_job(
-    store: &Store,
-    cx: &Cx<'_>,
-    m: &Members<'_>,
-    kind: Kind,
-    key: &str,
-) -> Result<Value> {
-    let arn = m.str(kind.arn_member())?;
-    check_arn(kind.arn_member(), arn)?;
-    let j = jobs(store, kind).get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ key: j.full(cx) }))
-}
-
-/// Lists batch jobs of `kind` under `key`, optionally for one solution version.
-pub(crate) fn list_jobs(store: &Store, cx: &Cx<'_>, m: &Members<'_>, kind: Kind, key: &str) -> Result<Value> {
-    let version = m.opt_arn("solutionVersionArn")?;
-    let rows = jobs(store, kind)
-        .values()
-        .filter(|j| version.is_none_or(|v| j.solution_version_arn == v))
-        .map(|j| (j.meta.sort_key(), j));
-    list_page(
-        rows,
-        |j| j.summary(cx),
-        key,
-        &format!("{key}|{}", version.unwrap_or("")),
-        m,
-    )
-}
-
 /// `CreateBatchInferenceJob`.
 pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     create_job(store, cx, m, Kind::Inference)
-}
-
-/// `DescribeBatchInferenceJob`.
-pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    describe_job(store, cx, m, Kind::Inference, "batchInferenceJob")
-}
-
-/// `ListBatchInferenceJobs`.
-pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    list_jobs(store, cx, m, Kind::Inference, "batchInferenceJobs")
 }
 
 #[cfg(test)]

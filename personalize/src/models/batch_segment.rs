@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::batch_inference::{Kind, create_job, describe_job, list_jobs};
+use super::batch_inference::{Kind, create_job};
 use crate::Store;
 use crate::common::{Cx, Members};
 use crate::error::Result;
@@ -14,16 +14,6 @@ pub(crate) type BatchSegmentJob = super::batch_inference::BatchJob;
 /// `CreateBatchSegmentJob`: needs an ACTIVE version of a USER_SEGMENTATION recipe.
 pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     create_job(store, cx, m, Kind::Segment)
-}
-
-/// `DescribeBatchSegmentJob`.
-pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    describe_job(store, cx, m, Kind::Segment, "batchSegmentJob")
-}
-
-/// `ListBatchSegmentJobs`.
-pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    list_jobs(store, cx, m, Kind::Segment, "batchSegmentJobs")
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ impl Campaign {
         }
     }
 
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let d = self.deployed(cx);
         let mut o = Map::new();
         o.insert("name".into(), json!(self.meta.name));
@@ -114,7 +114,7 @@ impl Campaign {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "campaignArn": self.meta.arn,
@@ -174,7 +174,7 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         )));
     }
     let meta = Meta::new(
-        &mut store.models,
+        &mut store.models.seq,
         cx,
         arn.clone(),
         name,
@@ -197,11 +197,6 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Campaign> {
     let arn = m.arn("campaignArn")?;
     store.models.campaigns.get(arn).ok_or_else(|| not_found(arn))
-}
-
-/// `DescribeCampaign`.
-pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    Ok(json!({ "campaign": get(store, m)?.full(cx) }))
 }
 
 /// `ListCampaigns`, optionally for one solution.

@@ -30,10 +30,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::common::{Cx, Lifecycle, Members, NextChange, check_enum, epoch, list_page};
+use crate::common::{Cx, Members, NextChange, check_enum, epoch, list_page};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{Operation, Store};
 
+pub(crate) use crate::resource::Meta;
 pub(crate) use batch_inference::BatchInferenceJob;
 pub(crate) use batch_segment::BatchSegmentJob;
 pub(crate) use campaign::Campaign;
@@ -69,10 +70,6 @@ pub(crate) mod durations {
     pub(crate) const RECOMMENDER_UPDATE: f64 = 300.0;
     /// `CREATE IN_PROGRESS` of a batch inference or batch segment job.
     pub(crate) const BATCH_JOB: f64 = 600.0;
-    /// `DELETE PENDING`.
-    pub(crate) const DELETE_PENDING: f64 = 5.0;
-    /// `DELETE IN_PROGRESS`.
-    pub(crate) const DELETE_IN_PROGRESS: f64 = 10.0;
     /// Delay before automatic training makes the first version of a solution (one hour).
     pub(crate) const AUTO_TRAINING_FIRST: f64 = 3600.0;
 }
@@ -89,76 +86,6 @@ pub(crate) mod limits {
     pub(crate) const RECOMMENDERS_PER_GROUP: usize = 5;
     /// Batch inference (or batch segment) jobs pending or in progress per account and region.
     pub(crate) const BATCH_JOBS_IN_FLIGHT: usize = 5;
-}
-
-/// What every models-side resource records about itself.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Meta {
-    /// The resource ARN.
-    pub(crate) arn: String,
-    /// The name (`name` or `jobName`).
-    pub(crate) name: String,
-    /// Creation order within the store; breaks ties between equal creation times.
-    pub(crate) seq: u64,
-    /// The creation time.
-    pub(crate) created: OffsetDateTime,
-    /// The lifecycle in force (create, then possibly stop or start for recommenders).
-    pub(crate) phase: Lifecycle,
-    /// The delete lifecycle, once a delete was asked for.
-    pub(crate) delete: Option<Lifecycle>,
-}
-
-impl Meta {
-    fn new(state: &mut State, cx: &Cx<'_>, arn: String, name: &str, phase: Lifecycle) -> Meta {
-        state.seq += 1;
-        Meta {
-            arn,
-            name: name.to_string(),
-            seq: state.seq,
-            created: cx.ctx.now,
-            phase,
-            delete: None,
-        }
-    }
-
-    /// The status at the call time.
-    pub(crate) fn status(&self, cx: &Cx<'_>) -> &'static str {
-        match &self.delete {
-            Some(d) => d.status(cx.ctx.now, cx.config),
-            None => self.phase.status(cx.ctx.now, cx.config),
-        }
-    }
-
-    /// `lastUpdatedDateTime`: when the current status began.
-    pub(crate) fn last_updated(&self, cx: &Cx<'_>) -> OffsetDateTime {
-        match &self.delete {
-            Some(d) => d.status_since(cx.ctx.now, cx.config),
-            None => self.phase.status_since(cx.ctx.now, cx.config),
-        }
-    }
-
-    fn gone(&self, cx: &Cx<'_>) -> bool {
-        self.delete
-            .as_ref()
-            .is_some_and(|d| d.finished_at(cx.config) <= cx.ctx.now)
-    }
-
-    fn start_delete(&mut self, cx: &Cx<'_>) {
-        self.delete = Some(Lifecycle {
-            started: cx.ctx.now,
-            steps: vec![
-                ("DELETE PENDING", durations::DELETE_PENDING),
-                ("DELETE IN_PROGRESS", durations::DELETE_IN_PROGRESS),
-                ("DELETED", 0.0),
-            ],
-        });
-    }
-
-    /// Creation time (as Unix nanoseconds, which order exactly as the instants do but compare
-    /// faster) then creation order: what lists sort by.
-    fn sort_key(&self) -> (i128, u64) {
-        (self.created.unix_timestamp_nanos(), self.seq)
-    }
 }
 
 /// State of the models side within one (account, region).
@@ -183,33 +110,23 @@ pub(crate) fn handle(store: &mut Store, cx: &Cx<'_>, op: Operation, input: &Valu
         Operation::DescribeAlgorithm => catalog::describe_algorithm(input),
         Operation::DescribeFeatureTransformation => catalog::describe_feature_transformation(input),
         Operation::CreateSolution => solution::create(store, cx, &m),
-        Operation::DescribeSolution => solution::describe(store, cx, &m),
-        Operation::ListSolutions => solution::list(store, cx, &m),
         Operation::UpdateSolution => solution::update(store, cx, &m),
         Operation::DeleteSolution => solution::delete(store, cx, &m),
         Operation::CreateSolutionVersion => solution_version::create(store, cx, &m),
-        Operation::DescribeSolutionVersion => solution_version::describe(store, cx, &m),
         Operation::ListSolutionVersions => solution_version::list(store, cx, &m),
         Operation::StopSolutionVersionCreation => solution_version::stop(store, cx, &m),
         Operation::GetSolutionMetrics => solution_version::metrics(store, cx, &m),
         Operation::CreateCampaign => campaign::create(store, cx, &m),
-        Operation::DescribeCampaign => campaign::describe(store, cx, &m),
         Operation::ListCampaigns => campaign::list(store, cx, &m),
         Operation::UpdateCampaign => campaign::update(store, cx, &m),
         Operation::DeleteCampaign => campaign::delete(store, cx, &m),
         Operation::CreateRecommender => recommender::create(store, cx, &m),
-        Operation::DescribeRecommender => recommender::describe(store, cx, &m),
-        Operation::ListRecommenders => recommender::list(store, cx, &m),
         Operation::UpdateRecommender => recommender::update(store, cx, &m),
         Operation::DeleteRecommender => recommender::delete(store, cx, &m),
         Operation::StartRecommender => recommender::start(store, cx, &m),
         Operation::StopRecommender => recommender::stop(store, cx, &m),
         Operation::CreateBatchInferenceJob => batch_inference::create(store, cx, &m),
-        Operation::DescribeBatchInferenceJob => batch_inference::describe(store, cx, &m),
-        Operation::ListBatchInferenceJobs => batch_inference::list(store, cx, &m),
         Operation::CreateBatchSegmentJob => batch_segment::create(store, cx, &m),
-        Operation::DescribeBatchSegmentJob => batch_segment::describe(store, cx, &m),
-        Operation::ListBatchSegmentJobs => batch_segment::list(store, cx, &m),
         Operation::GetRecommendations => runtime::get_recommendations(store, cx, input),
         Operation::GetPersonalizedRanking => runtime::get_personalized_ranking(store, cx, input),
         Operation::GetActionRecommendations => runtime::get_action_recommendations(store, cx, input),

@@ -4,8 +4,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::{
-    Meta, already_exists, catalog, durations, in_flight, limits, list_page, not_active, not_found, put_opt,
-    ts,
+    Meta, already_exists, catalog, durations, in_flight, limits, not_active, not_found, put_opt, ts,
 };
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_name};
@@ -65,7 +64,7 @@ impl Recommender {
         Lifecycle::create(self.meta.created, durations::RECOMMENDER).finished_at(cx.config)
     }
 
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let status = self.meta.status(cx);
         let mut o = Map::new();
         o.insert("recommenderArn".into(), json!(self.meta.arn));
@@ -99,7 +98,7 @@ impl Recommender {
         Value::Object(o)
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "recommenderArn": self.meta.arn,
@@ -208,7 +207,7 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
             ],
         },
     };
-    let meta = Meta::new(&mut store.models, cx, arn.clone(), name, phase);
+    let meta = Meta::new(&mut store.models.seq, cx, arn.clone(), name, phase);
     store.models.recommenders.insert(
         arn.clone(),
         Recommender {
@@ -227,29 +226,6 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Recommender> {
     let arn = m.arn("recommenderArn")?;
     store.models.recommenders.get(arn).ok_or_else(|| not_found(arn))
-}
-
-/// `DescribeRecommender`.
-pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    Ok(json!({ "recommender": get(store, m)?.full(cx) }))
-}
-
-/// `ListRecommenders`, optionally for one dataset group.
-pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .models
-        .recommenders
-        .values()
-        .filter(|r| dsg.is_none_or(|d| r.dataset_group_arn == d))
-        .map(|r| (r.meta.sort_key(), r));
-    list_page(
-        rows,
-        |r| r.summary(cx),
-        "recommenders",
-        &format!("ListRecommenders|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 /// `UpdateRecommender`: a new config through `latestRecommenderUpdate`.

@@ -5,8 +5,7 @@ use time::OffsetDateTime;
 
 use super::catalog::{self, RecipeType};
 use super::{
-    Meta, already_exists, durations, in_flight, limits, list_page, not_active, not_found, opt_struct,
-    put_opt, ts,
+    Meta, already_exists, durations, in_flight, limits, not_active, not_found, opt_struct, put_opt, ts,
 };
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_len, check_name};
@@ -72,7 +71,7 @@ impl Solution {
             .unwrap_or(7)
     }
 
-    fn full(&self, store: &Store, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, store: &Store, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("name".into(), json!(self.meta.name));
         o.insert("solutionArn".into(), json!(self.meta.arn));
@@ -134,7 +133,7 @@ impl Solution {
         }
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         let mut o = Map::new();
         o.insert("name".into(), json!(self.meta.name));
         o.insert("solutionArn".into(), json!(self.meta.arn));
@@ -322,7 +321,7 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         )));
     }
     let meta = Meta::new(
-        &mut store.models,
+        &mut store.models.seq,
         cx,
         arn.clone(),
         name,
@@ -351,30 +350,6 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Solution> {
     let arn = m.arn("solutionArn")?;
     store.models.solutions.get(arn).ok_or_else(|| not_found(arn))
-}
-
-/// `DescribeSolution`.
-pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let s = get(store, m)?;
-    Ok(json!({ "solution": s.full(store, cx) }))
-}
-
-/// `ListSolutions`, optionally for one dataset group.
-pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .models
-        .solutions
-        .values()
-        .filter(|s| dsg.is_none_or(|d| s.dataset_group_arn == d))
-        .map(|s| (s.meta.sort_key(), s));
-    list_page(
-        rows,
-        |s| s.summary(cx),
-        "solutions",
-        &format!("ListSolutions|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 /// `UpdateSolution`: auto training and events config; the update has its own lifecycle.

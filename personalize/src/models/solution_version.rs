@@ -81,7 +81,7 @@ impl SolutionVersion {
         Value::Object(o)
     }
 
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         let status = self.status(cx);
         let mut o = Map::new();
         if !self.meta.name.is_empty() {
@@ -189,7 +189,7 @@ fn insert(
             ],
         },
     };
-    let mut meta = Meta::new(&mut store.models, cx, arn.clone(), name.unwrap_or(""), phase);
+    let mut meta = Meta::new(&mut store.models.seq, cx, arn.clone(), name.unwrap_or(""), phase);
     meta.created = at;
     store.models.versions.insert(
         arn.clone(),
@@ -341,11 +341,6 @@ pub(crate) fn auto_training_at(store: &Store, s: &super::Solution, cx: &Cx<'_>) 
 fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a SolutionVersion> {
     let arn = m.arn("solutionVersionArn")?;
     store.models.versions.get(arn).ok_or_else(|| not_found(arn))
-}
-
-/// `DescribeSolutionVersion`.
-pub(crate) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    Ok(json!({ "solutionVersion": get(store, m)?.full(cx) }))
 }
 
 /// `ListSolutionVersions`, optionally for one solution (which must exist).

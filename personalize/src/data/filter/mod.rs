@@ -33,7 +33,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::schema::normalise;
-use super::{DatasetType, Entity, Meta, already_exists, durations, list_page, not_found, ts};
+use super::{DatasetType, Entity, Meta, already_exists, durations, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
 use crate::error::{Error, Result};
@@ -669,7 +669,7 @@ impl Filter {
         Ok(p)
     }
 
-    fn full(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "filterArn": self.meta.arn,
@@ -681,7 +681,7 @@ impl Filter {
         })
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Value {
+    pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
         json!({
             "name": self.meta.name,
             "filterArn": self.meta.arn,
@@ -719,7 +719,7 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
         )));
     }
     let lc = Lifecycle::create(cx.ctx.now, durations::FILTER);
-    let meta = Meta::new(&mut store.data, cx, arn.clone(), name, lc);
+    let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.filters.insert(
         arn.clone(),
         Filter {
@@ -731,30 +731,6 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     );
     super::register_tags(store, &arn, tags);
     Ok(json!({ "filterArn": arn }))
-}
-
-pub(super) fn describe(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = m.arn("filterArn")?;
-    let f = store.data.filters.get(arn).ok_or_else(|| not_found(arn))?;
-    Ok(json!({ "filter": f.full(cx) }))
-}
-
-pub(super) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let dsg = m.opt_arn("datasetGroupArn")?;
-    let rows = store
-        .data
-        .filters
-        .values()
-        .filter(|f| dsg.is_none_or(|g| f.dataset_group_arn == g))
-        .map(|f| (f.meta.sort_key(), f));
-    // The model spells this member with a capital F.
-    list_page(
-        rows,
-        |f| f.summary(cx),
-        "Filters",
-        &format!("ListFilters|{}", dsg.unwrap_or("")),
-        m,
-    )
 }
 
 pub(super) fn delete(store: &mut Store, m: &Members<'_>) -> Result<Value> {
