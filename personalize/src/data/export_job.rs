@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::import_job::{MAX_RUNNING_JOBS, running_jobs, too_many_running};
-use super::{Meta, already_exists, durations, not_active, not_found, ts};
+use super::import_job::new_job;
+use super::{Meta, durations, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_enum, check_name, check_role_arn, check_s3_data_config};
 use crate::error::{Error, Result};
@@ -77,21 +77,9 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     check_role_arn("roleArn", role)?;
     let output = job_output(m, "jobOutput")?;
     let tags = super::check_tags(m)?;
-    let dataset = store
-        .data
-        .datasets
-        .get(dataset_arn)
-        .ok_or_else(|| not_found(dataset_arn))?;
-    if !dataset.meta.is_active(cx) {
-        return Err(not_active(dataset_arn, dataset.meta.status(cx)));
-    }
-    let arn = cx.arn("dataset-export-job", name);
-    if store.data.export_jobs.contains_key(&arn) {
-        return Err(already_exists(&arn));
-    }
-    if running_jobs(store, cx) >= MAX_RUNNING_JOBS {
-        return Err(too_many_running());
-    }
+    let arn = new_job(store, cx, dataset_arn, ("dataset-export-job", name), |d, a| {
+        d.export_jobs.contains_key(a)
+    })?;
     let lc = Lifecycle::create(cx.ctx.now, durations::IMPORT);
     let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.export_jobs.insert(

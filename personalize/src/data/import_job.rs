@@ -57,18 +57,36 @@ pub(crate) fn data_location<'a>(m: &Members<'a>) -> Result<&'a str> {
     Ok(loc)
 }
 
-/// Counts jobs of every data-side kind that are still pending or in progress.
-pub(crate) fn running_jobs(store: &Store, cx: &Cx<'_>) -> usize {
+/// What an import or export job needs before it is made: its dataset `ACTIVE`, its ARN
+/// (`kind` and `name`) free among the jobs `taken` looks in, and fewer than the quota of jobs of
+/// either kind pending or in progress. Returns the new job's ARN.
+pub(crate) fn new_job(
+    store: &Store,
+    cx: &Cx<'_>,
+    dataset_arn: &str,
+    (kind, name): (&str, &str),
+    taken: fn(&super::State, &str) -> bool,
+) -> Result<String> {
     let d = &store.data;
-    d.import_jobs.values().filter(|j| !j.meta.is_active(cx)).count()
-        + d.export_jobs.values().filter(|j| !j.meta.is_active(cx)).count()
-}
-
-/// The `LimitExceededException` for too many running jobs, as the service words it.
-pub(crate) fn too_many_running() -> Error {
-    Error::limit(format!(
-        "More than {MAX_RUNNING_JOBS} resources with PENDING or IN_PROGRESS status."
-    ))
+    let dataset = d
+        .datasets
+        .get(dataset_arn)
+        .ok_or_else(|| not_found(dataset_arn))?;
+    if !dataset.meta.is_active(cx) {
+        return Err(not_active(dataset_arn, dataset.meta.status(cx)));
+    }
+    let arn = cx.arn(kind, name);
+    if taken(d, &arn) {
+        return Err(already_exists(&arn));
+    }
+    let running = d.import_jobs.values().filter(|j| !j.meta.is_active(cx)).count()
+        + d.export_jobs.values().filter(|j| !j.meta.is_active(cx)).count();
+    if running >= MAX_RUNNING_JOBS {
+        return Err(Error::limit(format!(
+            "More than {MAX_RUNNING_JOBS} resources with PENDING or IN_PROGRESS status."
+        )));
+    }
+    Ok(arn)
 }
 
 impl ImportJob {
@@ -116,21 +134,9 @@ pub(super) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     check_enum("importMode", mode, &["FULL", "INCREMENTAL"])?;
     let publish = m.opt_bool("publishAttributionMetricsToS3")?;
     let tags = super::check_tags(m)?;
-    let dataset = store
-        .data
-        .datasets
-        .get(dataset_arn)
-        .ok_or_else(|| not_found(dataset_arn))?;
-    if !dataset.meta.is_active(cx) {
-        return Err(not_active(dataset_arn, dataset.meta.status(cx)));
-    }
-    let arn = cx.arn("dataset-import-job", name);
-    if store.data.import_jobs.contains_key(&arn) {
-        return Err(already_exists(&arn));
-    }
-    if running_jobs(store, cx) >= MAX_RUNNING_JOBS {
-        return Err(too_many_running());
-    }
+    let arn = new_job(store, cx, dataset_arn, ("dataset-import-job", name), |d, a| {
+        d.import_jobs.contains_key(a)
+    })?;
     let lc = Lifecycle::create(cx.ctx.now, durations::IMPORT);
     let meta = Meta::new(&mut store.data.seq, cx, arn.clone(), name, lc);
     store.data.import_jobs.insert(
