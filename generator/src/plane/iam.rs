@@ -5,8 +5,7 @@
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use super::{PlaneCall, PlaneOp, Target, iam_id};
-use crate::population::Principal;
+use super::{Ask, PlaneCall, iam_id};
 use crate::rng::Rng;
 use crate::scenario::IdentityKind;
 
@@ -24,14 +23,8 @@ const POLICIES: &[&str] = &[
 /// A trust policy that lets another account (the intruder's) assume the role.
 const FOREIGN_TRUST: &str = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:root\"},\"Action\":\"sts:AssumeRole\"}]}";
 
-pub(super) fn build(
-    op: &'static PlaneOp,
-    caller: &Principal,
-    target: &Target<'_>,
-    now_secs: i64,
-    fail: bool,
-    rng: &mut Rng,
-) -> PlaneCall {
+pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
+    let (op, caller, target, now_secs, fail) = (ask.op, ask.caller, ask.target, ask.now_secs, ask.fail);
     let account = target.account;
     let mut call = PlaneCall::new(op);
     let own = (caller.kind == IdentityKind::IAMUser).then_some(caller.name.as_str());

@@ -261,6 +261,17 @@ impl PlaneCall {
     }
 }
 
+/// What a builder is asked for: a call of `op` by `caller` in `target` at `now_secs` (Unix
+/// seconds), failing the way that operation fails when `fail` is set.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    op: &'static PlaneOp,
+    caller: &'a Principal,
+    target: &'a Target<'a>,
+    now_secs: i64,
+    fail: bool,
+}
+
 /// Builds a call of `op` by `caller`; `fail` makes it fail the way that operation fails.
 pub fn build(
     op: &'static PlaneOp,
@@ -270,11 +281,18 @@ pub fn build(
     fail: bool,
     rng: &mut Rng,
 ) -> PlaneCall {
+    let ask = Ask {
+        op,
+        caller,
+        target,
+        now_secs,
+        fail,
+    };
     match op.service {
-        PlaneService::Sts => sts::build(op, caller, target, now_secs, fail, rng),
-        PlaneService::SignIn => signin::build(op, caller, target, fail, rng),
-        PlaneService::Iam => iam::build(op, caller, target, now_secs, fail, rng),
-        PlaneService::CloudTrail | PlaneService::S3 => trail::build(op, caller, target, fail, rng),
+        PlaneService::Sts => sts::build(ask, rng),
+        PlaneService::SignIn => signin::build(ask, rng),
+        PlaneService::Iam => iam::build(ask, rng),
+        PlaneService::CloudTrail | PlaneService::S3 => trail::build(ask, rng),
         PlaneService::Kms => trail::rotate_key(op, target),
     }
 }

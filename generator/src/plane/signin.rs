@@ -7,8 +7,7 @@ use cloudtrail::record::EventType;
 use rand::RngExt;
 use serde_json::json;
 
-use super::{PlaneCall, PlaneOp, Target};
-use crate::population::Principal;
+use super::{Ask, PlaneCall};
 use crate::rng::Rng;
 use crate::scenario::IdentityKind;
 
@@ -23,13 +22,8 @@ pub(super) const BROWSERS: &[&str] = &[
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0",
 ];
 
-pub(super) fn build(
-    op: &'static PlaneOp,
-    caller: &Principal,
-    target: &Target<'_>,
-    fail: bool,
-    rng: &mut Rng,
-) -> PlaneCall {
+pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
+    let (op, caller, target, fail) = (ask.op, ask.caller, ask.target, ask.fail);
     let account = target.account;
     let mut call = PlaneCall::new(op);
     call.event_type = Some(EventType::AwsConsoleSignIn);

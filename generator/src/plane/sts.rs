@@ -8,8 +8,7 @@ use cloudtrail::{Resource, UserIdentity};
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use super::{PlaneCall, PlaneOp, Target, iam_id};
-use crate::population::Principal;
+use super::{Ask, PlaneCall, iam_id};
 use crate::rng::Rng;
 use crate::scenario::IdentityKind;
 
@@ -31,14 +30,8 @@ const SAML_ISSUER: &str = "http://www.okta.com/exk1example2abcd3e4f5";
 /// The roles workforce users federate into.
 const SAML_ROLES: &[&str] = &["PersonalizeDeveloper", "ReadOnlyAccess"];
 
-pub(super) fn build(
-    op: &'static PlaneOp,
-    caller: &Principal,
-    target: &Target<'_>,
-    now_secs: i64,
-    fail: bool,
-    rng: &mut Rng,
-) -> PlaneCall {
+pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
+    let (op, caller, target, now_secs, fail) = (ask.op, ask.caller, ask.target, ask.now_secs, ask.fail);
     let account = target.account;
     let mut call = PlaneCall::new(op);
     let caller_arn = caller.arn(account);

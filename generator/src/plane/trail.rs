@@ -10,25 +10,19 @@ use cloudtrail::rules;
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use super::{PlaneCall, PlaneOp, PlaneService, Target};
-use crate::population::Principal;
+use super::{Ask, PlaneCall, PlaneOp, PlaneService, Target};
 use crate::rng::Rng;
 use crate::scenario::IdentityKind;
 
-pub(super) fn build(
-    op: &'static PlaneOp,
-    caller: &Principal,
-    target: &Target<'_>,
-    fail: bool,
-    rng: &mut Rng,
-) -> PlaneCall {
-    match op.service {
-        PlaneService::S3 => bucket(op, caller, target, fail, rng),
-        _ => cloudtrail_api(op, caller, target, fail),
+pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
+    match ask.op.service {
+        PlaneService::S3 => bucket(ask, rng),
+        _ => cloudtrail_api(ask),
     }
 }
 
-fn cloudtrail_api(op: &'static PlaneOp, caller: &Principal, target: &Target<'_>, fail: bool) -> PlaneCall {
+fn cloudtrail_api(ask: Ask<'_>) -> PlaneCall {
+    let (op, caller, target, fail) = (ask.op, ask.caller, ask.target, ask.fail);
     let (account, region, trail) = (target.account, target.region, target.trail);
     let mut call = PlaneCall::new(op);
     let trail_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{trail}");
@@ -73,13 +67,8 @@ fn cloudtrail_api(op: &'static PlaneOp, caller: &Principal, target: &Target<'_>,
     call
 }
 
-fn bucket(
-    op: &'static PlaneOp,
-    caller: &Principal,
-    target: &Target<'_>,
-    fail: bool,
-    rng: &mut Rng,
-) -> PlaneCall {
+fn bucket(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
+    let (op, caller, target, fail) = (ask.op, ask.caller, ask.target, ask.fail);
     let (account, region, bucket) = (target.account, target.region, target.bucket);
     let mut call = PlaneCall::new(op);
     let host = format!("{bucket}.s3.{region}.amazonaws.com");
