@@ -142,9 +142,7 @@ pub struct NotificationLog {
 
 impl std::fmt::Debug for NotificationLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotificationLog")
-            .field("path", &self.path)
-            .finish()
+        write!(f, "NotificationLog {{ path: {:?} }}", self.path)
     }
 }
 

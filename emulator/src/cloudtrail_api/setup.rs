@@ -344,9 +344,7 @@ pub struct Notifier {
 
 impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Notifier")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        write!(f, "Notifier {{ path: {:?}, .. }}", self.path)
     }
 }
 
@@ -500,9 +498,7 @@ pub struct CloudTrailParts {
 
 impl std::fmt::Debug for CloudTrailParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CloudTrailParts")
-            .field("data_dir", &self.data_dir)
-            .finish_non_exhaustive()
+        write!(f, "CloudTrailParts {{ data_dir: {:?}, .. }}", self.data_dir)
     }
 }
 
