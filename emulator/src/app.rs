@@ -20,7 +20,7 @@ use crate::personalize_api::PersonalizeApi;
 use crate::protocol::{self, CallError};
 use crate::recorder::{Call, Outcome, Recorder};
 use crate::router::{Route, Routed, Services, Unserved};
-use crate::seams::{AfterRecord, CallContext, HttpResponse, RawCaller, RawRequest, RawService};
+use crate::seams::{AfterRecord, CallContext, CallFacts, HttpResponse, RawCaller, RawRequest, RawService};
 use crate::sigv4::{self, PathStyle, RequestView};
 
 /// Shared state of a running server.
@@ -88,6 +88,18 @@ struct Known<'a> {
     user_agent: Option<String>,
     request_id: &'a str,
     tls: Option<cloudtrail::TlsDetails>,
+}
+
+impl Known<'_> {
+    /// The call as the service's record-side hooks see it.
+    fn facts<'a>(&'a self, input: Option<&'a Value>) -> CallFacts<'a> {
+        CallFacts {
+            op: self.route.op,
+            input,
+            region: &self.region,
+            account: &self.principal.account,
+        }
+    }
 }
 
 /// `tlsDetails` of a request that came over `tls`: what the handshake settled and the `Host`
@@ -304,12 +316,7 @@ impl App {
         let (service, op) = (&route.service, route.op);
         if let Some(rule) = known.principal.denies(service.signing_name(), op.name) {
             tracing::debug!(rule, operation = op.name, "deny rule matched");
-            let resource = denied_resource(
-                route,
-                decoded.as_ref().ok(),
-                &known.region,
-                &known.principal.account,
-            );
+            let resource = denied_resource(route, known.facts(decoded.as_ref().ok()));
             return Err(CallError::AccessDenied(format!(
                 "User: {} is not authorized to perform: {}:{} on resource: {resource} with an explicit deny in an \
                  identity-based policy",
@@ -387,7 +394,7 @@ impl App {
         };
         // Sensitive members never reach the record.
         let request = request.map(|r| service.redact(op, r));
-        let resources = service.resources(op, request.as_ref(), &known.region, &known.principal.account);
+        let resources = service.resources(known.facts(request.as_ref()));
         let call = Call {
             principal: &known.principal,
             event_source: service.event_source(),
@@ -575,12 +582,12 @@ fn request_id() -> String {
 
 /// The resource an explicit-deny message names: what the service says the call targets or would
 /// create, else the first ARN the request names, else a wildcard.
-fn denied_resource(route: &Route, input: Option<&Value>, region: &str, account: &str) -> String {
+fn denied_resource(route: &Route, call: CallFacts<'_>) -> String {
     let service = &route.service;
-    if let Some(r) = service.denied_resource(route.op, input, region, account) {
+    if let Some(r) = service.denied_resource(call) {
         return r;
     }
-    input
+    call.input
         .and_then(Value::as_object)
         .and_then(|o| {
             o.iter()
@@ -588,7 +595,10 @@ fn denied_resource(route: &Route, input: Option<&Value>, region: &str, account: 
                 .and_then(|(_, v)| v.as_str())
                 .map(str::to_owned)
         })
-        .unwrap_or_else(|| format!("arn:aws:{}:{region}:{account}:*", service.signing_name()))
+        .unwrap_or_else(|| {
+            let (region, account) = (call.region, call.account);
+            format!("arn:aws:{}:{region}:{account}:*", service.signing_name())
+        })
 }
 
 #[cfg(test)]
@@ -611,14 +621,31 @@ mod tests {
         }
     }
 
+    fn facts<'a>(
+        route: &Route,
+        input: Option<&'a Value>,
+        region: &'a str,
+        account: &'a str,
+    ) -> CallFacts<'a> {
+        CallFacts {
+            op: route.op,
+            input,
+            region,
+            account,
+        }
+    }
+
     #[test]
     fn deny_messages_name_the_resource_else_an_arn_member_else_a_wildcard() {
         assert_eq!(
             denied_resource(
                 &route("CreateDatasetGroup"),
-                Some(&json!({"name": "dsg"})),
-                "us-east-1",
-                "123456789012"
+                facts(
+                    &route("CreateDatasetGroup"),
+                    Some(&json!({"name": "dsg"})),
+                    "us-east-1",
+                    "123456789012"
+                )
             ),
             "arn:aws:personalize:us-east-1:123456789012:dataset-group/dsg"
         );
@@ -626,14 +653,17 @@ mod tests {
         assert_eq!(
             denied_resource(
                 &delete,
-                Some(&json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"})),
-                "us-east-1",
-                "1"
+                facts(
+                    &delete,
+                    Some(&json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"})),
+                    "us-east-1",
+                    "1"
+                )
             ),
             "arn:aws:personalize:us-east-1:1:schema/s"
         );
         assert_eq!(
-            denied_resource(&delete, None, "eu-west-1", "1"),
+            denied_resource(&delete, facts(&delete, None, "eu-west-1", "1")),
             "arn:aws:personalize:eu-west-1:1:*"
         );
     }

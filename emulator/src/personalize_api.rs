@@ -9,7 +9,7 @@ use personalize::{Api, ErrorKind, Operation, Personalize};
 use serde_json::Value;
 
 use crate::persist::{FileJournal, PersistError};
-use crate::seams::{Answer, CallContext, Fault, OperationInfo, Reply, Service, ServiceError};
+use crate::seams::{Answer, CallContext, CallFacts, Fault, OperationInfo, Reply, Service, ServiceError};
 
 /// The Personalize control plane's `X-Amz-Target` prefix.
 pub const TARGET_PREFIX: &str = "AmazonPersonalize";
@@ -141,14 +141,9 @@ impl Service for PersonalizeApi {
     /// Data events name the campaign, recommender or dataset they carry the ARN of, and the
     /// Events API's `PutEvents` and `PutActionInteractions` the event tracker their tracking id
     /// names, when it exists.
-    fn resources(
-        &self,
-        op: OperationInfo,
-        input: Option<&Value>,
-        region: &str,
-        account: &str,
-    ) -> Vec<Resource> {
-        if !op.data_event {
+    fn resources(&self, call: CallFacts<'_>) -> Vec<Resource> {
+        let (input, region, account) = (call.input, call.region, call.account);
+        if !call.op.data_event {
             return Vec::new();
         }
         let mut found = data_resources(input, account);
@@ -166,20 +161,17 @@ impl Service for PersonalizeApi {
         found
     }
 
-    fn denied_resource(
-        &self,
-        operation: OperationInfo,
-        input: Option<&Value>,
-        region: &str,
-        account: &str,
-    ) -> Option<String> {
-        let obj = input.and_then(Value::as_object)?;
-        let kind = Self::op(operation).and_then(created_kind)?;
+    fn denied_resource(&self, call: CallFacts<'_>) -> Option<String> {
+        let obj = call.input.and_then(Value::as_object)?;
+        let kind = Self::op(call.op).and_then(created_kind)?;
         let name = obj
             .get("name")
             .or_else(|| obj.get("jobName"))
             .and_then(Value::as_str)?;
-        Some(format!("arn:aws:personalize:{region}:{account}:{kind}/{name}"))
+        Some(format!(
+            "arn:aws:personalize:{}:{}:{kind}/{name}",
+            call.region, call.account
+        ))
     }
 
     fn is_timestamp_member(&self, name: &str) -> bool {
@@ -235,18 +227,27 @@ mod tests {
         PersonalizeApi::new(Personalize::new(personalize::Config::default()), None)
     }
 
+    fn facts<'a>(op: OperationInfo, input: Option<&'a Value>, account: &'a str) -> CallFacts<'a> {
+        CallFacts {
+            op,
+            input,
+            region: "us-east-1",
+            account,
+        }
+    }
+
     #[test]
     fn deny_messages_name_the_resource_a_create_would_make() {
         let api = api();
         let create = api.by_target("CreateDatasetGroup").unwrap();
         assert_eq!(
-            api.denied_resource(create, Some(&json!({"name": "dsg"})), "us-east-1", "123456789012")
+            api.denied_resource(facts(create, Some(&json!({"name": "dsg"})), "123456789012"))
                 .as_deref(),
             Some("arn:aws:personalize:us-east-1:123456789012:dataset-group/dsg")
         );
         let delete = api.by_target("DeleteSchema").unwrap();
         assert_eq!(
-            api.denied_resource(delete, Some(&json!({"name": "x"})), "us-east-1", "1"),
+            api.denied_resource(facts(delete, Some(&json!({"name": "x"})), "1")),
             None
         );
     }
@@ -256,18 +257,14 @@ mod tests {
         let api = api();
         let get = api.by_path("/recommendations").unwrap();
         assert!(get.data_event && get.read_only);
-        let r = api.resources(
-            get,
-            Some(&json!({"campaignArn": "arn:aws:personalize:us-east-1:1:campaign/c"})),
-            "us-east-1",
-            "1",
-        );
+        let campaign = json!({"campaignArn": "arn:aws:personalize:us-east-1:1:campaign/c"});
+        let r = api.resources(facts(get, Some(&campaign), "1"));
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].resource_type.as_deref(), Some("AWS::Personalize::Campaign"));
         assert!(data_resources(Some(&json!({"trackingId": "x"})), "1").is_empty());
         let list = api.by_target("ListDatasetGroups").unwrap();
         assert!(
-            api.resources(list, Some(&json!({"campaignArn": "arn:x"})), "us-east-1", "1")
+            api.resources(facts(list, Some(&json!({"campaignArn": "arn:x"})), "1"))
                 .is_empty()
         );
     }

@@ -17,6 +17,20 @@ use time::OffsetDateTime;
 /// A boxed future, so the traits below stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A call as the record-side hooks ([`Service::resources`], [`Service::denied_resource`]) see
+/// it: the operation, its input when it decoded, and the Region and account it ran in.
+#[derive(Debug, Clone, Copy)]
+pub struct CallFacts<'a> {
+    /// The operation.
+    pub op: OperationInfo,
+    /// The decoded input, when it decoded.
+    pub input: Option<&'a Value>,
+    /// The Region of the call.
+    pub region: &'a str,
+    /// The caller's account.
+    pub account: &'a str,
+}
+
 /// What [`JsonService::call`] answers with.
 pub type Reply<'a> = BoxFuture<'a, Answer>;
 
@@ -226,23 +240,11 @@ pub trait Service: Send + Sync + 'static {
         None
     }
     /// `resources[]` of the record (data events name the resource they touch).
-    fn resources(
-        &self,
-        _op: OperationInfo,
-        _input: Option<&Value>,
-        _region: &str,
-        _account: &str,
-    ) -> Vec<Resource> {
+    fn resources(&self, _call: CallFacts<'_>) -> Vec<Resource> {
         Vec::new()
     }
     /// The resource an explicit-deny message names, when the call names or would create one.
-    fn denied_resource(
-        &self,
-        _operation: OperationInfo,
-        _input: Option<&Value>,
-        _region: &str,
-        _account: &str,
-    ) -> Option<String> {
+    fn denied_resource(&self, _call: CallFacts<'_>) -> Option<String> {
         None
     }
     /// For an [`OperationInfo::unsigned`] operation: who `input` says the caller is, or the

@@ -15,7 +15,9 @@ pub mod store;
 use federation::{federated_provider, saml_error, saml_facts};
 
 use crate::identity::{Identities, Principal, Role};
-use crate::seams::{Answer, CallContext, Claimed, Fault, OperationInfo, Reply, Service, ServiceError};
+use crate::seams::{
+    Answer, CallContext, CallFacts, Claimed, Fault, OperationInfo, Reply, Service, ServiceError,
+};
 
 use ::sts::str_member;
 pub use ::sts::{EVENT_SOURCE, OPERATIONS, XMLNS};
@@ -565,13 +567,8 @@ impl Service for StsApi {
         ::sts::output_as_recorded(output)
     }
 
-    fn resources(
-        &self,
-        op: OperationInfo,
-        input: Option<&Value>,
-        _region: &str,
-        _account: &str,
-    ) -> Vec<Resource> {
+    fn resources(&self, call: CallFacts<'_>) -> Vec<Resource> {
+        let (op, input) = (call.op, call.input);
         let mut out: Vec<Resource> = input
             .and_then(|i| ::sts::role_resource(op.name, i))
             .and_then(|arn| {
@@ -592,14 +589,9 @@ impl Service for StsApi {
         out
     }
 
-    fn denied_resource(
-        &self,
-        operation: OperationInfo,
-        input: Option<&Value>,
-        _region: &str,
-        account: &str,
-    ) -> Option<String> {
-        match operation.name {
+    fn denied_resource(&self, call: CallFacts<'_>) -> Option<String> {
+        let (input, account) = (call.input, call.account);
+        match call.op.name {
             "AssumeRole" => input.and_then(|i| str_member(i, "RoleArn")).map(str::to_owned),
             "GetFederationToken" => input
                 .and_then(|i| str_member(i, "Name"))
