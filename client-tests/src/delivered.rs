@@ -61,10 +61,7 @@ impl Delivered {
             if bucket.starts_with('.') || !bucket_dir.is_dir() {
                 continue;
             }
-            let mut paths = Vec::new();
-            walk(&bucket_dir, &mut paths);
-            paths.sort();
-            for path in paths {
+            for path in cloudtrail::store::files_under(&bucket_dir) {
                 let Some(key) = path
                     .strip_prefix(&bucket_dir)
                     .ok()
@@ -144,20 +141,6 @@ impl Delivered {
                 .or_insert(0) += 1;
         }
         m
-    }
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
     }
 }
 

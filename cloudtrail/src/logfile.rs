@@ -122,6 +122,21 @@ pub fn gzip_into(body: &[u8], level: i32, out: &mut Vec<u8>) {
 #[error("not a valid gzip member: {0}")]
 pub struct GunzipError(String);
 
+/// How many records the log file at `path` holds (`Records` of its gzipped JSON); 0 when it
+/// cannot be read or is not a log file. For tools that count what was delivered.
+pub fn records_in(path: &std::path::Path) -> usize {
+    std::fs::read(path)
+        .ok()
+        .and_then(|gz| gunzip(&gz).ok())
+        .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
+        .and_then(|v| {
+            v.get("Records")
+                .and_then(serde_json::Value::as_array)
+                .map(Vec::len)
+        })
+        .unwrap_or(0)
+}
+
 /// Inflates one gzip member (the inverse of [`gzip`]); the size comes from the trailer's ISIZE,
 /// capped so a hostile trailer cannot make us allocate without bound.
 pub fn gunzip(gz: &[u8]) -> Result<Vec<u8>, GunzipError> {

@@ -668,6 +668,28 @@ impl LocalDir {
     }
 }
 
+/// Every regular file under `dir`, in its subfolders too, sorted; links are not followed, and a
+/// folder that cannot be read counts as empty. For tools and tests that look at what a bucket
+/// folder holds on disk, whatever its layout.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn add(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => add(&e.path(), out),
+                Ok(t) if t.is_file() => out.push(e.path()),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    add(dir, &mut out);
+    out.sort();
+    out
+}
+
 fn walk(dir: &Path, broot: &Path, out: &mut Vec<String>) -> Result<(), StoreError> {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,

@@ -183,27 +183,11 @@ async fn flush(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Records in the delivered CloudTrail log files under `dir` (digest files left out).
 fn delivered_records(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut n = 0;
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = p.to_string_lossy();
-        if p.is_dir() {
-            if !name.ends_with("CloudTrail-Digest") {
-                n += delivered_records(&p);
-            }
-        } else if name.ends_with(".json.gz") {
-            let records = std::fs::read(&p)
-                .ok()
-                .and_then(|gz| cloudtrail::logfile::gunzip(&gz).ok())
-                .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
-                .and_then(|v| v.get("Records").and_then(|r| r.as_array()).map(Vec::len));
-            n += records.unwrap_or(0);
-        }
-    }
-    n
+    let logs = cloudtrail::store::files_under(dir).into_iter().filter(|p| {
+        let p = p.to_string_lossy();
+        p.ends_with(".json.gz") && !p.contains("/CloudTrail-Digest/")
+    });
+    logs.map(|p| cloudtrail::logfile::records_in(&p)).sum()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -112,22 +112,9 @@ fn flush(port: u16) {
     assert!(answer.starts_with("HTTP/1.1 200"), "flush failed: {answer}");
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 /// Every object of `kind` (`CloudTrail` or `CloudTrail-Digest`) for us-east-1 in the data dir.
 fn objects(data: &Path, kind: &str) -> Vec<PathBuf> {
-    let mut all = Vec::new();
-    files_under(data, &mut all);
+    let all = cloudtrail::store::files_under(data);
     let needle = format!("/{kind}/us-east-1/");
     let mut found: Vec<PathBuf> = all
         .into_iter()

@@ -621,28 +621,11 @@ fn load_average() -> String {
 
 /// (log files, records in them) under `dir`, digest files left out.
 fn delivered(dir: &std::path::Path) -> (usize, usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return (0, 0);
-    };
-    let (mut files, mut records) = (0, 0);
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = p.to_string_lossy();
-        if p.is_dir() {
-            if !name.ends_with("CloudTrail-Digest") {
-                let (f, r) = delivered(&p);
-                files += f;
-                records += r;
-            }
-        } else if name.ends_with(".json.gz") {
-            files += 1;
-            records += std::fs::read(&p)
-                .ok()
-                .and_then(|gz| cloudtrail::logfile::gunzip(&gz).ok())
-                .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
-                .and_then(|v| v.get("Records").and_then(|r| r.as_array()).map(Vec::len))
-                .unwrap_or(0);
-        }
-    }
-    (files, records)
+    let logs = cloudtrail::store::files_under(dir).into_iter().filter(|p| {
+        let p = p.to_string_lossy();
+        p.ends_with(".json.gz") && !p.contains("/CloudTrail-Digest/")
+    });
+    logs.fold((0, 0), |(files, records), p| {
+        (files + 1, records + cloudtrail::logfile::records_in(&p))
+    })
 }

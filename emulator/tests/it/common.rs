@@ -271,27 +271,12 @@ pub(crate) async fn send_to(
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.to_string_lossy().ends_with(".json.gz")
-            && p.to_string_lossy().contains("/AWSLogs/")
-            && !p.to_string_lossy().contains("/CloudTrail-Digest/")
-        {
-            out.push(p);
-        }
-    }
-}
-
 pub(crate) fn log_files(data_dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    walk(data_dir, &mut files);
-    files.sort();
+    let mut files = cloudtrail::store::files_under(data_dir);
+    files.retain(|p| {
+        let p = p.to_string_lossy();
+        p.ends_with(".json.gz") && p.contains("/AWSLogs/") && !p.contains("/CloudTrail-Digest/")
+    });
     files
 }
 

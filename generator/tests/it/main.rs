@@ -50,22 +50,13 @@ pub fn run(opts: &OfflineOptions) -> Summary {
 
 /// Every file under `dir`, relative path -> bytes, sorted.
 pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if dir.exists() {
-        walk(dir, dir, &mut out);
-    }
+    let mut out: Vec<_> = cloudtrail::store::files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read(&p).unwrap())
+        })
+        .collect();
     out.sort();
     out
 }

@@ -86,21 +86,12 @@ where
 /// Every record delivered into one bucket (log files only, not digests).
 fn bucket_records(data_dir: &Path, bucket: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    let mut stack = vec![data_dir.join(bucket)];
-    while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().contains("/CloudTrail/")
-                && p.to_string_lossy().ends_with(".json.gz")
-            {
-                let raw = std::fs::read(&p).unwrap();
-                let body = cloudtrail::logfile::gunzip(&raw).unwrap();
-                let v: Value = serde_json::from_slice(&body).unwrap();
-                out.extend(v["Records"].as_array().cloned().unwrap_or_default());
-            }
+    for p in cloudtrail::store::files_under(&data_dir.join(bucket)) {
+        let name = p.to_string_lossy();
+        if name.contains("/CloudTrail/") && name.ends_with(".json.gz") {
+            let body = cloudtrail::logfile::gunzip(&std::fs::read(&p).unwrap()).unwrap();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            out.extend(v["Records"].as_array().cloned().unwrap_or_default());
         }
     }
     out
