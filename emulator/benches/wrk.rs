@@ -21,8 +21,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use emulator::sigv4::{AWS_REGIONS, Signer};
-use http::{HeaderMap, Method};
+use emulator::sigv4::AWS_REGIONS;
 
 mod common;
 use common::*;
@@ -35,18 +34,11 @@ struct Opts {
 }
 
 fn opts() -> Opts {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     Opts {
-        secs: value("--secs").and_then(|v| v.parse().ok()).unwrap_or(5),
-        slices: value("--slices").and_then(|v| v.parse().ok()).unwrap_or(4),
-        connections: value("--connections").and_then(|v| v.parse().ok()).unwrap_or(32),
-        only: value("--only"),
+        secs: arg_or("--secs", 5),
+        slices: arg_or("--slices", 4),
+        connections: arg_or("--connections", 32),
+        only: arg("--only"),
     }
 }
 
@@ -91,29 +83,12 @@ fn raw_request(
     target: Option<&str>,
     body: &str,
 ) -> String {
-    let signer = Signer::new(key.0, key.1, region, "personalize");
-    let mut headers = HeaderMap::new();
-    headers.insert("host", addr.to_string().parse().expect("host"));
-    if let Some(t) = target {
-        headers.insert("x-amz-target", t.parse().expect("target"));
-    }
-    let ct = if target.is_some() {
-        "application/x-amz-json-1.1"
-    } else {
-        "application/json"
-    };
-    headers.insert("content-type", http::HeaderValue::from_static(ct));
-    headers.insert(
-        "user-agent",
-        http::HeaderValue::from_static("emulator-wrk-bench/1.0"),
-    );
-    let uri: http::Uri = path.parse().expect("uri");
-    signer.sign(
-        &Method::POST,
-        &uri,
-        &mut headers,
-        body.as_bytes(),
-        time::OffsetDateTime::now_utc(),
+    let headers = signed_headers(
+        addr,
+        (key, region),
+        (path, target),
+        body,
+        "emulator-wrk-bench/1.0",
     );
     let mut out = format!("POST {path} HTTP/1.1\r\n");
     for (k, v) in &headers {

@@ -19,6 +19,55 @@ pub(crate) const SCHEMAS_PER_REGION: u64 = 500;
 /// Accounts in the generated identity file, one per CreateSchema connection (wrapping).
 pub(crate) const BENCH_ACCOUNTS: usize = 64;
 
+/// The headers of a Personalize request to `addr` signed now with `key`: JSON 1.1 with
+/// `x-amz-target` when `target` is given, REST-JSON (`path`) otherwise.
+pub(crate) fn signed_headers(
+    addr: SocketAddr,
+    (key, region): ((&str, &str), &str),
+    (path, target): (&str, Option<&str>),
+    body: &str,
+    agent: &'static str,
+) -> http::HeaderMap {
+    let signer = emulator::sigv4::Signer::new(key.0, key.1, region, "personalize");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", addr.to_string().parse().expect("host"));
+    let content_type = match target {
+        Some(t) => {
+            headers.insert("x-amz-target", t.parse().expect("target"));
+            "application/x-amz-json-1.1"
+        }
+        None => "application/json",
+    };
+    headers.insert("content-type", http::HeaderValue::from_static(content_type));
+    headers.insert("user-agent", http::HeaderValue::from_static(agent));
+    let uri: http::Uri = path.parse().expect("uri");
+    let now = time::OffsetDateTime::now_utc();
+    signer.sign(&http::Method::POST, &uri, &mut headers, body.as_bytes(), now);
+    headers
+}
+
+/// The value after `--name` on the command line, if given.
+pub(crate) fn arg(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    args.next()?;
+    args.next()
+}
+
+/// The value after `--name`, parsed, or `default`.
+pub(crate) fn arg_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The machine's load averages, for a line that says how busy it was.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -67,14 +67,7 @@ fn options() -> Options {
         timeline: None,
         only_create_schema: false,
     };
-    let args: Vec<String> = std::env::args().collect();
-    let raw = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let value = |name: &str| raw(name).and_then(|v| v.parse::<u64>().ok());
+    let value = |name: &str| arg(name).and_then(|v| v.parse::<u64>().ok());
     if let Some(v) = value("--duration") {
         o.duration = v;
     }
@@ -87,8 +80,8 @@ fn options() -> Options {
     if let Some(v) = value("--connections") {
         o.connections = v as usize;
     }
-    o.timeline = raw("--timeline");
-    o.only_create_schema = raw("--only").as_deref() == Some("create-schema");
+    o.timeline = arg("--timeline");
+    o.only_create_schema = arg("--only").as_deref() == Some("create-schema");
     o
 }
 
@@ -126,26 +119,15 @@ fn request(addr: SocketAddr, op: Op, phase: u64, conn: usize, i: u64) -> http::R
             )
         }
     };
-    let signer = Signer::new(&key, &secret, region, "personalize");
-    let mut headers = HeaderMap::new();
-    headers.insert("host", addr.to_string().parse().expect("host"));
-    headers.insert("x-amz-target", http::HeaderValue::from_static(target));
-    headers.insert(
-        "content-type",
-        http::HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    headers.insert(
-        "user-agent",
-        http::HeaderValue::from_static("emulator-load-bench/1.0"),
+    let key = (key.as_str(), secret.as_str());
+    let headers = signed_headers(
+        addr,
+        (key, region),
+        ("/", Some(target)),
+        &body,
+        "emulator-load-bench/1.0",
     );
     let uri: http::Uri = "/".parse().expect("uri");
-    signer.sign(
-        &Method::POST,
-        &uri,
-        &mut headers,
-        body.as_bytes(),
-        time::OffsetDateTime::now_utc(),
-    );
     let mut req = http::Request::new(Full::new(Bytes::from(body)));
     *req.method_mut() = Method::POST;
     *req.uri_mut() = uri;
@@ -608,15 +590,6 @@ fn main() {
     for v in &verdicts {
         println!("  {v}");
     }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// (log files, records in them) under `dir`, digest files left out.
