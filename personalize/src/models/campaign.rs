@@ -11,6 +11,7 @@ use super::{
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_arn, check_name};
 use crate::error::{Error, Result};
+use crate::resource::one;
 
 /// A campaign update (`latestCampaignUpdate`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -194,11 +195,6 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "campaignArn": arn }))
 }
 
-fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Campaign> {
-    let arn = m.arn("campaignArn")?;
-    store.models.campaigns.get(arn).ok_or_else(|| not_found(arn))
-}
-
 /// `ListCampaigns`, optionally for one solution.
 pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let sol = m.opt_arn("solutionArn")?;
@@ -227,7 +223,7 @@ pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value>
 
 /// `UpdateCampaign`: a new version, TPS or config, deployed through `latestCampaignUpdate`.
 pub(crate) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.campaigns, m, "campaignArn")?.meta.arn.clone();
     let version = m.opt_str("solutionVersionArn")?;
     let min_tps = opt_tps(m, "minProvisionedTPS")?;
     let config = opt_struct(m, "campaignConfig")?;
@@ -276,7 +272,7 @@ pub(crate) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 
 /// `DeleteCampaign`.
 pub(crate) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.campaigns, m, "campaignArn")?.meta.arn.clone();
     let Some(c) = store.models.campaigns.get_mut(&arn) else {
         return Err(not_found(&arn));
     };

@@ -9,6 +9,7 @@ use super::{
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_name};
 use crate::error::{Error, Result};
+use crate::resource::one;
 
 /// A recommender update (`latestRecommenderUpdate`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -223,14 +224,12 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "recommenderArn": arn }))
 }
 
-fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Recommender> {
-    let arn = m.arn("recommenderArn")?;
-    store.models.recommenders.get(arn).ok_or_else(|| not_found(arn))
-}
-
 /// `UpdateRecommender`: a new config through `latestRecommenderUpdate`.
 pub(crate) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.recommenders, m, "recommenderArn")?
+        .meta
+        .arn
+        .clone();
     let config = check_config(m, true)?;
     let Some(r) = store.models.recommenders.get_mut(&arn) else {
         return Err(not_found(&arn));
@@ -264,7 +263,10 @@ fn transition(
     from: &str,
     steps: Vec<(&'static str, f64)>,
 ) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.recommenders, m, "recommenderArn")?
+        .meta
+        .arn
+        .clone();
     let Some(r) = store.models.recommenders.get_mut(&arn) else {
         return Err(not_found(&arn));
     };
@@ -313,7 +315,10 @@ pub(crate) fn start(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<V
 
 /// `DeleteRecommender`: refused while a transition is in progress.
 pub(crate) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.recommenders, m, "recommenderArn")?
+        .meta
+        .arn
+        .clone();
     let Some(r) = store.models.recommenders.get_mut(&arn) else {
         return Err(not_found(&arn));
     };

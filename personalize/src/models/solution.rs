@@ -10,6 +10,7 @@ use super::{
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_len, check_name};
 use crate::error::{Error, Result};
+use crate::resource::one;
 
 /// A solution update (`latestSolutionUpdate`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -347,14 +348,9 @@ pub(crate) fn create(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "solutionArn": arn }))
 }
 
-fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a Solution> {
-    let arn = m.arn("solutionArn")?;
-    store.models.solutions.get(arn).ok_or_else(|| not_found(arn))
-}
-
 /// `UpdateSolution`: auto training and events config; the update has its own lifecycle.
 pub(crate) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.solutions, m, "solutionArn")?.meta.arn.clone();
     let auto = m.opt_bool("performAutoTraining")?;
     let incremental = m.opt_bool("performIncrementalUpdate")?;
     let config = opt_struct(m, "solutionUpdateConfig")?;
@@ -395,7 +391,7 @@ pub(crate) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
 
 /// `DeleteSolution`: refused while campaigns use its versions or a version is training.
 pub(crate) fn delete(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let s = get(store, m)?;
+    let s = one(&store.models.solutions, m, "solutionArn")?;
     let arn = s.meta.arn.clone();
     if s.meta.delete.is_some() {
         return Err(not_active(&arn, s.meta.status(cx)));

@@ -9,6 +9,7 @@ use super::{Meta, durations, hex_id, in_flight, limits, list_page, not_active, n
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_name};
 use crate::error::{Error, Result};
+use crate::resource::one;
 
 /// A solution version.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -338,11 +339,6 @@ pub(crate) fn auto_training_at(store: &Store, s: &super::Solution, cx: &Cx<'_>) 
     }
 }
 
-fn get<'a>(store: &'a Store, m: &Members<'_>) -> Result<&'a SolutionVersion> {
-    let arn = m.arn("solutionVersionArn")?;
-    store.models.versions.get(arn).ok_or_else(|| not_found(arn))
-}
-
 /// `ListSolutionVersions`, optionally for one solution (which must exist).
 pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
     let sol = m.opt_str("solutionArn")?;
@@ -370,7 +366,10 @@ pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value>
 /// `StopSolutionVersionCreation`: `CREATE PENDING` stops at once, `CREATE IN_PROGRESS` goes
 /// through `CREATE STOPPING` to `CREATE STOPPED`; any other status is `ResourceInUseException`.
 pub(crate) fn stop(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let arn = get(store, m)?.meta.arn.clone();
+    let arn = one(&store.models.versions, m, "solutionVersionArn")?
+        .meta
+        .arn
+        .clone();
     let Some(v) = store.models.versions.get_mut(&arn) else {
         return Err(not_found(&arn));
     };
@@ -393,7 +392,7 @@ pub(crate) fn stop(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Va
 
 /// `GetSolutionMetrics`: deterministic, plausible offline metrics for an ACTIVE version.
 pub(crate) fn metrics(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let v = get(store, m)?;
+    let v = one(&store.models.versions, m, "solutionVersionArn")?;
     let status = v.status(cx);
     if status != "ACTIVE" {
         return Err(not_active(&v.meta.arn, status));
