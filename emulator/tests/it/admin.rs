@@ -15,9 +15,7 @@ use crate::common::*;
 #[tokio::test]
 async fn health_and_unknown_admin_paths() {
     let h = Harness::start().await;
-    let r = h
-        .send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
-        .await;
+    let r = h.get("/_emulator/health").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "ok");
     assert_eq!(r.json()["now"], "2026-03-01T10:00:00Z");
@@ -25,11 +23,9 @@ async fn health_and_unknown_admin_paths() {
         .send(Method::POST, "/_emulator/health", HeaderMap::new(), "")
         .await;
     assert_eq!(r.status, 405);
-    let r = h.send(Method::GET, "/_emulator/nope", HeaderMap::new(), "").await;
+    let r = h.get("/_emulator/nope").await;
     assert_eq!(r.status, 404);
-    let r = h
-        .send(Method::GET, "/_emulator/flush", HeaderMap::new(), "")
-        .await;
+    let r = h.get("/_emulator/flush").await;
     assert_eq!(r.status, 405);
 }
 
@@ -196,10 +192,7 @@ async fn the_quarantine_can_be_listed_and_cleared() {
     let spool = h.data_dir().join(".spool/quarantine");
     std::fs::create_dir_all(&spool).unwrap();
     std::fs::write(spool.join("batch.json"), r#"{"trail":"t","Records":[]}"#).unwrap();
-    let listed = h
-        .send(Method::GET, "/_emulator/quarantine", HeaderMap::new(), "")
-        .await
-        .json();
+    let listed = h.get("/_emulator/quarantine").await.json();
     let files = listed["quarantined"].as_array().unwrap();
     assert_eq!(files.len(), 1, "{listed}");
     assert!(files[0]["file"].as_str().unwrap().ends_with("batch.json"));

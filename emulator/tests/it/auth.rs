@@ -22,10 +22,7 @@ fn list_headers() -> HeaderMap {
 async fn missing_and_incomplete_signatures() {
     let h = Harness::start().await;
     let r = h.send(Method::POST, "/", list_headers(), "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "MissingAuthenticationTokenException")
-    );
+    r.assert_error(400, "MissingAuthenticationTokenException");
     assert_eq!(r.message(), "Request is missing Authentication Token");
 
     let mut headers = list_headers();
@@ -60,10 +57,7 @@ async fn missing_and_incomplete_signatures() {
 
     // On REST-JSON the same failure is a 403.
     let r = h.send(Method::POST, "/events", HeaderMap::new(), "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (403, "MissingAuthenticationTokenException")
-    );
+    r.assert_error(403, "MissingAuthenticationTokenException");
     assert_eq!(
         r.headers["x-amzn-errortype"],
         "MissingAuthenticationTokenException"
@@ -75,10 +69,7 @@ async fn unknown_key_wrong_secret_scope_and_skew() {
     let h = Harness::start().await;
     let stranger = Signer::new("AKIANOTCONFIGURED000", "x", "us-east-1", "personalize");
     let r = h.personalize(&stranger, "ListDatasetGroups", "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "UnrecognizedClientException")
-    );
+    r.assert_error(400, "UnrecognizedClientException");
     assert_eq!(
         r.message(),
         "The security token included in the request is invalid."
@@ -86,10 +77,7 @@ async fn unknown_key_wrong_secret_scope_and_skew() {
 
     let wrong_secret = Signer::new(ALICE.0, "not-the-secret", "us-east-1", "personalize");
     let bad_sig = h.personalize(&wrong_secret, "ListDatasetGroups", "{}").await;
-    assert_eq!(
-        (bad_sig.status.as_u16(), bad_sig.error_type().as_str()),
-        (400, "InvalidSignatureException")
-    );
+    bad_sig.assert_error(400, "InvalidSignatureException");
     assert!(
         bad_sig
             .message()
@@ -153,10 +141,7 @@ async fn session_tokens() {
     )
     .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
     let r = h.personalize(&stale, "ListDatasetGroups", "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "ExpiredTokenException")
-    );
+    r.assert_error(400, "ExpiredTokenException");
     assert_eq!(
         r.message(),
         "The security token included in the request is expired"
@@ -188,10 +173,7 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
     let r = h
         .personalize(&intern, "CreateDatasetGroup", r#"{"name":"forbidden"}"#)
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "AccessDeniedException")
-    );
+    r.assert_error(400, "AccessDeniedException");
     assert_eq!(
         r.message(),
         "User: arn:aws:iam::123456789012:user/trainees/intern is not authorized to perform: \

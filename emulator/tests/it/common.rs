@@ -68,6 +68,12 @@ impl Response {
     pub(crate) fn error_type(&self) -> String {
         self.json()["__type"].as_str().unwrap_or_default().to_owned()
     }
+    /// Asserts the status and the `__type` of an error answer.
+    #[track_caller]
+    pub(crate) fn assert_error(&self, status: u16, error_type: &str) {
+        let got = (self.status.as_u16(), self.error_type());
+        assert_eq!((got.0, got.1.as_str()), (status, error_type), "{:?}", self.body);
+    }
     pub(crate) fn message(&self) -> String {
         self.json()["message"].as_str().unwrap_or_default().to_owned()
     }
@@ -143,9 +149,12 @@ impl Harness {
 
     /// `GET /_emulator/health`, as JSON.
     pub(crate) async fn health(&self) -> Value {
-        self.send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
-            .await
-            .json()
+        self.get("/_emulator/health").await.json()
+    }
+
+    /// A plain `GET` of `path`, no headers.
+    pub(crate) async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, HeaderMap::new(), "").await
     }
 
     /// Sends one request on a fresh connection.

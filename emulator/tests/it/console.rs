@@ -20,9 +20,7 @@ async fn the_console_reads_event_history_as_lookup_events_does() {
             .await;
         assert_eq!(r.status, 200);
     }
-    let page = h
-        .send(Method::GET, "/console/", HeaderMap::new(), Bytes::new())
-        .await;
+    let page = h.get("/console/").await;
     assert_eq!(page.status, 200);
     assert!(
         page.headers["content-security-policy"]
@@ -31,9 +29,7 @@ async fn the_console_reads_event_history_as_lookup_events_does() {
             .contains("script-src 'self'")
     );
     assert!(body(&page).contains("<script type=\"module\" src=\"app.js\">"));
-    let redirect = h
-        .send(Method::GET, "/console", HeaderMap::new(), Bytes::new())
-        .await;
+    let redirect = h.get("/console").await;
     assert_eq!(
         (
             redirect.status.as_u16(),
@@ -43,12 +39,7 @@ async fn the_console_reads_event_history_as_lookup_events_does() {
     );
 
     let events = h
-        .send(
-            Method::GET,
-            "/console/api/events?max=2&key=EventName&value=CreateDatasetGroup",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
+        .get("/console/api/events?max=2&key=EventName&value=CreateDatasetGroup")
         .await;
     assert_eq!(events.status, 200, "{}", body(&events));
     let v = events.json();
@@ -72,12 +63,7 @@ async fn the_console_reads_event_history_as_lookup_events_does() {
     );
 
     let export = h
-        .send(
-            Method::GET,
-            "/console/api/export?format=json&key=EventName&value=CreateDatasetGroup",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
+        .get("/console/api/export?format=json&key=EventName&value=CreateDatasetGroup")
         .await;
     assert_eq!(export.status, 200);
     assert_eq!(
@@ -88,35 +74,14 @@ async fn the_console_reads_event_history_as_lookup_events_does() {
     assert_eq!(doc["Records"].as_array().unwrap().len(), 3);
 
     // The filter is LookupEvents' own: its errors are too.
-    let bad = h
-        .send(
-            Method::GET,
-            "/console/api/events?key=Color&value=red",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
-        .await;
+    let bad = h.get("/console/api/events?key=Color&value=red").await;
     assert_eq!(
         (bad.status.as_u16(), bad.json()["error"].as_str().unwrap()),
         (400, "InvalidLookupAttributesException")
     );
-    let half = h
-        .send(
-            Method::GET,
-            "/console/api/events?key=EventName",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
-        .await;
+    let half = h.get("/console/api/events?key=EventName").await;
     assert_eq!(half.status, 400);
-    let bad_export = h
-        .send(
-            Method::GET,
-            "/console/api/export?format=xml",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
-        .await;
+    let bad_export = h.get("/console/api/export?format=xml").await;
     assert_eq!(bad_export.status, 400);
     // Reading the console records nothing.
     let records = h.flushed_records().await;
@@ -151,12 +116,7 @@ async fn the_console_answers_this_machine_only_and_only_reads() {
         .status,
         405
     );
-    assert_eq!(
-        h.send(Method::GET, "/console/nope", HeaderMap::new(), Bytes::new())
-            .await
-            .status,
-        404
-    );
+    assert_eq!(h.get("/console/nope").await.status, 404);
 }
 
 #[tokio::test]
@@ -181,7 +141,7 @@ async fn the_console_lists_a_trails_files_and_checks_its_digests() {
 
     let get = |path: String| {
         let h = &h;
-        async move { h.send(Method::GET, &path, HeaderMap::new(), Bytes::new()).await }
+        async move { h.get(&path).await }
     };
     let trails = get("/console/api/trails".into()).await.json();
     let t = &trails["trails"][0];

@@ -124,16 +124,10 @@ async fn overload_answers_throttling_and_is_recorded() {
     assert_eq!(gate.entered(), 1);
 
     let throttled = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
-    assert_eq!(
-        (throttled.status.as_u16(), throttled.error_type().as_str()),
-        (400, "ThrottlingException")
-    );
+    throttled.assert_error(400, "ThrottlingException");
     assert_eq!(throttled.message(), "Rate exceeded");
     let r = h.rest(&alice(), "/events", "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (429, "ThrottlingException")
-    );
+    r.assert_error(429, "ThrottlingException");
 
     // The held call completes normally once it is let through.
     gate.release(1);
@@ -185,10 +179,7 @@ async fn body_limit() {
     let h = Harness::start_with(|f| f.server.max_body_bytes = 1024).await;
     let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(2000));
     let r = h.personalize(&alice(), "CreateDatasetGroup", &big).await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (413, "RequestEntityTooLargeException")
-    );
+    r.assert_error(413, "RequestEntityTooLargeException");
     let r = h.personalize(&alice(), "ListDatasetGroups", "{}").await;
     assert_eq!(r.status, 200);
 }
@@ -310,9 +301,7 @@ async fn connections_that_send_nothing_are_closed() {
         closed_within(&mut slow, Duration::from_secs(10)).await,
         "slow header kept"
     );
-    let ok = h
-        .send(Method::GET, "/_emulator/health", HeaderMap::new(), "")
-        .await;
+    let ok = h.get("/_emulator/health").await;
     assert_eq!(ok.status, 200);
 }
 

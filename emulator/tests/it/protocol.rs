@@ -18,10 +18,7 @@ async fn json_success_has_request_id_and_content_type() {
 async fn unknown_missing_and_foreign_targets() {
     let h = Harness::start().await;
     let r = h.personalize(&alice(), "ListDatasetGroupz", "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "UnknownOperationException")
-    );
+    r.assert_error(400, "UnknownOperationException");
     assert_eq!(r.headers["x-amzn-errortype"], "UnknownOperationException");
     assert!(!r.request_id().is_empty());
 
@@ -41,10 +38,7 @@ async fn unknown_missing_and_foreign_targets() {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
     let r = h.signed(&alice(), Method::POST, "/", headers, "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "UnknownOperationException")
-    );
+    r.assert_error(400, "UnknownOperationException");
     assert!(r.message().contains("X-Amz-Target"));
 }
 
@@ -57,24 +51,15 @@ async fn wrong_method_and_path() {
         "AmazonPersonalize.ListDatasetGroups".parse().unwrap(),
     );
     let r = h.signed(&alice(), Method::GET, "/", headers.clone(), "").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (405, "MethodNotAllowedException")
-    );
+    r.assert_error(405, "MethodNotAllowedException");
     let r = h
         .signed(&alice(), Method::POST, "/v1/things", headers, "{}")
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (404, "UnknownOperationException")
-    );
+    r.assert_error(404, "UnknownOperationException");
     let r = h
         .signed(&alice(), Method::GET, "/recommendations", HeaderMap::new(), "")
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (405, "MethodNotAllowedException")
-    );
+    r.assert_error(405, "MethodNotAllowedException");
     assert_eq!(r.headers["content-type"], "application/json");
 }
 
@@ -108,10 +93,7 @@ async fn content_types() {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "text/plain".parse().unwrap());
     let r = h.signed(&alice(), Method::POST, "/events", headers, "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (415, "UnsupportedMediaTypeException")
-    );
+    r.assert_error(415, "UnsupportedMediaTypeException");
 }
 
 #[tokio::test]
@@ -145,18 +127,12 @@ async fn service_errors_and_rest_statuses() {
             r#"{"datasetGroupArn":"arn:aws:personalize:us-east-1:123456789012:dataset-group/nope"}"#,
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "ResourceNotFoundException")
-    );
+    r.assert_error(400, "ResourceNotFoundException");
     assert_eq!(r.headers["x-amzn-errortype"], "ResourceNotFoundException");
 
     // REST-JSON: InvalidInput is 400, ResourceNotFound is 404.
     let r = h.rest(&alice(), "/users", "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "InvalidInputException")
-    );
+    r.assert_error(400, "InvalidInputException");
     let r = h
         .rest(
             &alice(),

@@ -130,10 +130,7 @@ async fn json_service_is_served_authenticated_and_recorded() {
     assert_eq!(ok.status, 200, "{:?}", ok.body);
     assert_eq!(ok.json()["Account"], "123456789012");
     let bad = h.json(&ct, &format!("{CT}.CreateTrail"), "{}").await;
-    assert_eq!(
-        (bad.status.as_u16(), bad.error_type().as_str()),
-        (400, "InvalidTrailNameException")
-    );
+    bad.assert_error(400, "InvalidTrailNameException");
     let unknown = h.json(&ct, &format!("{CT}.DescribeTrails"), "{}").await;
     assert_eq!(unknown.error_type(), "UnknownOperationException");
     // Signed for personalize: the scope must name the routed service.

@@ -74,10 +74,7 @@ async fn a_captured_request_replayed_with_another_body_is_refused_and_recorded()
                 format!(r#"{{"name":"{name}-swapped"}}"#),
             )
             .await;
-        assert_eq!(
-            (replay.status.as_u16(), replay.error_type().as_str()),
-            (400, "InvalidSignatureException")
-        );
+        replay.assert_error(400, "InvalidSignatureException");
         assert_eq!(replay.message(), mismatch);
         refused.push(replay.request_id());
     }
@@ -103,10 +100,7 @@ async fn unsigned_payloads_and_presigned_urls_are_refused_outside_s3() {
     let body = r#"{"name":"unsigned"}"#;
     alice().sign(&Method::POST, &root(), &mut headers, body.as_bytes(), START);
     let r = h.send(Method::POST, "/", headers.clone(), body).await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "InvalidSignatureException")
-    );
+    r.assert_error(400, "InvalidSignatureException");
     let unsigned = r.request_id();
     // REST-JSON answers the same with 403.
     let mut events = HeaderMap::new();
@@ -119,10 +113,7 @@ async fn unsigned_payloads_and_presigned_urls_are_refused_outside_s3() {
     let events_uri: Uri = "/events".parse().unwrap();
     alice().sign(&Method::POST, &events_uri, &mut events, b"{}", START);
     let r = h.send(Method::POST, "/events", events, "{}").await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (403, "InvalidSignatureException")
-    );
+    r.assert_error(403, "InvalidSignatureException");
 
     // A presigned POST: the query is only a query here, so the request is unauthenticated.
     let presigned = alice()
@@ -142,10 +133,7 @@ async fn unsigned_payloads_and_presigned_urls_are_refused_outside_s3() {
             r#"{"name":"presigned"}"#,
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "MissingAuthenticationTokenException")
-    );
+    r.assert_error(400, "MissingAuthenticationTokenException");
     let anonymous = r.request_id();
 
     assert!(dataset_group_names(&h).await.is_empty());
@@ -188,10 +176,7 @@ async fn host_the_target_and_the_token_must_be_signed() {
         HeaderValue::from_static("AmazonPersonalize.DeleteDatasetGroup"),
     );
     let r = h.send(Method::POST, "/", headers, delete.clone()).await;
-    assert_eq!(
-        (r.status.as_u16(), r.error_type().as_str()),
-        (400, "InvalidSignatureException")
-    );
+    r.assert_error(400, "InvalidSignatureException");
     assert_eq!(
         r.message(),
         "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."

@@ -80,14 +80,7 @@ async fn call_over_tls(
 #[tokio::test]
 async fn calls_over_tls_carry_the_handshakes_details_and_plain_http_still_works() {
     let h = Harness::start().await;
-    let cert = h
-        .send(
-            Method::GET,
-            "/_emulator/tls/certificate",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
-        .await;
+    let cert = h.get("/_emulator/tls/certificate").await;
     assert_eq!(cert.status, 200);
     let pem = String::from_utf8(cert.body.to_vec()).unwrap();
     assert_eq!(
@@ -124,14 +117,7 @@ async fn calls_over_tls_carry_the_handshakes_details_and_plain_http_still_works(
 #[tokio::test]
 async fn with_tls_off_the_port_is_plain_http_only() {
     let h = Harness::start_with(|f| f.server.tls = false).await;
-    let cert = h
-        .send(
-            Method::GET,
-            "/_emulator/tls/certificate",
-            HeaderMap::new(),
-            Bytes::new(),
-        )
-        .await;
+    let cert = h.get("/_emulator/tls/certificate").await;
     assert_eq!(cert.status, 404);
     assert!(!h.data_dir().join(".tls").exists());
     assert_eq!(h.personalize(&alice(), "ListRecipes", "{}").await.status, 200);
