@@ -1,6 +1,9 @@
 //! The calls a test made through the SDKs, as the clients saw them, so each can be matched with
 //! its delivered record afterwards.
 
+use std::future::Future;
+
+use aws_sdk_personalize::operation::RequestId;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -24,6 +27,27 @@ pub struct Call {
     /// Whether the trail gets a record of this call (data events without a resource match
     /// no data event selector, so no trail delivers them).
     pub delivered: bool,
+}
+
+/// An error an AWS SDK call returns: its code, message and request id can be read.
+pub trait SdkError:
+    aws_sdk_personalize::error::ProvideErrorMetadata
+    + aws_sdk_personalize::operation::RequestId
+    + std::error::Error
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<E> SdkError for E where
+    E: aws_sdk_personalize::error::ProvideErrorMetadata
+        + aws_sdk_personalize::operation::RequestId
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// The calls a test made, so each can be matched with its record afterwards.
@@ -83,12 +107,7 @@ impl CallLog {
     ) -> E
     where
         T: std::fmt::Debug,
-        E: aws_sdk_personalize::error::ProvideErrorMetadata
-            + aws_sdk_personalize::operation::RequestId
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
+        E: SdkError,
     {
         let at = emu.now();
         match fut.await {
@@ -199,5 +218,35 @@ impl CallLog {
             problems.join("\n")
         );
         out
+    }
+}
+
+/// A [`CallLog`] bound to an emulator and to the credentials its calls are signed with, so each
+/// call names only its operation.
+pub struct Calls<'a> {
+    log: &'a mut CallLog,
+    emu: &'a Emulator,
+    creds: Creds,
+}
+
+impl CallLog {
+    /// Logs the calls `creds` makes to `emu`.
+    pub fn by<'a>(&'a mut self, emu: &'a Emulator, creds: Creds) -> Calls<'a> {
+        Calls {
+            log: self,
+            emu,
+            creds,
+        }
+    }
+}
+
+impl Calls<'_> {
+    /// [`CallLog::ok`] for the bound emulator and credentials.
+    pub async fn ok<T: RequestId, E: std::error::Error + Send + Sync + 'static>(
+        &mut self,
+        name: &'static str,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> T {
+        self.log.ok(self.emu, self.creds, name, fut).await
     }
 }

@@ -15,7 +15,7 @@ pub mod checks;
 mod delivered;
 pub mod python;
 
-pub use call_log::{Call, CallLog};
+pub use call_log::{Call, CallLog, Calls};
 pub use delivered::{CPL_LOG_KEY, Delivered, LogFile};
 
 use std::net::SocketAddr;

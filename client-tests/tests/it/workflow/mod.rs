@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_personalizeevents::primitives::DateTime;
-use client_tests::{ALICE, CallLog, Creds, Emulator, Options};
+use client_tests::{ALICE, CallLog, Calls, Creds, Emulator, Options};
 use serde_json::json;
 
 pub(crate) const INTERACTIONS: &str = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"}],"version":"1.0"}"#;
@@ -23,27 +23,18 @@ fn minutes(n: u64) -> Duration {
 /// CreateSchema, then CreateDataset of that type in `dsg` with that schema, both recorded.
 /// Returns the schema ARN and the dataset ARN.
 async fn schema_and_dataset(
-    log: &mut CallLog,
-    emu: &Emulator,
+    c: &mut Calls<'_>,
     p: &aws_sdk_personalize::Client,
-    a: Creds,
     dsg: &str,
     (name, schema, ty): (&str, &str, &str),
 ) -> (String, String) {
-    let s = log
-        .ok(
-            emu,
-            a,
-            "CreateSchema",
-            p.create_schema().name(name).schema(schema).send(),
-        )
+    let s = c
+        .ok("CreateSchema", p.create_schema().name(name).schema(schema).send())
         .await
         .schema_arn
         .expect("a schema ARN");
-    let ds = log
+    let ds = c
         .ok(
-            emu,
-            a,
             "CreateDataset",
             p.create_dataset()
                 .name(name)
@@ -140,13 +131,9 @@ async fn next_best_action_workflow_with_the_sdks() {
     let ev = emu.events(ALICE);
     let mut log = CallLog::default();
     let a = ALICE;
-    let dsg = log
-        .ok(
-            &emu,
-            a,
-            "CreateDatasetGroup",
-            p.create_dataset_group().name("nba").send(),
-        )
+    let mut c = log.by(&emu, a);
+    let dsg = c
+        .ok("CreateDatasetGroup", p.create_dataset_group().name("nba").send())
         .await
         .dataset_group_arn
         .expect("an ARN");
@@ -160,17 +147,15 @@ async fn next_best_action_workflow_with_the_sdks() {
             "Action_Interactions",
         ),
     ] {
-        let (_, ds) = schema_and_dataset(&mut log, &emu, &p, a, &dsg, (name, schema, ty)).await;
+        let (_, ds) = schema_and_dataset(&mut c, &p, &dsg, (name, schema, ty)).await;
         datasets.push(ds);
     }
     assert_eq!(
         datasets[1],
         "arn:aws:personalize:us-east-1:123456789012:dataset/nba/ACTION_INTERACTIONS"
     );
-    let tracking_id = log
+    let tracking_id = c
         .ok(
-            &emu,
-            a,
             "CreateEventTracker",
             p.create_event_tracker()
                 .name("nba-tracker")
@@ -185,7 +170,7 @@ async fn next_best_action_workflow_with_the_sdks() {
     for id in ["loyalty", "app", "card"] {
         put = put.actions(Action::builder().action_id(id).build().expect("an action"));
     }
-    log.ok(&emu, a, "PutActions", put.send()).await;
+    c.ok("PutActions", put.send()).await;
     let ts = DateTime::from_secs(emu.now().unix_timestamp());
     let mut put = ev.put_action_interactions().tracking_id(&tracking_id);
     for (user, action, ty) in [
@@ -204,11 +189,9 @@ async fn next_best_action_workflow_with_the_sdks() {
                 .expect("an interaction"),
         );
     }
-    log.ok(&emu, a, "PutActionInteractions", put.send()).await;
-    let solution = log
+    c.ok("PutActionInteractions", put.send()).await;
+    let solution = c
         .ok(
-            &emu,
-            a,
             "CreateSolution",
             p.create_solution()
                 .name("nba")
@@ -221,10 +204,8 @@ async fn next_best_action_workflow_with_the_sdks() {
         .solution_arn
         .expect("an ARN");
     emu.advance(minutes(1));
-    let version = log
+    let version = c
         .ok(
-            &emu,
-            a,
             "CreateSolutionVersion",
             p.create_solution_version().solution_arn(&solution).send(),
         )
@@ -232,10 +213,8 @@ async fn next_best_action_workflow_with_the_sdks() {
         .solution_version_arn
         .expect("an ARN");
     emu.advance(minutes(180));
-    let campaign = log
+    let campaign = c
         .ok(
-            &emu,
-            a,
             "CreateCampaign",
             p.create_campaign()
                 .name("nba")
@@ -246,10 +225,8 @@ async fn next_best_action_workflow_with_the_sdks() {
         .campaign_arn
         .expect("an ARN");
     emu.advance(minutes(30));
-    let r = log
+    let r = c
         .ok(
-            &emu,
-            a,
             "GetActionRecommendations",
             rt.get_action_recommendations()
                 .campaign_arn(&campaign)

@@ -20,11 +20,10 @@ pub(super) async fn data(f: &mut Flow) -> Data {
         emu, p, ev, log, a, ..
     } = f;
     let (emu, a) = (&*emu, *a);
+    let mut c = log.by(emu, a);
     // Dataset group, schemas, datasets.
-    let dsg = log
+    let dsg = c
         .ok(
-            emu,
-            a,
             "CreateDatasetGroup",
             p.create_dataset_group().name("wf-movies").send(),
         )
@@ -35,10 +34,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
         dsg,
         "arn:aws:personalize:us-east-1:123456789012:dataset-group/wf-movies"
     );
-    let d = log
+    let d = c
         .ok(
-            emu,
-            a,
             "DescribeDatasetGroup",
             p.describe_dataset_group().dataset_group_arn(&dsg).send(),
         )
@@ -54,10 +51,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
     let created = group.creation_date_time.expect("creationDateTime");
     assert_eq!(created.secs(), emu.now().unix_timestamp());
     emu.advance(minutes(1));
-    let d = log
+    let d = c
         .ok(
-            emu,
-            a,
             "DescribeDatasetGroup",
             p.describe_dataset_group().dataset_group_arn(&dsg).send(),
         )
@@ -71,7 +66,7 @@ pub(super) async fn data(f: &mut Flow) -> Data {
         ("wf-items", ITEMS, "Items"),
         ("wf-users", USERS, "Users"),
     ] {
-        let (s, ds) = schema_and_dataset(log, emu, p, a, &dsg, (name, schema, ty)).await;
+        let (s, ds) = schema_and_dataset(&mut c, p, &dsg, (name, schema, ty)).await;
         assert_eq!(
             ds,
             format!(
@@ -83,13 +78,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
         dataset_arns.push(ds);
     }
     emu.advance(minutes(1));
-    let listed = log
-        .ok(
-            emu,
-            a,
-            "ListDatasets",
-            p.list_datasets().dataset_group_arn(&dsg).send(),
-        )
+    let listed = c
+        .ok("ListDatasets", p.list_datasets().dataset_group_arn(&dsg).send())
         .await;
     assert_eq!(listed.datasets().len(), 3);
     assert!(
@@ -99,10 +89,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
     let (interactions_ds, items_ds, users_ds) = (&dataset_arns[0], &dataset_arns[1], &dataset_arns[2]);
 
     // Bulk import of interactions.
-    let job = log
+    let job = c
         .ok(
-            emu,
-            a,
             "CreateDatasetImportJob",
             p.create_dataset_import_job()
                 .job_name("wf-import")
@@ -119,10 +107,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
         .dataset_import_job_arn
         .expect("a job ARN");
     emu.advance(minutes(60));
-    let j = log
+    let j = c
         .ok(
-            emu,
-            a,
             "DescribeDatasetImportJob",
             p.describe_dataset_import_job()
                 .dataset_import_job_arn(&job)
@@ -135,10 +121,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
     );
 
     // Streaming data through the Events API.
-    let tracker = log
+    let tracker = c
         .ok(
-            emu,
-            a,
             "CreateEventTracker",
             p.create_event_tracker()
                 .name("wf-tracker")
@@ -150,9 +134,7 @@ pub(super) async fn data(f: &mut Flow) -> Data {
     let tracker_arn = tracker.event_tracker_arn.expect("a tracker ARN");
     emu.advance(minutes(1));
     let sent_at = DateTime::from_secs(emu.now().unix_timestamp());
-    log.ok(
-        emu,
-        a,
+    c.ok(
         "PutEvents",
         ev.put_events()
             .tracking_id(&tracking_id)
@@ -193,10 +175,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
                 .expect("an item"),
         );
     }
-    log.ok(emu, a, "PutItems", put_items.send()).await;
-    log.ok(
-        emu,
-        a,
+    c.ok("PutItems", put_items.send()).await;
+    c.ok(
         "PutUsers",
         ev.put_users()
             .dataset_arn(users_ds)
@@ -212,10 +192,8 @@ pub(super) async fn data(f: &mut Flow) -> Data {
     .await;
 
     // A filter.
-    let filter = log
+    let filter = c
         .ok(
-            emu,
-            a,
             "CreateFilter",
             p.create_filter()
                 .name("wf-comedies")
@@ -246,6 +224,7 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
         emu, p, rt, log, a, ..
     } = f;
     let (emu, a) = (&*emu, *a);
+    let mut c = log.by(emu, a);
     // Solutions, trained versions and campaigns.
     let mut campaigns = Vec::new();
     let mut versions = Vec::new();
@@ -254,10 +233,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
         ("wf-rank", "arn:aws:personalize:::recipe/aws-personalized-ranking"),
         ("wf-affinity", "arn:aws:personalize:::recipe/aws-item-affinity"),
     ] {
-        let solution = log
+        let solution = c
             .ok(
-                emu,
-                a,
                 "CreateSolution",
                 p.create_solution()
                     .name(name)
@@ -270,10 +247,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
             .solution_arn
             .expect("a solution ARN");
         emu.advance(minutes(1));
-        let version = log
+        let version = c
             .ok(
-                emu,
-                a,
                 "CreateSolutionVersion",
                 p.create_solution_version().solution_arn(&solution).send(),
             )
@@ -281,10 +256,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
             .solution_version_arn
             .expect("a version ARN");
         assert!(version.starts_with(&format!("{solution}/")), "{version}");
-        let d = log
+        let d = c
             .ok(
-                emu,
-                a,
                 "DescribeSolutionVersion",
                 p.describe_solution_version()
                     .solution_version_arn(&version)
@@ -296,10 +269,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
             Some("ACTIVE")
         );
         emu.advance(minutes(180));
-        let d = log
+        let d = c
             .ok(
-                emu,
-                a,
                 "DescribeSolutionVersion",
                 p.describe_solution_version()
                     .solution_version_arn(&version)
@@ -310,10 +281,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
             d.solution_version.and_then(|v| v.status).as_deref(),
             Some("ACTIVE")
         );
-        let m = log
+        let m = c
             .ok(
-                emu,
-                a,
                 "GetSolutionMetrics",
                 p.get_solution_metrics().solution_version_arn(&version).send(),
             )
@@ -323,10 +292,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
         if name == "wf-affinity" {
             continue;
         }
-        let campaign = log
+        let campaign = c
             .ok(
-                emu,
-                a,
                 "CreateCampaign",
                 p.create_campaign()
                     .name(name)
@@ -341,10 +308,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
     }
     emu.advance(minutes(30));
     let (up_campaign, rank_campaign) = (&campaigns[0].0, &campaigns[1].0);
-    let d = log
+    let d = c
         .ok(
-            emu,
-            a,
             "DescribeCampaign",
             p.describe_campaign().campaign_arn(up_campaign).send(),
         )
@@ -352,10 +317,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
     assert_eq!(d.campaign.and_then(|c| c.status).as_deref(), Some("ACTIVE"));
 
     // Recommendations honour numResults and filters, and are deterministic.
-    let r1 = log
+    let r1 = c
         .ok(
-            emu,
-            a,
             "GetRecommendations",
             rt.get_recommendations()
                 .campaign_arn(up_campaign)
@@ -365,10 +328,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
         )
         .await;
     assert_eq!(r1.item_list().len(), 5, "{r1:?}");
-    let r2 = log
+    let r2 = c
         .ok(
-            emu,
-            a,
             "GetRecommendations",
             rt.get_recommendations()
                 .campaign_arn(up_campaign)
@@ -390,10 +351,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
     );
     let unique: BTreeSet<String> = ids(&r1).into_iter().collect();
     assert_eq!(unique.len(), 5, "no item is recommended twice");
-    let filtered = log
+    let filtered = c
         .ok(
-            emu,
-            a,
             "GetRecommendations",
             rt.get_recommendations()
                 .campaign_arn(up_campaign)
@@ -412,10 +371,8 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
     );
 
     let input: Vec<String> = (1..=6).map(|i| format!("item-{i}")).collect();
-    let ranked = log
+    let ranked = c
         .ok(
-            emu,
-            a,
             "GetPersonalizedRanking",
             rt.get_personalized_ranking()
                 .campaign_arn(rank_campaign)
@@ -445,12 +402,11 @@ pub(super) async fn models(f: &mut Flow, data: &Data) -> Models {
 pub(super) async fn batch(f: &mut Flow, models: &Models) {
     let Flow { emu, p, log, a, .. } = f;
     let (emu, a) = (&*emu, *a);
+    let mut c = log.by(emu, a);
     // Batch jobs.
     let s3 = |path: &str| S3DataConfig::builder().path(path).build().expect("an S3 config");
-    let bij = log
+    let bij = c
         .ok(
-            emu,
-            a,
             "CreateBatchInferenceJob",
             p.create_batch_inference_job()
                 .job_name("wf-batch")
@@ -472,10 +428,8 @@ pub(super) async fn batch(f: &mut Flow, models: &Models) {
         .await
         .batch_inference_job_arn
         .expect("a job ARN");
-    let bsj = log
+    let bsj = c
         .ok(
-            emu,
-            a,
             "CreateBatchSegmentJob",
             p.create_batch_segment_job()
                 .job_name("wf-segments")
@@ -497,10 +451,8 @@ pub(super) async fn batch(f: &mut Flow, models: &Models) {
         .batch_segment_job_arn
         .expect("a job ARN");
     emu.advance(minutes(120));
-    let d = log
+    let d = c
         .ok(
-            emu,
-            a,
             "DescribeBatchInferenceJob",
             p.describe_batch_inference_job()
                 .batch_inference_job_arn(&bij)
@@ -511,10 +463,8 @@ pub(super) async fn batch(f: &mut Flow, models: &Models) {
         d.batch_inference_job.and_then(|j| j.status).as_deref(),
         Some("ACTIVE")
     );
-    let d = log
+    let d = c
         .ok(
-            emu,
-            a,
             "DescribeBatchSegmentJob",
             p.describe_batch_segment_job().batch_segment_job_arn(&bsj).send(),
         )

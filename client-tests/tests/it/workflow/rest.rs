@@ -19,11 +19,10 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         a,
     } = f;
     let (emu, a) = (&*emu, *a);
+    let mut c = log.by(emu, a);
     // A domain dataset group with a recommender.
-    let shop = log
+    let shop = c
         .ok(
-            emu,
-            a,
             "CreateDatasetGroup",
             p.create_dataset_group()
                 .name("wf-shop")
@@ -34,10 +33,8 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         .dataset_group_arn
         .expect("an ARN");
     emu.advance(minutes(1));
-    let shop_schema = log
+    let shop_schema = c
         .ok(
-            emu,
-            a,
             "CreateSchema",
             p.create_schema()
                 .name("wf-shop-interactions")
@@ -48,10 +45,8 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         .await
         .schema_arn
         .expect("a schema ARN");
-    let shop_ds = log
+    let shop_ds = c
         .ok(
-            emu,
-            a,
             "CreateDataset",
             p.create_dataset()
                 .name("wf-shop-interactions")
@@ -63,10 +58,8 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         .await
         .dataset_arn
         .expect("a dataset ARN");
-    let shop_tracker = log
+    let shop_tracker = c
         .ok(
-            emu,
-            a,
             "CreateEventTracker",
             p.create_event_tracker()
                 .name("wf-shop-tracker")
@@ -82,9 +75,7 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         ("u3", "a", "Purchase"),
         ("u3", "c", "View"),
     ] {
-        log.ok(
-            emu,
-            a,
+        c.ok(
             "PutEvents",
             ev.put_events()
                 .tracking_id(shop_tracker.tracking_id().expect("a tracking id"))
@@ -102,10 +93,8 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         )
         .await;
     }
-    let recommender = log
+    let recommender = c
         .ok(
-            emu,
-            a,
             "CreateRecommender",
             p.create_recommender()
                 .name("wf-best-sellers")
@@ -117,10 +106,8 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
         .recommender_arn
         .expect("a recommender ARN");
     emu.advance(minutes(60));
-    let r = log
+    let r = c
         .ok(
-            emu,
-            a,
             "GetRecommendations",
             rt.get_recommendations()
                 .recommender_arn(&recommender)
@@ -148,10 +135,9 @@ pub(super) async fn domain(f: &mut Flow) -> Shop {
 pub(super) async fn tags_and_pages(f: &mut Flow, data: &Data) {
     let Flow { emu, p, log, a, .. } = f;
     let (emu, a) = (&*emu, *a);
+    let mut c = log.by(emu, a);
     // Tags.
-    log.ok(
-        emu,
-        a,
+    c.ok(
         "TagResource",
         p.tag_resource()
             .resource_arn(&data.dsg)
@@ -172,17 +158,13 @@ pub(super) async fn tags_and_pages(f: &mut Flow, data: &Data) {
             .send(),
     )
     .await;
-    log.ok(
-        emu,
-        a,
+    c.ok(
         "UntagResource",
         p.untag_resource().resource_arn(&data.dsg).tag_keys("env").send(),
     )
     .await;
-    let tags = log
+    let tags = c
         .ok(
-            emu,
-            a,
             "ListTagsForResource",
             p.list_tags_for_resource().resource_arn(&data.dsg).send(),
         )
@@ -227,18 +209,15 @@ pub(super) async fn tags_and_pages(f: &mut Flow, data: &Data) {
 pub(super) async fn delete_everything(f: &mut Flow, data: &Data, models: &Models, shop: &Shop) {
     let Flow { emu, p, log, a, .. } = f;
     let (emu, a) = (&*emu, *a);
+    let mut c = log.by(emu, a);
     // Deletes, in dependency order.
-    log.ok(
-        emu,
-        a,
+    c.ok(
         "DeleteRecommender",
         p.delete_recommender().recommender_arn(&shop.recommender).send(),
     )
     .await;
     for (campaign, _) in &models.campaigns {
-        log.ok(
-            emu,
-            a,
+        c.ok(
             "DeleteCampaign",
             p.delete_campaign().campaign_arn(campaign).send(),
         )
@@ -246,9 +225,7 @@ pub(super) async fn delete_everything(f: &mut Flow, data: &Data, models: &Models
     }
     emu.advance(minutes(30));
     for (_, solution) in &models.campaigns {
-        log.ok(
-            emu,
-            a,
+        c.ok(
             "DeleteSolution",
             p.delete_solution().solution_arn(solution).send(),
         )
@@ -258,32 +235,21 @@ pub(super) async fn delete_everything(f: &mut Flow, data: &Data, models: &Models
         .rsplit_once('/')
         .map(|(s, _)| s.to_owned())
         .expect("a solution ARN");
-    log.ok(
-        emu,
-        a,
+    c.ok(
         "DeleteSolution",
         p.delete_solution().solution_arn(&affinity).send(),
     )
     .await;
-    log.ok(
-        emu,
-        a,
-        "DeleteFilter",
-        p.delete_filter().filter_arn(&data.filter).send(),
-    )
-    .await;
-    log.ok(
-        emu,
-        a,
+    c.ok("DeleteFilter", p.delete_filter().filter_arn(&data.filter).send())
+        .await;
+    c.ok(
         "DeleteEventTracker",
         p.delete_event_tracker()
             .event_tracker_arn(&data.tracker_arn)
             .send(),
     )
     .await;
-    log.ok(
-        emu,
-        a,
+    c.ok(
         "DeleteEventTracker",
         p.delete_event_tracker()
             .event_tracker_arn(&shop.shop_tracker_arn)
@@ -292,18 +258,15 @@ pub(super) async fn delete_everything(f: &mut Flow, data: &Data, models: &Models
     .await;
     emu.advance(minutes(30));
     for ds in data.dataset_arns.iter().chain([&shop.shop_ds]) {
-        log.ok(emu, a, "DeleteDataset", p.delete_dataset().dataset_arn(ds).send())
+        c.ok("DeleteDataset", p.delete_dataset().dataset_arn(ds).send())
             .await;
     }
     emu.advance(minutes(30));
     for s in data.schema_arns.iter().chain([&shop.shop_schema]) {
-        log.ok(emu, a, "DeleteSchema", p.delete_schema().schema_arn(s).send())
-            .await;
+        c.ok("DeleteSchema", p.delete_schema().schema_arn(s).send()).await;
     }
     for g in [&data.dsg, &shop.shop] {
-        log.ok(
-            emu,
-            a,
+        c.ok(
             "DeleteDatasetGroup",
             p.delete_dataset_group().dataset_group_arn(g).send(),
         )
