@@ -249,4 +249,19 @@ impl Calls<'_> {
     ) -> T {
         self.log.ok(self.emu, self.creds, name, fut).await
     }
+
+    /// [`CallLog::err`] for the bound emulator and credentials.
+    pub async fn err<T: std::fmt::Debug, E: SdkError>(
+        &mut self,
+        name: &'static str,
+        code: &str,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> E {
+        self.log.err(self.emu, self.creds, name, code, fut).await
+    }
+
+    /// [`CallLog::undelivered`].
+    pub fn undelivered(&mut self) {
+        self.log.undelivered();
+    }
 }

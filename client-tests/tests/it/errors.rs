@@ -26,14 +26,12 @@ async fn service_errors_reach_the_sdks_and_the_records() {
     let rt = emu.runtime(ALICE);
     let ev = emu.events(ALICE);
     let mut log = CallLog::default();
-    let a = ALICE;
+    let mut c = log.by(&emu, ALICE);
 
     // Validation: name pattern, maxResults range, enum values, required members the SDK
     // cannot check for us.
-    let e = log
+    let e = c
         .err(
-            &emu,
-            a,
             "CreateDatasetGroup",
             "InvalidInputException",
             p.create_dataset_group().name("bad name!").send(),
@@ -47,41 +45,31 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         "{e:?}"
     );
     assert!(e.message().is_some_and(|m| !m.is_empty()));
-    log.err(
-        &emu,
-        a,
+    c.err(
         "CreateDatasetGroup",
         "InvalidInputException",
         p.create_dataset_group().name("x".repeat(64)).send(),
     )
     .await;
-    log.err(
-        &emu,
-        a,
+    c.err(
         "ListDatasetGroups",
         "InvalidInputException",
         p.list_dataset_groups().max_results(0).send(),
     )
     .await;
-    log.err(
-        &emu,
-        a,
+    c.err(
         "ListDatasetGroups",
         "InvalidInputException",
         p.list_dataset_groups().max_results(101).send(),
     )
     .await;
-    log.err(
-        &emu,
-        a,
+    c.err(
         "CreateSchema",
         "InvalidInputException",
         p.create_schema().name("broken").schema("{not avro").send(),
     )
     .await;
-    log.err(
-        &emu,
-        a,
+    c.err(
         "DescribeDatasetGroup",
         "InvalidInputException",
         p.describe_dataset_group().dataset_group_arn("not-an-arn").send(),
@@ -89,10 +77,8 @@ async fn service_errors_reach_the_sdks_and_the_records() {
     .await;
 
     // Not found.
-    let e = log
+    let e = c
         .err(
-            &emu,
-            a,
             "DescribeDatasetGroup",
             "ResourceNotFoundException",
             p.describe_dataset_group().dataset_group_arn(MISSING_GROUP).send(),
@@ -102,9 +88,7 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         e.as_service_error(),
         Some(DescribeDatasetGroupError::ResourceNotFoundException(_))
     ));
-    log.err(
-        &emu,
-        a,
+    c.err(
         "CreateDataset",
         "ResourceNotFoundException",
         p.create_dataset()
@@ -117,20 +101,13 @@ async fn service_errors_reach_the_sdks_and_the_records() {
     .await;
 
     // Already exists, in use.
-    let dsg = log
-        .ok(
-            &emu,
-            a,
-            "CreateDatasetGroup",
-            p.create_dataset_group().name("errs").send(),
-        )
+    let dsg = c
+        .ok("CreateDatasetGroup", p.create_dataset_group().name("errs").send())
         .await
         .dataset_group_arn
         .expect("an ARN");
-    let e = log
+    let e = c
         .err(
-            &emu,
-            a,
             "CreateDatasetGroup",
             "ResourceAlreadyExistsException",
             p.create_dataset_group().name("errs").send(),
@@ -140,9 +117,7 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         e.as_service_error(),
         Some(CreateDatasetGroupError::ResourceAlreadyExistsException(_))
     ));
-    log.err(
-        &emu,
-        a,
+    c.err(
         "CreateFilter",
         "InvalidInputException",
         p.create_filter()
@@ -152,20 +127,16 @@ async fn service_errors_reach_the_sdks_and_the_records() {
             .send(),
     )
     .await;
-    let schema = log
+    let schema = c
         .ok(
-            &emu,
-            a,
             "CreateSchema",
             p.create_schema().name("errs").schema(INTERACTIONS).send(),
         )
         .await
         .schema_arn
         .expect("an ARN");
-    let ds = log
+    let ds = c
         .ok(
-            &emu,
-            a,
             "CreateDataset",
             p.create_dataset()
                 .name("errs")
@@ -177,17 +148,13 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         .await
         .dataset_arn
         .expect("an ARN");
-    log.err(
-        &emu,
-        a,
+    c.err(
         "DeleteDatasetGroup",
         "ResourceInUseException",
         p.delete_dataset_group().dataset_group_arn(&dsg).send(),
     )
     .await;
-    log.err(
-        &emu,
-        a,
+    c.err(
         "DeleteSchema",
         "ResourceInUseException",
         p.delete_schema().schema_arn(&schema).send(),
@@ -195,33 +162,22 @@ async fn service_errors_reach_the_sdks_and_the_records() {
     .await;
 
     // Pagination tokens are opaque and bound to their query.
-    log.err(
-        &emu,
-        a,
+    c.err(
         "ListDatasetGroups",
         "InvalidNextTokenException",
         p.list_dataset_groups().next_token("bm90IGEgdG9rZW4=").send(),
     )
     .await;
-    log.ok(
-        &emu,
-        a,
+    c.ok(
         "CreateDatasetGroup",
         p.create_dataset_group().name("errs-2").send(),
     )
     .await;
-    let page = log
-        .ok(
-            &emu,
-            a,
-            "ListDatasetGroups",
-            p.list_dataset_groups().max_results(1).send(),
-        )
+    let page = c
+        .ok("ListDatasetGroups", p.list_dataset_groups().max_results(1).send())
         .await;
     let token = page.next_token.expect("a second page");
-    log.err(
-        &emu,
-        a,
+    c.err(
         "ListSchemas",
         "InvalidNextTokenException",
         p.list_schemas().next_token(&token).send(),
@@ -229,10 +185,8 @@ async fn service_errors_reach_the_sdks_and_the_records() {
     .await;
 
     // Runtime and Events errors (REST-JSON, modelled statuses).
-    let e = log
+    let e = c
         .err(
-            &emu,
-            a,
             "GetRecommendations",
             "ResourceNotFoundException",
             rt.get_recommendations()
@@ -242,10 +196,8 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         )
         .await;
     assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404));
-    let e = log
+    let e = c
         .err(
-            &emu,
-            a,
             "GetRecommendations",
             "InvalidInputException",
             rt.get_recommendations().user_id("u1").send(),
@@ -253,10 +205,8 @@ async fn service_errors_reach_the_sdks_and_the_records() {
         .await;
     assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(400));
     // A data event that names no campaign or recommender matches no data event selector.
-    log.undelivered();
-    log.err(
-        &emu,
-        a,
+    c.undelivered();
+    c.err(
         "PutEvents",
         "InvalidInputException",
         ev.put_events()
@@ -272,10 +222,8 @@ async fn service_errors_reach_the_sdks_and_the_records() {
             .send(),
     )
     .await;
-    let e = log
+    let e = c
         .err(
-            &emu,
-            a,
             "PutItems",
             "ResourceNotFoundException",
             ev.put_items()

@@ -130,8 +130,7 @@ async fn next_best_action_workflow_with_the_sdks() {
     let rt = emu.runtime(ALICE);
     let ev = emu.events(ALICE);
     let mut log = CallLog::default();
-    let a = ALICE;
-    let mut c = log.by(&emu, a);
+    let mut c = log.by(&emu, ALICE);
     let dsg = c
         .ok("CreateDatasetGroup", p.create_dataset_group().name("nba").send())
         .await
