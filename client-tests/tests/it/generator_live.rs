@@ -195,7 +195,9 @@ async fn generator_live_ml_pipeline_completes_its_workflow() {
     for b in &mut scenario.behaviours {
         b.live_time_scale = scale;
     }
-    let mut options = live_options(&emu, "audit-noise", 300.0, 3);
+    // The run must outlast one whole workflow (every resource polled until ACTIVE, then the
+    // deletes) even while the rest of the suite loads the machine: 3 s was not always enough.
+    let mut options = live_options(&emu, "audit-noise", 300.0, 6);
     options.scenario = scenario;
     options.seed = 11;
     let report = run(options, std::future::pending::<()>())
