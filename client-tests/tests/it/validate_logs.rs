@@ -148,26 +148,34 @@ fn ratio(text: &str, what: &str) -> Option<(usize, usize)> {
     Some((c[1].parse().ok()?, c[2].parse().ok()?))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn validate_logs_accepts_the_chain_and_catches_tampering() {
-    let Some(exe) = find_cli() else {
-        eprintln!(
-            "\n\n!!!!! SKIPPED validate_logs: no AWS CLI (set AWS_CLI or create <workspace>/.venv with awscli) !!!!!\n"
-        );
-        return;
-    };
+/// An emulator on a manual clock serving `data/` under a new folder (with its S3 API), and an
+/// AWS CLI whose home points it there: path-style S3 even if a host name is used, and the
+/// credentials from the environment.
+struct Served {
+    /// Holds `data` and the CLI's home for as long as the test runs.
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    clock: Arc<ManualClock>,
+    cli: Cli,
+    /// The port it listens on.
+    port: u16,
+    /// The clock's time at the start.
+    start: time::OffsetDateTime,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), emulator::ServerError>>,
+}
+
+async fn serve(exe: PathBuf) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    // Path-style S3 even if a host name is used; the credentials come from the environment.
     std::fs::write(
         home.join("config"),
         "[default]\nregion = us-east-1\noutput = json\ns3 =\n  addressing_style = path\n",
     )
     .unwrap();
     std::fs::write(home.join("credentials"), "").unwrap();
-
     let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let clock = ManualClock::new(start);
     let mut config = Config::new(config(&data)).with_clock(clock.clone());
@@ -181,11 +189,35 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
     let server = tokio::spawn(emulator::run(listener, config, async move {
         let _ = stopped.await;
     }));
-    let cli = Arc::new(Cli {
-        exe,
-        home,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    });
+    let endpoint = format!("http://127.0.0.1:{port}");
+    Served {
+        _dir: dir,
+        data,
+        clock,
+        cli: Cli { exe, home, endpoint },
+        port,
+        start,
+        stop,
+        server,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_logs_accepts_the_chain_and_catches_tampering() {
+    let Some(exe) = find_cli() else {
+        eprintln!(
+            "\n\n!!!!! SKIPPED validate_logs: no AWS CLI (set AWS_CLI or create <workspace>/.venv with awscli) !!!!!\n"
+        );
+        return;
+    };
+    let served = serve(exe).await;
+    let (data, clock, port, start) = (
+        served.data.clone(),
+        served.clock.clone(),
+        served.port,
+        served.start,
+    );
+    let cli = Arc::new(served.cli);
 
     let data2 = data.clone();
     let clock2 = clock.clone();
@@ -342,8 +374,8 @@ async fn validate_logs_accepts_the_chain_and_catches_tampering() {
     })
     .await;
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(20), server).await;
+    let _ = served.stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(20), served.server).await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
@@ -359,35 +391,9 @@ async fn offline_generator_digests_validate_with_the_emulators_key() {
         );
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("config"),
-        "[default]\nregion = us-east-1\noutput = json\ns3 =\n  addressing_style = path\n",
-    )
-    .unwrap();
-    std::fs::write(home.join("credentials"), "").unwrap();
-
-    let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let clock = ManualClock::new(start);
-    let mut config = Config::new(config(&data)).with_clock(clock.clone());
-    if config.extensions.raw.is_empty() {
-        let s3 = Arc::new(emulator::s3::S3Api::from_config(&config));
-        config.extensions.raw.push(s3);
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(emulator::run(listener, config, async move {
-        let _ = stopped.await;
-    }));
-    let cli = Cli {
-        exe,
-        home,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
+    let served = serve(exe).await;
+    let (data, port, start) = (served.data.clone(), served.port, served.start);
+    let cli = served.cli;
 
     let outcome = tokio::task::spawn_blocking(move || {
         // One delivery makes the emulator create its us-east-1 key.
@@ -473,8 +479,8 @@ async fn offline_generator_digests_validate_with_the_emulators_key() {
     })
     .await;
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(20), server).await;
+    let _ = served.stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(20), served.server).await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
