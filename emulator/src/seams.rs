@@ -31,7 +31,7 @@ pub struct CallFacts<'a> {
     pub account: &'a str,
 }
 
-/// What [`JsonService::call`] answers with.
+/// What [`Service::call`] answers with.
 pub type Reply<'a> = BoxFuture<'a, Answer>;
 
 /// Everything a service needs to know about a call besides its input.
