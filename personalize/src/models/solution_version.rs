@@ -5,9 +5,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::catalog::{self, RecipeType};
-use super::{Meta, durations, hex_id, in_flight, limits, list_page, not_active, not_found, put_opt, ts};
+use super::{Meta, durations, hex_id, in_flight, limits, not_active, not_found, put_opt, ts};
 use crate::Store;
-use crate::common::{Cx, Lifecycle, Members, check_arn, check_enum, check_name};
+use crate::common::{Cx, Lifecycle, Members, check_enum, check_name};
 use crate::error::{Error, Result};
 use crate::resource::one;
 
@@ -341,25 +341,17 @@ pub(crate) fn auto_training_at(store: &Store, s: &super::Solution, cx: &Cx<'_>) 
 
 /// `ListSolutionVersions`, optionally for one solution (which must exist).
 pub(crate) fn list(store: &Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    let sol = m.opt_str("solutionArn")?;
-    if let Some(s) = sol {
-        check_arn("solutionArn", s)?;
-        if !store.models.solutions.contains_key(s) {
-            return Err(not_found(s));
-        }
+    if let Some(s) = m.opt_arn("solutionArn")?
+        && !store.models.solutions.contains_key(s)
+    {
+        return Err(not_found(s));
     }
-    let rows = store
-        .models
-        .versions
-        .values()
-        .filter(|v| sol.is_none_or(|s| v.solution_arn == s))
-        .map(|v| (v.meta.sort_key(), v));
-    list_page(
-        rows,
-        |v| v.summary(store, cx),
-        "solutionVersions",
-        &format!("ListSolutionVersions|{}", sol.unwrap_or("")),
+    crate::resource::list(
         m,
+        ("ListSolutionVersions", "solutionVersions"),
+        store.models.versions.values(),
+        Some(("solutionArn", |v, s| v.solution_arn == s)),
+        |v| v.summary(store, cx),
     )
 }
 
