@@ -59,30 +59,14 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        duration: 60,
-        phase_secs: 10,
-        rate: 10_000,
-        connections: 32,
-        timeline: None,
-        only_create_schema: false,
-    };
-    let value = |name: &str| arg(name).and_then(|v| v.parse::<u64>().ok());
-    if let Some(v) = value("--duration") {
-        o.duration = v;
+    Options {
+        duration: arg_or("--duration", 60),
+        phase_secs: arg_or("--phase-secs", 10),
+        rate: arg_or("--rate", 10_000),
+        connections: arg_or("--connections", 32),
+        timeline: arg("--timeline"),
+        only_create_schema: arg("--only").as_deref() == Some("create-schema"),
     }
-    if let Some(v) = value("--phase-secs") {
-        o.phase_secs = v;
-    }
-    if let Some(v) = value("--rate") {
-        o.rate = v;
-    }
-    if let Some(v) = value("--connections") {
-        o.connections = v as usize;
-    }
-    o.timeline = arg("--timeline");
-    o.only_create_schema = arg("--only").as_deref() == Some("create-schema");
-    o
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
