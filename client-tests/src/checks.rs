@@ -105,25 +105,25 @@ pub fn invariants(r: &Value) -> Vec<String> {
             Some(i) => last = i,
         }
     }
-    for required in [
-        "eventVersion",
-        "userIdentity",
-        "eventTime",
-        "eventSource",
-        "eventName",
-        "awsRegion",
-        "sourceIPAddress",
-        "requestParameters",
-        "responseElements",
-        "requestID",
-        "eventID",
-        "readOnly",
-        "eventType",
-        "managementEvent",
-        "recipientAccountId",
-        "eventCategory",
-    ] {
-        if !obj.contains_key(required) {
+    // Every field but these is in every record of a Personalize call.
+    let optional = [
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "additionalEventData",
+        "resources",
+        "apiVersion",
+        "serviceEventDetails",
+        "sharedEventID",
+        "vpcEndpointId",
+        "vpcEndpointAccountId",
+        "addendum",
+        "sessionCredentialFromConsole",
+        "edgeDeviceDetails",
+        "tlsDetails",
+    ];
+    for required in FIELD_ORDER.iter().filter(|f| !optional.contains(f)) {
+        if !obj.contains_key(*required) {
             p.push(format!("missing {required}"));
         }
     }

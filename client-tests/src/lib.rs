@@ -260,6 +260,17 @@ impl TimeSource for EmulatorTime {
     }
 }
 
+/// The headers of an AWS JSON 1.1 call before signing: `X-Amz-Target` and its content type.
+pub fn json_rpc_headers(target: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("x-amz-target", target.parse().expect("a valid target"));
+    h.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    h
+}
+
 /// Builds a client of one of the SDK crates the same way for all of them: static credentials,
 /// the emulator's endpoint, plain HTTP, the emulator's clock, and no retries (one call is one
 /// record). The crates have distinct config types, hence a macro rather than a function.
@@ -543,17 +554,7 @@ impl Emulator {
 
     /// A signed AWS JSON 1.1 control-plane call with a raw body, as alice.
     pub async fn raw_json(&self, operation: &str, body: &str) -> RawResponse {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-amz-target",
-            format!("AmazonPersonalize.{operation}")
-                .parse()
-                .expect("a valid target"),
-        );
-        h.insert(
-            "content-type",
-            http::HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
+        let mut h = json_rpc_headers(&format!("AmazonPersonalize.{operation}"));
         h.insert("user-agent", http::HeaderValue::from_static("client-tests/raw"));
         self.signed(ALICE, "personalize", Method::POST, "/", h, body.to_owned())
             .await

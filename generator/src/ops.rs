@@ -41,6 +41,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds the generator's tag calls (TagResource, UntagResource, ListTagsForResource)
+    /// name.
+    pub const TAGGABLE: [Kind; 6] = [
+        Kind::DatasetGroup,
+        Kind::Dataset,
+        Kind::Solution,
+        Kind::Campaign,
+        Kind::Filter,
+        Kind::Recommender,
+    ];
+
     /// The member that carries this kind's ARN (`datasetGroupArn`).
     pub fn arn_member(self) -> &'static str {
         match self {

@@ -64,72 +64,67 @@ async fn signature_failures_answer_as_aws_does() {
     let emu = Emulator::start().await;
     let mut log = CallLog::default();
 
-    // A wrong secret: the key is known, so the call is recorded against alice.
-    let e = log
-        .err(
-            &emu,
+    let skewed = |offset| {
+        let options = ClientOptions {
+            time_offset: offset,
+            ..ClientOptions::default()
+        };
+        emu.personalize_with(ALICE, &options)
+    };
+    // Each failure: who the call is recorded against, the client, the error code, and its
+    // message, or how the message starts and what it must say after that.
+    let failures = [
+        // A wrong secret: the key is known, so the call is recorded against alice.
+        (
             ALICE,
-            "ListDatasetGroups",
+            emu.personalize(wrong_secret(ALICE)),
             "InvalidSignatureException",
-            emu.personalize(wrong_secret(ALICE)).list_dataset_groups().send(),
-        )
-        .await;
-    assert_eq!(
-        e.message(),
-        Some(
             "The request signature we calculated does not match the signature you provided. Check your AWS \
-             Secret Access Key and signing method. Consult the service documentation for details."
-        )
-    );
-
-    // An expired session token.
-    let e = log
-        .err(
-            &emu,
+             Secret Access Key and signing method. Consult the service documentation for details.",
+            None,
+        ),
+        // An expired session token.
+        (
             EXPIRED_SESSION,
-            "ListDatasetGroups",
+            emu.personalize(EXPIRED_SESSION),
             "ExpiredTokenException",
-            emu.personalize(EXPIRED_SESSION).list_dataset_groups().send(),
-        )
-        .await;
-    assert_eq!(
-        e.message(),
-        Some("The security token included in the request is expired")
-    );
-
-    // Clock skew beyond 15 minutes, both ways.
-    for (offset, prefix) in [
-        (16 * 60, "Signature not yet current: "),
-        (-16 * 60, "Signature expired: "),
-    ] {
-        let client = emu.personalize_with(
+            "The security token included in the request is expired",
+            None,
+        ),
+        // Clock skew beyond 15 minutes, both ways.
+        (
             ALICE,
-            &ClientOptions {
-                time_offset: offset,
-                ..ClientOptions::default()
-            },
-        );
+            skewed(16 * 60),
+            "InvalidSignatureException",
+            "Signature not yet current: ",
+            Some(" 15 min.)"),
+        ),
+        (
+            ALICE,
+            skewed(-16 * 60),
+            "InvalidSignatureException",
+            "Signature expired: ",
+            Some(" 15 min.)"),
+        ),
+    ];
+    for (creds, client, code, message, then) in failures {
         let e = log
             .err(
                 &emu,
-                ALICE,
+                creds,
                 "ListDatasetGroups",
-                "InvalidSignatureException",
+                code,
                 client.list_dataset_groups().send(),
             )
             .await;
         let m = e.message().unwrap_or_default();
-        assert!(m.starts_with(prefix), "{m}");
-        assert!(m.contains(" 15 min.)"), "{m}");
+        match then {
+            None => assert_eq!(m, message),
+            Some(then) => assert!(m.starts_with(message) && m.contains(then), "{m}"),
+        }
     }
     // Within the allowed skew is fine.
-    let client = emu.personalize_with(
-        ALICE,
-        &ClientOptions {
-            time_offset: 14 * 60,
-            ..ClientOptions::default()
-        },
-    );
+    let client = skewed(14 * 60);
     log.ok(
         &emu,
         ALICE,
@@ -207,15 +202,7 @@ async fn signature_failures_answer_as_aws_does() {
 async fn missing_and_incomplete_signatures_on_the_raw_wire() {
     let emu = Emulator::start().await;
     let headers = |auth: Option<&'static str>| {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-amz-target",
-            HeaderValue::from_static("AmazonPersonalize.ListDatasetGroups"),
-        );
-        h.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
+        let mut h = client_tests::json_rpc_headers("AmazonPersonalize.ListDatasetGroups");
         h.insert("x-amz-date", HeaderValue::from_static("20260301T100000Z"));
         if let Some(a) = auth {
             h.insert("authorization", HeaderValue::from_static(a));

@@ -219,15 +219,7 @@ async fn every_model_operation_is_served_and_documented() {
     let model = venv.botocore_model("cloudtrail", "service-2");
     let mut cloudtrail_probed = BTreeMap::new();
     for name in model_operations(&model).keys() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-amz-target",
-            format!("{CLOUDTRAIL_PREFIX}.{name}").parse().expect("a header"),
-        );
-        h.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
+        let h = client_tests::json_rpc_headers(&format!("{CLOUDTRAIL_PREFIX}.{name}"));
         let r = emu.signed(ALICE, "cloudtrail", Method::POST, "/", h, "{}").await;
         if r.status.is_server_error() {
             problems.push(format!("cloudtrail {name}: {} for an empty request", r.status));

@@ -292,16 +292,8 @@ async fn deny_rules_answer_access_denied_and_are_recorded() {
 async fn hold_in_flight(emu: &Emulator) -> tokio::net::TcpStream {
     use emulator::testing::{GATE_SIGNING_NAME, GATE_TARGET_PREFIX};
     let body = "{}";
-    let mut headers = HeaderMap::new();
+    let mut headers = client_tests::json_rpc_headers(&format!("{GATE_TARGET_PREFIX}.Hold"));
     headers.insert("host", emu.addr().to_string().parse().expect("a header"));
-    headers.insert(
-        "x-amz-target",
-        format!("{GATE_TARGET_PREFIX}.Hold").parse().expect("a header"),
-    );
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
     headers.insert(
         "content-length",
         body.len().to_string().parse().expect("a header"),

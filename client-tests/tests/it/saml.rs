@@ -58,24 +58,14 @@ async fn boto3_the_cli_and_aws_sdk_rust_redeem_a_signed_saml_response() {
     .await;
     let ep = emu.endpoint();
     let now = cloudtrail::timefmt::iso_seconds(emu.now());
-    let made = venv
-        .python(
-            ep,
-            ALICE,
-            IDP,
-            &["response", &dir, ISSUER, ROLE, PROVIDER, &now, "assertion"],
-        )
-        .await;
-    let assertion = made.success().stdout.trim().to_owned();
-    let whole = venv
-        .python(
-            ep,
-            ALICE,
-            IDP,
-            &["response", &dir, ISSUER, ROLE, PROVIDER, &now, "response"],
-        )
-        .await;
-    let whole = whole.success().stdout.trim().to_owned();
+    // The signed assertion alone, and the whole signed response around it.
+    let mut made = Vec::new();
+    for part in ["assertion", "response"] {
+        let args = ["response", &dir, ISSUER, ROLE, PROVIDER, &now, part];
+        let out = venv.python(ep, ALICE, IDP, &args).await;
+        made.push(out.success().stdout.trim().to_owned());
+    }
+    let [assertion, whole] = <[String; 2]>::try_from(made).expect("two documents");
 
     let boto3_args = [ep, ROLE, PROVIDER, assertion.as_str()];
     let cli_args = [

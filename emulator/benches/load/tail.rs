@@ -128,20 +128,18 @@ pub(crate) fn attribute_tail(stats: &Stats, samples: &[Sample], timeline: Option
         "  tail attribution ({} ms windows): log files being compressed and written in {busy_windows} of {windows} windows",
         WINDOW.as_millis()
     );
-    println!(
-        "    requests sent while delivery ran: {:>7}  p50 {:.3} ms  p99 {:.3} ms  tokio run-queue wait {:.2} ms/window",
-        busy_lat.len(),
-        percentile(&busy_lat, 0.5),
-        percentile(&busy_lat, 0.99),
-        wait_busy as f64 / 1e6 / busy_windows.max(1) as f64
-    );
-    println!(
-        "    requests sent otherwise:          {:>7}  p50 {:.3} ms  p99 {:.3} ms  tokio run-queue wait {:.2} ms/window",
-        quiet_lat.len(),
-        percentile(&quiet_lat, 0.5),
-        percentile(&quiet_lat, 0.99),
-        wait_quiet as f64 / 1e6 / quiet_windows.max(1) as f64
-    );
+    for (label, lat, wait, windows) in [
+        ("while delivery ran:", &busy_lat, wait_busy, busy_windows),
+        ("otherwise:", &quiet_lat, wait_quiet, quiet_windows),
+    ] {
+        println!(
+            "    requests sent {label:<19} {:>7}  p50 {:.3} ms  p99 {:.3} ms  tokio run-queue wait {:.2} ms/window",
+            lat.len(),
+            percentile(lat, 0.5),
+            percentile(lat, 0.99),
+            wait as f64 / 1e6 / windows.max(1) as f64
+        );
+    }
     let first = samples.first().copied().unwrap_or_default();
     let last = samples.last().copied().unwrap_or_default();
     let secs = (last.at_us - first.at_us) as f64 / 1e6;

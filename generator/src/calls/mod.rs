@@ -388,14 +388,7 @@ fn dataset_of(inv: &Inventory, upper: &str, rng: &mut Rng) -> String {
 }
 
 fn pick_taggable(inv: &Inventory, rng: &mut Rng) -> String {
-    let kinds = [
-        Kind::DatasetGroup,
-        Kind::Dataset,
-        Kind::Solution,
-        Kind::Campaign,
-        Kind::Filter,
-        Kind::Recommender,
-    ];
+    let kinds = Kind::TAGGABLE;
     inv.pick_arn(kinds[rng.random_range(0..kinds.len())], rng)
 }
 

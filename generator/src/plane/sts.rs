@@ -30,6 +30,28 @@ const SAML_ISSUER: &str = "http://www.okta.com/exk1example2abcd3e4f5";
 /// The roles workforce users federate into.
 const SAML_ROLES: &[&str] = &["PersonalizeDeveloper", "ReadOnlyAccess"];
 
+/// The assumed-role user of a federated `AssumeRoleWith*` call into `role` as `session`, or
+/// `None` once the failing call's `AccessDenied` is set: a federated caller has no IAM identity
+/// of its own to name in an authorization message.
+fn federated(
+    call: &mut PlaneCall,
+    fail: bool,
+    account: &str,
+    (role, session): (&str, &str),
+    rng: &mut Rng,
+) -> Option<Value> {
+    if fail {
+        let message = format!("Not authorized to perform sts:{}", call.op.name);
+        call.error = Some((Some("AccessDenied".to_owned()), message));
+        return None;
+    }
+    let role_id = iam_id("AROA", rng);
+    Some(::sts::assumed_role_user(
+        &format!("{role_id}:{session}"),
+        &format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+    ))
+}
+
 pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
     let (op, caller, target, now_secs, fail) = (ask.op, ask.caller, ask.target, ask.now_secs, ask.fail);
     let account = target.account;
@@ -121,17 +143,7 @@ pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
                 sub,
             ));
             let input = json!({"RoleArn": role_arn, "RoleSessionName": session, "WebIdentityToken": "jwt"});
-            if fail {
-                call.error = Some((
-                    Some("AccessDenied".to_owned()),
-                    "Not authorized to perform sts:AssumeRoleWithWebIdentity".to_owned(),
-                ));
-            } else {
-                let role_id = iam_id("AROA", rng);
-                let user = ::sts::assumed_role_user(
-                    &format!("{role_id}:{session}"),
-                    &format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
-                );
+            if let Some(user) = federated(&mut call, fail, account, (role, &session), rng) {
                 call.output = Some(json!({
                     "Credentials": creds(rng, 3600),
                     "SubjectFromWebIdentityToken": sub,
@@ -161,17 +173,7 @@ pub(super) fn build(ask: Ask<'_>, rng: &mut Rng) -> PlaneCall {
                 Resource::arn(&role_arn, account, ::sts::ROLE_TYPE),
                 Resource::arn(&provider_arn, account, ::sts::SAML_PROVIDER_TYPE),
             ];
-            if fail {
-                call.error = Some((
-                    Some("AccessDenied".to_owned()),
-                    "Not authorized to perform sts:AssumeRoleWithSAML".to_owned(),
-                ));
-            } else {
-                let role_id = iam_id("AROA", rng);
-                let user = ::sts::assumed_role_user(
-                    &format!("{role_id}:{subject}"),
-                    &format!("arn:aws:sts::{account}:assumed-role/{role}/{subject}"),
-                );
+            if let Some(user) = federated(&mut call, fail, account, (role, &subject), rng) {
                 let answer = ::sts::SamlAnswer {
                     subject: subject.clone(),
                     subject_type: ::sts::subject_type(Some(

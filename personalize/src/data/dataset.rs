@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::schema::{Field, Schema};
+use super::schema::{Field, INTERACTION_COLUMNS, Schema};
 use super::{Meta, already_exists, durations, not_active, not_found, ts};
 use crate::Store;
 use crate::common::{Cx, Lifecycle, Members, check_len, check_name};
@@ -173,6 +173,22 @@ pub(crate) fn check_schema_for_type(schema: &Schema, ty: DatasetType, domain: Op
             .filter(|f| !reserved.iter().any(|r| f.name.eq_ignore_ascii_case(r)))
             .count()
     };
+    // An Items, Users or Actions schema needs a metadata field besides its key, and may have
+    // at most `max`.
+    let some_metadata = |key: &str, kind: &str, max: Option<usize>| -> Result<()> {
+        let extra = metadata(&[key]);
+        if extra == 0 {
+            return Err(schema_error(format!(
+                "{kind} schema needs at least one metadata field."
+            )));
+        }
+        match max {
+            Some(max) if extra > max => Err(schema_error(format!(
+                "{kind} schema can have at most {max} metadata fields; it has {extra}."
+            ))),
+            _ => Ok(()),
+        }
+    };
     match ty {
         DatasetType::Interactions => {
             not_null(need("USER_ID", "string")?)?;
@@ -190,16 +206,7 @@ pub(crate) fn check_schema_for_type(schema: &Schema, ty: DatasetType, domain: Op
             {
                 return Err(schema_error("The field EVENT_VALUE must be numeric."));
             }
-            let extra = metadata(&[
-                "USER_ID",
-                "ITEM_ID",
-                "TIMESTAMP",
-                "EVENT_TYPE",
-                "EVENT_VALUE",
-                "IMPRESSION",
-                "RECOMMENDATION_ID",
-                "EVENT_ATTRIBUTION_SOURCE",
-            ]);
+            let extra = metadata(INTERACTION_COLUMNS);
             if extra > 5 {
                 return Err(schema_error(format!(
                     "An Interactions schema can have at most 5 metadata fields besides the reserved ones; it has {extra}."
@@ -213,35 +220,15 @@ pub(crate) fn check_schema_for_type(schema: &Schema, ty: DatasetType, domain: Op
             {
                 return Err(schema_error("The field CREATION_TIMESTAMP must be of type long."));
             }
-            let extra = metadata(&["ITEM_ID"]);
-            if extra == 0 {
-                return Err(schema_error("An Items schema needs at least one metadata field."));
-            }
-            if extra > 50 {
-                return Err(schema_error(format!(
-                    "An Items schema can have at most 50 metadata fields; it has {extra}."
-                )));
-            }
+            some_metadata("ITEM_ID", "An Items", Some(50))?;
         }
         DatasetType::Users => {
             not_null(need("USER_ID", "string")?)?;
-            let extra = metadata(&["USER_ID"]);
-            if extra == 0 {
-                return Err(schema_error("A Users schema needs at least one metadata field."));
-            }
-            if extra > 25 {
-                return Err(schema_error(format!(
-                    "A Users schema can have at most 25 metadata fields; it has {extra}."
-                )));
-            }
+            some_metadata("USER_ID", "A Users", Some(25))?;
         }
         DatasetType::Actions => {
             not_null(need("ACTION_ID", "string")?)?;
-            if metadata(&["ACTION_ID"]) == 0 {
-                return Err(schema_error(
-                    "An Actions schema needs at least one metadata field.",
-                ));
-            }
+            some_metadata("ACTION_ID", "An Actions", None)?;
         }
         DatasetType::ActionInteractions => {
             not_null(need("USER_ID", "string")?)?;

@@ -35,6 +35,18 @@ const RESERVED: &[&str] = &[
     "CREATION_TIMESTAMP",
 ];
 
+/// The columns of an Interactions schema that Personalize reads itself; the others are metadata.
+pub(crate) const INTERACTION_COLUMNS: &[&str] = &[
+    "USER_ID",
+    "ITEM_ID",
+    "TIMESTAMP",
+    "EVENT_TYPE",
+    "EVENT_VALUE",
+    "IMPRESSION",
+    "RECOMMENDATION_ID",
+    "EVENT_ATTRIBUTION_SOURCE",
+];
+
 /// One column of a schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Field {

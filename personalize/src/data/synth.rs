@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::DatasetType;
 use super::events::{ActionInteraction, Entity, Interaction};
-use super::schema::{Field, Schema};
+use super::schema::{Field, INTERACTION_COLUMNS, Schema};
 
 /// Users in the synthetic universe.
 pub(crate) const USERS: u64 = 50;
@@ -171,20 +171,7 @@ pub(crate) fn rows(location: &str, ty: DatasetType, schema: &Schema, domain: Opt
                 let item = 1 + ((u * u) * ITEMS as f64) as u64;
                 let event_type = if rng.below(5) == 0 { types[1] } else { types[0] };
                 let event_value = schema.field("EVENT_VALUE").map(|_| (1 + rng.below(5)) as f64);
-                let properties = metadata(
-                    &mut rng,
-                    schema,
-                    &[
-                        "USER_ID",
-                        "ITEM_ID",
-                        "TIMESTAMP",
-                        "EVENT_TYPE",
-                        "EVENT_VALUE",
-                        "IMPRESSION",
-                        "RECOMMENDATION_ID",
-                        "EVENT_ATTRIBUTION_SOURCE",
-                    ],
-                );
+                let properties = metadata(&mut rng, schema, INTERACTION_COLUMNS);
                 out.interactions.push(Interaction {
                     user_id: format!("user-{user}"),
                     item_id: format!("item-{}", item.min(ITEMS)),

@@ -255,14 +255,27 @@ pub(crate) fn update(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<
     Ok(json!({ "recommenderArn": arn }))
 }
 
-/// Moves a recommender from `from` through `steps`.
-fn transition(
-    store: &mut Store,
-    cx: &Cx<'_>,
-    m: &Members<'_>,
-    from: &str,
-    steps: Vec<(&'static str, f64)>,
-) -> Result<Value> {
+/// What `StopRecommender` and `StartRecommender` each move a recommender from, the statuses it
+/// then passes through (pending, in progress, done), and how long it stays in progress.
+type Transition = (&'static str, [&'static str; 3], f64);
+
+/// `StopRecommender`: from ACTIVE to INACTIVE.
+const STOP: Transition = (
+    "ACTIVE",
+    ["STOP PENDING", "STOP IN_PROGRESS", "INACTIVE"],
+    durations::RECOMMENDER_STOP,
+);
+
+/// `StartRecommender`: from INACTIVE to ACTIVE.
+const START: Transition = (
+    "INACTIVE",
+    ["START PENDING", "START IN_PROGRESS", "ACTIVE"],
+    durations::RECOMMENDER_START,
+);
+
+/// Moves a recommender through a [`Transition`], if it is in the status the transition starts from.
+fn transition(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>, t: Transition) -> Result<Value> {
+    let (from, [pending, in_progress, done], seconds) = t;
     let arn = one(&store.models.recommenders, m, "recommenderArn")?
         .meta
         .arn
@@ -278,39 +291,19 @@ fn transition(
     }
     r.meta.phase = Lifecycle {
         started: cx.ctx.now,
-        steps,
+        steps: vec![(pending, durations::PENDING), (in_progress, seconds), (done, 0.0)],
     };
     Ok(json!({ "recommenderArn": arn }))
 }
 
-/// `StopRecommender`: ACTIVE, `STOP PENDING`, `STOP IN_PROGRESS`, `INACTIVE`.
+/// `StopRecommender`.
 pub(crate) fn stop(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    transition(
-        store,
-        cx,
-        m,
-        "ACTIVE",
-        vec![
-            ("STOP PENDING", durations::PENDING),
-            ("STOP IN_PROGRESS", durations::RECOMMENDER_STOP),
-            ("INACTIVE", 0.0),
-        ],
-    )
+    transition(store, cx, m, STOP)
 }
 
-/// `StartRecommender`: INACTIVE, `START PENDING`, `START IN_PROGRESS`, `ACTIVE`.
+/// `StartRecommender`.
 pub(crate) fn start(store: &mut Store, cx: &Cx<'_>, m: &Members<'_>) -> Result<Value> {
-    transition(
-        store,
-        cx,
-        m,
-        "INACTIVE",
-        vec![
-            ("START PENDING", durations::PENDING),
-            ("START IN_PROGRESS", durations::RECOMMENDER_START),
-            ("ACTIVE", 0.0),
-        ],
-    )
+    transition(store, cx, m, START)
 }
 
 /// `DeleteRecommender`: refused while a transition is in progress.

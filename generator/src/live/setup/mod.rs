@@ -52,14 +52,7 @@ pub fn needed_kinds(scenario: &Scenario) -> BTreeSet<Kind> {
                         out.insert(parent);
                     }
                 }
-                Verb::Tag => out.extend([
-                    Kind::DatasetGroup,
-                    Kind::Dataset,
-                    Kind::Solution,
-                    Kind::Campaign,
-                    Kind::Filter,
-                    Kind::Recommender,
-                ]),
+                Verb::Tag => out.extend(Kind::TAGGABLE),
                 Verb::Get => match op.name {
                     "GetSolutionMetrics" => {
                         out.insert(Kind::SolutionVersion);

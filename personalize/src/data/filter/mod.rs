@@ -669,16 +669,11 @@ impl Filter {
         Ok(p)
     }
 
+    /// `DescribeFilter`'s `filter`: the summary and the expression.
     pub(crate) fn full(&self, cx: &Cx<'_>) -> Value {
-        json!({
-            "name": self.meta.name,
-            "filterArn": self.meta.arn,
-            "creationDateTime": ts(self.meta.created),
-            "lastUpdatedDateTime": ts(self.meta.last_updated(cx)),
-            "datasetGroupArn": self.dataset_group_arn,
-            "filterExpression": self.expression,
-            "status": self.meta.status(cx),
-        })
+        let mut o = self.summary(cx);
+        o["filterExpression"] = json!(self.expression);
+        o
     }
 
     pub(crate) fn summary(&self, cx: &Cx<'_>) -> Value {
