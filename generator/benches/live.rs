@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use generator::live::{self, Arrival, LiveOptions};
+use generator::live::{self, LiveOptions};
 use generator::scenario::Scenario;
 use generator::stats::Report;
 use http_body_util::{BodyExt, Full};
@@ -43,21 +43,12 @@ struct Settings {
 }
 
 fn options(endpoint: String, s: &Settings, setup: bool) -> Result<LiveOptions, Box<dyn std::error::Error>> {
+    let identities = live::parse_identities(live::EMULATOR_DEFAULT_CONFIG)?;
+    let run = (s.rate, Duration::from_secs(s.secs));
     Ok(LiveOptions {
-        endpoint,
-        scenario: Scenario::load(&s.scenario)?,
-        rate: s.rate,
-        duration: Duration::from_secs(s.secs),
         concurrency: s.concurrency,
-        seed: 1,
-        arrival: Arrival::Constant,
-        identities: live::parse_identities(live::EMULATOR_DEFAULT_CONFIG)?,
-        regions: None,
-        progress: false,
         setup,
-        clock: std::sync::Arc::new(cloudtrail::SystemClock),
-        labels: None,
-        shard: None,
+        ..LiveOptions::new(endpoint, Scenario::load(&s.scenario)?, run, identities)
     })
 }
 

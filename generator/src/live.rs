@@ -162,6 +162,36 @@ pub struct LiveOptions {
     pub shard: Option<(u32, u32)>,
 }
 
+impl LiveOptions {
+    /// `rate` calls a second of `scenario` to `endpoint` for `duration`, signed as `identities`,
+    /// with the command line's defaults otherwise: 64 connections, seed 1, constant arrivals,
+    /// the scenario's Regions, a setup phase, the system clock, no progress line, no labels and
+    /// every shard.
+    pub fn new(
+        endpoint: String,
+        scenario: Scenario,
+        (rate, duration): (f64, Duration),
+        identities: Vec<LiveIdentity>,
+    ) -> LiveOptions {
+        LiveOptions {
+            endpoint,
+            scenario,
+            rate,
+            duration,
+            concurrency: 64,
+            seed: 1,
+            arrival: Arrival::Constant,
+            identities,
+            regions: None,
+            progress: false,
+            setup: true,
+            clock: std::sync::Arc::new(cloudtrail::SystemClock),
+            labels: None,
+            shard: None,
+        }
+    }
+}
+
 /// One call ready to sign and send.
 #[derive(Debug)]
 struct Prepared {

@@ -31,74 +31,78 @@ struct Cli {
     command: Command,
 }
 
+/// The options of `offline`.
+#[derive(clap::Args, Debug)]
+struct OfflineArgs {
+    /// Data directory: files land in DIR/<bucket>/[prefix/]AWSLogs/... Optional when
+    /// uploading (--s3 or --s3-endpoint); with both, the same bytes go to both.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A preset (demo, ml-pipeline, audit-noise, suspicious) or a scenario TOML file.
+    #[arg(long, default_value = "demo")]
+    scenario: String,
+    /// Start, RFC 3339 (2026-01-05T00:00:00Z) or a date (2026-01-05).
+    #[arg(long)]
+    start: String,
+    /// End (exclusive), same forms as --start.
+    #[arg(long)]
+    end: String,
+    /// Number of accounts (default: the scenario's).
+    #[arg(long)]
+    accounts: Option<u32>,
+    /// Comma-separated regions (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    regions: Option<Vec<String>>,
+    /// Mix calls per account, region and full weekday (default: the scenario's).
+    #[arg(long)]
+    events_per_day: Option<u64>,
+    /// Seed of every random choice: the same seed and arguments give identical files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Bucket name (locally a folder; in the S3-compatible store it must exist).
+    #[arg(long, default_value = "cloudtrail-logs")]
+    bucket: String,
+    /// S3 key prefix.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// gzip level (libdeflate 0-12; 6 is gzip's default).
+    #[arg(long, default_value_t = 6)]
+    level: i32,
+    /// Also write hourly digest files (log file integrity validation).
+    #[arg(long)]
+    digests: bool,
+    /// PKCS#1 DER RSA private key that signs the digests (default: a new key, whose public
+    /// half is written to DIR/.generator/digest-public-key.der; needed when uploading
+    /// without --out).
+    #[arg(long)]
+    digest_key: Option<PathBuf>,
+    /// Trail name in digest file names.
+    #[arg(long, default_value = "generator")]
+    trail: String,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Write the answer key here: one JSON line per malicious or notable event (eventID,
+    /// technique, ATT&CK ID, scenario step, actor). Benign events are not listed.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Write only shard K of N (0-based, e.g. 2/4): the shards split the accounts (or the
+    /// (account, Region) pairs when there are fewer accounts than shards), and together
+    /// write exactly the single run's files.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(u32, u32)>,
+    #[command(flatten)]
+    s3: Box<S3Args>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Write CloudTrail log files (and digests) for a time span into a bucket directory, an
     /// S3-compatible store, or both.
-    Offline {
-        /// Data directory: files land in DIR/<bucket>/[prefix/]AWSLogs/... Optional when
-        /// uploading (--s3 or --s3-endpoint); with both, the same bytes go to both.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// A preset (demo, ml-pipeline, audit-noise, suspicious) or a scenario TOML file.
-        #[arg(long, default_value = "demo")]
-        scenario: String,
-        /// Start, RFC 3339 (2026-01-05T00:00:00Z) or a date (2026-01-05).
-        #[arg(long)]
-        start: String,
-        /// End (exclusive), same forms as --start.
-        #[arg(long)]
-        end: String,
-        /// Number of accounts (default: the scenario's).
-        #[arg(long)]
-        accounts: Option<u32>,
-        /// Comma-separated regions (default: the scenario's).
-        #[arg(long, value_delimiter = ',')]
-        regions: Option<Vec<String>>,
-        /// Mix calls per account, region and full weekday (default: the scenario's).
-        #[arg(long)]
-        events_per_day: Option<u64>,
-        /// Seed of every random choice: the same seed and arguments give identical files.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Bucket name (locally a folder; in the S3-compatible store it must exist).
-        #[arg(long, default_value = "cloudtrail-logs")]
-        bucket: String,
-        /// S3 key prefix.
-        #[arg(long)]
-        prefix: Option<String>,
-        /// Worker threads (default: one per core).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// gzip level (libdeflate 0-12; 6 is gzip's default).
-        #[arg(long, default_value_t = 6)]
-        level: i32,
-        /// Also write hourly digest files (log file integrity validation).
-        #[arg(long)]
-        digests: bool,
-        /// PKCS#1 DER RSA private key that signs the digests (default: a new key, whose public
-        /// half is written to DIR/.generator/digest-public-key.der; needed when uploading
-        /// without --out).
-        #[arg(long)]
-        digest_key: Option<PathBuf>,
-        /// Trail name in digest file names.
-        #[arg(long, default_value = "generator")]
-        trail: String,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// Write the answer key here: one JSON line per malicious or notable event (eventID,
-        /// technique, ATT&CK ID, scenario step, actor). Benign events are not listed.
-        #[arg(long, value_name = "FILE")]
-        labels: Option<PathBuf>,
-        /// Write only shard K of N (0-based, e.g. 2/4): the shards split the accounts (or the
-        /// (account, Region) pairs when there are fewer accounts than shards), and together
-        /// write exactly the single run's files.
-        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-        shard: Option<(u32, u32)>,
-        #[command(flatten)]
-        s3: Box<S3Args>,
-    },
+    Offline(Box<OfflineArgs>),
     /// Send SigV4-signed Personalize calls to an endpoint at an open-loop rate.
     Live {
         /// The endpoint, e.g. http://127.0.0.1:4599.
@@ -318,27 +322,21 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Offline {
-            out,
-            scenario,
-            start,
-            end,
-            accounts,
-            regions,
-            events_per_day,
-            seed,
-            bucket,
-            prefix,
-            threads,
-            level,
-            digests,
-            digest_key,
-            trail,
-            quiet,
-            labels,
-            shard,
-            s3,
-        } => {
+        Command::Offline(args) => {
+            let OfflineArgs {
+                out,
+                scenario,
+                start,
+                end,
+                digests,
+                digest_key,
+                trail,
+                quiet,
+                s3,
+                labels,
+                shard,
+                ..
+            } = *args;
             let upload = s3.delivery()?;
             if out.is_none() && upload.is_none() {
                 bail!("give --out DIR, or --s3 / --s3-endpoint URL to upload (or both)");
@@ -368,7 +366,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
             };
             let target = delivery.s3.as_ref().map(|s| {
                 format!(
-                    "s3://{bucket}/ at {}",
+                    "s3://{}/ at {}",
+                    args.bucket,
                     s.store
                         .endpoint_url
                         .clone()
@@ -380,14 +379,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 scenario,
                 start,
                 end,
-                accounts,
-                regions,
-                events_per_day,
-                seed,
-                bucket,
-                prefix,
-                threads,
-                level,
+                accounts: args.accounts,
+                regions: args.regions,
+                events_per_day: args.events_per_day,
+                seed: args.seed,
+                bucket: args.bucket,
+                prefix: args.prefix,
+                threads: args.threads,
+                level: args.level,
                 digests,
                 progress: !quiet,
                 labels,
@@ -453,20 +452,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 None => live::parse_identities(live::EMULATOR_DEFAULT_CONFIG)?,
             };
             let opts = LiveOptions {
-                endpoint,
-                scenario,
-                rate,
-                duration,
                 concurrency,
                 seed,
                 arrival,
-                identities: ids,
                 regions,
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 setup: !no_setup,
-                clock: std::sync::Arc::new(cloudtrail::SystemClock),
                 labels,
                 shard,
+                ..LiveOptions::new(endpoint, scenario, (rate, duration), ids)
             };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = rt.block_on(live::run(opts, async {
@@ -516,7 +510,7 @@ mod tests {
         ];
         argv.extend_from_slice(cli);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Offline { s3, .. } => *s3,
+            Command::Offline(args) => *args.s3,
             other => panic!("{other:?}"),
         }
     }

@@ -5,27 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use client_tests::{Emulator, Options, checks};
-use generator::live::{Arrival, EMULATOR_DEFAULT_CONFIG, LiveOptions, parse_identities, run};
+use generator::live::{EMULATOR_DEFAULT_CONFIG, LiveOptions, parse_identities, run};
 use generator::scenario::{Scenario, WorkflowName};
 use serde_json::Value;
 
 /// Live options against `emu` with its default identities and clock, setup on.
 fn live_options(emu: &Emulator, scenario: &str, rate: f64, secs: u64) -> LiveOptions {
+    let scenario = Scenario::load(scenario).expect("a preset");
+    let identities = parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities");
+    let run = (rate, Duration::from_secs(secs));
     LiveOptions {
-        endpoint: emu.endpoint().to_owned(),
-        scenario: Scenario::load(scenario).expect("a preset"),
-        rate,
-        duration: Duration::from_secs(secs),
         concurrency: 8,
         seed: 3,
-        arrival: Arrival::Constant,
-        identities: parse_identities(EMULATOR_DEFAULT_CONFIG).expect("the default identities"),
-        regions: None,
-        progress: false,
-        setup: true,
         clock: emu.shared_clock(),
-        labels: None,
-        shard: None,
+        ..LiveOptions::new(emu.endpoint().to_owned(), scenario, run, identities)
     }
 }
 

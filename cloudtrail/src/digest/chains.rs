@@ -18,7 +18,7 @@ use crate::logfile::WrittenLog;
 use crate::store::ObjectStore;
 
 use super::DigestError;
-use super::format::{DigestLogFile, write_digest};
+use super::format::{DigestLogFile, build_digest, put_digest};
 use super::journal::{self, ChainStart, JournalLine, State, TrailState, chain_id};
 
 /// AWS delivers one digest per hour.
@@ -361,16 +361,10 @@ impl Digests {
             .current(&chain.target.region)
             .map_err(DigestError::from)
             .and_then(|key| {
-                write_digest(
-                    self.store.as_ref(),
-                    &chain.target,
-                    chain.period_start,
-                    end,
-                    &chain.pending,
-                    chain.previous.as_ref(),
-                    &key,
-                )
-                .map_err(DigestError::from)
+                let (start, logs, previous) = (chain.period_start, &chain.pending, chain.previous.as_ref());
+                let digest = build_digest(&chain.target, start, end, logs, previous, &key);
+                put_digest(self.store.as_ref(), &digest).map_err(DigestError::from)?;
+                Ok(digest)
             });
         let status = state.trails.get_mut(&trail);
         match result {

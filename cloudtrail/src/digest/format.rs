@@ -256,19 +256,3 @@ pub fn put_digest(store: &dyn ObjectStore, digest: &SignedDigest) -> Result<Obje
         &digest.user_meta(),
     )
 }
-
-/// Builds, signs and puts one digest: the synchronous path for the offline generator.
-/// Feed the returned digest's [`SignedDigest::link`] into the next call to continue the chain.
-pub fn write_digest(
-    store: &dyn ObjectStore,
-    target: &DigestTarget,
-    start: OffsetDateTime,
-    end: OffsetDateTime,
-    logs: &[DigestLogFile],
-    previous: Option<&PreviousDigest>,
-    key: &KeyPair,
-) -> Result<SignedDigest, StoreError> {
-    let digest = build_digest(target, start, end, logs, previous, key);
-    put_digest(store, &digest)?;
-    Ok(digest)
-}

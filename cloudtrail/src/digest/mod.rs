@@ -7,8 +7,8 @@
 //! rebuilds, and the signature travels as S3 user metadata (`signature`,
 //! `signature-algorithm`). See docs/cloudtrail-format.md, "Digests and S3 access".
 //!
-//! Two layers: [`build_digest`] / [`write_digest`] make one digest from explicit inputs (the
-//! offline generator calls these directly), and [`Digests`] runs the chains for the live
+//! Two layers: [`build_digest`] and [`put_digest`] make and store one digest from explicit
+//! inputs (the offline generator calls these directly), and [`Digests`] runs the chains for the live
 //! emulator, driven by the injected clock and fed by the delivery pipeline.
 //!
 //! - [`format`](mod@format): one digest: its JSON, the string to sign, the signature, the put.
@@ -39,7 +39,7 @@ pub use chains::{
 };
 pub use format::{
     DIGEST_CONTENT_TYPE, DigestLogFile, HASH_ALGORITHM, PreviousDigest, SIGNATURE_ALGORITHM, SignedDigest,
-    build_digest, put_digest, string_to_sign, write_digest,
+    build_digest, put_digest, string_to_sign,
 };
 pub use verify::{DigestCheck, verify_digest};
 

@@ -86,6 +86,24 @@ fn starting_digest_fields_and_signature() {
     ));
 }
 
+/// Puts a chain of two hourly digests from `t0`: a starting one with no logs, then one that
+/// lists `log` and links the first.
+fn two_hours(
+    store: &LocalDir,
+    target: &DigestTarget,
+    key: &KeyPair,
+    t0: OffsetDateTime,
+    log: DigestLogFile,
+) -> [SignedDigest; 2] {
+    let hour = Duration::from_secs(3600);
+    let first = build_digest(target, t0, t0 + hour, &[], None, key);
+    let second = build_digest(target, t0 + hour, t0 + 2 * hour, &[log], Some(&first.link()), key);
+    for d in [&first, &second] {
+        put_digest(store, d).unwrap();
+    }
+    [first, second]
+}
+
 #[test]
 fn chained_digest_lists_logs_and_links_previous() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +112,6 @@ fn chained_digest_lists_logs_and_links_previous() {
     let key = test_key(t0);
     let mut tgt = target();
     tgt.bucket = "s3-bucket-name".into();
-    let first = write_digest(&store, &tgt, t0, t0 + Duration::from_secs(3600), &[], None, &key).unwrap();
     let log = DigestLogFile {
         bucket: "s3-bucket-name".into(),
         key: "AWSLogs/111122223333/CloudTrail/us-east-2/2026/03/01/x.json.gz".into(),
@@ -102,17 +119,7 @@ fn chained_digest_lists_logs_and_links_previous() {
         oldest_event: datetime!(2026-03-01 10:59:00 UTC),
         newest_event: datetime!(2026-03-01 11:05:00 UTC),
     };
-    let t1 = t0 + Duration::from_secs(3600);
-    let second = write_digest(
-        &store,
-        &tgt,
-        t1,
-        t1 + Duration::from_secs(3600),
-        std::slice::from_ref(&log),
-        Some(&first.link()),
-        &key,
-    )
-    .unwrap();
+    let [first, second] = two_hours(&store, &tgt, &key, t0, log.clone());
     let v: serde_json::Value = serde_json::from_slice(&second.json).unwrap();
     assert_eq!(v["previousDigestS3Bucket"], "s3-bucket-name");
     assert_eq!(v["previousDigestS3Object"], first.key.as_str());
@@ -457,7 +464,6 @@ fn delivered_digests_verify_and_tampering_shows() {
             &Default::default(),
         )
         .unwrap();
-    let first = write_digest(&store, &tgt, t0, t0 + Duration::from_secs(3600), &[], None, &key).unwrap();
     let log = DigestLogFile {
         bucket: tgt.bucket.clone(),
         key: log_key.into(),
@@ -465,26 +471,11 @@ fn delivered_digests_verify_and_tampering_shows() {
         oldest_event: t0,
         newest_event: t0,
     };
-    let t1 = t0 + Duration::from_secs(3600);
-    let second = write_digest(
-        &store,
-        &tgt,
-        t1,
-        t1 + Duration::from_secs(3600),
-        &[log],
-        Some(&first.link()),
-        &key,
-    )
-    .unwrap();
+    let [first, second] = two_hours(&store, &tgt, &key, t0, log);
     let fetch = |b: &str, k: &str| store.get(b, k).ok().flatten().map(|(body, _)| body);
     let (gz, meta) = store.get(&tgt.bucket, &second.key).unwrap().unwrap();
-    let check = verify_digest(
-        &gz,
-        meta.user.get("signature").map(String::as_str),
-        &tgt.region,
-        &ring,
-        &fetch,
-    );
+    let signature = meta.user.get("signature").map(String::as_str);
+    let check = verify_digest(&gz, signature, &tgt.region, &ring, &fetch);
     assert!(check.valid(), "{check:?}");
     assert_eq!(check.previous_valid, Some(true));
     assert_eq!(check.log_files, vec![(log_key.to_owned(), Some(true))]);
@@ -499,13 +490,7 @@ fn delivered_digests_verify_and_tampering_shows() {
             &Default::default(),
         )
         .unwrap();
-    let check = verify_digest(
-        &gz,
-        meta.user.get("signature").map(String::as_str),
-        &tgt.region,
-        &ring,
-        &fetch,
-    );
+    let check = verify_digest(&gz, signature, &tgt.region, &ring, &fetch);
     assert_eq!(check.log_files, vec![(log_key.to_owned(), Some(false))]);
     assert!(!check.valid());
     let forged = verify_digest(&gz, Some(&first.signature_hex), &tgt.region, &ring, &fetch);

@@ -73,16 +73,9 @@ pub(super) fn write_digests(
                             .iter()
                             .map(|f| f.1.clone())
                             .collect();
-                        match digest::write_digest(
-                            store,
-                            &target,
-                            start,
-                            end,
-                            &slice,
-                            previous.as_ref(),
-                            &d.key,
-                        ) {
-                            Ok(dg) => {
+                        let dg = digest::build_digest(&target, start, end, &slice, previous.as_ref(), &d.key);
+                        match digest::put_digest(store, &dg) {
+                            Ok(_) => {
                                 previous = Some(dg.link());
                                 count.fetch_add(1, Ordering::Relaxed);
                             }

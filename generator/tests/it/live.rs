@@ -157,21 +157,17 @@ async fn live_calls_are_signed_and_counted_exactly() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server = tokio::spawn(serve(listener, seen.clone(), Arc::new(secrets)));
 
+    let scenario = Scenario::load("demo").unwrap();
     let opts = LiveOptions {
-        endpoint: format!("http://{addr}"),
-        scenario: Scenario::load("demo").unwrap(),
-        rate: 400.0,
-        duration: Duration::from_secs(1),
-        concurrency: 8,
-        seed: 3,
         arrival: Arrival::Poisson,
         identities: ids,
         regions: Some(vec!["us-east-1".into(), "eu-west-1".into()]),
-        progress: false,
-        setup: false,
-        clock: std::sync::Arc::new(cloudtrail::SystemClock),
-        labels: None,
-        shard: None,
+        ..crate::live_options(
+            format!("http://{addr}"),
+            scenario,
+            (400.0, Duration::from_secs(1)),
+            (8, 3),
+        )
     };
     let report = live::run(opts.clone(), std::future::pending()).await.unwrap();
     let seen_total = seen.lock().unwrap().total;
@@ -180,9 +176,6 @@ async fn live_calls_are_signed_and_counted_exactly() {
     let err = live::run(
         LiveOptions {
             setup: true,
-            clock: std::sync::Arc::new(cloudtrail::SystemClock),
-            labels: None,
-            shard: None,
             duration: Duration::from_millis(100),
             ..opts
         },
@@ -238,40 +231,17 @@ async fn a_dead_endpoint_is_reported_not_fatal() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let opts = LiveOptions {
-        endpoint: format!("http://{addr}"),
-        scenario: Scenario::load("demo").unwrap(),
-        rate: 50.0,
-        duration: Duration::from_millis(200),
-        concurrency: 2,
-        seed: 1,
-        arrival: Arrival::Constant,
-        identities: live::parse_identities(live::EMULATOR_DEFAULT_CONFIG).unwrap(),
-        regions: None,
-        progress: false,
-        setup: false,
-        clock: std::sync::Arc::new(cloudtrail::SystemClock),
-        labels: None,
-        shard: None,
-    };
+    let demo = || Scenario::load("demo").unwrap();
+    let (rate, duration) = (50.0, Duration::from_millis(200));
+    let opts = crate::live_options(format!("http://{addr}"), demo(), (rate, duration), (2, 1));
     let report = live::run(opts, std::future::pending()).await.unwrap();
     assert_eq!(report.completed, 0);
     assert_eq!(report.transport_errors, report.scheduled);
-    let bad = LiveOptions {
-        endpoint: "https://example.com".into(),
-        scenario: Scenario::load("demo").unwrap(),
-        rate: 1.0,
-        duration: Duration::from_secs(1),
-        concurrency: 1,
-        seed: 1,
-        arrival: Arrival::Constant,
-        identities: live::parse_identities(live::EMULATOR_DEFAULT_CONFIG).unwrap(),
-        regions: None,
-        progress: false,
-        setup: false,
-        clock: std::sync::Arc::new(cloudtrail::SystemClock),
-        labels: None,
-        shard: None,
-    };
+    let bad = crate::live_options(
+        "https://example.com".into(),
+        demo(),
+        (1.0, Duration::from_secs(1)),
+        (1, 1),
+    );
     assert!(live::run(bad, std::future::pending()).await.is_err());
 }

@@ -15,10 +15,28 @@ mod workflow;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use generator::live::{EMULATOR_DEFAULT_CONFIG, LiveOptions, parse_identities};
 use generator::offline::{OfflineOptions, Summary};
 use generator::scenario::Scenario;
 use serde_json::Value;
 use time::OffsetDateTime;
+
+/// Options for a live run of `scenario` against `endpoint` at `rate` calls a second for
+/// `duration`: the emulator's default identities, constant arrivals, no setup phase, real time.
+pub fn live_options(
+    endpoint: String,
+    scenario: Scenario,
+    run: (f64, std::time::Duration),
+    (concurrency, seed): (usize, u64),
+) -> LiveOptions {
+    let identities = parse_identities(EMULATOR_DEFAULT_CONFIG).unwrap();
+    LiveOptions {
+        concurrency,
+        seed,
+        setup: false,
+        ..LiveOptions::new(endpoint, scenario, run, identities)
+    }
+}
 
 /// Options for a small offline run of `scenario` over `days` days from a Monday.
 pub fn options(out: &Path, scenario: &str, days: i64, seed: u64) -> OfflineOptions {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use generator::live::{self, Arrival, LiveOptions};
+use generator::live;
 use generator::scenario::Scenario;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
@@ -155,22 +155,8 @@ async fn live_workflows_wait_for_active_resources_and_use_server_identifiers() {
         // Waits of a few microseconds: the order, not the pace, is under test.
         b.live_time_scale = 0.000_01;
     }
-    let opts = LiveOptions {
-        endpoint: format!("http://{addr}"),
-        scenario,
-        rate: 1000.0,
-        duration: Duration::from_millis(1500),
-        concurrency: 4,
-        seed: 5,
-        arrival: Arrival::Constant,
-        identities: live::parse_identities(live::EMULATOR_DEFAULT_CONFIG).unwrap(),
-        regions: None,
-        progress: false,
-        setup: false,
-        clock: std::sync::Arc::new(cloudtrail::SystemClock),
-        labels: None,
-        shard: None,
-    };
+    let run = (1000.0, Duration::from_millis(1500));
+    let opts = crate::live_options(format!("http://{addr}"), scenario, run, (4, 5));
     let report = live::run(opts, std::future::pending()).await.unwrap();
     server.abort();
     assert_eq!(report.completed, report.scheduled, "{}", report.text());
