@@ -6,7 +6,7 @@ use time::macros::datetime;
 
 use super::Meta;
 use crate::common::Lifecycle;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::{Config, Context, Operation, Personalize};
 
 /// The start of every test clock.
@@ -28,6 +28,45 @@ pub(crate) fn dummy_meta(name: &str) -> Meta {
     }
 }
 
+/// The test account and Region at `now`.
+pub(crate) fn ctx_at(now: OffsetDateTime) -> Context {
+    Context {
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        now,
+    }
+}
+
+/// The output of a call that must have succeeded.
+pub(crate) fn succeeded(op: Operation, input: &Value, result: Result<Value>) -> Value {
+    result.unwrap_or_else(|e| panic!("{} {input} failed: {e}", op.name()))
+}
+
+/// The error of a call that must have failed with `kind`.
+pub(crate) fn failed(op: Operation, input: &Value, kind: ErrorKind, result: Result<Value>) -> Error {
+    match result {
+        Ok(v) => panic!("{} {input} succeeded with {v}, expected {kind:?}", op.name()),
+        Err(e) => {
+            assert_eq!(e.kind, kind, "{} {input}: {}", op.name(), e.message);
+            e
+        }
+    }
+}
+
+/// The input of `CreateDatasetGroup` for `name`, in `domain` if given.
+pub(crate) fn group_input(name: &str, domain: Option<&str>) -> Value {
+    let mut input = json!({ "name": name });
+    if let Some(d) = domain {
+        input["domain"] = json!(d);
+    }
+    input
+}
+
+/// The input of `CreateDataset` of type `ty` named `name` in `dsg` with `schema`.
+pub(crate) fn dataset_input(name: &str, dsg: &str, ty: &str, schema: &str) -> Value {
+    json!({ "name": name, "datasetGroupArn": dsg, "datasetType": ty, "schemaArn": schema })
+}
+
 /// A service at real time scale (`1.0`) with a clock the test moves.
 pub(crate) struct Harness {
     pub(crate) svc: Personalize,
@@ -44,11 +83,7 @@ impl Harness {
     }
 
     pub(crate) fn ctx(&self) -> Context {
-        Context {
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            now: self.now,
-        }
+        ctx_at(self.now)
     }
 
     /// Moves the clock forward.
@@ -67,19 +102,12 @@ impl Harness {
     }
 
     pub(crate) fn ok(&mut self, op: Operation, input: Value) -> Value {
-        self.call(op, input.clone())
-            .unwrap_or_else(|e| panic!("{} {input} failed: {e}", op.name()))
+        succeeded(op, &input, self.call(op, input.clone()))
     }
 
     /// Calls and expects an error of `kind`; returns the message.
     pub(crate) fn err(&mut self, op: Operation, input: Value, kind: ErrorKind) -> String {
-        match self.call(op, input.clone()) {
-            Ok(v) => panic!("{} {input} succeeded with {v}, expected {kind:?}", op.name()),
-            Err(e) => {
-                assert_eq!(e.kind, kind, "{} {input}: {}", op.name(), e.message);
-                e.message
-            }
-        }
+        failed(op, &input, kind, self.call(op, input.clone())).message
     }
 
     pub(crate) fn arn(kind_id: &str) -> String {
@@ -88,11 +116,7 @@ impl Harness {
 
     /// Creates a dataset group and waits for it to be ACTIVE.
     pub(crate) fn group(&mut self, name: &str, domain: Option<&str>) -> String {
-        let mut input = json!({ "name": name });
-        if let Some(d) = domain {
-            input["domain"] = json!(d);
-        }
-        let out = self.ok(Operation::CreateDatasetGroup, input);
+        let out = self.ok(Operation::CreateDatasetGroup, group_input(name, domain));
         self.wait(60);
         out["datasetGroupArn"].as_str().unwrap().to_string()
     }
@@ -106,7 +130,7 @@ impl Harness {
     pub(crate) fn dataset(&mut self, dsg: &str, ty: &str, schema: &str) -> String {
         let out = self.ok(
             Operation::CreateDataset,
-            json!({ "name": format!("ds-{ty}"), "datasetGroupArn": dsg, "datasetType": ty, "schemaArn": schema }),
+            dataset_input(&format!("ds-{ty}"), dsg, ty, schema),
         );
         self.wait(60);
         out["datasetArn"].as_str().unwrap().to_string()

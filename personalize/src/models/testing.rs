@@ -4,7 +4,10 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::data::testing::{ACTION_INTERACTIONS, ACTIONS, INTERACTIONS, ITEMS, T0};
+use crate::data::testing::{
+    ACTION_INTERACTIONS, ACTIONS, INTERACTIONS, ITEMS, T0, ctx_at, dataset_input, failed, group_input,
+    succeeded,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{Config, Context, Operation, Personalize};
 
@@ -36,11 +39,7 @@ impl Harness {
     }
 
     fn ctx(&self) -> Context {
-        Context {
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            now: self.now,
-        }
+        ctx_at(self.now)
     }
 
     /// Moves the clock forward.
@@ -60,19 +59,12 @@ impl Harness {
 
     /// Calls and expects success.
     pub(crate) fn ok(&mut self, op: Operation, input: Value) -> Value {
-        self.call(op, input.clone())
-            .unwrap_or_else(|e| panic!("{} {input} failed: {e}", op.name()))
+        succeeded(op, &input, self.call(op, input.clone()))
     }
 
     /// Calls and expects an error of `kind`.
     pub(crate) fn err(&mut self, op: Operation, input: Value, kind: ErrorKind) -> Error {
-        match self.call(op, input.clone()) {
-            Ok(v) => panic!("{} {input} succeeded with {v}, expected {kind:?}", op.name()),
-            Err(e) => {
-                assert_eq!(e.kind, kind, "{} {input}: {}", op.name(), e.message);
-                e
-            }
-        }
+        failed(op, &input, kind, self.call(op, input.clone()))
     }
 
     /// An ARN in the test account and region.
@@ -82,11 +74,7 @@ impl Harness {
 
     /// Creates a dataset group without waiting.
     pub(crate) fn group(&mut self, name: &str, domain: Option<&str>) -> String {
-        let mut input = json!({ "name": name });
-        if let Some(d) = domain {
-            input["domain"] = json!(d);
-        }
-        let out = self.ok(Operation::CreateDatasetGroup, input);
+        let out = self.ok(Operation::CreateDatasetGroup, group_input(name, domain));
         out["datasetGroupArn"].as_str().unwrap().to_string()
     }
 
@@ -110,10 +98,13 @@ impl Harness {
             s["domain"] = json!(d);
         }
         let schema_arn = self.ok(Operation::CreateSchema, s)["schemaArn"].clone();
-        let out = self.ok(
-            Operation::CreateDataset,
-            json!({ "name": format!("{tag}-{ty}"), "datasetGroupArn": dsg, "datasetType": ty, "schemaArn": schema_arn }),
+        let input = dataset_input(
+            &format!("{tag}-{ty}"),
+            dsg,
+            ty,
+            schema_arn.as_str().unwrap_or_default(),
         );
+        let out = self.ok(Operation::CreateDataset, input);
         self.advance(60.0);
         out["datasetArn"].as_str().unwrap().to_string()
     }
