@@ -53,6 +53,18 @@ pub struct Creds {
 }
 
 impl Creds {
+    /// These credentials as every SDK crate's static credentials provider takes them.
+    pub fn sdk(self) -> aws_sdk_personalize::config::Credentials {
+        let token = self.session_token.map(str::to_owned);
+        aws_sdk_personalize::config::Credentials::new(
+            self.access_key_id,
+            self.secret_access_key,
+            token,
+            None,
+            "client-tests",
+        )
+    }
+
     /// Credentials only known at run time (issued by STS), kept for the rest of the test process.
     pub fn leaked(access_key_id: &str, secret_access_key: &str, session_token: Option<&str>) -> Creds {
         let keep = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
@@ -276,19 +288,13 @@ pub fn json_rpc_headers(target: &str) -> HeaderMap {
 /// record). The crates have distinct config types, hence a macro rather than a function.
 macro_rules! sdk_client {
     ($sdk:ident, $emu:expr, $creds:expr, $options:expr) => {{
-        use $sdk::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+        use $sdk::config::{BehaviorVersion, Region, retry::RetryConfig};
         let options: &ClientOptions = $options;
         let creds: Creds = $creds;
         let conf = $sdk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(options.region.clone()))
-            .credentials_provider(Credentials::new(
-                creds.access_key_id,
-                creds.secret_access_key,
-                creds.session_token.map(str::to_owned),
-                None,
-                "client-tests",
-            ))
+            .credentials_provider(creds.sdk())
             .endpoint_url(&$emu.endpoint)
             .http_client($emu.http.clone())
             .time_source($emu.time_source(options))

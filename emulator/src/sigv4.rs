@@ -374,13 +374,13 @@ mod tests {
             AuthError::InvalidToken
         );
 
-        let stale = Signer::new(
+        // Session `stale-session` of the default configuration, expired in 2020.
+        let (key, secret) = (
             "ASIAIOSFODNN7EXPIRED",
             "expiredSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "us-east-1",
-            "personalize",
-        )
-        .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
+        );
+        let stale = Signer::new(key, secret, "us-east-1", "personalize")
+            .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
         let (uri, h) = signed(&stale);
         assert_eq!(
             check(&ids, &uri, &h, NOW).unwrap_err().error,

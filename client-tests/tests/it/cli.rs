@@ -109,52 +109,28 @@ async fn aws_cli_creates_lists_with_pagination_and_reports_errors() {
     assert_eq!(recipes["recipes"].as_array().map(Vec::len), Some(3), "{recipes}");
 
     // --max-items over pages of one: the CLI follows the service's nextToken and hands back its own.
-    let page1 = venv
-        .aws(
-            ep,
-            ALICE,
-            &[
-                "personalize",
-                "list-dataset-groups",
-                "--max-items",
-                "2",
-                "--page-size",
-                "1",
-            ],
-        )
-        .await;
-    let page1 = page1.success().json();
-    let first: Vec<String> = page1["datasetGroups"]
-        .as_array()
-        .expect("datasetGroups")
-        .iter()
-        .filter_map(|g| g["name"].as_str().map(str::to_owned))
-        .collect();
+    let pages = [
+        "personalize",
+        "list-dataset-groups",
+        "--max-items",
+        "2",
+        "--page-size",
+        "1",
+    ];
+    let names = |page: &serde_json::Value| -> Vec<String> {
+        let groups = page["datasetGroups"].as_array().expect("datasetGroups");
+        groups
+            .iter()
+            .filter_map(|g| g["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let page1 = venv.aws(ep, ALICE, &pages).await.success().json();
+    let first = names(&page1);
     assert_eq!(first.len(), 2, "{page1}");
     let token = page1["NextToken"].as_str().expect("a NextToken").to_owned();
-    let page2 = venv
-        .aws(
-            ep,
-            ALICE,
-            &[
-                "personalize",
-                "list-dataset-groups",
-                "--max-items",
-                "2",
-                "--page-size",
-                "1",
-                "--starting-token",
-                &token,
-            ],
-        )
-        .await;
-    let page2 = page2.success().json();
-    let rest: Vec<String> = page2["datasetGroups"]
-        .as_array()
-        .expect("datasetGroups")
-        .iter()
-        .filter_map(|g| g["name"].as_str().map(str::to_owned))
-        .collect();
+    let next = [&pages[..], &["--starting-token", &token]].concat();
+    let page2 = venv.aws(ep, ALICE, &next).await.success().json();
+    let rest = names(&page2);
     assert!(page2.get("NextToken").is_none(), "{page2}");
     let mut all: Vec<String> = first.into_iter().chain(rest).collect();
     all.sort();

@@ -133,13 +133,7 @@ async fn session_tokens() {
     let r = h.personalize(&ok, "ListDatasetGroups", "{}").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
-    let stale = Signer::new(
-        "ASIAIOSFODNN7EXPIRED",
-        "expiredSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "us-east-1",
-        "personalize",
-    )
-    .with_session_token("IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN");
+    let stale = Signer::new(EXPIRED.0, EXPIRED.1, "us-east-1", "personalize").with_session_token(EXPIRED.2);
     let r = h.personalize(&stale, "ListDatasetGroups", "{}").await;
     r.assert_error(400, "ExpiredTokenException");
     assert_eq!(

@@ -32,6 +32,12 @@ pub(crate) const SESSION: (&str, &str, &str) = (
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
     "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENFORTHEPERSONALIZEEMULATOR",
 );
+/// Session `stale-session` of the same role, expired in 2020.
+pub(crate) const EXPIRED: (&str, &str, &str) = (
+    "ASIAIOSFODNN7EXPIRED",
+    "expiredSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "IQoJb3JpZ2luX2VjEXAMPLEEXPIREDSESSIONTOKEN",
+);
 pub(crate) const ROOT: (&str, &str) = ("AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY");
 pub(crate) const FEDERATED: (&str, &str, &str) = (
     "ASIAIOSFODNN7FEDUSER",

@@ -43,17 +43,11 @@ fn cloudtrail_at(
     creds: Creds,
     region: &str,
 ) -> aws_sdk_cloudtrail::Client {
-    use aws_sdk_cloudtrail::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    use aws_sdk_cloudtrail::config::{BehaviorVersion, Region, retry::RetryConfig};
     let conf = aws_sdk_cloudtrail::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            creds.access_key_id,
-            creds.secret_access_key,
-            creds.session_token.map(str::to_owned),
-            None,
-            "client-tests",
-        ))
+        .credentials_provider(creds.sdk())
         .endpoint_url(endpoint)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .time_source(EmulatorTime(clock.clone()))
