@@ -3,12 +3,34 @@
 use super::*;
 use crate::scenario::PRESETS;
 
+/// The first account and Region on Monday 2026-01-05.
+const MONDAY: Shard = Shard {
+    account: 0,
+    region: 0,
+    start_ms: 1_767_571_200_000,
+    end_ms: 1_767_657_600_000,
+};
+
+/// The ml-pipeline script of seed `seed` (which also seeds the inventory) and its timeline.
+fn ml_pipeline_of(seed: u64, traffic: u32) -> (Vec<WorkflowStep>, Vec<(i64, &'static OpSpec, Content)>) {
+    let inv = Inventory::generate(seed, 0, "123456789012", 0, "us-east-1");
+    let mut r = rng::derive(seed, &[]);
+    let script = ml_pipeline(&inv, &mut r, traffic);
+    let steps = timeline(&script);
+    (script, steps)
+}
+
+/// Preset `i` and a population of one account for it.
+fn preset(i: usize) -> (Scenario, Population) {
+    let (name, text) = PRESETS[i];
+    let s = Scenario::parse(name, text).unwrap();
+    let pop = Population::generate(&s, 1, &s.population.regions, 3);
+    (s, pop)
+}
+
 #[test]
 fn workflow_operations_exist() {
-    let inv = Inventory::generate(1, 0, "123456789012", 0, "us-east-1");
-    let mut r = rng::derive(1, &[]);
-    let script = ml_pipeline(&inv, &mut r, 10);
-    let steps = timeline(&script);
+    let (_, steps) = ml_pipeline_of(1, 10);
     let names: Vec<&str> = steps.iter().map(|s| s.1.name).collect();
     assert_eq!(names[0], "CreateDatasetGroup");
     assert_eq!(*names.last().unwrap(), "DescribeDatasetGroup");
@@ -31,10 +53,7 @@ fn workflow_operations_exist() {
 
 #[test]
 fn polls_expand_offline_and_deletions_end_in_not_found() {
-    let inv = Inventory::generate(2, 0, "123456789012", 0, "us-east-1");
-    let mut r = rng::derive(2, &[]);
-    let script = ml_pipeline(&inv, &mut r, 5);
-    let steps = timeline(&script);
+    let (script, steps) = ml_pipeline_of(2, 5);
     let polls: usize = script
         .iter()
         .map(|s| s.poll.as_ref().map_or(1, |p| p.offline_gaps_ms.len()))
@@ -62,16 +81,9 @@ fn polls_expand_offline_and_deletions_end_in_not_found() {
 
 #[test]
 fn live_plans_start_workflows_instead_of_expanding_them() {
-    let s = Scenario::parse("ml-pipeline", PRESETS[1].1).unwrap();
-    let pop = Population::generate(&s, 1, &s.population.regions, 3);
-    let shard = Shard {
-        account: 0,
-        region: 0,
-        start_ms: 1_767_571_200_000,
-        end_ms: 1_767_657_600_000,
-    };
-    let mut live = Plan::new(&s, &pop, 3, shard, true);
-    let mut offline = Plan::new(&s, &pop, 3, shard, false);
+    let (s, pop) = preset(1);
+    let mut live = Plan::new(&s, &pop, 3, MONDAY, true);
+    let mut offline = Plan::new(&s, &pop, 3, MONDAY, false);
     let mut workflows = Vec::new();
     while let Some(item) = live.next_item() {
         if let Item::Workflow(w) = item {
@@ -108,16 +120,9 @@ fn days_split_at_midnight() {
 
 #[test]
 fn plans_repeat() {
-    let s = Scenario::parse("demo", PRESETS[0].1).unwrap();
-    let pop = Population::generate(&s, 1, &s.population.regions, 3);
-    let shard = Shard {
-        account: 0,
-        region: 0,
-        start_ms: 1_767_571_200_000,
-        end_ms: 1_767_657_600_000,
-    };
-    let mut a = Plan::new(&s, &pop, 3, shard, false);
-    let mut b = Plan::new(&s, &pop, 3, shard, false);
+    let (s, pop) = preset(0);
+    let mut a = Plan::new(&s, &pop, 3, MONDAY, false);
+    let mut b = Plan::new(&s, &pop, 3, MONDAY, false);
     assert!(a.len() > 100);
     assert_eq!(a.len(), b.len());
     while let (Some(x), Some(y)) = (a.next_event(), b.next_event()) {
