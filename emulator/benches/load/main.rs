@@ -519,11 +519,11 @@ fn main() {
             ));
             let (rss, peak) = rss_kib(servers.emu_pid);
             verdicts.push(format!(
-                "emulator resident memory after the {} s run: {:.1} MiB (peak {:.1} MiB; target < 100 MB = 95.4 MiB): {}",
+                "emulator resident memory after the {} s run: {:.1} MiB (peak {:.1} MiB; target < 64 MB = 61.0 MiB): {}",
                 o.duration,
                 rss as f64 / 1024.0,
                 peak as f64 / 1024.0,
-                met((rss as f64) * 1024.0 < 100e6)
+                met((rss as f64) * 1024.0 < 64e6)
             ));
 
         }
