@@ -391,7 +391,7 @@ impl Identities {
     }
 
     /// Makes temporary credentials usable at once (and keeps them in the store, when there is
-    /// one). At most [`MAX_ISSUED`] are kept: when full,
+    /// one). At most `MAX_ISSUED` (100,000) are kept: when full,
     /// expired ones are dropped first, then the ones closest to expiring.
     pub fn issue(&self, principal: Principal, now: OffsetDateTime) -> Arc<Principal> {
         if let Some(store) = self.issued.store.get() {
