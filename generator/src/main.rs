@@ -323,6 +323,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Offline(args) => {
+            // What the checks and the delivery below use is taken out; the rest goes to
+            // `OfflineOptions` as it is.
             let OfflineArgs {
                 out,
                 scenario,
