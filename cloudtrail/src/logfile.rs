@@ -122,6 +122,16 @@ pub fn gzip_into(body: &[u8], level: i32, out: &mut Vec<u8>) {
 #[error("not a valid gzip member: {0}")]
 pub struct GunzipError(String);
 
+/// The CloudTrail log files under `dir` (`.json.gz` files in a `CloudTrail` folder, so not
+/// digests), sorted. For tools and tests that look at what was delivered on disk.
+pub fn log_files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = crate::store::files_under(dir);
+    files.retain(|p| {
+        p.to_string_lossy().ends_with(".json.gz") && p.components().any(|c| c.as_os_str() == "CloudTrail")
+    });
+    files
+}
+
 /// How many records the log file at `path` holds (`Records` of its gzipped JSON); 0 when it
 /// cannot be read or is not a log file. For tools that count what was delivered.
 pub fn records_in(path: &std::path::Path) -> usize {

@@ -621,49 +621,37 @@ mod tests {
         }
     }
 
-    fn facts<'a>(
-        route: &Route,
-        input: Option<&'a Value>,
-        region: &'a str,
-        account: &'a str,
-    ) -> CallFacts<'a> {
-        CallFacts {
+    /// The deny message's resource for `route` called with `input` in `region` of `account`.
+    fn denied(route: &Route, input: Option<&Value>, region: &str, account: &str) -> String {
+        let call = CallFacts {
             op: route.op,
             input,
             region,
             account,
-        }
+        };
+        denied_resource(route, call)
     }
 
     #[test]
     fn deny_messages_name_the_resource_else_an_arn_member_else_a_wildcard() {
+        let create = route("CreateDatasetGroup");
         assert_eq!(
-            denied_resource(
-                &route("CreateDatasetGroup"),
-                facts(
-                    &route("CreateDatasetGroup"),
-                    Some(&json!({"name": "dsg"})),
-                    "us-east-1",
-                    "123456789012"
-                )
+            denied(
+                &create,
+                Some(&json!({"name": "dsg"})),
+                "us-east-1",
+                "123456789012"
             ),
             "arn:aws:personalize:us-east-1:123456789012:dataset-group/dsg"
         );
         let delete = route("DeleteSchema");
+        let schema = json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"});
         assert_eq!(
-            denied_resource(
-                &delete,
-                facts(
-                    &delete,
-                    Some(&json!({"schemaArn": "arn:aws:personalize:us-east-1:1:schema/s"})),
-                    "us-east-1",
-                    "1"
-                )
-            ),
+            denied(&delete, Some(&schema), "us-east-1", "1"),
             "arn:aws:personalize:us-east-1:1:schema/s"
         );
         assert_eq!(
-            denied_resource(&delete, facts(&delete, None, "eu-west-1", "1")),
+            denied(&delete, None, "eu-west-1", "1"),
             "arn:aws:personalize:eu-west-1:1:*"
         );
     }

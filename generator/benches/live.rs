@@ -174,11 +174,8 @@ async fn flush(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Records in the delivered CloudTrail log files under `dir` (digest files left out).
 fn delivered_records(dir: &Path) -> usize {
-    let logs = cloudtrail::store::files_under(dir).into_iter().filter(|p| {
-        let p = p.to_string_lossy();
-        p.ends_with(".json.gz") && !p.contains("/CloudTrail-Digest/")
-    });
-    logs.map(|p| cloudtrail::logfile::records_in(&p)).sum()
+    let logs = cloudtrail::logfile::log_files_under(dir);
+    logs.iter().map(|p| cloudtrail::logfile::records_in(p)).sum()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -578,11 +578,7 @@ fn main() {
 
 /// (log files, records in them) under `dir`, digest files left out.
 fn delivered(dir: &std::path::Path) -> (usize, usize) {
-    let logs = cloudtrail::store::files_under(dir).into_iter().filter(|p| {
-        let p = p.to_string_lossy();
-        p.ends_with(".json.gz") && !p.contains("/CloudTrail-Digest/")
-    });
-    logs.fold((0, 0), |(files, records), p| {
-        (files + 1, records + cloudtrail::logfile::records_in(&p))
-    })
+    let logs = cloudtrail::logfile::log_files_under(dir);
+    let records = logs.iter().map(|p| cloudtrail::logfile::records_in(p)).sum();
+    (logs.len(), records)
 }

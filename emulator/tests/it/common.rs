@@ -287,12 +287,7 @@ pub(crate) async fn send_to(
 }
 
 pub(crate) fn log_files(data_dir: &Path) -> Vec<PathBuf> {
-    let mut files = cloudtrail::store::files_under(data_dir);
-    files.retain(|p| {
-        let p = p.to_string_lossy();
-        p.ends_with(".json.gz") && p.contains("/AWSLogs/") && !p.contains("/CloudTrail-Digest/")
-    });
-    files
+    cloudtrail::logfile::log_files_under(data_dir)
 }
 
 pub(crate) fn read_records(data_dir: &Path) -> Vec<Value> {

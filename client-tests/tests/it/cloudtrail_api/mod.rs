@@ -80,13 +80,10 @@ where
 /// Every record delivered into one bucket (log files only, not digests).
 fn bucket_records(data_dir: &Path, bucket: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for p in cloudtrail::store::files_under(&data_dir.join(bucket)) {
-        let name = p.to_string_lossy();
-        if name.contains("/CloudTrail/") && name.ends_with(".json.gz") {
-            let body = cloudtrail::logfile::gunzip(&std::fs::read(&p).unwrap()).unwrap();
-            let v: Value = serde_json::from_slice(&body).unwrap();
-            out.extend(v["Records"].as_array().cloned().unwrap_or_default());
-        }
+    for p in cloudtrail::logfile::log_files_under(&data_dir.join(bucket)) {
+        let body = cloudtrail::logfile::gunzip(&std::fs::read(&p).unwrap()).unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        out.extend(v["Records"].as_array().cloned().unwrap_or_default());
     }
     out
 }
